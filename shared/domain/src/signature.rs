@@ -1,0 +1,87 @@
+//! Formstack webhook signatures: HMAC-SHA256 over the exact raw body, `sha256=<lowercase hex>`.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Default header that carries the signature.
+pub const DEFAULT_SIGNATURE_HEADER: &str = "X-FS-Signature";
+
+/// Why a webhook signature was refused. Every variant means "answer 401".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// No HMAC key is configured for the form: fail closed.
+    #[error("no webhook HMAC key is configured for this form")]
+    NoKey,
+    /// The signature header is absent or empty.
+    #[error("signature header is missing")]
+    Missing,
+    /// The header is not 64 hex characters (after an optional `sha256=` prefix).
+    #[error("signature header is not a SHA-256 hex digest")]
+    Malformed,
+    /// The digest does not match the body.
+    #[error("signature does not match the body")]
+    Mismatch,
+}
+
+/// The header value Formstack would send for `body` signed with `key`.
+pub fn sign(body: &[u8], key: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Verifies `header` (the signature header's value, if any) against the raw `body` with `key`.
+///
+/// Tolerates a bare digest and upper-case hex; compares in constant time; fails closed when no
+/// key is configured.
+pub fn verify(body: &[u8], header: Option<&str>, key: Option<&str>) -> Result<(), SignatureError> {
+    let key = key.filter(|k| !k.is_empty()).ok_or(SignatureError::NoKey)?;
+    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(SignatureError::Missing)?;
+    let digest = match value.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("sha256=") => &value[7..],
+        _ => value,
+    };
+    if digest.len() != 64 {
+        return Err(SignatureError::Malformed);
+    }
+    let expected = hex::decode(digest.to_ascii_lowercase()).map_err(|_| SignatureError::Malformed)?;
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &[u8] = b"FormID=6606394&UniqueID=1500878955&HandshakeKey=test";
+    const VECTOR: &str = "sha256=30dff7f180b6d69eab397a5d51719474df490b730514c253e8b5832d3b51b970";
+
+    #[test]
+    fn reference_test_vector_verifies() {
+        assert_eq!(sign(BODY, "test1"), VECTOR);
+        assert_eq!(verify(BODY, Some(VECTOR), Some("test1")), Ok(()));
+    }
+
+    #[test]
+    fn tolerates_bare_and_uppercase_digests() {
+        let bare = &VECTOR[7..];
+        assert_eq!(verify(BODY, Some(bare), Some("test1")), Ok(()));
+        assert_eq!(verify(BODY, Some(&VECTOR.to_uppercase()), Some("test1")), Ok(()));
+    }
+
+    #[test]
+    fn refuses_wrong_key_missing_header_changed_body_and_no_key() {
+        assert_eq!(verify(BODY, Some(VECTOR), Some("test2")), Err(SignatureError::Mismatch));
+        assert_eq!(verify(BODY, None, Some("test1")), Err(SignatureError::Missing));
+        assert_eq!(verify(BODY, Some(""), Some("test1")), Err(SignatureError::Missing));
+        assert_eq!(verify(b"FormID=6606394&UniqueID=1500878955", Some(VECTOR), Some("test1")), Err(SignatureError::Mismatch));
+        assert_eq!(verify(BODY, Some(VECTOR), None), Err(SignatureError::NoKey));
+        assert_eq!(verify(BODY, Some(VECTOR), Some("")), Err(SignatureError::NoKey));
+        assert_eq!(verify(BODY, Some("sha256=abc"), Some("test1")), Err(SignatureError::Malformed));
+        let not_hex = format!("sha256={}", "z".repeat(64));
+        assert_eq!(verify(BODY, Some(&not_hex), Some("test1")), Err(SignatureError::Malformed));
+    }
+}

@@ -1,0 +1,162 @@
+//! Connection settings and the per-container pool (re-connects when a connection closed).
+//! TLS with rustls (aws-lc-rs) for every host but loopback and unix sockets.
+
+use std::{fmt, str::FromStr, sync::Arc, time::Duration};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::config::{Host, SslMode};
+
+use crate::{Result, WarehouseError};
+
+/// Where and how to connect. Built from `DATABASE_URL` or from an RDS-style secret; the
+/// password never appears in `Debug` output.
+#[derive(Clone)]
+pub struct DbSettings {
+    config: tokio_postgres::Config,
+    ca_file: Option<String>,
+    pool_size: usize,
+}
+
+impl fmt::Debug for DbSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbSettings")
+            .field("hosts", &self.config.get_hosts())
+            .field("ports", &self.config.get_ports())
+            .field("user", &self.config.get_user())
+            .field("dbname", &self.config.get_dbname())
+            .field("password", &self.config.get_password().map(|_| "[redacted]"))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+impl DbSettings {
+    /// Parses a libpq-style connection string or `postgres://` URL.
+    pub fn from_url(url: &str) -> Result<DbSettings> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| WarehouseError::Settings(format!("DATABASE_URL is not a valid connection string: {e}")))?;
+        Ok(DbSettings { config, ca_file: None, pool_size: 2 })
+    }
+
+    /// Builds settings from an RDS-style secret (`host`, `port`, `username`, `password`, `dbname`).
+    pub fn from_rds_secret(secret: &serde_json::Value) -> Result<DbSettings> {
+        let field = |k: &str| secret.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let host = field("host").ok_or_else(|| WarehouseError::Settings("database secret has no host".into()))?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&host)
+            .port(field("port").and_then(|p| p.parse().ok()).unwrap_or(5432))
+            .user(field("username").as_deref().unwrap_or("postgres"))
+            .dbname(field("dbname").as_deref().unwrap_or("postgres"))
+            .ssl_mode(SslMode::Require);
+        if let Some(pw) = field("password") {
+            config.password(pw);
+        }
+        Ok(DbSettings { config, ca_file: None, pool_size: 2 })
+    }
+
+    /// Trusts the certificates of this PEM file (e.g. the RDS CA bundle) besides the web PKI roots.
+    pub fn with_ca_file(mut self, path: Option<String>) -> Self {
+        self.ca_file = path;
+        self
+    }
+
+    /// Most connections the pool holds (one or two suit a Lambda container).
+    pub fn with_pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// The same server, another database (tests create one database each).
+    pub fn with_dbname(mut self, dbname: &str) -> Self {
+        self.config.dbname(dbname);
+        self
+    }
+
+    /// The underlying tokio-postgres configuration.
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    fn is_local(&self) -> bool {
+        self.config.get_hosts().iter().all(|h| match h {
+            Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
+            #[cfg(unix)]
+            Host::Unix(_) => true,
+        })
+    }
+}
+
+/// The warehouse: a small pool made once per container and reused across invocations.
+#[derive(Clone)]
+pub struct Warehouse {
+    pool: Pool,
+}
+
+impl fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Warehouse").field("status", &self.pool.status()).finish()
+    }
+}
+
+impl Warehouse {
+    /// Creates the pool; connections are made lazily, on first use, and re-made when closed.
+    pub fn new(settings: &DbSettings) -> Result<Warehouse> {
+        let mgr_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if settings.is_local() {
+            Manager::from_config(settings.config.clone(), tokio_postgres::NoTls, mgr_config)
+        } else {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(settings.ca_file.as_deref())?);
+            Manager::from_config(settings.config.clone(), tls, mgr_config)
+        };
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| WarehouseError::Settings(e.to_string()))?;
+        Ok(Warehouse { pool })
+    }
+
+    /// A connection from the pool (made or re-made as needed).
+    pub async fn conn(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| WarehouseError::Settings(format!("DATABASE_CA_FILE {path}: {e}")))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| WarehouseError::Settings(format!("DATABASE_CA_FILE {path}: {e}")))?;
+            roots.add(cert).map_err(|e| WarehouseError::Settings(format!("DATABASE_CA_FILE {path}: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| WarehouseError::Settings(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_password_and_local_hosts_skip_tls() {
+        let s = DbSettings::from_url("host=127.0.0.1 port=5 user=u password=hunter2 dbname=d").unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2") && dbg.contains("[redacted]"), "{dbg}");
+        assert!(s.is_local());
+        let rds = DbSettings::from_rds_secret(&serde_json::json!({"host":"db.example.com","port":5432,"username":"app","password":"p","dbname":"w"})).unwrap();
+        assert!(!rds.is_local());
+        assert_eq!(rds.config().get_ssl_mode(), SslMode::Require);
+        assert!(Warehouse::new(&rds).is_ok(), "TLS configuration builds with the web PKI roots");
+        assert!(DbSettings::from_url("not a url at all ===").is_err());
+    }
+}

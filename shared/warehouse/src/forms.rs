@@ -1,0 +1,71 @@
+//! Per-form configuration: `integration.form_config` and `integration.form_field_map`.
+
+use std::collections::HashMap;
+
+use platform_domain::mapping::{FieldRule, FormMapping, MappingError};
+use tokio_postgres::GenericClient;
+
+use crate::Result;
+
+/// A configured form as the pull sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullForm {
+    /// Formstack form id.
+    pub form_id: String,
+    /// IANA time zone of the account's naive timestamps.
+    pub time_zone: String,
+}
+
+/// Enabled forms whose submissions are pulled on schedule, by form id.
+pub async fn pull_forms(db: &impl GenericClient) -> Result<Vec<PullForm>> {
+    let rows = db
+        .query(
+            "SELECT form_id, time_zone FROM integration.form_config
+              WHERE enabled AND pull_enabled ORDER BY form_id",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| PullForm { form_id: r.get(0), time_zone: r.get(1) }).collect())
+}
+
+/// The mapping of each form in `form_ids`: a usable mapping, or why the form cannot be mapped
+/// (not configured, disabled, or a broken field map). One query for all forms.
+pub async fn mappings(
+    db: &impl GenericClient,
+    form_ids: &[String],
+) -> Result<HashMap<String, Result<FormMapping, MappingError>>> {
+    let rows = db
+        .query(
+            "SELECT c.form_id, c.time_zone, m.field_id, m.subfield, m.target_column, m.required
+               FROM integration.form_config c
+               LEFT JOIN integration.form_field_map m ON m.form_id = c.form_id
+              WHERE c.enabled AND c.form_id = ANY($1)
+              ORDER BY c.form_id, m.position, m.field_id, m.subfield",
+            &[&form_ids],
+        )
+        .await?;
+    let mut grouped: HashMap<String, (String, Vec<FieldRule>)> = HashMap::new();
+    for row in &rows {
+        let form_id: String = row.get(0);
+        let entry = grouped.entry(form_id).or_insert_with(|| (row.get(1), Vec::new()));
+        if let Some(field_id) = row.get::<_, Option<String>>(2) {
+            let subfield: String = row.get(3);
+            entry.1.push(FieldRule {
+                field_id,
+                subfield: (!subfield.is_empty()).then_some(subfield),
+                column: row.get(4),
+                required: row.get(5),
+            });
+        }
+    }
+    Ok(form_ids
+        .iter()
+        .map(|id| {
+            let mapping = match grouped.remove(id) {
+                Some((tz, rules)) => FormMapping::new(id, &tz, rules).map_err(MappingError::from),
+                None => Err(MappingError::UnknownForm(id.clone())),
+            };
+            (id.clone(), mapping)
+        })
+        .collect())
+}

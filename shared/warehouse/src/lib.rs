@@ -1,0 +1,37 @@
+//! The PostgreSQL warehouse: one connection pool per container ([`Warehouse`]), versioned
+//! migrations ([`migrate`]) and the queries of each part of the platform.
+//!
+//! Writes are batched: every multi-row write is one statement over `unnest` of typed arrays.
+
+pub mod connect;
+pub mod cursor;
+pub mod forms;
+pub mod migrate;
+pub mod outbox;
+pub mod raw;
+pub mod registrations;
+pub mod runs;
+
+pub use connect::{DbSettings, Warehouse};
+pub use deadpool_postgres::Object as Connection;
+pub use tokio_postgres;
+
+/// Errors of the warehouse layer.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// A statement failed.
+    #[error("database: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// No connection could be made.
+    #[error("database connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The connection settings are unusable.
+    #[error("database settings: {0}")]
+    Settings(String),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] refinery::Error),
+}
+
+/// Result of warehouse operations.
+pub type Result<T, E = WarehouseError> = std::result::Result<T, E>;

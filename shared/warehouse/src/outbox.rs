@@ -1,0 +1,57 @@
+//! `integration.outbox`: messages recorded in the same transaction as the rows they announce.
+
+use tokio_postgres::{GenericClient, Transaction};
+use uuid::Uuid;
+
+use crate::Result;
+
+/// Records one outbox entry per id.
+pub async fn enqueue(db: &impl GenericClient, kind: &str, ids: &[String], run_id: Uuid) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db.execute(
+        "INSERT INTO integration.outbox (kind, record_id, run_id) SELECT $1, u, $3 FROM unnest($2::text[]) u",
+        &[&kind, &ids, &run_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Unsent entries of `kind`, oldest first, locked for this transaction (`SKIP LOCKED`, so
+/// concurrent drains never send the same entry). Returns (entry ids, distinct record ids).
+pub async fn claim(tx: &Transaction<'_>, kind: &str, limit: i64) -> Result<(Vec<i64>, Vec<String>)> {
+    let rows = tx
+        .query(
+            "SELECT id, record_id FROM integration.outbox
+              WHERE kind = $1 AND sent_at IS NULL
+              ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&kind, &limit],
+        )
+        .await?;
+    let mut entry_ids = Vec::with_capacity(rows.len());
+    let mut record_ids: Vec<String> = Vec::with_capacity(rows.len());
+    let mut seen = std::collections::HashSet::new();
+    for r in &rows {
+        entry_ids.push(r.get(0));
+        let rec: String = r.get(1);
+        if seen.insert(rec.clone()) {
+            record_ids.push(rec);
+        }
+    }
+    Ok((entry_ids, record_ids))
+}
+
+/// Marks entries sent.
+pub async fn mark_sent(tx: &Transaction<'_>, entry_ids: &[i64]) -> Result<()> {
+    tx.execute("UPDATE integration.outbox SET sent_at = now() WHERE id = ANY($1)", &[&entry_ids]).await?;
+    Ok(())
+}
+
+/// Number of unsent entries of `kind`.
+pub async fn pending(db: &impl GenericClient, kind: &str) -> Result<i64> {
+    let row = db
+        .query_one("SELECT count(*) FROM integration.outbox WHERE kind = $1 AND sent_at IS NULL", &[&kind])
+        .await?;
+    Ok(row.get(0))
+}

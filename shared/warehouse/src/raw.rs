@@ -1,0 +1,148 @@
+//! `integration.raw_submission`: inbound submissions stored before they are interpreted.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// Where a submission came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A signed webhook delivery.
+    Webhook,
+    /// The scheduled API pull.
+    Pull,
+}
+
+impl Source {
+    /// The value stored in `raw_submission.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::Pull => "pull",
+        }
+    }
+}
+
+/// One raw submission to store.
+#[derive(Debug, Clone)]
+pub struct NewRaw {
+    /// Formstack form id.
+    pub form_id: String,
+    /// Formstack submission id.
+    pub submission_id: String,
+    /// `Content-Type` of the body.
+    pub content_type: Option<String>,
+    /// The body exactly as received (for a pull: the record's JSON).
+    pub raw_body: Vec<u8>,
+    /// SHA-256 of `raw_body`.
+    pub body_sha256: Vec<u8>,
+    /// The parsed submission.
+    pub parsed: serde_json::Value,
+}
+
+/// A stored raw submission that still needs mapping.
+#[derive(Debug, Clone)]
+pub struct PendingRaw {
+    /// `raw_submission.id`.
+    pub id: i64,
+    /// The parsed submission.
+    pub parsed: serde_json::Value,
+}
+
+/// Stores raw submissions in one statement. Returns, in input order, the row id of each input
+/// that still needs mapping: `Some(id)` for new rows and for stored rows still `pending`, `None`
+/// for replays already mapped or failed (they change nothing).
+pub async fn insert(
+    db: &impl GenericClient,
+    source: Source,
+    signature_verified: bool,
+    run_id: Uuid,
+    rows: &[NewRaw],
+) -> Result<Vec<Option<i64>>> {
+    let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
+    let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
+    let content_types: Vec<Option<&str>> = rows.iter().map(|r| r.content_type.as_deref()).collect();
+    let bodies: Vec<&[u8]> = rows.iter().map(|r| r.raw_body.as_slice()).collect();
+    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
+    let parsed: Vec<&serde_json::Value> = rows.iter().map(|r| &r.parsed).collect();
+    let stored = db
+        .query(
+            "INSERT INTO integration.raw_submission AS s
+                    (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
+                     signature_verified, run_id)
+             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed)
+             ON CONFLICT (form_id, submission_id, body_sha256)
+             DO UPDATE SET run_id = excluded.run_id WHERE s.mapping_status = 'pending'
+             RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
+            &[&form_ids, &sub_ids, &source.as_str(), &signature_verified, &run_id, &content_types, &bodies, &hashes, &parsed],
+        )
+        .await?;
+    let index: std::collections::HashMap<(&str, &str, &[u8]), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.form_id.as_str(), r.submission_id.as_str(), r.body_sha256.as_slice()), i))
+        .collect();
+    let mut ids = vec![None; rows.len()];
+    for row in &stored {
+        let key: (&str, &str, &[u8]) = (row.get(1), row.get(2), row.get(3));
+        if let Some(&i) = index.get(&key) {
+            ids[i] = Some(row.get(0));
+        }
+    }
+    Ok(ids)
+}
+
+/// The outcome of mapping one raw row.
+#[derive(Debug, Clone)]
+pub struct MappingOutcome {
+    /// `raw_submission.id`.
+    pub id: i64,
+    /// `None` when mapped, else the error text.
+    pub error: Option<String>,
+}
+
+/// Records mapping outcomes (status, error, time) in one statement.
+pub async fn set_outcomes(db: &impl GenericClient, outcomes: &[MappingOutcome]) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
+    let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.error.as_deref()).collect();
+    db.execute(
+        "UPDATE integration.raw_submission s
+            SET mapping_status = CASE WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
+                mapping_error = u.error,
+                mapped_at = now()
+           FROM unnest($1::bigint[], $2::text[]) AS u(id, error)
+          WHERE s.id = u.id",
+        &[&ids, &errors],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Raw rows waiting for (re)mapping, oldest first: `pending` ones received before `before`
+/// (left by a crash or a failed write), and, when `include_errors`, those that failed mapping.
+pub async fn unmapped(
+    db: &impl GenericClient,
+    include_errors: bool,
+    form_id: Option<&str>,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PendingRaw>> {
+    let rows = db
+        .query(
+            "SELECT id, parsed FROM integration.raw_submission
+              WHERE (mapping_status = 'pending' OR ($1 AND mapping_status = 'error'))
+                AND ($2::text IS NULL OR form_id = $2)
+                AND received_at < $3
+              ORDER BY id LIMIT $4",
+            &[&include_errors, &form_id, &before, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| PendingRaw { id: r.get(0), parsed: r.get(1) }).collect())
+}
