@@ -1,1 +1,46 @@
+//! AWS adapters shared by the functions: SDK configuration (honours `AWS_ENDPOINT_URL`),
+//! a Secrets Manager cache, an SQS sender and an S3 client.
 
+pub mod s3;
+pub mod secrets;
+pub mod sqs;
+
+pub use aws_config::SdkConfig;
+pub use secrets::{Secret, SecretsCache};
+pub use sqs::SqsSender;
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_from_env().await
+}
+
+/// Errors of the AWS adapters. The SDK's message is kept; secrets never appear in it.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// Secrets Manager refused or failed.
+    #[error("secret {id}: {message}")]
+    Secret {
+        /// The secret id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// SQS refused or failed.
+    #[error("SQS {queue}: {message}")]
+    Sqs {
+        /// The queue URL.
+        queue: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// S3 refused or failed.
+    #[error("S3 {bucket}/{key}: {message}")]
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+}

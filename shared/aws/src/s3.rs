@@ -1,0 +1,44 @@
+//! S3 client construction (path-style addressing for emulators) and small helpers.
+
+use aws_sdk_s3::{error::DisplayErrorContext, primitives::ByteStream};
+
+use crate::{AwsError, SdkConfig};
+
+/// An S3 client; `force_path_style` for emulators reached by host name (`S3_FORCE_PATH_STYLE`).
+pub fn client(sdk: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(force_path_style).build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Puts one object.
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), AwsError> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| AwsError::S3 { bucket: bucket.into(), key: key.into(), message: DisplayErrorContext(&e).to_string() })?;
+    Ok(())
+}
+
+/// Gets one object's bytes.
+pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
+    let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: key.into(), message };
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+    let bytes = out.body.collect().await.map_err(|e| err(e.to_string()))?;
+    Ok(bytes.into_bytes().to_vec())
+}

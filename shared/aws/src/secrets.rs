@@ -1,0 +1,119 @@
+//! Secrets Manager through one cache per container: a secret is fetched once per TTL, kept in
+//! memory only, and redacted in `Debug`. JSON secrets are parsed once.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use tokio::sync::Mutex;
+
+use crate::AwsError;
+
+/// A secret's value. `Debug` never shows it; read fields with [`Secret::field`].
+#[derive(Clone)]
+pub struct Secret {
+    value: serde_json::Value,
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl Secret {
+    /// Wraps a value (a JSON object, or a plain string secret as a JSON string).
+    pub fn new(value: serde_json::Value) -> Secret {
+        Secret { value }
+    }
+
+    /// A string (or number) field of a JSON secret.
+    pub fn field(&self, key: &str) -> Option<String> {
+        match self.value.get(key)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A nested value of a JSON secret (e.g. a map of per-form keys).
+    pub fn value(&self, key: &str) -> Option<&serde_json::Value> {
+        self.value.get(key)
+    }
+
+    /// The whole value (for plain-string secrets, a JSON string).
+    pub fn json(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+/// Cache of secrets with a time-to-live; share one per container.
+#[derive(Clone)]
+pub struct SecretsCache {
+    client: aws_sdk_secretsmanager::Client,
+    ttl: Duration,
+    entries: Arc<Mutex<HashMap<String, (Instant, Arc<Secret>)>>>,
+}
+
+impl fmt::Debug for SecretsCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsCache").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl SecretsCache {
+    /// A cache over `client` keeping each secret for `ttl`.
+    pub fn new(client: aws_sdk_secretsmanager::Client, ttl: Duration) -> SecretsCache {
+        SecretsCache { client, ttl, entries: Arc::default() }
+    }
+
+    /// The secret `id`, from the cache while fresh, else from Secrets Manager.
+    pub async fn get(&self, id: &str) -> Result<Arc<Secret>, AwsError> {
+        // Holding the lock across the fetch makes concurrent first reads share one call.
+        let mut entries = self.entries.lock().await;
+        if let Some((fetched, secret)) = entries.get(id) {
+            if fetched.elapsed() < self.ttl {
+                return Ok(secret.clone());
+            }
+        }
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::Secret { id: id.to_owned(), message: DisplayErrorContext(&e).to_string() })?;
+        let value = match out.secret_string() {
+            Some(s) => serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_owned())),
+            None => {
+                return Err(AwsError::Secret { id: id.to_owned(), message: "secret has no string value".into() });
+            }
+        };
+        let secret = Arc::new(Secret::new(value));
+        entries.insert(id.to_owned(), (Instant::now(), secret.clone()));
+        Ok(secret)
+    }
+
+    /// Forgets `id`, so the next read fetches it again (after a vendor refused a rotated credential).
+    pub async fn invalidate(&self, id: &str) {
+        self.entries.lock().await.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let s = Secret::new(serde_json::json!({"api_token": "tok-very-secret", "port": 5432}));
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        assert_eq!(s.field("api_token").as_deref(), Some("tok-very-secret"));
+        assert_eq!(s.field("port").as_deref(), Some("5432"));
+        assert_eq!(s.field("missing"), None);
+    }
+}

@@ -1,0 +1,65 @@
+//! Sending envelopes to SQS in batches of up to 10 messages.
+
+use aws_sdk_sqs::{error::DisplayErrorContext, types::SendMessageBatchRequestEntry};
+use platform_domain::envelope::Envelope;
+
+use crate::AwsError;
+
+/// Sends small JSON envelopes to SQS queues.
+#[derive(Debug, Clone)]
+pub struct SqsSender {
+    client: aws_sdk_sqs::Client,
+}
+
+impl SqsSender {
+    /// A sender over `client`.
+    pub fn new(client: aws_sdk_sqs::Client) -> SqsSender {
+        SqsSender { client }
+    }
+
+    /// The SDK client (for receiving in tools and tests).
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
+    /// Sends every envelope, 10 per `SendMessageBatch` call. Entries SQS refuses are retried
+    /// once; an entry refused twice fails the call (the caller keeps its outbox rows unsent).
+    pub async fn send(&self, queue_url: &str, envelopes: &[Envelope]) -> Result<(), AwsError> {
+        let err = |message: String| AwsError::Sqs { queue: queue_url.to_owned(), message };
+        for chunk in envelopes.chunks(10) {
+            let mut entries: Vec<SendMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, env)| {
+                    let body = serde_json::to_string(env).expect("envelopes serialise");
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .expect("id and body are set")
+                })
+                .collect();
+            for attempt in 0..2 {
+                let out = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(queue_url)
+                    .set_entries(Some(entries.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+                let failed: Vec<String> = out.failed().iter().map(|f| f.id().to_owned()).collect();
+                if failed.is_empty() {
+                    break;
+                }
+                if attempt == 1 {
+                    let reasons: Vec<String> =
+                        out.failed().iter().map(|f| format!("{}: {}", f.code(), f.message().unwrap_or(""))).collect();
+                    return Err(err(format!("{} messages refused: {}", failed.len(), reasons.join("; "))));
+                }
+                entries.retain(|e| failed.iter().any(|id| id == e.id()));
+            }
+        }
+        Ok(())
+    }
+}

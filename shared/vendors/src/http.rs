@@ -1,0 +1,223 @@
+//! A vendor HTTP client: timeouts, bounded retries with exponential backoff and full jitter on
+//! 429, 5xx and transport errors, honouring `Retry-After`, and a count of calls made.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use reqwest::{RequestBuilder, Response, StatusCode, header::RETRY_AFTER};
+
+/// How a client retries.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// First backoff delay (before jitter).
+    pub min_delay: Duration,
+    /// Largest backoff delay.
+    pub max_delay: Duration,
+    /// Longest `Retry-After` the client waits for; a longer one fails the call as
+    /// [`VendorError::Status`] with `retry_after` set, so the caller can stop until then.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Errors of a vendor call, classified for retry decisions.
+#[derive(Debug, thiserror::Error)]
+pub enum VendorError {
+    /// Could not build the client.
+    #[error("{vendor}: client set-up: {message}")]
+    Setup {
+        /// Vendor name.
+        vendor: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// Connection, TLS or timeout error (transient).
+    #[error("{vendor}: transport: {message}")]
+    Transport {
+        /// Vendor name.
+        vendor: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// A non-success HTTP status; 429 and 5xx are transient.
+    #[error("{vendor}: HTTP {status}: {body}")]
+    Status {
+        /// Vendor name.
+        vendor: &'static str,
+        /// The status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+        /// The `Retry-After` the vendor asked for, if any.
+        retry_after: Option<Duration>,
+    },
+    /// A success status with a body that is not what the API promises, or an error body.
+    #[error("{vendor}: bad response: {message}")]
+    Response {
+        /// Vendor name.
+        vendor: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl VendorError {
+    /// Whether a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            VendorError::Transport { .. } => true,
+            VendorError::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The vendor's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            VendorError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A reqwest client for one vendor, reused across invocations.
+#[derive(Debug, Clone)]
+pub struct VendorClient {
+    vendor: &'static str,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    calls: Arc<AtomicU64>,
+}
+
+impl VendorClient {
+    /// A client with a per-request `timeout`.
+    pub fn new(vendor: &'static str, timeout: Duration, policy: RetryPolicy) -> Result<VendorClient, VendorError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("event-lead-platform/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| VendorError::Setup { vendor, message: e.to_string() })?;
+        Ok(VendorClient { vendor, http, policy, calls: Arc::default() })
+    }
+
+    /// The vendor's name, for errors and logs.
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
+    }
+
+    /// HTTP requests made so far (every attempt counts: vendors count them against quotas).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Sends the request built by `build`, retrying transient failures, and returns a success
+    /// response (2xx). `build` is called once per attempt.
+    pub async fn send(&self, build: impl Fn(&reqwest::Client) -> RequestBuilder) -> Result<Response, VendorError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.policy.min_delay)
+            .with_max_delay(self.policy.max_delay)
+            .with_max_times(self.policy.max_retries)
+            .with_jitter();
+        let max_retry_after = self.policy.max_retry_after;
+        let attempt = || async {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let resp = build(&self.http)
+                .send()
+                .await
+                .map_err(|e| VendorError::Transport { vendor: self.vendor, message: error_chain(&e) })?;
+            if resp.status().is_success() {
+                return Ok(resp);
+            }
+            let status = resp.status();
+            let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
+            let body = resp.text().await.unwrap_or_default();
+            Err(VendorError::Status {
+                vendor: self.vendor,
+                status: status.as_u16(),
+                body: body.chars().take(300).collect(),
+                retry_after,
+            })
+        };
+        attempt
+            .retry(backoff.build())
+            .when(|e: &VendorError| e.is_transient() && e.retry_after().is_none_or(|d| d <= max_retry_after))
+            // The vendor's Retry-After replaces the computed backoff (plus a little jitter).
+            .adjust(|e: &VendorError, computed| match (e.retry_after(), computed) {
+                (Some(wait), Some(_)) => Some(wait + Duration::from_millis(fastrand::u64(0..100))),
+                (_, computed) => computed,
+            })
+            .notify(|e: &VendorError, wait: Duration| {
+                tracing::warn!(vendor = self.vendor, error = %e, wait_ms = wait.as_millis() as u64, "retrying vendor call");
+            })
+            .await
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// Whether `status` is one a client retries (429 or 5xx).
+pub fn is_transient_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let v = reqwest::header::HeaderValue::from_static("7");
+        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(7)));
+        let past = reqwest::header::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
+        let junk = reqwest::header::HeaderValue::from_static("soon");
+        assert_eq!(parse_retry_after(Some(&junk)), None);
+    }
+
+    #[test]
+    fn classification() {
+        let s = |status| VendorError::Status { vendor: "v", status, body: String::new(), retry_after: None };
+        assert!(s(429).is_transient() && s(503).is_transient());
+        assert!(!s(400).is_transient() && !s(401).is_transient());
+        assert!(VendorError::Transport { vendor: "v", message: String::new() }.is_transient());
+        assert!(!VendorError::Response { vendor: "v", message: String::new() }.is_transient());
+    }
+}
