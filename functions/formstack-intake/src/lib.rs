@@ -1,1 +1,150 @@
+//! formstack-intake's handler: adapts each trigger to a call into `platform-intake`.
+//!
+//! - Function URL request → [`Intake::webhook`] (a Formstack webhook delivery).
+//! - EventBridge schedule (`"detail-type": "Scheduled Event"`, or `{"action": "pull"}` from
+//!   EventBridge Scheduler) → [`Intake::pull`].
+//! - `{"action": "remap", "include_errors": true, "form_id": "…"}` → [`Intake::remap`]
+//!   (after fixing a form's mapping).
+//! - `{"action": "publish"}` → [`Intake::publish`] (drain the outbox).
 
+use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use base64::Engine;
+use lambda_runtime::{Error, LambdaEvent};
+use platform_intake::{Intake, webhook::WebhookRequest};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// An operator's or scheduler's command.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// Pull every enabled form now.
+    Pull,
+    /// Map stored submissions again.
+    Remap {
+        /// Also retry submissions that failed mapping (not only those left pending).
+        #[serde(default)]
+        include_errors: bool,
+        /// Only this form.
+        #[serde(default)]
+        form_id: Option<String>,
+    },
+    /// Send unsent outbox entries to the dedupe queue.
+    Publish,
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub enum Trigger {
+    /// A Function URL request (webhook).
+    FunctionUrl(Box<LambdaFunctionUrlRequest>),
+    /// An EventBridge schedule.
+    Schedule,
+    /// A command.
+    Command(Command),
+}
+
+/// Recognises the trigger of `payload`; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Trigger, String> {
+    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
+        return serde_json::from_value(payload)
+            .map(|r| Trigger::FunctionUrl(Box::new(r)))
+            .map_err(|e| format!("Function URL event not understood: {e}"));
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Trigger::Schedule);
+    }
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
+    }
+    Err("unrecognised event: expected a Function URL request, a Scheduled Event or {\"action\": …}".into())
+}
+
+/// Handles one invocation.
+pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let request_id = event.context.request_id.clone();
+    let span = tracing::info_span!("invocation", %request_id);
+    let _guard = span.enter();
+    let trigger = classify(event.payload).map_err(|e| {
+        tracing::error!(error = %e, "event refused");
+        Error::from(e)
+    })?;
+    match trigger {
+        Trigger::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
+        Trigger::Schedule | Trigger::Command(Command::Pull) => {
+            let report = intake.pull("schedule").await?;
+            Ok(json!({
+                "run_id": report.run_id,
+                "calls": report.calls,
+                "published": report.published,
+                "counts": report.counts(),
+            }))
+        }
+        Trigger::Command(Command::Remap { include_errors, form_id }) => {
+            let report = intake.remap(include_errors, form_id.as_deref()).await?;
+            Ok(json!({"counts": report.counts()}))
+        }
+        Trigger::Command(Command::Publish) => {
+            let sent = intake.publish(uuid_now()).await?;
+            Ok(json!({"published": sent}))
+        }
+    }
+}
+
+async fn webhook(intake: &Intake, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+    let method = req.request_context.http.method.clone().unwrap_or_default();
+    let body = match (req.body, req.is_base64_encoded) {
+        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => return respond(400, json!({"error": "body is not valid base64"})),
+        },
+        (Some(b), false) => b.into_bytes(),
+        (None, _) => Vec::new(),
+    };
+    if !method.eq_ignore_ascii_case("POST") {
+        return respond(405, json!({"error": "use POST"}));
+    }
+    let headers = req
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+        .collect();
+    let query = req
+        .raw_query_string
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let out = intake.webhook(WebhookRequest { headers, query, body }).await;
+    respond(out.status, out.body)
+}
+
+fn respond(status: u16, body: Value) -> LambdaFunctionUrlResponse {
+    let mut resp = LambdaFunctionUrlResponse::default();
+    resp.status_code = i64::from(status);
+    resp.headers.insert("content-type", "application/json".parse().expect("static header"));
+    resp.body = Some(body.to_string());
+    resp
+}
+
+fn uuid_now() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_trigger_and_refuses_the_rest() {
+        let url = json!({"version":"2.0","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"POST","path":"/"}},"body":"x","isBase64Encoded":false});
+        assert!(matches!(classify(url), Ok(Trigger::FunctionUrl(_))));
+        assert!(matches!(classify(json!({"detail-type":"Scheduled Event","source":"aws.events"})), Ok(Trigger::Schedule)));
+        assert!(matches!(classify(json!({"action":"pull"})), Ok(Trigger::Command(Command::Pull))));
+        assert!(matches!(
+            classify(json!({"action":"remap","include_errors":true})),
+            Ok(Trigger::Command(Command::Remap { include_errors: true, form_id: None }))
+        ));
+        assert!(classify(json!({"action":"explode"})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"hello":"world"})).unwrap_err().contains("unrecognised event"));
+    }
+}

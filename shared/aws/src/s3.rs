@@ -1,5 +1,6 @@
 //! S3 client construction (path-style addressing for emulators) and small helpers.
 
+pub use aws_sdk_s3::Client;
 use aws_sdk_s3::{error::DisplayErrorContext, primitives::ByteStream};
 
 use crate::{AwsError, SdkConfig};

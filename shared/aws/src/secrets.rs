@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use tokio::sync::Mutex;
 

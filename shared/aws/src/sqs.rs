@@ -1,5 +1,6 @@
 //! Sending envelopes to SQS in batches of up to 10 messages.
 
+pub use aws_sdk_sqs::Client;
 use aws_sdk_sqs::{error::DisplayErrorContext, types::SendMessageBatchRequestEntry};
 use platform_domain::envelope::Envelope;
 

@@ -1,1 +1,44 @@
+//! Formstack intake: three ways in, one way to the warehouse.
+//!
+//! - [`webhook`]: a signed webhook delivery (Function URL).
+//! - [`pull`]: the scheduled, incremental API pull of every configured form.
+//! - [`ingest`]: where both converge: raw rows stored first, then mapped and upserted into
+//!   `exchange_registration`, with new and changed ids recorded in the outbox; also the re-mapping
+//!   of stored submissions after a configuration fix.
+//! - [`publish`]: the outbox drained to the company-dedupe queue.
 
+pub mod ingest;
+pub mod publish;
+pub mod pull;
+pub mod service;
+pub mod settings;
+pub mod webhook;
+
+pub use service::Intake;
+pub use settings::IntakeSettings;
+
+/// Name of this function in run records.
+pub const FUNCTION_NAME: &str = "formstack-intake";
+
+/// Errors that fail an invocation (per-record problems are stored next to the record instead).
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] platform_warehouse::WarehouseError),
+    /// An AWS service failed.
+    #[error(transparent)]
+    Aws(#[from] platform_aws::AwsError),
+    /// Formstack failed.
+    #[error(transparent)]
+    Vendor(#[from] platform_vendors::VendorError),
+    /// Configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl From<platform_warehouse::tokio_postgres::Error> for IntakeError {
+    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
+        IntakeError::Warehouse(e.into())
+    }
+}

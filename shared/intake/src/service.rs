@@ -1,0 +1,118 @@
+//! The intake service: its dependencies, made once per container, and the operations the
+//! function's handler calls.
+
+use std::time::Duration;
+
+use platform_aws::{SecretsCache, SqsSender};
+use platform_runtime::Env;
+use platform_vendors::{RetryPolicy, VendorClient, formstack::FormstackClient};
+use platform_warehouse::{DbSettings, Warehouse, raw::Source, runs};
+use uuid::Uuid;
+
+use crate::{
+    FUNCTION_NAME, IntakeError, IntakeSettings,
+    ingest::{self, Incoming, IngestReport},
+    publish,
+};
+
+/// Everything formstack-intake needs; build once per container and reuse across invocations.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Settings from the environment.
+    pub settings: IntakeSettings,
+    /// The warehouse pool.
+    pub warehouse: Warehouse,
+    /// Secrets cache.
+    pub secrets: SecretsCache,
+    /// SQS sender.
+    pub sqs: SqsSender,
+    /// Formstack client.
+    pub formstack: FormstackClient,
+}
+
+impl Intake {
+    /// Builds the service from the environment: settings, AWS clients, the Formstack client and
+    /// the warehouse (`DATABASE_URL`, or the RDS-style secret named by `DATABASE_SECRET_ID`).
+    pub async fn from_env(env: &Env) -> Result<Intake, IntakeError> {
+        let settings = IntakeSettings::from_env(env).map_err(|e| IntakeError::Config(e.to_string()))?;
+        let sdk = platform_aws::sdk_config().await;
+        let secrets = SecretsCache::new(aws_sdk_secretsmanager(&sdk), settings.secret_ttl);
+        let db = database_settings(env, &secrets).await?;
+        let warehouse = Warehouse::new(&db)?;
+        let sqs = SqsSender::new(aws_sdk_sqs(&sdk));
+        let http = VendorClient::new("formstack", settings.http_timeout, RetryPolicy::default())?;
+        let formstack = FormstackClient::new(http, &settings.formstack_api_url);
+        Ok(Intake { settings, warehouse, secrets, sqs, formstack })
+    }
+
+    /// Ingests `items` and writes one run record for it.
+    pub(crate) async fn ingest_and_record(
+        &self,
+        source: Source,
+        verified: bool,
+        run_id: Uuid,
+        trigger: &str,
+        items: Vec<Incoming>,
+    ) -> Result<IngestReport, IntakeError> {
+        let mut conn = self.warehouse.conn().await?;
+        runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
+        let result = ingest::ingest(&mut conn, source, verified, run_id, items, None).await;
+        match &result {
+            Ok(report) => runs::finish(&**conn, run_id, &report.counts(), None).await?,
+            Err(e) => runs::finish(&**conn, run_id, &Default::default(), Some(&e.to_string())).await?,
+        }
+        result
+    }
+
+    /// Maps stored submissions again (after a configuration fix, or left pending by a crash).
+    pub async fn remap(&self, include_errors: bool, form_id: Option<&str>) -> Result<IngestReport, IntakeError> {
+        let run_id = Uuid::now_v7();
+        let mut conn = self.warehouse.conn().await?;
+        runs::start(&**conn, run_id, FUNCTION_NAME, "remap").await?;
+        let result = ingest::remap(&mut conn, run_id, include_errors, form_id, chrono::Utc::now()).await;
+        match &result {
+            Ok(report) => runs::finish(&**conn, run_id, &report.counts(), None).await?,
+            Err(e) => runs::finish(&**conn, run_id, &Default::default(), Some(&e.to_string())).await?,
+        }
+        drop(conn);
+        self.publish_quietly(run_id).await;
+        result
+    }
+
+    /// Sends unsent outbox entries to the dedupe queue; returns how many ids were sent.
+    pub async fn publish(&self, run_id: Uuid) -> Result<u64, IntakeError> {
+        let mut conn = self.warehouse.conn().await?;
+        publish::drain(&mut conn, &self.sqs, &self.settings.dedupe_queue_url, run_id).await
+    }
+
+    /// [`Intake::publish`], logging instead of failing: the rows are committed and the next
+    /// invocation sends what is left.
+    pub(crate) async fn publish_quietly(&self, run_id: Uuid) {
+        if let Err(e) = self.publish(run_id).await {
+            tracing::error!(error = %e, "outbox not drained; the next invocation will send it");
+        }
+    }
+}
+
+async fn database_settings(env: &Env, secrets: &SecretsCache) -> Result<DbSettings, IntakeError> {
+    let settings = match (env.optional("DATABASE_SECRET_ID"), env.optional("DATABASE_URL")) {
+        (Some(id), _) => DbSettings::from_rds_secret(secrets.get(&id).await?.json())?,
+        (None, Some(url)) => DbSettings::from_url(&url)?,
+        (None, None) => {
+            return Err(IntakeError::Config("set DATABASE_SECRET_ID (deployed) or DATABASE_URL (local)".into()));
+        }
+    };
+    let pool_size = env.parse_or("DATABASE_POOL_SIZE", 2usize).map_err(|e| IntakeError::Config(e.to_string()))?;
+    Ok(settings.with_ca_file(env.optional("DATABASE_CA_FILE")).with_pool_size(pool_size))
+}
+
+fn aws_sdk_secretsmanager(sdk: &platform_aws::SdkConfig) -> platform_aws::secrets::Client {
+    platform_aws::secrets::Client::new(sdk)
+}
+
+fn aws_sdk_sqs(sdk: &platform_aws::SdkConfig) -> platform_aws::sqs::Client {
+    platform_aws::sqs::Client::new(sdk)
+}
+
+/// How long a raw row may stay `pending` before the scheduled sweep maps it.
+pub const PENDING_GRACE: Duration = Duration::from_secs(300);
