@@ -1,1 +1,95 @@
+//! The vendor sandbox: the project's local fake of every external service, over real HTTP.
+//!
+//! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
+//! `/api/v2/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! path, query, headers with secrets redacted, body, response status), and a fault schedule can
+//! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
+//!
+//! Tests start it in-process with [`Sandbox::start`]; `make run` starts the `vendor-sandbox` binary.
 
+pub mod control;
+pub mod faults;
+pub mod fixtures;
+pub mod formstack;
+pub mod recording;
+pub mod webhook;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::{net::TcpListener, sync::Mutex};
+
+pub use faults::{Fault, FaultRule};
+pub use formstack::FormstackFixture;
+pub use recording::RecordedRequest;
+
+/// The sandbox's whole state, shared by every router.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Formstack's forms, submissions, tokens, quota and quirk switches.
+    pub formstack: Mutex<formstack::FormstackState>,
+    /// The fault schedule.
+    pub faults: Mutex<faults::FaultBook>,
+    /// Every request, in order.
+    pub requests: Mutex<Vec<RecordedRequest>>,
+}
+
+/// Shared handle to the state.
+pub type Shared = Arc<State>;
+
+/// A running sandbox.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The state, for tests that drive it in-process.
+    pub state: Shared,
+}
+
+/// The router of every vendor plus the control surface.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .merge(formstack::router())
+        .merge(control::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
+        .with_state(state)
+}
+
+impl Sandbox {
+    /// Starts a sandbox on `addr` (port 0 = any free port) in the background.
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Sandbox> {
+        let state: Shared = Arc::default();
+        let listener = TcpListener::bind(addr).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Sandbox { url, state })
+    }
+
+    /// Starts a sandbox on a free loopback port.
+    pub async fn start_local() -> std::io::Result<Sandbox> {
+        Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Formstack's API v2 base URL on this sandbox.
+    pub fn formstack_api_url(&self) -> String {
+        format!("{}/api/v2", self.url)
+    }
+
+    /// Replaces Formstack's state with a fixture.
+    pub async fn load_formstack(&self, fixture: FormstackFixture) {
+        *self.state.formstack.lock().await = formstack::FormstackState::from_fixture(fixture);
+    }
+
+    /// Sets the fault schedule.
+    pub async fn set_faults(&self, rules: Vec<FaultRule>) {
+        self.state.faults.lock().await.set(rules);
+    }
+
+    /// The recorded requests so far.
+    pub async fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.lock().await.clone()
+    }
+}

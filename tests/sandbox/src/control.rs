@@ -1,0 +1,80 @@
+//! The control surface under `/__sandbox/`: reset, load a fixture, set faults, set the clock,
+//! add submissions, read the request log.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    FaultRule, FormstackFixture, Shared,
+    formstack::{FormstackState, StoredSubmission},
+};
+
+/// Control routes.
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/__sandbox/reset", post(reset))
+        .route("/__sandbox/formstack/fixture", post(load_formstack))
+        .route("/__sandbox/formstack/forms/{id}/submissions", post(add_submissions))
+        .route("/__sandbox/faults", post(set_faults))
+        .route("/__sandbox/clock", post(set_clock))
+        .route("/__sandbox/requests", get(requests))
+        .route("/__sandbox/health", get(|| async { "ok" }))
+}
+
+async fn reset(State(state): State<Shared>) -> StatusCode {
+    *state.formstack.lock().await = FormstackState::default();
+    state.faults.lock().await.set(Vec::new());
+    state.requests.lock().await.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn load_formstack(State(state): State<Shared>, Json(fixture): Json<FormstackFixture>) -> StatusCode {
+    *state.formstack.lock().await = FormstackState::from_fixture(fixture);
+    StatusCode::NO_CONTENT
+}
+
+async fn add_submissions(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Json(subs): Json<Vec<StoredSubmission>>,
+) -> Response {
+    if state.formstack.lock().await.upsert_submissions(&id, subs) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({"error": "no such form"}))).into_response()
+    }
+}
+
+async fn set_faults(State(state): State<Shared>, Json(rules): Json<Vec<FaultRule>>) -> StatusCode {
+    state.faults.lock().await.set(rules);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Clock {
+    now: Option<String>,
+}
+
+async fn set_clock(State(state): State<Shared>, Json(clock): Json<Clock>) -> Response {
+    let parsed = match clock.now.as_deref().map(|n| NaiveDateTime::parse_from_str(n, "%Y-%m-%d %H:%M:%S")) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(_)) => {
+            return (StatusCode::BAD_REQUEST, Json(json!({"error": "now must be YYYY-MM-DD HH:MM:SS"}))).into_response();
+        }
+    };
+    state.formstack.lock().await.clock = parsed;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn requests(State(state): State<Shared>) -> Response {
+    Json(state.requests.lock().await.clone()).into_response()
+}

@@ -1,0 +1,113 @@
+//! The fault menu: answer the n-th request of a route (or every one) with a fault.
+
+use std::{collections::HashMap, time::Duration};
+
+use axum::{
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+
+/// What a faulty answer looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// `429` with `Retry-After: <seconds>` and a vendor-style error body.
+    RateLimit {
+        /// Seconds to ask the client to wait.
+        retry_after: u64,
+    },
+    /// A 5xx with an HTML body.
+    ServerError {
+        /// 500, 502, 503 or 504.
+        status: u16,
+    },
+    /// HTTP 200 with the vendor's error shape.
+    ErrorIn200,
+    /// A truncated JSON body with a JSON content type.
+    Malformed,
+    /// Delay the real answer.
+    Slow {
+        /// Milliseconds.
+        delay_ms: u64,
+    },
+}
+
+/// When a fault fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Requests whose path starts with this prefix are counted (1-based) for this rule.
+    pub path_prefix: String,
+    /// Fire on these request numbers of the prefix; empty = every request.
+    #[serde(default)]
+    pub on_requests: Vec<u64>,
+    /// The fault.
+    pub fault: Fault,
+}
+
+/// The schedule and its counters.
+#[derive(Debug, Default)]
+pub struct FaultBook {
+    rules: Vec<FaultRule>,
+    counters: HashMap<String, u64>,
+}
+
+impl FaultBook {
+    /// Replaces the rules and resets the counters.
+    pub fn set(&mut self, rules: Vec<FaultRule>) {
+        self.rules = rules;
+        self.counters.clear();
+    }
+
+    /// Counts a request to `path` and returns the fault that fires on it, if any.
+    pub fn check(&mut self, path: &str) -> Option<Fault> {
+        let mut fired = None;
+        for rule in &self.rules {
+            if !path.starts_with(&rule.path_prefix) {
+                continue;
+            }
+            let n = self.counters.entry(rule.path_prefix.clone()).or_default();
+            *n += 1;
+            if fired.is_none() && (rule.on_requests.is_empty() || rule.on_requests.contains(n)) {
+                fired = Some(rule.fault.clone());
+            }
+        }
+        fired
+    }
+}
+
+impl Fault {
+    /// The faulty response; `None` for `Slow` after sleeping (the real handler answers).
+    pub async fn respond(&self) -> Option<Response> {
+        match self {
+            Fault::RateLimit { retry_after } => {
+                let mut resp = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(serde_json::json!({"status": "error", "error": "Rate limit exceeded"})),
+                )
+                    .into_response();
+                resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+                Some(resp)
+            }
+            Fault::ServerError { status } => Some(
+                (
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    [("content-type", "text/html")],
+                    "<html><body><h1>Service Unavailable</h1></body></html>",
+                )
+                    .into_response(),
+            ),
+            Fault::ErrorIn200 => Some(
+                (StatusCode::OK, axum::Json(serde_json::json!({"status": "error", "error": "An error occurred"})))
+                    .into_response(),
+            ),
+            Fault::Malformed => {
+                Some((StatusCode::OK, [("content-type", "application/json")], "{\"submissions\": [{\"id\": ").into_response())
+            }
+            Fault::Slow { delay_ms } => {
+                tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
+                None
+            }
+        }
+    }
+}

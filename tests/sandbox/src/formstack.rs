@@ -1,0 +1,307 @@
+//! Fake Formstack API v2 (`reference/sandbox-contracts.md` §2): submission listing with bearer
+//! auth, paging to `pages`, `min_time`/`max_time`, `sort`, a per-token daily quota (429, with
+//! `Retry-After` when switched on) and the quirk switches (short pages, a submission repeated
+//! across pages, an inflated `total`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{NaiveDate, NaiveDateTime, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Shared;
+
+const TS: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Switches for Formstack's reported quirks (all off by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Quirks {
+    /// Every second page carries fewer records than `per_page` (the rest move to later pages;
+    /// `pages` counts them all): a client that stops on a short page loses records.
+    pub short_pages: bool,
+    /// The last record of each page appears again at the top of the next page.
+    pub repeat_across_pages: bool,
+    /// `total` reports more records than exist.
+    pub inflated_total: bool,
+}
+
+/// A field of a form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// Field id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Formstack field type (`text`, `name`, `address`, `checkbox`, …).
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// A stored submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSubmission {
+    /// Submission id.
+    pub id: String,
+    /// Naive timestamp in the account time zone (`YYYY-MM-DD HH:MM:SS`).
+    pub timestamp: String,
+    /// Values by field id (strings, or objects for compound fields).
+    #[serde(default)]
+    pub data: BTreeMap<String, Value>,
+}
+
+/// A form with its fields and submissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Form {
+    /// Form id.
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Fields.
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Submissions.
+    #[serde(default)]
+    pub submissions: Vec<StoredSubmission>,
+}
+
+/// A Formstack fixture: what the sandbox serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormstackFixture {
+    /// Account time zone of the naive timestamps.
+    #[serde(default = "default_tz")]
+    pub time_zone: String,
+    /// Accepted bearer tokens.
+    pub tokens: Vec<String>,
+    /// Calls per token per day (production: 14,400).
+    #[serde(default = "default_quota")]
+    pub daily_quota: u64,
+    /// Send `Retry-After` (seconds to sandbox midnight) with the quota's 429.
+    #[serde(default)]
+    pub quota_retry_after: bool,
+    /// Quirk switches.
+    #[serde(default)]
+    pub quirks: Quirks,
+    /// Forms.
+    pub forms: Vec<Form>,
+}
+
+fn default_tz() -> String {
+    "America/New_York".into()
+}
+
+fn default_quota() -> u64 {
+    14_400
+}
+
+/// Formstack's live state.
+#[derive(Debug, Default)]
+pub struct FormstackState {
+    fixture: Option<FormstackFixture>,
+    forms: HashMap<String, Form>,
+    calls: HashMap<(String, NaiveDate), u64>,
+    /// A fixed sandbox time (else the real clock).
+    pub clock: Option<NaiveDateTime>,
+}
+
+impl FormstackState {
+    /// State serving `fixture`.
+    pub fn from_fixture(fixture: FormstackFixture) -> FormstackState {
+        let forms = fixture.forms.iter().map(|f| (f.id.clone(), f.clone())).collect();
+        FormstackState { fixture: Some(fixture), forms, calls: HashMap::new(), clock: None }
+    }
+
+    /// Adds (or replaces, by id) submissions of a form, e.g. to model an edit or a new arrival.
+    pub fn upsert_submissions(&mut self, form_id: &str, subs: Vec<StoredSubmission>) -> bool {
+        let Some(form) = self.forms.get_mut(form_id) else { return false };
+        for s in subs {
+            match form.submissions.iter_mut().find(|x| x.id == s.id) {
+                Some(existing) => *existing = s,
+                None => form.submissions.push(s),
+            }
+        }
+        true
+    }
+
+    fn now(&self) -> NaiveDateTime {
+        self.clock.unwrap_or_else(|| Utc::now().naive_utc())
+    }
+}
+
+/// Formstack's routes.
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/api/v2/form/{id}/submission.json", get(list_submissions))
+        .route("/api/v2/form/{file}", get(form_details))
+        .route("/api/v2/submission/{file}", get(submission_details))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"status": "error", "error": message}))).into_response()
+}
+
+/// Checks the token and counts the call against its daily quota.
+fn authorise(state: &mut FormstackState, headers: &HeaderMap, params: &[(String, String)]) -> Result<(), Response> {
+    let Some(fixture) = state.fixture.clone() else {
+        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "sandbox has no Formstack fixture loaded"));
+    };
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::to_owned)
+        .or_else(|| params.iter().find(|(k, _)| k == "oauth_token").map(|(_, v)| v.clone()));
+    let Some(token) = token.filter(|t| fixture.tokens.contains(t)) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "Invalid or missing access token"));
+    };
+    let now = state.now();
+    let count = state.calls.entry((token, now.date())).or_default();
+    if *count >= fixture.daily_quota {
+        let mut resp = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded: 14400 calls per day");
+        if fixture.quota_retry_after {
+            let left = 86_400 - u64::from(now.num_seconds_from_midnight());
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(left));
+        }
+        return Err(resp);
+    }
+    *count += 1;
+    Ok(())
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn render(sub: &StoredSubmission, form_id: &str, with_data: bool) -> Value {
+    let data = if !with_data || sub.data.is_empty() {
+        json!([])
+    } else {
+        Value::Object(sub.data.iter().map(|(k, v)| (k.clone(), json!({"field": k, "value": v}))).collect())
+    };
+    json!({
+        "id": sub.id, "timestamp": sub.timestamp, "user_agent": "Mozilla/5.0 (sandbox)",
+        "remote_addr": "127.0.0.1", "payment_status": "", "form": form_id,
+        "latitude": null, "longitude": null, "data": data,
+    })
+}
+
+async fn list_submissions(
+    State(state): State<Shared>,
+    Path(form_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut fs = state.formstack.lock().await;
+    if let Err(resp) = authorise(&mut fs, &headers, &params) {
+        return resp;
+    }
+    let fixture = fs.fixture.clone().expect("authorised");
+    let Some(form) = fs.forms.get(&form_id) else {
+        return error(StatusCode::NOT_FOUND, "Form not found");
+    };
+    let per_page: u64 = match param(&params, "per_page").map(str::parse::<u64>) {
+        None => 25,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "per_page must be between 1 and 100"),
+    };
+    let page: u64 = match param(&params, "page").map(str::parse::<u64>) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "page must be a positive integer"),
+    };
+    let bound = |name| match param(&params, name) {
+        None | Some("") => Ok(None),
+        Some(v) => NaiveDateTime::parse_from_str(v, TS)
+            .or_else(|_| NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).expect("midnight")))
+            .map(Some)
+            .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("{name} is not a valid date"))),
+    };
+    let (min_time, max_time) = match (bound("min_time"), bound("max_time")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let mut subs: Vec<&StoredSubmission> = form
+        .submissions
+        .iter()
+        .filter(|s| {
+            let ts = NaiveDateTime::parse_from_str(&s.timestamp, TS).ok();
+            min_time.is_none_or(|m| ts.is_some_and(|t| t >= m)) && max_time.is_none_or(|m| ts.is_some_and(|t| t <= m))
+        })
+        .collect();
+    subs.sort_by(|a, b| (&a.timestamp, &a.id).cmp(&(&b.timestamp, &b.id)));
+    if param(&params, "sort").is_none_or(|s| s.eq_ignore_ascii_case("DESC")) {
+        subs.reverse();
+    }
+    // Page boundaries: regular, or alternating full and short pages.
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0usize;
+    let mut i = 0u64;
+    while start < subs.len() {
+        let size = if fixture.quirks.short_pages && i % 2 == 1 { (per_page - per_page / 3).max(1) } else { per_page };
+        let end = (start + size as usize).min(subs.len());
+        bounds.push((start, end));
+        start = end;
+        i += 1;
+    }
+    let pages = bounds.len() as u64;
+    let with_data = param(&params, "data").is_some_and(|d| matches!(d, "true" | "1"));
+    let records: Vec<Value> = match bounds.get((page - 1) as usize) {
+        Some(&(s, e)) => {
+            let s = if fixture.quirks.repeat_across_pages && s > 0 { s - 1 } else { s };
+            subs[s..e].iter().map(|x| render(x, &form_id, with_data)).collect()
+        }
+        None => Vec::new(),
+    };
+    let total = subs.len() as u64 + if fixture.quirks.inflated_total { 5 } else { 0 };
+    Json(json!({"submissions": records, "total": total, "pages": pages})).into_response()
+}
+
+async fn form_details(
+    State(state): State<Shared>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut fs = state.formstack.lock().await;
+    if let Err(resp) = authorise(&mut fs, &headers, &params) {
+        return resp;
+    }
+    let id = file.trim_end_matches(".json");
+    match fs.forms.get(id) {
+        Some(form) => Json(json!({"id": form.id, "name": form.name, "fields": form.fields})).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Form not found"),
+    }
+}
+
+async fn submission_details(
+    State(state): State<Shared>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut fs = state.formstack.lock().await;
+    if let Err(resp) = authorise(&mut fs, &headers, &params) {
+        return resp;
+    }
+    let id = file.trim_end_matches(".json");
+    for form in fs.forms.values() {
+        if let Some(sub) = form.submissions.iter().find(|s| s.id == id) {
+            return Json(render(sub, &form.id, true)).into_response();
+        }
+    }
+    error(StatusCode::NOT_FOUND, "Submission not found")
+}
