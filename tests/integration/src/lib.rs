@@ -1,1 +1,171 @@
+//! Test support: a fresh database per test on the stack's PostgreSQL, unique queues and secrets
+//! on moto, the vendor sandbox in-process, and a ready-made formstack-intake service wired to
+//! all three. Run through `make test` (or `infra/local/stack.sh exec cargo nextest run`), which
+//! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use platform_aws::{SecretsCache, SqsSender};
+use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED};
+use platform_intake::{Intake, IntakeSettings};
+use platform_runtime::Env;
+use platform_vendors::{RetryPolicy, VendorClient, formstack::FormstackClient};
+use platform_warehouse::{DbSettings, Warehouse, migrate::migrate};
+use tokio_postgres::NoTls;
+use vendor_sandbox::{Sandbox, fixtures};
+
+/// The demo configuration of `make run`, reused by tests.
+pub const SEED_DEMO_SQL: &str = include_str!("../../../infra/local/seed-demo.sql");
+
+fn env_or_explain(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through `make test` or `infra/local/stack.sh exec cargo nextest run`")
+    })
+}
+
+/// A database of its own for one test, migrated.
+pub struct TestDb {
+    /// Pool on the test database.
+    pub warehouse: Warehouse,
+    /// Its settings.
+    pub settings: DbSettings,
+    /// Its name.
+    pub name: String,
+}
+
+impl TestDb {
+    /// Creates and migrates a fresh database.
+    pub async fn new() -> TestDb {
+        let url = env_or_explain("DATABASE_URL");
+        let (admin, conn) = tokio_postgres::connect(&url, NoTls).await.expect("connect to the stack's PostgreSQL");
+        tokio::spawn(conn);
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        let settings = DbSettings::from_url(&url).unwrap().with_dbname(&name).with_pool_size(4);
+        let warehouse = Warehouse::new(&settings).unwrap();
+        migrate(&warehouse).await.expect("migrations apply");
+        TestDb { warehouse, settings, name }
+    }
+
+    /// Runs SQL (several statements allowed).
+    pub async fn exec(&self, sql: &str) {
+        self.warehouse.conn().await.unwrap().batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// A single scalar from a query.
+    pub async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(&self, sql: &str) -> T {
+        self.warehouse.conn().await.unwrap().query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
+    /// Rows of a query.
+    pub async fn rows(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.warehouse.conn().await.unwrap().query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+/// The SDK configuration for moto.
+pub async fn aws() -> SdkConfig {
+    env_or_explain("AWS_ENDPOINT_URL");
+    aws_config::load_from_env().await
+}
+
+/// A new uniquely named queue; returns its URL.
+pub async fn new_queue(sdk: &SdkConfig, prefix: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let name = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+    sqs.create_queue().queue_name(name).send().await.expect("create queue").queue_url().unwrap().to_owned()
+}
+
+/// A new uniquely named secret holding `value`; returns its id.
+pub async fn new_secret(sdk: &SdkConfig, value: &serde_json::Value) -> String {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    let name = format!("test/{}", uuid::Uuid::new_v4().simple());
+    sm.create_secret().name(&name).secret_string(value.to_string()).send().await.expect("create secret");
+    name
+}
+
+/// Every envelope waiting on a queue (received and deleted).
+pub async fn drain_queue(sdk: &SdkConfig, url: &str) -> Vec<Envelope> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+        let msgs = got.messages();
+        if msgs.is_empty() {
+            break;
+        }
+        for m in msgs {
+            out.push(Envelope::parse(m.body().unwrap(), &[KIND_REGISTRATIONS_CHANGED]).expect("valid envelope"));
+            sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+        }
+    }
+    out
+}
+
+/// Every id carried by the envelopes, sorted.
+pub fn ids_of(envelopes: &[Envelope]) -> Vec<String> {
+    let mut ids: Vec<String> = envelopes.iter().flat_map(|e| e.ids.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// formstack-intake wired to a fresh database, moto and an in-process sandbox with the demo data.
+pub struct Harness {
+    /// The test database (demo configuration seeded).
+    pub db: TestDb,
+    /// The sandbox (demo fixture loaded).
+    pub sandbox: Sandbox,
+    /// AWS configuration (moto).
+    pub sdk: SdkConfig,
+    /// The dedupe queue.
+    pub queue_url: String,
+    /// The Formstack secret's id.
+    pub secret_id: String,
+    /// The service under test.
+    pub intake: Intake,
+}
+
+impl Harness {
+    /// A harness with default settings plus `overrides` (environment-variable names).
+    pub async fn new(overrides: &[(&str, &str)]) -> Harness {
+        let db = TestDb::new().await;
+        db.exec(SEED_DEMO_SQL).await;
+        let sandbox = Sandbox::start_local().await.expect("sandbox starts");
+        sandbox.load_formstack(fixtures::demo_fixture()).await;
+        let sdk = aws().await;
+        let queue_url = new_queue(&sdk, "dedupe").await;
+        let secret_id = new_secret(
+            &sdk,
+            &serde_json::json!({"api_token": fixtures::DEMO_TOKEN, "webhook_hmac_keys": {fixtures::DEMO_FORM_ID: fixtures::DEMO_HMAC_KEY}}),
+        )
+        .await;
+        let mut vars: Vec<(String, String)> = vec![
+            ("FORMSTACK_SECRET_ID".into(), secret_id.clone()),
+            ("FORMSTACK_API_URL".into(), sandbox.formstack_api_url()),
+            ("DEDUPE_QUEUE_URL".into(), queue_url.clone()),
+        ];
+        vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let settings = IntakeSettings::from_env(&Env::from_pairs(vars)).expect("settings");
+        let intake = build_intake(settings, db.warehouse.clone(), &sdk);
+        Harness { db, sandbox, sdk, queue_url, secret_id, intake }
+    }
+}
+
+/// Builds the service from parts (tests swap settings without touching the process environment).
+pub fn build_intake(settings: IntakeSettings, warehouse: Warehouse, sdk: &SdkConfig) -> Intake {
+    let policy = RetryPolicy {
+        max_retries: 4,
+        min_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(5),
+    };
+    let http = VendorClient::new("formstack", Duration::from_secs(10), policy).unwrap();
+    Intake {
+        formstack: FormstackClient::new(http, &settings.formstack_api_url),
+        secrets: SecretsCache::new(aws_sdk_secretsmanager::Client::new(sdk), settings.secret_ttl),
+        sqs: SqsSender::new(aws_sdk_sqs::Client::new(sdk)),
+        warehouse,
+        settings,
+    }
+}

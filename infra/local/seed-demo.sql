@@ -1,0 +1,31 @@
+-- Demo configuration: the sandbox's demo form (5095980) feeds the registration flow.
+-- Idempotent: safe to run on every `make run`.
+INSERT INTO integration.form_config (form_id, flow, enabled, pull_enabled, time_zone, description)
+VALUES ('5095980', 'registration', true, true, 'America/New_York', 'Exchange 2026 Registration (sandbox demo)')
+ON CONFLICT (form_id) DO NOTHING;
+
+INSERT INTO integration.form_field_map (form_id, field_id, subfield, target_column, required, position)
+VALUES
+    ('5095980', '101', 'first', 'first_name', true, 1),
+    ('5095980', '101', 'last', 'last_name', true, 2),
+    ('5095980', '102', '', 'organization', false, 3),
+    ('5095980', '103', '', 'title', false, 4),
+    ('5095980', '104', '', 'email', true, 5),
+    ('5095980', '105', '', 'phone', false, 6),
+    ('5095980', '106', '', 'registration_type', false, 7),
+    ('5095980', '107', 'address', 'address', false, 8),
+    ('5095980', '107', 'address2', 'suite', false, 9),
+    ('5095980', '107', 'city', 'address_city', false, 10),
+    ('5095980', '107', 'state', 'address_state', false, 11),
+    ('5095980', '107', 'zip', 'address_zip', false, 12),
+    ('5095980', '108', '', 'state_organization', false, 13),
+    ('5095980', '109', '', 'one_one', false, 14),
+    ('5095980', '110', '', 'time_zone', false, 15),
+    ('5095980', '111', '', 'industries', false, 16),
+    ('5095980', '112', '', 'other_industries', false, 17),
+    ('5095980', '113', '', 'profile', false, 18),
+    ('5095980', '114', '', 'headshot', false, 19),
+    ('5095980', '115', '', 'total_price', false, 20),
+    ('5095980', '116', '', 'registration_status', false, 21),
+    ('5095980', '117', '', 'meetings', false, 22)
+ON CONFLICT DO NOTHING;

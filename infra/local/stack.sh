@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The local stack, installed and run by the project itself.
+#
+#   infra/local/stack.sh install        install what is missing (idempotent): PostgreSQL server
+#                                       binaries (Debian package), a project venv with moto[server],
+#                                       cargo-lambda (brings zig) and cfn-lint, a venv with the SAM
+#                                       CLI, cargo-nextest
+#   infra/local/stack.sh exec CMD...    start a private PostgreSQL cluster and moto on free loopback
+#                                       ports, export DATABASE_URL / AWS_* for CMD, run it, tear down
+#
+# Works as root (initdb runs as the postgres user) and as a normal user. Nothing is left running.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+SAM_VENV=${SAM_VENV:-$ROOT/.venv-sam}
+PY_TOOLS=("moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0")
+SAM_TOOLS=("aws-sam-cli==1.170.0")
+
+log() { echo "[stack] $*" >&2; }
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else log "root is needed to run: $*"; return 1
+  fi
+}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+pg_bindir() {
+  local d
+  for d in "${PGBIN:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
+    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return 0; fi
+  done
+  return 1
+}
+
+install() {
+  if ! pg_bindir >/dev/null; then
+    log "installing PostgreSQL server binaries (Debian packages postgresql, postgresql-contrib)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+  fi
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    log "creating the postgres user"
+    useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+  fi
+  if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/cfn-lint" ]; then
+    log "installing ${PY_TOOLS[*]} into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
+  fi
+  if [ "${STACK_NO_SAM:-0}" != 1 ] && [ ! -x "$SAM_VENV/bin/sam" ]; then
+    log "installing ${SAM_TOOLS[*]} into $SAM_VENV"
+    python3 -m venv "$SAM_VENV"
+    "$SAM_VENV/bin/pip" install -q --disable-pip-version-check "${SAM_TOOLS[@]}"
+  fi
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+}
+
+run_with_stack() {
+  moto_pid=""
+  pgbin=$(pg_bindir) || { log "PostgreSQL binaries missing: run '$0 install'"; exit 1; }
+  [ -x "$VENV/bin/moto_server" ] || { log "moto missing: run '$0 install'"; exit 1; }
+  work=$(mktemp -d "${TMPDIR:-/tmp}/platform-stack.XXXXXX")
+  cleanup() {
+    set +e
+    if [ -f "$work/pg/data/postmaster.pid" ]; then as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1; fi
+    if [ -n "$moto_pid" ]; then kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null; fi
+    rm -rf "$work"
+  }
+  trap cleanup EXIT INT TERM
+
+  moto_port=$(free_port)
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+  moto_pid=$!
+
+  mkdir -p "$work/pg"
+  if [ "$(id -u)" = 0 ]; then chmod 755 "$work"; chown postgres:postgres "$work/pg"; fi
+  pg_port=$(free_port)
+  as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$work/initdb.log" 2>&1 \
+    || { cat "$work/initdb.log" >&2; exit 1; }
+  as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 30 \
+    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null || { cat "$work/pg/server.log" >&2; exit 1; }
+
+  local ok=0
+  for _ in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$moto_port/moto-api/"; then ok=1; break; fi
+    sleep 0.1
+  done
+  [ "$ok" = 1 ] || { log "moto did not answer on port $moto_port"; cat "$work/moto.log" >&2; exit 1; }
+
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+  export DATABASE_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
+  export PATH="$VENV/bin:$SAM_VENV/bin:$PATH"
+  export SAM_CLI_TELEMETRY=0
+  log "postgres: $DATABASE_URL  moto: $AWS_ENDPOINT_URL"
+  "$@"
+}
+
+case "${1:-}" in
+  install) install ;;
+  exec) shift; run_with_stack "$@" ;;
+  *) echo "usage: $0 install | exec CMD..." >&2; exit 2 ;;
+esac
