@@ -18,8 +18,12 @@ use serde_json::{Value, json};
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
-    /// Pull every enabled form now.
-    Pull,
+    /// Pull every enabled form now; `full` ignores the cursors (a resync that sees old edits).
+    Pull {
+        /// List every submission, not only those after the cursor.
+        #[serde(default)]
+        full: bool,
+    },
     /// Map stored submissions again.
     Remap {
         /// Also retry submissions that failed mapping (not only those left pending).
@@ -71,15 +75,8 @@ pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value,
     })?;
     match trigger {
         Trigger::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
-        Trigger::Schedule | Trigger::Command(Command::Pull) => {
-            let report = intake.pull("schedule").await?;
-            Ok(json!({
-                "run_id": report.run_id,
-                "calls": report.calls,
-                "published": report.published,
-                "counts": report.counts(),
-            }))
-        }
+        Trigger::Schedule | Trigger::Command(Command::Pull { full: false }) => pull(intake, "schedule", false).await,
+        Trigger::Command(Command::Pull { full: true }) => pull(intake, "resync", true).await,
         Trigger::Command(Command::Remap { include_errors, form_id }) => {
             let report = intake.remap(include_errors, form_id.as_deref()).await?;
             Ok(json!({"counts": report.counts()}))
@@ -89,6 +86,21 @@ pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value,
             Ok(json!({"published": sent}))
         }
     }
+}
+
+async fn pull(intake: &Intake, trigger: &str, full: bool) -> Result<Value, Error> {
+    let report = intake.pull(trigger, full).await?;
+    Ok(json!({
+        "run_id": report.run_id,
+        "calls": report.calls,
+        "published": report.published,
+        "counts": report.counts(),
+        "forms": report.forms.iter().map(|f| json!({
+            "form_id": f.form_id, "pages": f.pages, "submissions": f.submissions,
+            "inserted": f.report.inserted, "updated": f.report.updated, "mapping_errors": f.report.mapping_errors,
+            "stopped": f.stopped,
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 async fn webhook(intake: &Intake, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
@@ -139,7 +151,7 @@ mod tests {
         let url = json!({"version":"2.0","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"POST","path":"/"}},"body":"x","isBase64Encoded":false});
         assert!(matches!(classify(url), Ok(Trigger::FunctionUrl(_))));
         assert!(matches!(classify(json!({"detail-type":"Scheduled Event","source":"aws.events"})), Ok(Trigger::Schedule)));
-        assert!(matches!(classify(json!({"action":"pull"})), Ok(Trigger::Command(Command::Pull))));
+        assert!(matches!(classify(json!({"action":"pull"})), Ok(Trigger::Command(Command::Pull { full: false }))));
         assert!(matches!(
             classify(json!({"action":"remap","include_errors":true})),
             Ok(Trigger::Command(Command::Remap { include_errors: true, form_id: None }))

@@ -29,6 +29,8 @@ pub struct FormPull {
     pub report: IngestReport,
     /// Why the form stopped before its last page, if it did.
     pub stopped: Option<String>,
+    /// The stop is a failure (vendor error, quota), not a planned pause (budget share).
+    pub failed: bool,
 }
 
 /// What one pull run did.
@@ -57,6 +59,9 @@ impl PullReport {
             if let Some(why) = &f.stopped {
                 c.note(format!("form {}: {why}", f.form_id));
             }
+            if f.failed {
+                c.failed += 1;
+            }
         }
         c
     }
@@ -75,13 +80,17 @@ enum Stop {
 impl Intake {
     /// Runs the scheduled pull of every enabled form; also maps rows left pending by a crash
     /// and drains the outbox. Per-form failures are recorded and do not stop the other forms.
-    pub async fn pull(&self, trigger: &str) -> Result<PullReport, IntakeError> {
+    ///
+    /// `full` ignores the cursors and lists every submission again: Formstack keeps a
+    /// submission's timestamp when it is edited, so edits older than the overlap window are only
+    /// seen by a full resync (or a webhook). The cursors never move backwards.
+    pub async fn pull(&self, trigger: &str, full: bool) -> Result<PullReport, IntakeError> {
         let run_id = Uuid::now_v7();
         let span = tracing::info_span!("pull", %run_id, trigger);
         let _guard = span.enter();
         let mut conn = self.warehouse.conn().await?;
         runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        let result = self.pull_inner(&mut conn, run_id).await;
+        let result = self.pull_inner(&mut conn, run_id, full).await;
         let (counts, error) = match &result {
             Ok(r) => (r.counts(), None),
             Err(e) => (RunCounts::default(), Some(e.to_string())),
@@ -100,7 +109,7 @@ impl Intake {
         Ok(report)
     }
 
-    async fn pull_inner(&self, conn: &mut Client, run_id: Uuid) -> Result<PullReport, IntakeError> {
+    async fn pull_inner(&self, conn: &mut Client, run_id: Uuid, full: bool) -> Result<PullReport, IntakeError> {
         let before = Utc::now() - chrono::Duration::from_std(PENDING_GRACE).expect("small");
         let recovered = ingest::remap(conn, run_id, false, None, before).await?;
         let token_key = self.settings.formstack_secret_id.clone();
@@ -125,25 +134,29 @@ impl Intake {
             let mut fp = FormPull { form_id: form.form_id.clone(), ..Default::default() };
             if let Some(why) = &quota_stop {
                 fp.stopped = Some(why.clone());
+                fp.failed = true;
                 report.forms.push(fp);
                 continue;
             }
             let used = self.formstack.calls() - start_calls;
             let left = allowance.saturating_sub(used);
             let before_calls = self.formstack.calls();
-            let outcome = self.pull_form(conn, run_id, &token, &form.form_id, left, &mut fp).await;
+            let outcome = self.pull_form(conn, run_id, &token, &form.form_id, left, full, &mut fp).await;
             let calls = self.formstack.calls() - before_calls;
             cursor::spend(&*conn, &token_key, today, calls as i32).await?;
             match outcome {
                 Ok(()) => {}
                 Err(Stop::Budget) => fp.stopped = Some("call allowance of this run used up; continues next run".into()),
                 Err(Stop::Quota(why)) => {
+                    tracing::error!(form_id = %form.form_id, reason = %why, "Formstack quota exhausted; pull stopped");
                     fp.stopped = Some(why.clone());
+                    fp.failed = true;
                     quota_stop = Some(why);
                 }
                 Err(Stop::Failed(e)) => {
                     tracing::error!(form_id = %form.form_id, error = %e, "form pull failed");
                     fp.stopped = Some(format!("failed: {e}"));
+                    fp.failed = true;
                 }
             }
             report.forms.push(fp);
@@ -160,11 +173,12 @@ impl Intake {
         token: &str,
         form_id: &str,
         allowance: u64,
+        full: bool,
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
         let high_water = cursor::high_water(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         let overlap = chrono::Duration::from_std(self.settings.overlap).expect("overlap fits");
-        let min_time = high_water.map(|h| h - overlap);
+        let min_time = if full { None } else { high_water.map(|h| h - overlap) };
         let mut seen: HashSet<String> = HashSet::new();
         let mut buffer: Vec<Incoming> = Vec::new();
         let mut mark: Option<NaiveDateTime> = None;

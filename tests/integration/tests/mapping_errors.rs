@@ -1,0 +1,58 @@
+//! One bad submission among good ones; remapping after a configuration fix.
+
+use integration_tests::{Harness, drain_queue, ids_of};
+
+#[tokio::test]
+async fn a_malformed_submission_is_stored_with_its_error_and_the_others_land() {
+    let h = Harness::new(&[]).await;
+    let report = h.intake.pull("test", false).await.unwrap();
+    let f = &report.forms[0].report;
+    assert_eq!((f.received, f.mapped, f.mapping_errors), (16, 15, 1));
+    let n: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
+    assert_eq!(n, 15);
+    let err = &h.db.rows("SELECT submission_id, mapping_error FROM integration.raw_submission WHERE mapping_status = 'error'").await;
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].get::<_, String>(0), "1500000099");
+    assert_eq!(err[0].get::<_, String>(1), "field 117 (meetings): \"lots\" is not a valid integer");
+    let (status, failed, notes): (String, i64, String) = {
+        let r = &h.db.rows("SELECT status, failed_count, notes::text FROM integration.run").await[0];
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!((status.as_str(), failed), ("partial", 1));
+    assert!(notes.contains("1500000099"), "{notes}");
+
+    // Seeded values kept as typed (view rules work on them later); blank organisations are NULL.
+    let nulls: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE organization IS NULL").await;
+    assert_eq!(nulls, 2, "the empty and the missing organisation");
+    let trailing: String = h.db.scalar("SELECT organization FROM conferences_events.exchange_registration WHERE registration_id = '1500000004'").await;
+    assert_eq!(trailing, "Acme Inc ");
+    drain_queue(&h.sdk, &h.queue_url).await;
+
+    // Fix the configuration (meetings no longer mapped) and remap the failed submission.
+    h.db.exec("DELETE FROM integration.form_field_map WHERE form_id = '5095980' AND field_id = '117'").await;
+    let fixed = h.intake.remap(true, Some("5095980")).await.unwrap();
+    assert_eq!((fixed.mapped, fixed.inserted, fixed.mapping_errors), (1, 1, 0));
+    let status: String = h.db.scalar("SELECT mapping_status FROM integration.raw_submission WHERE submission_id = '1500000099'").await;
+    assert_eq!(status, "mapped");
+    assert_eq!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await), vec!["1500000099"]);
+}
+
+#[tokio::test]
+async fn staff_columns_are_never_overwritten_by_intake() {
+    let h = Harness::new(&[]).await;
+    h.intake.pull("test", false).await.unwrap();
+    h.db.exec("UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', meetmax_id = '42', issue_notes = 'called' WHERE registration_id = '1500000001'").await;
+    let mut fixture = vendor_sandbox::fixtures::demo_fixture();
+    fixture.forms[0].submissions[0].data.insert("103".into(), serde_json::json!("Director"));
+    h.sandbox.load_formstack(fixture).await;
+    // Formstack keeps an edited submission's timestamp: an incremental pull does not see an edit
+    // older than the overlap window, a full resync does.
+    let incremental = h.intake.pull("test", false).await.unwrap();
+    assert_eq!(incremental.forms[0].report.updated, 0);
+    h.intake.pull("resync", true).await.unwrap();
+    let r = &h.db.rows("SELECT title, approval_status, meetmax_id, issue_notes FROM conferences_events.exchange_registration WHERE registration_id = '1500000001'").await[0];
+    assert_eq!(r.get::<_, String>(0), "Director");
+    assert_eq!(r.get::<_, String>(1), "Approved");
+    assert_eq!(r.get::<_, String>(2), "42");
+    assert_eq!(r.get::<_, String>(3), "called");
+}
