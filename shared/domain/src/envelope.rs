@@ -9,7 +9,7 @@ pub const KIND_REGISTRATIONS_CHANGED: &str = "registrations.changed";
 pub const ENVELOPE_VERSION: u32 = 1;
 
 /// Most ids carried by one message; keeps every message far below SQS's 256 KiB limit.
-pub const MAX_IDS_PER_MESSAGE: usize = 500;
+pub const MAX_IDS_PER_MESSAGE: usize = 100;
 
 /// A small message that carries ids, never whole records (the warehouse holds the data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,10 +78,12 @@ mod tests {
     fn batches_split_and_round_trip() {
         let ids: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
         let envs = Envelope::batch(KIND_REGISTRATIONS_CHANGED, &ids, "run-1");
-        assert_eq!(envs.iter().map(|e| e.ids.len()).collect::<Vec<_>>(), vec![500, 500, 1]);
-        let body = serde_json::to_string(&envs[2]).unwrap();
+        assert_eq!(envs.len(), 11);
+        assert!(envs[..10].iter().all(|e| e.ids.len() == 100));
+        assert_eq!(envs[10].ids, vec!["1000".to_string()]);
+        let body = serde_json::to_string(&envs[10]).unwrap();
         let back = Envelope::parse(&body, &[KIND_REGISTRATIONS_CHANGED]).unwrap();
-        assert_eq!(back, envs[2]);
+        assert_eq!(back, envs[10]);
     }
 
     #[test]
