@@ -148,11 +148,15 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let url: Value = serde_json::from_str(include_str!("../../../events/formstack-intake/webhook-valid.json")).unwrap();
+        let url: Value =
+            serde_json::from_str(include_str!("../../../events/formstack-intake/webhook-valid.json")).unwrap();
         assert!(matches!(classify(url), Ok(Trigger::FunctionUrl(_))));
         let broken = json!({"requestContext": {"http": {"method": 7}}});
         assert!(classify(broken).unwrap_err().contains("Function URL event not understood"));
-        assert!(matches!(classify(json!({"detail-type":"Scheduled Event","source":"aws.events"})), Ok(Trigger::Schedule)));
+        assert!(matches!(
+            classify(json!({"detail-type":"Scheduled Event","source":"aws.events"})),
+            Ok(Trigger::Schedule)
+        ));
         assert!(matches!(classify(json!({"action":"pull"})), Ok(Trigger::Command(Command::Pull { full: false }))));
         assert!(matches!(
             classify(json!({"action":"remap","include_errors":true})),

@@ -26,20 +26,19 @@ pub async fn put(
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| AwsError::S3 { bucket: bucket.into(), key: key.into(), message: DisplayErrorContext(&e).to_string() })?;
+        .map_err(|e| AwsError::S3 {
+            bucket: bucket.into(),
+            key: key.into(),
+            message: DisplayErrorContext(&e).to_string(),
+        })?;
     Ok(())
 }
 
 /// Gets one object's bytes.
 pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
     let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: key.into(), message };
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+    let out =
+        s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
     let bytes = out.body.collect().await.map_err(|e| err(e.to_string()))?;
     Ok(bytes.into_bytes().to_vec())
 }

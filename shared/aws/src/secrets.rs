@@ -57,8 +57,11 @@ impl Secret {
 pub struct SecretsCache {
     client: aws_sdk_secretsmanager::Client,
     ttl: Duration,
-    entries: Arc<Mutex<HashMap<String, (Instant, Arc<Secret>)>>>,
+    entries: Arc<Mutex<Entries>>,
 }
+
+/// Cached secrets with the time they were fetched.
+type Entries = HashMap<String, (Instant, Arc<Secret>)>;
 
 impl fmt::Debug for SecretsCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,10 +79,10 @@ impl SecretsCache {
     pub async fn get(&self, id: &str) -> Result<Arc<Secret>, AwsError> {
         // Holding the lock across the fetch makes concurrent first reads share one call.
         let mut entries = self.entries.lock().await;
-        if let Some((fetched, secret)) = entries.get(id) {
-            if fetched.elapsed() < self.ttl {
-                return Ok(secret.clone());
-            }
+        if let Some((fetched, secret)) = entries.get(id)
+            && fetched.elapsed() < self.ttl
+        {
+            return Ok(secret.clone());
         }
         let out = self
             .client

@@ -94,18 +94,9 @@ mod tests {
             Err(EnvelopeError::UnknownKind(k)) if k == "x"
         ));
         let v2 = r#"{"kind":"registrations.changed","version":2,"ids":["1"],"run_id":"r"}"#;
-        assert!(matches!(
-            Envelope::parse(v2, &[KIND_REGISTRATIONS_CHANGED]),
-            Err(EnvelopeError::Version(2))
-        ));
+        assert!(matches!(Envelope::parse(v2, &[KIND_REGISTRATIONS_CHANGED]), Err(EnvelopeError::Version(2))));
         let empty = r#"{"kind":"registrations.changed","version":1,"ids":[],"run_id":"r"}"#;
-        assert!(matches!(
-            Envelope::parse(empty, &[KIND_REGISTRATIONS_CHANGED]),
-            Err(EnvelopeError::Empty)
-        ));
-        assert!(matches!(
-            Envelope::parse("not json", &[KIND_REGISTRATIONS_CHANGED]),
-            Err(EnvelopeError::Malformed(_))
-        ));
+        assert!(matches!(Envelope::parse(empty, &[KIND_REGISTRATIONS_CHANGED]), Err(EnvelopeError::Empty)));
+        assert!(matches!(Envelope::parse("not json", &[KIND_REGISTRATIONS_CHANGED]), Err(EnvelopeError::Malformed(_))));
     }
 }

@@ -166,14 +166,9 @@ impl FormMapping {
         }
         let mut columns: Vec<&'static str> = Vec::new();
         for rule in &rules {
-            let name = MAPPABLE_COLUMNS
-                .iter()
-                .map(|(n, _)| *n)
-                .find(|n| *n == rule.column)
-                .ok_or_else(|| ConfigError::UnknownColumn {
-                    field_id: rule.field_id.clone(),
-                    column: rule.column.clone(),
-                })?;
+            let name = MAPPABLE_COLUMNS.iter().map(|(n, _)| *n).find(|n| *n == rule.column).ok_or_else(|| {
+                ConfigError::UnknownColumn { field_id: rule.field_id.clone(), column: rule.column.clone() }
+            })?;
             if !columns.contains(&name) {
                 columns.push(name);
             }
@@ -243,10 +238,9 @@ impl FormMapping {
 /// A field value as text, or one sub-field of a compound value. Blank → `None`.
 fn extract(value: &Value, subfield: Option<&str>) -> Option<String> {
     let text = match (value, subfield) {
-        (Value::Object(obj), Some(sub)) => obj
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(sub))
-            .and_then(|(_, v)| scalar_text(v)),
+        (Value::Object(obj), Some(sub)) => {
+            obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)).and_then(|(_, v)| scalar_text(v))
+        }
         (Value::String(s), Some(sub)) => compound_line(s, sub),
         (_, Some(_)) => None,
         (v, None) => scalar_text(v),
@@ -339,7 +333,10 @@ mod tests {
     #[test]
     fn maps_compound_strings_objects_numbers_and_multiselects() {
         let m = mapping();
-        assert_eq!(m.columns(), ["first_name", "last_name", "email", "total_price", "meetings", "industries", "organization"]);
+        assert_eq!(
+            m.columns(),
+            ["first_name", "last_name", "email", "total_price", "meetings", "industries", "organization"]
+        );
         let sub = submission(
             json!({"10": "first = Jane\nlast = Doe", "11": "J@X.ORG", "12": "$1,200.50", "13": " 3 ",
                    "14": ["Cleaning, Janitorial", "IT"], "15": "  ", "16": "Acme Inc "}),
@@ -351,8 +348,15 @@ mod tests {
         let v: Vec<Option<&str>> = row.values.iter().map(|v| v.as_deref()).collect();
         assert_eq!(
             v,
-            vec![Some("Jane"), Some("Doe"), Some("J@X.ORG"), Some("1200.50"), Some("3"),
-                 Some("Cleaning, Janitorial\nIT"), Some("Acme Inc ")]
+            vec![
+                Some("Jane"),
+                Some("Doe"),
+                Some("J@X.ORG"),
+                Some("1200.50"),
+                Some("3"),
+                Some("Cleaning, Janitorial\nIT"),
+                Some("Acme Inc ")
+            ]
         );
         let obj = submission(json!({"10": {"First": "Ann", "last": "Lee"}, "11": "a@b.c"}), None);
         let row = m.map(&obj).unwrap();
@@ -369,17 +373,17 @@ mod tests {
         let bad_int = submission(json!({"10": "first = A\nlast = B", "11": "a@b.c", "13": "3.5"}), None);
         assert!(matches!(m.map(&bad_int), Err(MappingError::BadValue { kind: "integer", .. })));
         let missing = submission(json!({"10": "first = A", "11": "a@b.c"}), None);
-        assert_eq!(
-            m.map(&missing),
-            Err(MappingError::Required { field_id: "10".into(), column: "last_name".into() })
-        );
+        assert_eq!(m.map(&missing), Err(MappingError::Required { field_id: "10".into(), column: "last_name".into() }));
     }
 
     #[test]
     fn configuration_refuses_card_columns_unknown_zones_and_empty_maps() {
         let card = FormMapping::new("1", "UTC", vec![rule("1", None, "credit_card_info", false)]);
         assert!(matches!(card, Err(ConfigError::UnknownColumn { .. })));
-        assert!(matches!(FormMapping::new("1", "Mars/Base", vec![rule("1", None, "email", false)]), Err(ConfigError::TimeZone(_))));
+        assert!(matches!(
+            FormMapping::new("1", "Mars/Base", vec![rule("1", None, "email", false)]),
+            Err(ConfigError::TimeZone(_))
+        ));
         assert!(matches!(FormMapping::new("1", "UTC", vec![]), Err(ConfigError::Empty)));
     }
 }

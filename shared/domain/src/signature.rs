@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(verify(BODY, Some(VECTOR), Some("test2")), Err(SignatureError::Mismatch));
         assert_eq!(verify(BODY, None, Some("test1")), Err(SignatureError::Missing));
         assert_eq!(verify(BODY, Some(""), Some("test1")), Err(SignatureError::Missing));
-        assert_eq!(verify(b"FormID=6606394&UniqueID=1500878955", Some(VECTOR), Some("test1")), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"FormID=6606394&UniqueID=1500878955", Some(VECTOR), Some("test1")),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(verify(BODY, Some(VECTOR), None), Err(SignatureError::NoKey));
         assert_eq!(verify(BODY, Some(VECTOR), Some("")), Err(SignatureError::NoKey));
         assert_eq!(verify(BODY, Some("sha256=abc"), Some("test1")), Err(SignatureError::Malformed));

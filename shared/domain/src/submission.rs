@@ -139,22 +139,14 @@ impl Submission {
             _ => {}
         }
         let form = record.get("form").map(|f| id_string(Some(f), "form")).transpose()?;
-        Ok(Submission {
-            form_id: form.unwrap_or_else(|| form_id.to_owned()),
-            submission_id,
-            timestamp,
-            fields,
-        })
+        Ok(Submission { form_id: form.unwrap_or_else(|| form_id.to_owned()), submission_id, timestamp, fields })
     }
 }
 
 fn parse_urlencoded(text: &str) -> Result<BTreeMap<String, Value>, SubmissionError> {
     let trimmed = text.trim();
     if trimmed.is_empty() || !trimmed.contains('=') {
-        return Err(SubmissionError::Unparseable {
-            format: "urlencoded",
-            detail: "no key=value pairs".into(),
-        });
+        return Err(SubmissionError::Unparseable { format: "urlencoded", detail: "no key=value pairs".into() });
     }
     let mut map: BTreeMap<String, Value> = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(trimmed.as_bytes()) {
@@ -224,10 +216,7 @@ mod tests {
             Submission::from_webhook(b"{not json", Some("application/json")),
             Err(SubmissionError::Unparseable { format: "JSON", .. })
         ));
-        assert_eq!(
-            Submission::from_webhook(b"FormID=1&a=b", None),
-            Err(SubmissionError::MissingId("UniqueID"))
-        );
+        assert_eq!(Submission::from_webhook(b"FormID=1&a=b", None), Err(SubmissionError::MissingId("UniqueID")));
         assert_eq!(Submission::from_webhook(&[0xff, 0xfe], None), Err(SubmissionError::NotUtf8));
         assert!(matches!(
             Submission::from_webhook(b"FormID=1&UniqueID=a%20b", None),

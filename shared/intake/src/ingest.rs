@@ -6,17 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use platform_domain::{
-    envelope::KIND_REGISTRATIONS_CHANGED,
-    mapping::RegistrationRow,
-    run::RunCounts,
-    submission::Submission,
+    envelope::KIND_REGISTRATIONS_CHANGED, mapping::RegistrationRow, run::RunCounts, submission::Submission,
 };
+use platform_warehouse::tokio_postgres::{Client, Transaction};
 use platform_warehouse::{
     cursor, forms, outbox,
     raw::{self, MappingOutcome, NewRaw, Source},
     registrations,
 };
-use platform_warehouse::tokio_postgres::{Client, Transaction};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -150,7 +147,9 @@ pub async fn remap(
         for row in batch {
             match serde_json::from_value::<Submission>(row.parsed) {
                 Ok(sub) => pending.push((row.id, sub)),
-                Err(e) => broken.push(MappingOutcome { id: row.id, error: Some(format!("stored parse unreadable: {e}")) }),
+                Err(e) => {
+                    broken.push(MappingOutcome { id: row.id, error: Some(format!("stored parse unreadable: {e}")) })
+                }
             }
         }
         let n = (pending.len() + broken.len()) as u64;
@@ -228,4 +227,3 @@ async fn process(
     outbox::enqueue(tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
     Ok(report)
 }
-

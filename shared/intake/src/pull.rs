@@ -67,6 +67,14 @@ impl PullReport {
     }
 }
 
+/// One form's pull: what to list and how many calls it may spend.
+struct FormJob<'a> {
+    token: &'a str,
+    form_id: &'a str,
+    allowance: u64,
+    full: bool,
+}
+
 /// Why a form's pull ended early.
 enum Stop {
     /// Out of this run's call allowance: continue next run.
@@ -105,7 +113,14 @@ impl Intake {
                 0
             }
         };
-        tracing::info!(calls = report.calls, published = report.published, read = counts.read, written = counts.written, failed = counts.failed, "pull finished");
+        tracing::info!(
+            calls = report.calls,
+            published = report.published,
+            read = counts.read,
+            written = counts.written,
+            failed = counts.failed,
+            "pull finished"
+        );
         Ok(report)
     }
 
@@ -121,12 +136,10 @@ impl Intake {
         if forms.is_empty() {
             return Ok(report);
         }
-        let token = self
-            .secrets
-            .get(&self.settings.formstack_secret_id)
-            .await?
-            .field("api_token")
-            .ok_or_else(|| IntakeError::Config(format!("secret {} has no api_token", self.settings.formstack_secret_id)))?;
+        let token =
+            self.secrets.get(&self.settings.formstack_secret_id).await?.field("api_token").ok_or_else(|| {
+                IntakeError::Config(format!("secret {} has no api_token", self.settings.formstack_secret_id))
+            })?;
 
         let start_calls = self.formstack.calls();
         let mut quota_stop: Option<String> = None;
@@ -141,7 +154,8 @@ impl Intake {
             let used = self.formstack.calls() - start_calls;
             let left = allowance.saturating_sub(used);
             let before_calls = self.formstack.calls();
-            let outcome = self.pull_form(conn, run_id, &token, &form.form_id, left, full, &mut fp).await;
+            let job = FormJob { token: &token, form_id: &form.form_id, allowance: left, full };
+            let outcome = self.pull_form(conn, run_id, job, &mut fp).await;
             let calls = self.formstack.calls() - before_calls;
             cursor::spend(&*conn, &token_key, today, calls as i32).await?;
             match outcome {
@@ -170,12 +184,10 @@ impl Intake {
         &self,
         conn: &mut Client,
         run_id: Uuid,
-        token: &str,
-        form_id: &str,
-        allowance: u64,
-        full: bool,
+        job: FormJob<'_>,
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
+        let FormJob { token, form_id, allowance, full } = job;
         let high_water = cursor::high_water(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         let overlap = chrono::Duration::from_std(self.settings.overlap).expect("overlap fits");
         let min_time = if full { None } else { high_water.map(|h| h - overlap) };

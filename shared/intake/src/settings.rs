@@ -51,7 +51,9 @@ impl IntakeSettings {
                 .optional("FORMSTACK_API_URL")
                 .unwrap_or_else(|| "https://www.formstack.com/api/v2".into()),
             dedupe_queue_url: env.required("DEDUPE_QUEUE_URL")?,
-            signature_header: env.optional("WEBHOOK_SIGNATURE_HEADER").unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.into()),
+            signature_header: env
+                .optional("WEBHOOK_SIGNATURE_HEADER")
+                .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.into()),
             webhook_max_bytes: env.parse_or("WEBHOOK_MAX_BYTES", 256 * 1024)?,
             per_page,
             overlap: Duration::from_secs(60 * env.parse_or::<u64>("PULL_OVERLAP_MINUTES", 10)?),
@@ -72,7 +74,8 @@ mod tests {
     fn required_variables_are_named_in_the_error() {
         let err = IntakeSettings::from_env(&Env::from_pairs([("DEDUPE_QUEUE_URL", "q")])).unwrap_err();
         assert_eq!(err, ConfigError::Missing("FORMSTACK_SECRET_ID".into()));
-        let bad = Env::from_pairs([("DEDUPE_QUEUE_URL", "q"), ("FORMSTACK_SECRET_ID", "s"), ("FORMSTACK_PER_PAGE", "500")]);
+        let bad =
+            Env::from_pairs([("DEDUPE_QUEUE_URL", "q"), ("FORMSTACK_SECRET_ID", "s"), ("FORMSTACK_PER_PAGE", "500")]);
         assert!(IntakeSettings::from_env(&bad).unwrap_err().to_string().contains("FORMSTACK_PER_PAGE"));
         let ok = Env::from_pairs([("DEDUPE_QUEUE_URL", "q"), ("FORMSTACK_SECRET_ID", "s")]);
         let s = IntakeSettings::from_env(&ok).unwrap();

@@ -68,7 +68,9 @@ impl Env {
             None => Ok(default),
             Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
             Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-            Some(value) => Err(ConfigError::Invalid { name: name.to_owned(), value, reason: "expected true or false".into() }),
+            Some(value) => {
+                Err(ConfigError::Invalid { name: name.to_owned(), value, reason: "expected true or false".into() })
+            }
         }
     }
 }

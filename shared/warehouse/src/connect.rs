@@ -40,7 +40,9 @@ impl DbSettings {
 
     /// Builds settings from an RDS-style secret (`host`, `port`, `username`, `password`, `dbname`).
     pub fn from_rds_secret(secret: &serde_json::Value) -> Result<DbSettings> {
-        let field = |k: &str| secret.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let field = |k: &str| {
+            secret.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())))
+        };
         let host = field("host").ok_or_else(|| WarehouseError::Settings("database secret has no host".into()))?;
         let mut config = tokio_postgres::Config::new();
         config
@@ -153,7 +155,10 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2") && dbg.contains("[redacted]"), "{dbg}");
         assert!(s.is_local());
-        let rds = DbSettings::from_rds_secret(&serde_json::json!({"host":"db.example.com","port":5432,"username":"app","password":"p","dbname":"w"})).unwrap();
+        let rds = DbSettings::from_rds_secret(
+            &serde_json::json!({"host":"db.example.com","port":5432,"username":"app","password":"p","dbname":"w"}),
+        )
+        .unwrap();
         assert!(!rds.is_local());
         assert_eq!(rds.config().get_ssl_mode(), SslMode::Require);
         assert!(Warehouse::new(&rds).is_ok(), "TLS configuration builds with the web PKI roots");

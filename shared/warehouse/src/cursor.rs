@@ -8,9 +8,7 @@ use crate::Result;
 
 /// The stored high-water mark of a form (naive, account time zone), if any.
 pub async fn high_water(db: &impl GenericClient, form_id: &str) -> Result<Option<NaiveDateTime>> {
-    let row = db
-        .query_opt("SELECT high_water FROM integration.pull_cursor WHERE form_id = $1", &[&form_id])
-        .await?;
+    let row = db.query_opt("SELECT high_water FROM integration.pull_cursor WHERE form_id = $1", &[&form_id]).await?;
     Ok(row.and_then(|r| r.get(0)))
 }
 

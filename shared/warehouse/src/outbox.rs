@@ -50,8 +50,7 @@ pub async fn mark_sent(tx: &Transaction<'_>, entry_ids: &[i64]) -> Result<()> {
 
 /// Number of unsent entries of `kind`.
 pub async fn pending(db: &impl GenericClient, kind: &str) -> Result<i64> {
-    let row = db
-        .query_one("SELECT count(*) FROM integration.outbox WHERE kind = $1 AND sent_at IS NULL", &[&kind])
-        .await?;
+    let row =
+        db.query_one("SELECT count(*) FROM integration.outbox WHERE kind = $1 AND sent_at IS NULL", &[&kind]).await?;
     Ok(row.get(0))
 }

@@ -78,7 +78,17 @@ pub async fn insert(
              ON CONFLICT (form_id, submission_id, body_sha256)
              DO UPDATE SET run_id = excluded.run_id WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
-            &[&form_ids, &sub_ids, &source.as_str(), &signature_verified, &run_id, &content_types, &bodies, &hashes, &parsed],
+            &[
+                &form_ids,
+                &sub_ids,
+                &source.as_str(),
+                &signature_verified,
+                &run_id,
+                &content_types,
+                &bodies,
+                &hashes,
+                &parsed,
+            ],
         )
         .await?;
     let index: std::collections::HashMap<(&str, &str, &[u8]), usize> = rows

@@ -34,9 +34,8 @@ pub async fn upsert(
     let ids: Vec<&str> = rows.iter().map(|r| r.registration_id.as_str()).collect();
     let forms: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let times: Vec<Option<chrono::DateTime<chrono::Utc>>> = rows.iter().map(|r| r.submitted_at).collect();
-    let columns: Vec<Vec<Option<&str>>> = (0..mapping.columns().len())
-        .map(|c| rows.iter().map(|r| r.values[c].as_deref()).collect())
-        .collect();
+    let columns: Vec<Vec<Option<&str>>> =
+        (0..mapping.columns().len()).map(|c| rows.iter().map(|r| r.values[c].as_deref()).collect()).collect();
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times];
     params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
     let returned = db.query(sql.as_str(), &params).await?;

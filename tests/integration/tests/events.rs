@@ -13,11 +13,19 @@ fn event(name: &str) -> LambdaEvent<Value> {
 #[tokio::test]
 async fn every_sample_event_is_handled_as_documented() {
     let h = Harness::new(&[]).await;
-    for (file, status) in [("webhook-forged.json", 401), ("webhook-unsigned.json", 401), ("webhook-valid.json", 200), ("webhook-valid.json", 200)] {
+    for (file, status) in [
+        ("webhook-forged.json", 401),
+        ("webhook-unsigned.json", 401),
+        ("webhook-valid.json", 200),
+        ("webhook-valid.json", 200),
+    ] {
         let out = formstack_intake::handle(&h.intake, event(file)).await.unwrap();
         assert_eq!(out["statusCode"], status, "{file}: {out}");
     }
-    let n: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE registration_id = '1500000200'").await;
+    let n: i64 = h
+        .db
+        .scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE registration_id = '1500000200'")
+        .await;
     assert_eq!(n, 1, "the valid webhook landed once");
 
     let out = formstack_intake::handle(&h.intake, event("schedule.json")).await.unwrap();

@@ -10,7 +10,10 @@ async fn a_malformed_submission_is_stored_with_its_error_and_the_others_land() {
     assert_eq!((f.received, f.mapped, f.mapping_errors), (16, 15, 1));
     let n: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
     assert_eq!(n, 15);
-    let err = &h.db.rows("SELECT submission_id, mapping_error FROM integration.raw_submission WHERE mapping_status = 'error'").await;
+    let err = &h
+        .db
+        .rows("SELECT submission_id, mapping_error FROM integration.raw_submission WHERE mapping_status = 'error'")
+        .await;
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].get::<_, String>(0), "1500000099");
     assert_eq!(err[0].get::<_, String>(1), "field 117 (meetings): \"lots\" is not a valid integer");
@@ -22,9 +25,14 @@ async fn a_malformed_submission_is_stored_with_its_error_and_the_others_land() {
     assert!(notes.contains("1500000099"), "{notes}");
 
     // Seeded values kept as typed (view rules work on them later); blank organisations are NULL.
-    let nulls: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE organization IS NULL").await;
+    let nulls: i64 =
+        h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE organization IS NULL").await;
     assert_eq!(nulls, 2, "the empty and the missing organisation");
-    let trailing: String = h.db.scalar("SELECT organization FROM conferences_events.exchange_registration WHERE registration_id = '1500000004'").await;
+    let trailing: String =
+        h.db.scalar(
+            "SELECT organization FROM conferences_events.exchange_registration WHERE registration_id = '1500000004'",
+        )
+        .await;
     assert_eq!(trailing, "Acme Inc ");
     drain_queue(&h.sdk, &h.queue_url).await;
 
@@ -32,7 +40,8 @@ async fn a_malformed_submission_is_stored_with_its_error_and_the_others_land() {
     h.db.exec("DELETE FROM integration.form_field_map WHERE form_id = '5095980' AND field_id = '117'").await;
     let fixed = h.intake.remap(true, Some("5095980")).await.unwrap();
     assert_eq!((fixed.mapped, fixed.inserted, fixed.mapping_errors), (1, 1, 0));
-    let status: String = h.db.scalar("SELECT mapping_status FROM integration.raw_submission WHERE submission_id = '1500000099'").await;
+    let status: String =
+        h.db.scalar("SELECT mapping_status FROM integration.raw_submission WHERE submission_id = '1500000099'").await;
     assert_eq!(status, "mapped");
     assert_eq!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await), vec!["1500000099"]);
 }

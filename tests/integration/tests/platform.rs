@@ -20,8 +20,17 @@ async fn secrets_are_cached_for_their_ttl_and_never_shown_in_debug() {
     assert_eq!(s.field("api_token").as_deref(), Some("first-value"));
     assert!(!format!("{s:?} {cache:?}").contains("first-value"));
 
-    sm.put_secret_value().secret_id(&id).secret_string(json!({"api_token": "rotated"}).to_string()).send().await.unwrap();
-    assert_eq!(cache.get(&id).await.unwrap().field("api_token").as_deref(), Some("first-value"), "served from the cache");
+    sm.put_secret_value()
+        .secret_id(&id)
+        .secret_string(json!({"api_token": "rotated"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get(&id).await.unwrap().field("api_token").as_deref(),
+        Some("first-value"),
+        "served from the cache"
+    );
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(cache.get(&id).await.unwrap().field("api_token").as_deref(), Some("rotated"), "re-read after the TTL");
 
@@ -44,7 +53,8 @@ async fn sqs_sender_batches_envelopes_and_the_batch_handler_reports_partial_fail
     // Real messages from SQS, fed to the batch handler as Lambda's event source mapping would.
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let good = serde_json::to_string(&Envelope::batch(KIND_REGISTRATIONS_CHANGED, &["1".into()], "r")[0]).unwrap();
-    for body in [good.as_str(), "not json", r#"{"kind":"lead.created","version":1,"ids":["1"],"run_id":"r"}"#, "PANIC"] {
+    for body in [good.as_str(), "not json", r#"{"kind":"lead.created","version":1,"ids":["1"],"run_id":"r"}"#, "PANIC"]
+    {
         sqs.send_message().queue_url(&url).message_body(body).send().await.unwrap();
     }
     let received = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
@@ -60,9 +70,15 @@ async fn sqs_sender_batches_envelopes_and_the_batch_handler_reports_partial_fail
         })
         .collect();
     assert_eq!(event.records.len(), 4);
-    let id_of = |body: &str| event.records.iter().find(|m| m.body.as_deref() == Some(body)).unwrap().message_id.clone().unwrap();
+    let id_of = |body: &str| {
+        event.records.iter().find(|m| m.body.as_deref() == Some(body)).unwrap().message_id.clone().unwrap()
+    };
     let expected_failures = {
-        let mut v = vec![id_of("not json"), id_of(r#"{"kind":"lead.created","version":1,"ids":["1"],"run_id":"r"}"#), id_of("PANIC")];
+        let mut v = vec![
+            id_of("not json"),
+            id_of(r#"{"kind":"lead.created","version":1,"ids":["1"],"run_id":"r"}"#),
+            id_of("PANIC"),
+        ];
         v.sort();
         v
     };

@@ -34,7 +34,11 @@ async fn short_pages_repeats_and_a_429_in_the_middle_land_every_submission_exact
     let h = Harness::new(&[("FORMSTACK_PER_PAGE", "10"), ("PULL_COMMIT_ROWS", "25")]).await;
     let expected = load(&h, 95, Quirks { short_pages: true, repeat_across_pages: true, inflated_total: true }).await;
     h.sandbox
-        .set_faults(vec![FaultRule { path_prefix: LIST_PATH.into(), on_requests: vec![4], fault: Fault::RateLimit { retry_after: 1 } }])
+        .set_faults(vec![FaultRule {
+            path_prefix: LIST_PATH.into(),
+            on_requests: vec![4],
+            fault: Fault::RateLimit { retry_after: 1 },
+        }])
         .await;
 
     let report = h.intake.pull("test", false).await.expect("pull succeeds");
@@ -54,7 +58,8 @@ async fn short_pages_repeats_and_a_429_in_the_middle_land_every_submission_exact
     assert_eq!(report.calls as usize, listing.len(), "every attempt counted against the budget");
 
     // The cursor is the newest submission time; the ids were announced once each.
-    let mark: NaiveDateTime = h.db.scalar("SELECT high_water FROM integration.pull_cursor WHERE form_id = '5095980'").await;
+    let mark: NaiveDateTime =
+        h.db.scalar("SELECT high_water FROM integration.pull_cursor WHERE form_id = '5095980'").await;
     assert_eq!(mark.to_string(), "2026-11-10 08:00:47");
     assert_eq!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await), expected);
     let spent: i32 = h.db.scalar("SELECT calls FROM integration.api_budget").await;
@@ -69,7 +74,7 @@ async fn a_second_pull_overlaps_but_changes_nothing_and_an_edit_updates_one_row(
     assert_eq!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await), expected);
 
     let again = h.intake.pull("test", false).await.unwrap();
-    let second = h.sandbox.requests().await.into_iter().filter(|r| r.path == LIST_PATH).last().unwrap();
+    let second = h.sandbox.requests().await.into_iter().rfind(|r| r.path == LIST_PATH).unwrap();
     assert_eq!(second.param("min_time"), Some("2026-11-10 07:50:14"), "cursor minus the 10-minute overlap");
     assert_eq!(again.forms[0].report.inserted + again.forms[0].report.updated, 0);
     assert!(drain_queue(&h.sdk, &h.queue_url).await.is_empty(), "nothing changed, nothing announced");
@@ -77,10 +82,17 @@ async fn a_second_pull_overlaps_but_changes_nothing_and_an_edit_updates_one_row(
     assert_eq!(raw, 30, "overlapping records are not stored twice");
 
     // Edit one submission in Formstack: its row is updated and announced again.
-    let before: chrono::DateTime<chrono::Utc> = h.db.scalar("SELECT updated_at FROM conferences_events.exchange_registration WHERE registration_id = '1700000029'").await;
-    let mut edited = fixtures::generate(30, 1_700_000_000, NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap())
-        .pop()
-        .unwrap();
+    let before: chrono::DateTime<chrono::Utc> = h
+        .db
+        .scalar("SELECT updated_at FROM conferences_events.exchange_registration WHERE registration_id = '1700000029'")
+        .await;
+    let mut edited = fixtures::generate(
+        30,
+        1_700_000_000,
+        NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap(),
+    )
+    .pop()
+    .unwrap();
     edited.data.insert("103".into(), serde_json::json!("Chief Procurement Officer"));
     h.sandbox.state.formstack.lock().await.upsert_submissions(DEMO_FORM_ID, vec![edited]);
     let third = h.intake.pull("test", false).await.unwrap();
@@ -97,7 +109,11 @@ async fn a_failure_mid_pull_keeps_committed_rows_and_the_cursor_at_what_was_comm
     let expected = load(&h, 50, Quirks::default()).await;
     // Page 3 keeps failing with 503 (more times than the client retries).
     h.sandbox
-        .set_faults(vec![FaultRule { path_prefix: LIST_PATH.into(), on_requests: (3..=20).collect(), fault: Fault::ServerError { status: 503 } }])
+        .set_faults(vec![FaultRule {
+            path_prefix: LIST_PATH.into(),
+            on_requests: (3..=20).collect(),
+            fault: Fault::ServerError { status: 503 },
+        }])
         .await;
     let report = h.intake.pull("test", false).await.expect("the run itself completes");
     let stopped = report.forms[0].stopped.clone().expect("the form stopped");
@@ -119,7 +135,11 @@ async fn quota_exhaustion_stops_the_run_without_waiting_and_budget_limits_calls(
     load(&h, 40, Quirks::default()).await;
     let mut fixture = fixtures::demo_fixture();
     fixture.daily_quota = 2;
-    fixture.forms[0].submissions = fixtures::generate(40, 1_700_000_000, NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap());
+    fixture.forms[0].submissions = fixtures::generate(
+        40,
+        1_700_000_000,
+        NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap(),
+    );
     h.sandbox.load_formstack(fixture).await;
     let started = std::time::Instant::now();
     let report = h.intake.pull("test", false).await.unwrap();
@@ -130,7 +150,9 @@ async fn quota_exhaustion_stops_the_run_without_waiting_and_budget_limits_calls(
     assert_eq!(landed, 20, "the two allowed pages landed");
 
     // A run with an allowance of 1 call fetches one page and says why it stopped.
-    let h2 = Harness::new(&[("FORMSTACK_PER_PAGE", "10"), ("FORMSTACK_DAILY_CALL_BUDGET", "1"), ("PULLS_PER_DAY", "1")]).await;
+    let h2 =
+        Harness::new(&[("FORMSTACK_PER_PAGE", "10"), ("FORMSTACK_DAILY_CALL_BUDGET", "1"), ("PULLS_PER_DAY", "1")])
+            .await;
     load(&h2, 40, Quirks::default()).await;
     let r2 = h2.intake.pull("test", false).await.unwrap();
     assert_eq!(r2.calls, 1);
@@ -144,14 +166,30 @@ async fn webhook_and_pull_of_the_same_submission_land_one_registration() {
     let h = Harness::new(&[]).await;
     let sub = fixtures::demo_fixture().forms[0].submissions[0].clone();
     let fields: Vec<(&str, serde_json::Value)> = sub.data.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    let w = vendor_sandbox::webhook::build(DEMO_FORM_ID, &sub.id, &fields, vendor_sandbox::webhook::Format::UrlEncoded, Some(fixtures::DEMO_HMAC_KEY), None);
+    let w = vendor_sandbox::webhook::build(
+        DEMO_FORM_ID,
+        &sub.id,
+        &fields,
+        vendor_sandbox::webhook::Format::UrlEncoded,
+        Some(fixtures::DEMO_HMAC_KEY),
+        None,
+    );
     let resp = h
         .intake
-        .webhook(platform_intake::webhook::WebhookRequest { headers: w.headers.clone(), query: vec![], body: w.body.clone() })
+        .webhook(platform_intake::webhook::WebhookRequest {
+            headers: w.headers.clone(),
+            query: vec![],
+            body: w.body.clone(),
+        })
         .await;
     assert_eq!(resp.status, 200);
     h.intake.pull("test", false).await.unwrap();
-    let n: i64 = h.db.scalar(&format!("SELECT count(*) FROM conferences_events.exchange_registration WHERE registration_id = '{}'", sub.id)).await;
+    let n: i64 =
+        h.db.scalar(&format!(
+            "SELECT count(*) FROM conferences_events.exchange_registration WHERE registration_id = '{}'",
+            sub.id
+        ))
+        .await;
     assert_eq!(n, 1);
     // The pull's real submission time replaced the webhook's receipt time.
     let ts: String = h.db.scalar(&format!("SELECT to_char(submitted_at AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI:SS') FROM conferences_events.exchange_registration WHERE registration_id = '{}'", sub.id)).await;

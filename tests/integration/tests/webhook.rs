@@ -50,7 +50,11 @@ async fn signed_urlencoded_webhook_lands_and_is_announced_once_even_when_replaye
     assert_eq!(row.get::<_, String>(6), DEMO_FORM_ID);
     assert!(row.get::<_, bool>(7));
 
-    let raw = h.db.rows("SELECT source, signature_verified, mapping_status, raw_body, content_type FROM integration.raw_submission").await;
+    let raw =
+        h.db.rows(
+            "SELECT source, signature_verified, mapping_status, raw_body, content_type FROM integration.raw_submission",
+        )
+        .await;
     assert_eq!(raw.len(), 1, "the replay stored nothing new");
     assert_eq!(raw[0].get::<_, String>(0), "webhook");
     assert!(raw[0].get::<_, bool>(1));
@@ -67,7 +71,8 @@ async fn signed_urlencoded_webhook_lands_and_is_announced_once_even_when_replaye
 async fn forged_missing_and_unkeyed_signatures_get_401_and_write_nothing() {
     let h = Harness::new(&[]).await;
     let good = build(DEMO_FORM_ID, "1600000002", &demo_fields("Acme"), Format::UrlEncoded, Some(DEMO_HMAC_KEY), None);
-    let wrong_key = build(DEMO_FORM_ID, "1600000002", &demo_fields("Acme"), Format::UrlEncoded, Some("not-the-key"), None);
+    let wrong_key =
+        build(DEMO_FORM_ID, "1600000002", &demo_fields("Acme"), Format::UrlEncoded, Some("not-the-key"), None);
     let unsigned = build(DEMO_FORM_ID, "1600000002", &demo_fields("Acme"), Format::UrlEncoded, None, None);
     let mut tampered = request(&good);
     tampered.body.extend_from_slice(b"&102=Evil+Corp");
@@ -89,25 +94,39 @@ async fn forged_missing_and_unkeyed_signatures_get_401_and_write_nothing() {
 #[tokio::test]
 async fn bare_and_uppercase_digests_json_bodies_and_custom_header_are_accepted() {
     let h = Harness::new(&[("WEBHOOK_SIGNATURE_HEADER", "X-Custom-Hmac")]).await;
-    let w = build(DEMO_FORM_ID, "1600000010", &demo_fields("Globex"), Format::Json, Some(DEMO_HMAC_KEY), Some("X-Custom-Hmac"));
+    let w = build(
+        DEMO_FORM_ID,
+        "1600000010",
+        &demo_fields("Globex"),
+        Format::Json,
+        Some(DEMO_HMAC_KEY),
+        Some("X-Custom-Hmac"),
+    );
     let sig = w.headers.iter().find(|(k, _)| k == "X-Custom-Hmac").unwrap().1.clone();
     let upper = w.clone().with_header("x-custom-hmac", &sig.to_uppercase());
     let resp = h.intake.webhook(request(&upper)).await;
     assert_eq!(resp.status, 200, "{:?}", resp.body);
-    let w2 = build(DEMO_FORM_ID, "1600000011", &demo_fields("Globex"), Format::UrlEncoded, Some(DEMO_HMAC_KEY), Some("X-Custom-Hmac"));
+    let w2 = build(
+        DEMO_FORM_ID,
+        "1600000011",
+        &demo_fields("Globex"),
+        Format::UrlEncoded,
+        Some(DEMO_HMAC_KEY),
+        Some("X-Custom-Hmac"),
+    );
     let sig2 = w2.headers.iter().find(|(k, _)| k == "X-Custom-Hmac").unwrap().1.clone();
     let bare = w2.with_header("X-Custom-Hmac", sig2.trim_start_matches("sha256="));
     assert_eq!(h.intake.webhook(request(&bare)).await.status, 200);
     // the default header name is not looked at when a custom one is configured
-    let default_header = build(DEMO_FORM_ID, "1600000012", &demo_fields("Globex"), Format::Json, Some(DEMO_HMAC_KEY), None);
+    let default_header =
+        build(DEMO_FORM_ID, "1600000012", &demo_fields("Globex"), Format::Json, Some(DEMO_HMAC_KEY), None);
     assert_eq!(h.intake.webhook(request(&default_header)).await.status, 401);
-    let orgs: Vec<String> = h
-        .db
-        .rows("SELECT organization FROM conferences_events.exchange_registration ORDER BY registration_id")
-        .await
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let orgs: Vec<String> =
+        h.db.rows("SELECT organization FROM conferences_events.exchange_registration ORDER BY registration_id")
+            .await
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
     assert_eq!(orgs, vec!["Globex", "Globex"]);
 }
 

@@ -68,7 +68,8 @@ async fn set_clock(State(state): State<Shared>, Json(clock): Json<Clock>) -> Res
         None => None,
         Some(Ok(t)) => Some(t),
         Some(Err(_)) => {
-            return (StatusCode::BAD_REQUEST, Json(json!({"error": "now must be YYYY-MM-DD HH:MM:SS"}))).into_response();
+            return (StatusCode::BAD_REQUEST, Json(json!({"error": "now must be YYYY-MM-DD HH:MM:SS"})))
+                .into_response();
         }
     };
     state.formstack.lock().await.clock = parsed;

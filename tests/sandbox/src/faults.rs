@@ -101,9 +101,10 @@ impl Fault {
                 (StatusCode::OK, axum::Json(serde_json::json!({"status": "error", "error": "An error occurred"})))
                     .into_response(),
             ),
-            Fault::Malformed => {
-                Some((StatusCode::OK, [("content-type", "application/json")], "{\"submissions\": [{\"id\": ").into_response())
-            }
+            Fault::Malformed => Some(
+                (StatusCode::OK, [("content-type", "application/json")], "{\"submissions\": [{\"id\": ")
+                    .into_response(),
+            ),
             Fault::Slow { delay_ms } => {
                 tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
                 None

@@ -64,7 +64,11 @@ fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>, extra: &[(&str, Value)
     data.insert("106".into(), json!(p.reg_type));
     data.insert(
         "107".into(),
-        json!(format!("address = 1 Main St\naddress2 = Suite {}\ncity = Lexington\nstate = {}\nzip = 40507", id % 90 + 10, if p.state.is_empty() { "KY" } else { p.state })),
+        json!(format!(
+            "address = 1 Main St\naddress2 = Suite {}\ncity = Lexington\nstate = {}\nzip = 40507",
+            id % 90 + 10,
+            if p.state.is_empty() { "KY" } else { p.state }
+        )),
     );
     if !p.state.is_empty() {
         data.insert("108".into(), json!(p.state));
@@ -93,21 +97,156 @@ fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>, extra: &[(&str, Value)
 pub fn demo_fixture() -> FormstackFixture {
     let t0 = NaiveDateTime::parse_from_str("2026-11-02 09:00:00", "%Y-%m-%d %H:%M:%S").expect("valid");
     let people = [
-        Person { first: "jane", last: "DOE", org: Some("Acme Inc"), reg_type: "Supplier", state: "KY", one_one: "Yes", tz: "Eastern Time", industries: "Information Technology\nMaintenance Repair and Operations" },
-        Person { first: "John", last: "Smith", org: Some("Acme, Inc."), reg_type: "Supplier - Small Business", state: "Kentucky", one_one: "No", tz: "Central Time", industries: "Cleaning, Janitorial\nFacilities\n" },
-        Person { first: "Ana", last: "Lopez", org: Some("ACME INC"), reg_type: "Supplier", state: "", one_one: "yes", tz: "Mountain Time", industries: "Information Technology" },
-        Person { first: "Wei", last: "Chen", org: Some("Acme Inc "), reg_type: "Supplier", state: "TX", one_one: "", tz: "Pacific Time", industries: "" },
-        Person { first: "Olu", last: "Adeyemi", org: Some("Acme Corporation"), reg_type: "Supplier", state: "TX", one_one: "Yes", tz: "Alaska Time", industries: "Facilities" },
-        Person { first: "Mary", last: "McDONALD", org: Some("Commonwealth of Kentucky"), reg_type: "State Member", state: "KY", one_one: "Yes", tz: "Eastern Time", industries: "" },
-        Person { first: "Lee", last: "Park", org: Some("NASPO ValuePoint"), reg_type: "NASPO & NASPO ValuePoint Staff", state: "", one_one: "No", tz: "Hawaii Time", industries: "" },
-        Person { first: "Sam", last: "Jones", org: Some("University of Somewhere"), reg_type: "Partner (Academic, Affiliate, Associate, Strategic)", state: "", one_one: "Yes", tz: "Eastern Time", industries: "" },
-        Person { first: "Pat", last: "Brown", org: Some("Retired"), reg_type: "Life Member or Honorary Member", state: "", one_one: "No", tz: "Central Time", industries: "" },
-        Person { first: "Kim", last: "Nguyen", org: Some("Keynote Speakers LLC"), reg_type: "Speaker or VIP", state: "", one_one: "No", tz: "Pacific Time", industries: "" },
-        Person { first: "Alex", last: "Rivera", org: Some("Globex Services Group"), reg_type: "Exhibitor", state: "CA", one_one: "Yes", tz: "Pacific Time", industries: "Information Technology" },
-        Person { first: "Robin", last: "Empty", org: Some(""), reg_type: "Supplier", state: "", one_one: "No", tz: "Eastern Time", industries: "" },
-        Person { first: "Jordan", last: "Missing", org: None, reg_type: "Supplier", state: "", one_one: "No", tz: "Eastern Time", industries: "" },
-        Person { first: "Casey", last: "Same", org: Some("Initech"), reg_type: "Supplier", state: "", one_one: "Yes", tz: "Eastern Time", industries: "" },
-        Person { first: "Drew", last: "Second", org: Some("Initech"), reg_type: "Supplier", state: "", one_one: "Yes", tz: "Eastern Time", industries: "" },
+        Person {
+            first: "jane",
+            last: "DOE",
+            org: Some("Acme Inc"),
+            reg_type: "Supplier",
+            state: "KY",
+            one_one: "Yes",
+            tz: "Eastern Time",
+            industries: "Information Technology\nMaintenance Repair and Operations",
+        },
+        Person {
+            first: "John",
+            last: "Smith",
+            org: Some("Acme, Inc."),
+            reg_type: "Supplier - Small Business",
+            state: "Kentucky",
+            one_one: "No",
+            tz: "Central Time",
+            industries: "Cleaning, Janitorial\nFacilities\n",
+        },
+        Person {
+            first: "Ana",
+            last: "Lopez",
+            org: Some("ACME INC"),
+            reg_type: "Supplier",
+            state: "",
+            one_one: "yes",
+            tz: "Mountain Time",
+            industries: "Information Technology",
+        },
+        Person {
+            first: "Wei",
+            last: "Chen",
+            org: Some("Acme Inc "),
+            reg_type: "Supplier",
+            state: "TX",
+            one_one: "",
+            tz: "Pacific Time",
+            industries: "",
+        },
+        Person {
+            first: "Olu",
+            last: "Adeyemi",
+            org: Some("Acme Corporation"),
+            reg_type: "Supplier",
+            state: "TX",
+            one_one: "Yes",
+            tz: "Alaska Time",
+            industries: "Facilities",
+        },
+        Person {
+            first: "Mary",
+            last: "McDONALD",
+            org: Some("Commonwealth of Kentucky"),
+            reg_type: "State Member",
+            state: "KY",
+            one_one: "Yes",
+            tz: "Eastern Time",
+            industries: "",
+        },
+        Person {
+            first: "Lee",
+            last: "Park",
+            org: Some("NASPO ValuePoint"),
+            reg_type: "NASPO & NASPO ValuePoint Staff",
+            state: "",
+            one_one: "No",
+            tz: "Hawaii Time",
+            industries: "",
+        },
+        Person {
+            first: "Sam",
+            last: "Jones",
+            org: Some("University of Somewhere"),
+            reg_type: "Partner (Academic, Affiliate, Associate, Strategic)",
+            state: "",
+            one_one: "Yes",
+            tz: "Eastern Time",
+            industries: "",
+        },
+        Person {
+            first: "Pat",
+            last: "Brown",
+            org: Some("Retired"),
+            reg_type: "Life Member or Honorary Member",
+            state: "",
+            one_one: "No",
+            tz: "Central Time",
+            industries: "",
+        },
+        Person {
+            first: "Kim",
+            last: "Nguyen",
+            org: Some("Keynote Speakers LLC"),
+            reg_type: "Speaker or VIP",
+            state: "",
+            one_one: "No",
+            tz: "Pacific Time",
+            industries: "",
+        },
+        Person {
+            first: "Alex",
+            last: "Rivera",
+            org: Some("Globex Services Group"),
+            reg_type: "Exhibitor",
+            state: "CA",
+            one_one: "Yes",
+            tz: "Pacific Time",
+            industries: "Information Technology",
+        },
+        Person {
+            first: "Robin",
+            last: "Empty",
+            org: Some(""),
+            reg_type: "Supplier",
+            state: "",
+            one_one: "No",
+            tz: "Eastern Time",
+            industries: "",
+        },
+        Person {
+            first: "Jordan",
+            last: "Missing",
+            org: None,
+            reg_type: "Supplier",
+            state: "",
+            one_one: "No",
+            tz: "Eastern Time",
+            industries: "",
+        },
+        Person {
+            first: "Casey",
+            last: "Same",
+            org: Some("Initech"),
+            reg_type: "Supplier",
+            state: "",
+            one_one: "Yes",
+            tz: "Eastern Time",
+            industries: "",
+        },
+        Person {
+            first: "Drew",
+            last: "Second",
+            org: Some("Initech"),
+            reg_type: "Supplier",
+            state: "",
+            one_one: "Yes",
+            tz: "Eastern Time",
+            industries: "",
+        },
     ];
     let mut subs: Vec<StoredSubmission> = people
         .iter()
@@ -118,7 +257,16 @@ pub fn demo_fixture() -> FormstackFixture {
             submission(1_500_000_001 + i as u64, t0 + Duration::seconds(secs), p, &[])
         })
         .collect();
-    let bad = Person { first: "Bad", last: "Meetings", org: Some("Hooli"), reg_type: "Supplier", state: "", one_one: "No", tz: "Eastern Time", industries: "" };
+    let bad = Person {
+        first: "Bad",
+        last: "Meetings",
+        org: Some("Hooli"),
+        reg_type: "Supplier",
+        state: "",
+        one_one: "No",
+        tz: "Eastern Time",
+        industries: "",
+    };
     subs.push(submission(1_500_000_099, t0 + Duration::seconds(20 * 60), &bad, &[("117", json!("lots"))]));
     FormstackFixture {
         time_zone: "America/New_York".into(),
@@ -126,7 +274,12 @@ pub fn demo_fixture() -> FormstackFixture {
         daily_quota: 14_400,
         quota_retry_after: true,
         quirks: Quirks::default(),
-        forms: vec![Form { id: DEMO_FORM_ID.into(), name: "Exchange 2026 Registration".into(), fields: demo_fields(), submissions: subs }],
+        forms: vec![Form {
+            id: DEMO_FORM_ID.into(),
+            name: "Exchange 2026 Registration".into(),
+            fields: demo_fields(),
+            submissions: subs,
+        }],
     }
 }
 
@@ -135,7 +288,16 @@ pub fn demo_fixture() -> FormstackFixture {
 pub fn generate(n: usize, first_id: u64, start: NaiveDateTime) -> Vec<StoredSubmission> {
     const FIRST: &[&str] = &["Ava", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo"];
     const LAST: &[&str] = &["Ng", "Ortiz", "Patel", "Quinn", "Rossi", "Silva", "Tanaka", "Ueda", "Vance", "Wolfe"];
-    const ORGS: &[&str] = &["Acme Inc", "Globex LLC", "Initech", "Umbrella Corp", "Hooli", "Stark Industries", "Wayne Enterprises", "Wonka Co"];
+    const ORGS: &[&str] = &[
+        "Acme Inc",
+        "Globex LLC",
+        "Initech",
+        "Umbrella Corp",
+        "Hooli",
+        "Stark Industries",
+        "Wayne Enterprises",
+        "Wonka Co",
+    ];
     const TYPES: &[&str] = &["Supplier", "Supplier - Small Business", "State Member", "Speaker or VIP"];
     const TZ: &[&str] = &["Eastern Time", "Central Time", "Mountain Time", "Pacific Time"];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ first_id;

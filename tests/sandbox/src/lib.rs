@@ -7,6 +7,9 @@
 //!
 //! Tests start it in-process with [`Sandbox::start`]; `make run` starts the `vendor-sandbox` binary.
 
+// Handlers return `Result<_, Response>` (axum's idiom); the size of `Response` does not matter here.
+#![allow(clippy::result_large_err)]
+
 pub mod control;
 pub mod faults;
 pub mod fixtures;

@@ -51,7 +51,9 @@ pub fn build(
                     Value::String(s) => s.clone(),
                     Value::Object(o) => o
                         .iter()
-                        .map(|(k, v)| format!("{k} = {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+                        .map(|(k, v)| {
+                            format!("{k} = {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                        })
                         .collect::<Vec<_>>()
                         .join("\n"),
                     other => other.to_string(),
