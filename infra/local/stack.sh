@@ -8,6 +8,9 @@
 #   infra/local/stack.sh exec CMD...    start a private PostgreSQL cluster and moto on free loopback
 #                                       ports, export DATABASE_URL / AWS_* for CMD, run it, tear down
 #
+# STACK_PG_DATA=DIR keeps the cluster's data in DIR across runs (created when missing; the server
+# is still stopped at the end). Without it the cluster lives and dies in a temporary directory.
+#
 # Works as root (initdb runs as the postgres user) and as a normal user. Nothing is left running.
 set -euo pipefail
 
@@ -63,12 +66,13 @@ install() {
 
 run_with_stack() {
   moto_pid=""
+  pgdata=""
   pgbin=$(pg_bindir) || { log "PostgreSQL binaries missing: run '$0 install'"; exit 1; }
   [ -x "$VENV/bin/moto_server" ] || { log "moto missing: run '$0 install'"; exit 1; }
   work=$(mktemp -d "${TMPDIR:-/tmp}/platform-stack.XXXXXX")
   cleanup() {
     set +e
-    if [ -f "$work/pg/data/postmaster.pid" ]; then as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1; fi
+    if [ -f "$pgdata/postmaster.pid" ]; then as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1; fi
     if [ -n "$moto_pid" ]; then kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null; fi
     rm -rf "$work"
   }
@@ -80,10 +84,15 @@ run_with_stack() {
 
   mkdir -p "$work/pg"
   if [ "$(id -u)" = 0 ]; then chmod 755 "$work"; chown postgres:postgres "$work/pg"; fi
+  pgdata=${STACK_PG_DATA:-$work/pg/data}
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    mkdir -p "$(dirname "$pgdata")"
+    if [ "$(id -u)" = 0 ]; then chmod 755 "$(dirname "$pgdata")"; chown postgres:postgres "$(dirname "$pgdata")"; fi
+    as_pg "$pgbin/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$work/initdb.log" 2>&1 \
+      || { cat "$work/initdb.log" >&2; exit 1; }
+  fi
   pg_port=$(free_port)
-  as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$work/initdb.log" 2>&1 \
-    || { cat "$work/initdb.log" >&2; exit 1; }
-  as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 30 \
+  as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$work/pg/server.log" -w -t 30 \
     -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null || { cat "$work/pg/server.log" >&2; exit 1; }
 

@@ -1,0 +1,58 @@
+# The two commands of the README contract: `make test` and `make run`. Each installs what it
+# needs (idempotently) and brings up / tears down the local stack (infra/local/stack.sh).
+SHELL := /bin/bash
+STACK := infra/local/stack.sh
+DEMO_PG_DATA ?= $(or $(TMPDIR),/tmp)/platform-demo-$(shell id -u)-$(shell echo $(CURDIR) | cksum | cut -d' ' -f1)/pg
+
+.PHONY: help install test run check fmt lint nextest infra-validate migrate bench build deploy
+
+help:
+	@echo "make test     install what is missing, start the stack, fmt + clippy + all tests + SAM validation"
+	@echo "make run      the main job end to end on local defaults (sandbox, moto, PostgreSQL, cargo lambda)"
+	@echo "make migrate  apply migrations to DATABASE_URL"
+	@echo "make bench    intake benchmark (50,000 submissions from the sandbox)"
+	@echo "make build    deploy artifacts: cargo lambda build --release --arm64"
+	@echo "make deploy   sam deploy --guided (after make build)"
+
+install:
+	$(STACK) install
+
+test: install
+	$(STACK) exec $(MAKE) --no-print-directory check
+
+# Everything `make test` checks, against the stack that `$(STACK) exec` started.
+check: fmt lint nextest infra-validate
+
+fmt:
+	cargo fmt --all --check
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+nextest:
+	cargo nextest run --workspace --locked --profile ci
+
+infra-validate:
+	cd infra && sam validate --region us-east-1 -t template.yaml
+	cd infra && sam validate --lint --region us-east-1 -t template.yaml
+	cfn-lint infra/template.yaml
+
+run:
+	STACK_NO_SAM=1 $(STACK) install
+	STACK_PG_DATA=$(DEMO_PG_DATA) $(STACK) exec infra/local/demo.sh
+
+migrate:
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required" >&2; exit 1; }
+	cargo run --quiet -p platform-warehouse --bin warehouse-migrate
+
+bench: install
+	cargo build --release -p integration-tests --bin bench-intake
+	$(STACK) exec target/release/bench-intake $(BENCH_ARGS)
+
+build:
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64
+
+deploy:
+	cd infra && PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam build --template template.yaml && \
+	  PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam deploy --guided

@@ -1,0 +1,29 @@
+"""Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
+KEY=VALUE lines: the dedupe queue (with its DLQ) and the Formstack secret."""
+import json
+import sys
+
+import boto3
+
+formstack_secret = {
+    "api_token": "sandbox-formstack-token",
+    "webhook_hmac_keys": {"5095980": "sandbox-hmac-key"},
+}
+
+sqs = boto3.client("sqs")
+sm = boto3.client("secretsmanager")
+
+dlq = sqs.create_queue(QueueName="platform-local-company-dedupe-dlq")["QueueUrl"]
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+queue = sqs.create_queue(
+    QueueName="platform-local-company-dedupe",
+    Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
+)["QueueUrl"]
+try:
+    sm.create_secret(Name="platform/local/formstack", SecretString=json.dumps(formstack_secret))
+except sm.exceptions.ResourceExistsException:
+    sm.put_secret_value(SecretId="platform/local/formstack", SecretString=json.dumps(formstack_secret))
+
+print(f"DEDUPE_QUEUE_URL={queue}")
+print("FORMSTACK_SECRET_ID=platform/local/formstack")
+sys.stdout.flush()

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make run`: the platform's main job end to end on local defaults. Runs inside
+# `infra/local/stack.sh exec` (PostgreSQL + moto up, DATABASE_URL / AWS_* exported).
+#
+# 1. builds the functions and the vendor sandbox; starts the sandbox with its demo data
+# 2. creates the queue and secret in moto; applies migrations; seeds the demo form configuration
+# 3. runs the functions under `cargo lambda watch`; invokes formstack-intake with the schedule
+#    event and the signed (and a forged) webhook from events/, then replays both
+# 4. prints what happened; stops everything it started
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+VENV=${VENV:-$ROOT/.venv}
+PY="$VENV/bin/python"
+
+say() { printf '\n== %s\n' "$*"; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+psql_q() { psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
+wait_tcp() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/platform-run.XXXXXX")
+SANDBOX_PID="" WATCH_PID=""
+stop_all() {
+  set +e
+  [ -n "$WATCH_PID" ] && kill -INT "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
+  [ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null && wait "$SANDBOX_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap stop_all EXIT INT TERM
+
+say "building formstack-intake, the vendor sandbox and the migration tool"
+cargo build --quiet -p formstack-intake -p vendor-sandbox -p platform-warehouse --bins
+
+say "starting the vendor sandbox (demo Formstack data)"
+target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
+SANDBOX_PID=$!
+for _ in $(seq 1 100); do grep -q '^listening ' "$WORK/sandbox.out" 2>/dev/null && break; sleep 0.1; done
+SANDBOX_URL=$(sed -n 's/^listening //p' "$WORK/sandbox.out")
+[ -n "$SANDBOX_URL" ] || { echo "sandbox did not start" >&2; cat "$WORK/sandbox.err" >&2; exit 1; }
+echo "sandbox: $SANDBOX_URL"
+
+say "creating the queue and secret in moto, migrating and seeding the warehouse"
+"$PY" infra/local/aws_setup.py >"$WORK/aws.env"
+cat "$WORK/aws.env"
+# shellcheck disable=SC1091
+. "$WORK/aws.env"
+target/debug/warehouse-migrate
+psql_q -f infra/local/seed-demo.sql
+RUN_START=$(psql_q -tA -c "SELECT now()")
+
+cat >"$WORK/lambda.env" <<ENV
+DATABASE_URL="$DATABASE_URL"
+AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL"
+AWS_REGION="$AWS_REGION"
+AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
+FORMSTACK_SECRET_ID="$FORMSTACK_SECRET_ID"
+FORMSTACK_API_URL="$SANDBOX_URL/api/v2"
+DEDUPE_QUEUE_URL="$DEDUPE_QUEUE_URL"
+RUST_LOG="warn"
+ENV
+
+say "running the functions under cargo lambda watch"
+WATCH_PORT=$(free_port)
+cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$WORK/lambda.env" \
+  >"$WORK/watch.log" 2>&1 &
+WATCH_PID=$!
+wait_tcp "$WATCH_PORT" || { echo "cargo lambda watch did not start" >&2; cat "$WORK/watch.log" >&2; exit 1; }
+
+invoke() {
+  cargo lambda invoke formstack-intake -A 127.0.0.1 -P "$WATCH_PORT" --data-file "events/formstack-intake/$1" -o json 2>>"$WORK/invoke.err" \
+    || { echo "invoke $1 failed:" >&2; cat "$WORK/invoke.err" "$WORK/watch.log" >&2; exit 1; }
+}
+status_of() { "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(r["statusCode"], r.get("body", ""))'; }
+summary_of() {
+  "$PY" -c '
+import json, sys
+r = json.load(sys.stdin); c = r["counts"]
+print("read {}, written {}, skipped {}, failed {}; Formstack calls {}; ids sent to dedupe {}".format(
+    c["read"], c["written"], c["skipped"], c["failed"], r["calls"], r["published"]))
+for n in c["notes"]:
+    print("  note: " + n)'
+}
+
+# The signed webhook's raw body and signature, to POST over HTTP to the function URL as Formstack does.
+"$PY" - "$WORK" <<'PYEOF'
+import base64, json, sys
+ev = json.load(open("events/formstack-intake/webhook-valid.json"))
+open(sys.argv[1] + "/webhook.body", "wb").write(base64.b64decode(ev["body"]))
+open(sys.argv[1] + "/webhook.sig", "w").write(ev["headers"]["x-fs-signature"])
+PYEOF
+post_webhook() {
+  curl -s -o "$WORK/post.out" -w '%{http_code}' -X POST "http://127.0.0.1:$WATCH_PORT/lambda-url/formstack-intake/" \
+    -H 'content-type: application/x-www-form-urlencoded; charset=utf-8' \
+    -H 'user-agent: FormstackWebhook/1.0 (Form 5095980)' \
+    -H "x-fs-signature: $(cat "$WORK/webhook.sig")" --data-binary "@$WORK/webhook.body"
+}
+
+for pass in first replay; do
+  say "$pass pass: scheduled pull (events/formstack-intake/schedule.json)"
+  invoke schedule.json | summary_of
+  say "$pass pass: signed webhook (events/formstack-intake/webhook-valid.json)"
+  echo "HTTP $(invoke webhook-valid.json | status_of)"
+  say "$pass pass: forged webhook (events/formstack-intake/webhook-forged.json)"
+  echo "HTTP $(invoke webhook-forged.json | status_of)"
+  say "$pass pass: the same signed webhook POSTed over HTTP to the function URL"
+  echo "HTTP $(post_webhook) $(cat "$WORK/post.out")"
+done
+
+say "report"
+psql_q -v run_start="$RUN_START" <<'SQL'
+\pset footer off
+SELECT count(*) FILTER (WHERE created_at >= :'run_start') AS registrations_new_in_this_run,
+       count(*) AS registrations_in_warehouse,
+       count(DISTINCT registration_id) AS distinct_registration_ids
+  FROM conferences_events.exchange_registration;
+SELECT source, mapping_status, count(*) AS raw_rows
+  FROM integration.raw_submission GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT submission_id, mapping_error
+  FROM integration.raw_submission WHERE mapping_status = 'error' ORDER BY submission_id;
+SELECT trigger, status, read_count AS read, written_count AS written, skipped_count AS skipped, failed_count AS failed
+  FROM integration.run WHERE started_at >= :'run_start' ORDER BY started_at;
+SELECT registration_id, first_name, last_name, organization, registration_type
+  FROM conferences_events.exchange_registration ORDER BY registration_id LIMIT 20;
+SQL
+echo "messages waiting on the dedupe queue: $("$PY" infra/local/queue_depth.py "$DEDUPE_QUEUE_URL")"
+dups=$(psql_q -tA -c "SELECT count(*) - count(DISTINCT registration_id) FROM conferences_events.exchange_registration")
+if [ "$dups" != 0 ]; then echo "DUPLICATE registrations: $dups" >&2; exit 1; fi
+echo "no duplicate registrations; make run finished"
