@@ -1,12 +1,18 @@
-//! The convergence of webhook and pull: raw rows first (committed on their own), then, in one
-//! transaction, mapping, the registration upsert, mapping outcomes, outbox entries and (for
-//! pulls) the cursor.
+//! The convergence of webhook and pull: raw rows stored, mapped through the form's field map,
+//! upserted into `exchange_registration`, outcomes recorded next to each raw row, new and changed
+//! ids recorded in the outbox, and (for pulls) the cursor moved in the same transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    panic::AssertUnwindSafe,
+};
 
 use chrono::{NaiveDateTime, Utc};
 use platform_domain::{
-    envelope::KIND_REGISTRATIONS_CHANGED, mapping::RegistrationRow, run::RunCounts, submission::Submission,
+    envelope::KIND_REGISTRATIONS_CHANGED,
+    mapping::{FormMapping, MappingError, RegistrationRow},
+    run::RunCounts,
+    submission::Submission,
 };
 use platform_warehouse::tokio_postgres::{Client, Transaction};
 use platform_warehouse::{
@@ -69,6 +75,14 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    fn note_error(&mut self, sub: &Submission, error: String) {
+        self.mapping_errors += 1;
+        tracing::warn!(form_id = %sub.form_id, submission_id = %sub.submission_id, error = %error, "submission not mapped; stored with its error");
+        if self.errors.len() < RunCounts::MAX_NOTES {
+            self.errors.push(format!("submission {}: {error}", sub.submission_id));
+        }
+    }
+
     /// Adds another report into this one.
     pub fn absorb(&mut self, o: IngestReport) {
         self.received += o.received;
@@ -98,8 +112,13 @@ impl IngestReport {
     }
 }
 
-/// Stores `items` raw (committed at once), then maps and upserts those not yet processed; when
-/// `cursor` is given, moves that form's cursor in the same transaction as the rows.
+/// Ingests `items` from `source`; when `cursor_mark` is given, moves that form's cursor in the
+/// same transaction as the rows.
+///
+/// A webhook body exists nowhere else, so it is committed on its own (`pending`) before it is
+/// interpreted; a crash after that leaves it for the scheduled sweep. A pulled record can be
+/// fetched again until the cursor passes it, so its raw row, its mapping outcome, the
+/// registration and the cursor commit together, in fewer statements.
 pub async fn ingest(
     conn: &mut Client,
     source: Source,
@@ -108,21 +127,52 @@ pub async fn ingest(
     items: Vec<Incoming>,
     cursor_mark: Option<(&str, NaiveDateTime)>,
 ) -> Result<IngestReport, IntakeError> {
-    let raws: Vec<NewRaw> = items.iter().map(|i| i.raw.clone()).collect();
-    let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws).await?;
     let received = items.len() as u64;
-    let pending: Vec<(i64, Submission)> =
-        ids.into_iter().zip(items).filter_map(|(id, item)| id.map(|id| (id, item.submission))).collect();
-    let replays = received - pending.len() as u64;
-
-    let tx = conn.transaction().await?;
-    let mut report = process(&tx, run_id, pending).await?;
-    if let Some((form_id, mark)) = cursor_mark {
-        cursor::advance(&tx, form_id, mark, run_id).await?;
-    }
-    tx.commit().await?;
+    let raws: Vec<NewRaw> = items.iter().map(|i| i.raw.clone()).collect();
+    let mut report = match source {
+        Source::Webhook => {
+            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
+            let pending: Vec<(i64, Submission)> =
+                ids.into_iter().zip(items).filter_map(|(id, item)| id.map(|id| (id, item.submission))).collect();
+            let replays = received - pending.len() as u64;
+            let tx = conn.transaction().await?;
+            let mut report = process(&tx, run_id, pending).await?;
+            if let Some((form_id, mark)) = cursor_mark {
+                cursor::advance(&tx, form_id, mark, run_id).await?;
+            }
+            tx.commit().await?;
+            report.replays = replays;
+            report
+        }
+        Source::Pull => {
+            let tx = conn.transaction().await?;
+            let subs: Vec<&Submission> = items.iter().map(|i| &i.submission).collect();
+            let mappings = load_mappings(&tx, &subs).await?;
+            let mapped: Vec<Result<RegistrationRow, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
+            let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
+            let ids = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&errors)).await?;
+            let mut report = IngestReport::default();
+            let mut rows = Vec::new();
+            for ((id, result), sub) in ids.iter().zip(mapped).zip(&subs) {
+                if id.is_none() {
+                    report.replays += 1;
+                    continue;
+                }
+                match result {
+                    Ok(row) => rows.push(row),
+                    Err(e) => report.note_error(sub, e),
+                }
+            }
+            report.mapped = rows.len() as u64;
+            write_rows(&tx, &mappings, rows, run_id, &mut report).await?;
+            if let Some((form_id, mark)) = cursor_mark {
+                cursor::advance(&tx, form_id, mark, run_id).await?;
+            }
+            tx.commit().await?;
+            report
+        }
+    };
     report.received = received;
-    report.replays = replays;
     Ok(report)
 }
 
@@ -164,8 +214,8 @@ pub async fn remap(
     Ok(total)
 }
 
-/// Maps, upserts and records outcomes and outbox entries for `pending` (raw id, submission),
-/// inside the caller's transaction.
+/// Maps stored `pending` rows (raw id, submission), writes the registrations and records each
+/// row's outcome, inside the caller's transaction.
 async fn process(
     tx: &Transaction<'_>,
     run_id: Uuid,
@@ -175,55 +225,79 @@ async fn process(
     if pending.is_empty() {
         return Ok(report);
     }
-    let mut form_ids: Vec<String> = pending.iter().map(|(_, s)| s.form_id.clone()).collect();
-    form_ids.sort();
-    form_ids.dedup();
-    let mappings = forms::mappings(tx, &form_ids).await?;
-
+    let subs: Vec<&Submission> = pending.iter().map(|(_, s)| s).collect();
+    let mappings = load_mappings(tx, &subs).await?;
     let mut outcomes = Vec::with_capacity(pending.len());
-    // (form, carries real time) -> registration_id -> row; the last version of a submission wins.
-    let mut groups: BTreeMap<(String, bool), BTreeMap<String, RegistrationRow>> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(pending.len());
     for (raw_id, sub) in &pending {
-        let mapped = match mappings.get(&sub.form_id).expect("every form looked up") {
-            Ok(mapping) => mapping.map(sub),
-            Err(e) => Err(e.clone()),
-        };
-        match mapped {
+        match map_one(&mappings, sub) {
             Ok(row) => {
-                report.mapped += 1;
                 outcomes.push(MappingOutcome { id: *raw_id, error: None });
-                let key = (row.form_id.clone(), row.submitted_at.is_some());
-                groups.entry(key).or_default().insert(row.registration_id.clone(), row);
+                rows.push(row);
             }
             Err(e) => {
-                report.mapping_errors += 1;
-                let text = e.to_string();
-                if report.errors.len() < RunCounts::MAX_NOTES {
-                    report.errors.push(format!("submission {}: {text}", sub.submission_id));
-                }
-                tracing::warn!(form_id = %sub.form_id, submission_id = %sub.submission_id, error = %text, "submission not mapped; stored with its error");
-                outcomes.push(MappingOutcome { id: *raw_id, error: Some(text) });
+                outcomes.push(MappingOutcome { id: *raw_id, error: Some(e.clone()) });
+                report.note_error(sub, e);
             }
         }
     }
+    report.mapped = rows.len() as u64;
+    write_rows(tx, &mappings, rows, run_id, &mut report).await?;
+    raw::set_outcomes(tx, &outcomes).await?;
+    Ok(report)
+}
 
+type Mappings = HashMap<String, Result<FormMapping, MappingError>>;
+
+async fn load_mappings(tx: &Transaction<'_>, subs: &[&Submission]) -> Result<Mappings, IntakeError> {
+    let mut form_ids: Vec<String> = subs.iter().map(|s| s.form_id.clone()).collect();
+    form_ids.sort();
+    form_ids.dedup();
+    Ok(forms::mappings(tx, &form_ids).await?)
+}
+
+/// Maps one submission; a panic in the mapper becomes this submission's error, never the batch's.
+fn map_one(mappings: &Mappings, sub: &Submission) -> Result<RegistrationRow, String> {
+    let mapping = match mappings.get(&sub.form_id) {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err(MappingError::UnknownForm(sub.form_id.clone()).to_string()),
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| mapping.map(sub))) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("internal error while mapping (a bug): the submission is kept for a remap".into()),
+    }
+}
+
+/// Upserts mapped rows (one statement per form and timestamp kind; the last version of a
+/// submission wins) and records the new and changed ids in the outbox.
+async fn write_rows(
+    tx: &Transaction<'_>,
+    mappings: &Mappings,
+    rows: Vec<RegistrationRow>,
+    run_id: Uuid,
+    report: &mut IngestReport,
+) -> Result<(), IntakeError> {
+    let mut groups: BTreeMap<(String, bool), BTreeMap<String, RegistrationRow>> = BTreeMap::new();
+    for row in rows {
+        let key = (row.form_id.clone(), row.submitted_at.is_some());
+        groups.entry(key).or_default().insert(row.registration_id.clone(), row);
+    }
     let mut changed: Vec<String> = Vec::new();
     let mut upserted = 0u64;
-    let by_form: HashMap<&String, _> = mappings.iter().collect();
-    for ((form_id, real_time), rows) in &groups {
-        let mapping = by_form[form_id].as_ref().expect("rows only for usable mappings");
-        let rows: Vec<RegistrationRow> = rows.values().cloned().collect();
+    for ((form_id, real_time), rows) in groups {
+        let Some(Ok(mapping)) = mappings.get(&form_id) else { continue };
+        let rows: Vec<RegistrationRow> = rows.into_values().collect();
         upserted += rows.len() as u64;
-        let outcome = registrations::upsert(tx, mapping, &rows, *real_time).await?;
+        let outcome = registrations::upsert(tx, mapping, &rows, real_time).await?;
         report.inserted += outcome.inserted.len() as u64;
         report.updated += outcome.updated.len() as u64;
         changed.extend(outcome.inserted);
         changed.extend(outcome.updated);
     }
-    report.unchanged = upserted - report.inserted - report.updated;
-    raw::set_outcomes(tx, &outcomes).await?;
+    report.unchanged += upserted - (report.inserted + report.updated).min(upserted);
     changed.sort();
     changed.dedup();
     outbox::enqueue(tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
-    Ok(report)
+    Ok(())
 }

@@ -52,14 +52,19 @@ pub struct PendingRaw {
 }
 
 /// Stores raw submissions in one statement. Returns, in input order, the row id of each input
-/// that still needs mapping: `Some(id)` for new rows and for stored rows still `pending`, `None`
-/// for replays already mapped or failed (they change nothing).
+/// that still needs processing: `Some(id)` for new rows and for stored rows still `pending`,
+/// `None` for replays already mapped or failed (they change nothing).
+///
+/// With `outcomes` (one per row: `None` = mapped, `Some(error)`), the rows are stored with their
+/// mapping outcome (the caller writes the registrations in the same transaction); without, they
+/// are stored `pending`.
 pub async fn insert(
     db: &impl GenericClient,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
     rows: &[NewRaw],
+    outcomes: Option<&[Option<String>]>,
 ) -> Result<Vec<Option<i64>>> {
     let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
@@ -67,16 +72,25 @@ pub async fn insert(
     let bodies: Vec<&[u8]> = rows.iter().map(|r| r.raw_body.as_slice()).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
     let parsed: Vec<&serde_json::Value> = rows.iter().map(|r| &r.parsed).collect();
+    let mapped = outcomes.is_some();
+    let errors: Vec<Option<&str>> = match outcomes {
+        Some(o) => o.iter().map(|e| e.as_deref()).collect(),
+        None => vec![None; rows.len()],
+    };
     let stored = db
         .query(
             "INSERT INTO integration.raw_submission AS s
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
-                     signature_verified, run_id)
-             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5
-               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[])
-                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed)
+                     signature_verified, run_id, mapping_status, mapping_error, mapped_at)
+             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5,
+                    CASE WHEN NOT $11 THEN 'pending' WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
+                    u.error, CASE WHEN $11 THEN now() END
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::text[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, error)
              ON CONFLICT (form_id, submission_id, body_sha256)
-             DO UPDATE SET run_id = excluded.run_id WHERE s.mapping_status = 'pending'
+             DO UPDATE SET run_id = excluded.run_id, mapping_status = excluded.mapping_status,
+                           mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
+              WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
             &[
                 &form_ids,
@@ -88,6 +102,8 @@ pub async fn insert(
                 &bodies,
                 &hashes,
                 &parsed,
+                &errors,
+                &mapped,
             ],
         )
         .await?;

@@ -102,10 +102,19 @@ fn default_quota() -> u64 {
     14_400
 }
 
-/// Formstack's live state.
+/// The fixture without its forms (cheap to copy per request).
+#[derive(Debug, Clone)]
+struct Settings {
+    tokens: Vec<String>,
+    daily_quota: u64,
+    quota_retry_after: bool,
+    quirks: Quirks,
+}
+
+/// Formstack's live state. Each form's submissions are kept sorted by (timestamp, id).
 #[derive(Debug, Default)]
 pub struct FormstackState {
-    fixture: Option<FormstackFixture>,
+    settings: Option<Settings>,
     forms: HashMap<String, Form>,
     calls: HashMap<(String, NaiveDate), u64>,
     /// A fixed sandbox time (else the real clock).
@@ -115,8 +124,21 @@ pub struct FormstackState {
 impl FormstackState {
     /// State serving `fixture`.
     pub fn from_fixture(fixture: FormstackFixture) -> FormstackState {
-        let forms = fixture.forms.iter().map(|f| (f.id.clone(), f.clone())).collect();
-        FormstackState { fixture: Some(fixture), forms, calls: HashMap::new(), clock: None }
+        let settings = Settings {
+            tokens: fixture.tokens,
+            daily_quota: fixture.daily_quota,
+            quota_retry_after: fixture.quota_retry_after,
+            quirks: fixture.quirks,
+        };
+        let forms = fixture
+            .forms
+            .into_iter()
+            .map(|mut f| {
+                f.submissions.sort_by(|a, b| (&a.timestamp, &a.id).cmp(&(&b.timestamp, &b.id)));
+                (f.id.clone(), f)
+            })
+            .collect();
+        FormstackState { settings: Some(settings), forms, calls: HashMap::new(), clock: None }
     }
 
     /// Adds (or replaces, by id) submissions of a form, e.g. to model an edit or a new arrival.
@@ -128,6 +150,7 @@ impl FormstackState {
                 None => form.submissions.push(s),
             }
         }
+        form.submissions.sort_by(|a, b| (&a.timestamp, &a.id).cmp(&(&b.timestamp, &b.id)));
         true
     }
 
@@ -150,7 +173,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 /// Checks the token and counts the call against its daily quota.
 fn authorise(state: &mut FormstackState, headers: &HeaderMap, params: &[(String, String)]) -> Result<(), Response> {
-    let Some(fixture) = state.fixture.clone() else {
+    let Some(fixture) = state.settings.clone() else {
         return Err(error(StatusCode::SERVICE_UNAVAILABLE, "sandbox has no Formstack fixture loaded"));
     };
     let token = headers
@@ -205,7 +228,7 @@ async fn list_submissions(
     if let Err(resp) = authorise(&mut fs, &headers, &params) {
         return resp;
     }
-    let fixture = fs.fixture.clone().expect("authorised");
+    let fixture = fs.settings.clone().expect("authorised");
     let Some(form) = fs.forms.get(&form_id) else {
         return error(StatusCode::NOT_FOUND, "Form not found");
     };
@@ -230,15 +253,12 @@ async fn list_submissions(
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let mut subs: Vec<&StoredSubmission> = form
-        .submissions
-        .iter()
-        .filter(|s| {
-            let ts = NaiveDateTime::parse_from_str(&s.timestamp, TS).ok();
-            min_time.is_none_or(|m| ts.is_some_and(|t| t >= m)) && max_time.is_none_or(|m| ts.is_some_and(|t| t <= m))
-        })
-        .collect();
-    subs.sort_by(|a, b| (&a.timestamp, &a.id).cmp(&(&b.timestamp, &b.id)));
+    // Submissions are sorted by their `YYYY-MM-DD HH:MM:SS` text, which sorts as time.
+    let lo = min_time.map(|m| m.format(TS).to_string());
+    let hi = max_time.map(|m| m.format(TS).to_string());
+    let from = lo.as_ref().map_or(0, |lo| form.submissions.partition_point(|s| &s.timestamp < lo));
+    let to = hi.as_ref().map_or(form.submissions.len(), |hi| form.submissions.partition_point(|s| &s.timestamp <= hi));
+    let mut subs: Vec<&StoredSubmission> = form.submissions[from..to.max(from)].iter().collect();
     if param(&params, "sort").is_none_or(|s| s.eq_ignore_ascii_case("DESC")) {
         subs.reverse();
     }

@@ -1,0 +1,74 @@
+//! `make bench`: 50,000 submissions from the vendor sandbox into the warehouse.
+//!
+//! Reports submissions per second for (1) the whole scheduled pull (HTTP from the sandbox,
+//! parsing, mapping, warehouse writes, outbox, SQS), and (2) the database step alone: the same
+//! submissions ingested straight into a fresh database in the pull's commit-sized batches.
+//! Needs the stack (`infra/local/stack.sh exec`); `--n N` changes the count.
+
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+use integration_tests::{Harness, SEED_DEMO_SQL, TestDb};
+use platform_domain::submission::Submission;
+use platform_intake::ingest::{self, Incoming};
+use platform_warehouse::raw::Source;
+use vendor_sandbox::fixtures;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = match args.iter().position(|a| a == "--n") {
+        Some(i) => args[i + 1].parse()?,
+        None => 50_000,
+    };
+    let start = NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")?;
+    let subs = fixtures::generate(n, 1_800_000_000, start);
+
+    // 1. The whole pull.
+    // One run may spend the whole day's budget (500 pages), as a backfill would.
+    let h = Harness::new(&[("PULLS_PER_DAY", "1")]).await;
+    let mut fixture = fixtures::demo_fixture();
+    fixture.forms[0].submissions = subs.clone();
+    h.sandbox.load_formstack(fixture).await;
+    let t = Instant::now();
+    let report = h.intake.pull("bench", false).await?;
+    let pull_secs = t.elapsed().as_secs_f64();
+    let landed: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
+    anyhow::ensure!(landed as usize == n, "pull landed {landed} of {n}");
+    println!(
+        "whole pull:    {n} submissions in {pull_secs:.2} s = {:.0} submissions/s ({} Formstack calls, {} ids sent to SQS)",
+        n as f64 / pull_secs,
+        report.calls,
+        report.published
+    );
+
+    // 2. The database step alone: the same records, already fetched, ingested in 1,000-row batches.
+    let records: Vec<serde_json::Value> = {
+        let fs = serde_json::json!({"submissions": subs.iter().map(|s| serde_json::json!({
+            "id": s.id, "timestamp": s.timestamp, "form": fixtures::DEMO_FORM_ID,
+            "data": s.data.iter().map(|(k, v)| (k.clone(), serde_json::json!({"field": k, "value": v}))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>()});
+        fs["submissions"].as_array().unwrap().clone()
+    };
+    let items: Vec<Incoming> = records
+        .iter()
+        .map(|r| {
+            let sub = Submission::from_api(fixtures::DEMO_FORM_ID, r).expect("generated records parse");
+            Incoming::new(sub, serde_json::to_vec(r).unwrap(), Some("application/json".into()))
+        })
+        .collect();
+    let db = TestDb::new().await;
+    db.exec(SEED_DEMO_SQL).await;
+    let mut conn = db.warehouse.conn().await?;
+    let run_id = uuid::Uuid::now_v7();
+    let t = Instant::now();
+    let mut inserted = 0;
+    for chunk in items.chunks(1000) {
+        let r = ingest::ingest(&mut conn, Source::Pull, false, run_id, chunk.to_vec(), None).await?;
+        inserted += r.inserted;
+    }
+    let db_secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(inserted as usize == n, "database step inserted {inserted} of {n}");
+    println!("database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s", n as f64 / db_secs);
+    Ok(())
+}
