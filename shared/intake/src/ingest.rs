@@ -17,7 +17,7 @@ use platform_domain::{
 use platform_warehouse::tokio_postgres::{Client, Transaction};
 use platform_warehouse::{
     cursor, forms, outbox,
-    raw::{self, MappingOutcome, NewRaw, Source},
+    raw::{self, MappingOutcome, NewRaw, PendingRaw, Source},
     registrations,
 };
 use sha2::{Digest, Sha256};
@@ -35,10 +35,24 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// Pairs a parsed submission with the exact bytes it came from.
-    pub fn new(submission: Submission, raw_body: Vec<u8>, content_type: Option<String>) -> Incoming {
-        let body_sha256 = Sha256::digest(&raw_body).to_vec();
+    /// A webhook delivery: the exact body, and the submission parsed from it (stored too).
+    pub fn from_webhook(submission: Submission, raw_body: Vec<u8>, content_type: Option<String>) -> Incoming {
         let parsed = serde_json::to_value(&submission).expect("submissions serialise");
+        Incoming::new(submission, raw_body, content_type, Some(parsed))
+    }
+
+    /// A pulled API record: its JSON is the raw body, from which the submission can be read again.
+    pub fn from_api(submission: Submission, record_json: Vec<u8>) -> Incoming {
+        Incoming::new(submission, record_json, Some("application/json".into()), None)
+    }
+
+    fn new(
+        submission: Submission,
+        raw_body: Vec<u8>,
+        content_type: Option<String>,
+        parsed: Option<serde_json::Value>,
+    ) -> Incoming {
+        let body_sha256 = Sha256::digest(&raw_body).to_vec();
         Incoming {
             raw: NewRaw {
                 form_id: submission.form_id.clone(),
@@ -128,12 +142,12 @@ pub async fn ingest(
     cursor_mark: Option<(&str, NaiveDateTime)>,
 ) -> Result<IngestReport, IntakeError> {
     let received = items.len() as u64;
-    let raws: Vec<NewRaw> = items.iter().map(|i| i.raw.clone()).collect();
+    let (raws, subs): (Vec<NewRaw>, Vec<Submission>) = items.into_iter().map(|i| (i.raw, i.submission)).unzip();
     let mut report = match source {
         Source::Webhook => {
             let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
             let pending: Vec<(i64, Submission)> =
-                ids.into_iter().zip(items).filter_map(|(id, item)| id.map(|id| (id, item.submission))).collect();
+                ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
             let replays = received - pending.len() as u64;
             let tx = conn.transaction().await?;
             let mut report = process(&tx, run_id, pending).await?;
@@ -146,7 +160,7 @@ pub async fn ingest(
         }
         Source::Pull => {
             let tx = conn.transaction().await?;
-            let subs: Vec<&Submission> = items.iter().map(|i| &i.submission).collect();
+            let subs: Vec<&Submission> = subs.iter().collect();
             let mappings = load_mappings(&tx, &subs).await?;
             let mapped: Vec<Result<RegistrationRow, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
             let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
@@ -195,11 +209,9 @@ pub async fn remap(
         let mut pending = Vec::with_capacity(batch.len());
         let mut broken = Vec::new();
         for row in batch {
-            match serde_json::from_value::<Submission>(row.parsed) {
+            match reread(&row) {
                 Ok(sub) => pending.push((row.id, sub)),
-                Err(e) => {
-                    broken.push(MappingOutcome { id: row.id, error: Some(format!("stored parse unreadable: {e}")) })
-                }
+                Err(e) => broken.push(MappingOutcome { id: row.id, error: Some(e) }),
             }
         }
         let n = (pending.len() + broken.len()) as u64;
@@ -212,6 +224,18 @@ pub async fn remap(
         total.absorb(report);
     }
     Ok(total)
+}
+
+/// The submission of a stored raw row: its stored parse, or the pulled record read again.
+fn reread(row: &PendingRaw) -> Result<Submission, String> {
+    match &row.parsed {
+        Some(parsed) => serde_json::from_value(parsed.clone()).map_err(|e| format!("stored parse unreadable: {e}")),
+        None => {
+            let record: serde_json::Value =
+                serde_json::from_slice(&row.raw_body).map_err(|e| format!("stored record is not JSON: {e}"))?;
+            Submission::from_api(&row.form_id, &record).map_err(|e| format!("stored record unreadable: {e}"))
+        }
+    }
 }
 
 /// Maps stored `pending` rows (raw id, submission), writes the registrations and records each

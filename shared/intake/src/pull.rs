@@ -224,7 +224,7 @@ impl Intake {
                             mark = Some(mark.map_or(ts, |m| m.max(ts)));
                         }
                         let body = serde_json::to_vec(record).expect("JSON values serialise");
-                        buffer.push(Incoming::new(sub, body, Some("application/json".into())));
+                        buffer.push(Incoming::from_api(sub, body));
                     }
                     Err(e) => {
                         fp.report.mapping_errors += 1;

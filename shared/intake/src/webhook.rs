@@ -84,7 +84,7 @@ impl Intake {
         let span = tracing::info_span!("webhook", %run_id, form_id = %submission.form_id, submission_id = %submission.submission_id);
         let _guard = span.enter();
         let submission_id = submission.submission_id.clone();
-        let incoming = Incoming::new(submission, req.body, content_type);
+        let incoming = Incoming::from_webhook(submission, req.body, content_type);
         let report = match self.ingest_and_record(Source::Webhook, true, run_id, "webhook", vec![incoming]).await {
             Ok(r) => r,
             Err(e) => {

@@ -35,7 +35,9 @@ CREATE TABLE integration.raw_submission (
     content_type text,
     raw_body bytea NOT NULL,
     body_sha256 bytea NOT NULL,
-    parsed jsonb NOT NULL,
+    -- the submission as read from a webhook body; NULL for pulled rows, whose raw body is
+    -- already the record's JSON (see the view integration.raw_submission_readable)
+    parsed jsonb,
     signature_verified boolean NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
     run_id uuid,
@@ -44,6 +46,12 @@ CREATE TABLE integration.raw_submission (
     mapped_at timestamptz,
     UNIQUE (form_id, submission_id, body_sha256)
 );
+-- Raw submissions for people: the parsed webhook, or the pulled record's JSON.
+CREATE VIEW integration.raw_submission_readable AS
+SELECT id, form_id, submission_id, source, received_at, mapping_status, mapping_error,
+       COALESCE(parsed, CASE WHEN source = 'pull' THEN convert_from(raw_body, 'UTF8')::jsonb END) AS submission
+  FROM integration.raw_submission;
+
 CREATE INDEX raw_submission_unmapped ON integration.raw_submission (mapping_status, id)
     WHERE mapping_status <> 'mapped';
 

@@ -38,8 +38,8 @@ pub struct NewRaw {
     pub raw_body: Vec<u8>,
     /// SHA-256 of `raw_body`.
     pub body_sha256: Vec<u8>,
-    /// The parsed submission.
-    pub parsed: serde_json::Value,
+    /// The parsed submission (webhooks); `None` when the raw body is the record's JSON (pulls).
+    pub parsed: Option<serde_json::Value>,
 }
 
 /// A stored raw submission that still needs mapping.
@@ -47,8 +47,14 @@ pub struct NewRaw {
 pub struct PendingRaw {
     /// `raw_submission.id`.
     pub id: i64,
-    /// The parsed submission.
-    pub parsed: serde_json::Value,
+    /// Form id.
+    pub form_id: String,
+    /// Where it came in.
+    pub source: String,
+    /// The parsed submission, when stored.
+    pub parsed: Option<serde_json::Value>,
+    /// The raw body.
+    pub raw_body: Vec<u8>,
 }
 
 /// Stores raw submissions in one statement. Returns, in input order, the row id of each input
@@ -71,7 +77,7 @@ pub async fn insert(
     let content_types: Vec<Option<&str>> = rows.iter().map(|r| r.content_type.as_deref()).collect();
     let bodies: Vec<&[u8]> = rows.iter().map(|r| r.raw_body.as_slice()).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
-    let parsed: Vec<&serde_json::Value> = rows.iter().map(|r| &r.parsed).collect();
+    let parsed: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.parsed.as_ref()).collect();
     let mapped = outcomes.is_some();
     let errors: Vec<Option<&str>> = match outcomes {
         Some(o) => o.iter().map(|e| e.as_deref()).collect(),
@@ -162,7 +168,7 @@ pub async fn unmapped(
 ) -> Result<Vec<PendingRaw>> {
     let rows = db
         .query(
-            "SELECT id, parsed FROM integration.raw_submission
+            "SELECT id, form_id, source, parsed, raw_body FROM integration.raw_submission
               WHERE (mapping_status = 'pending' OR ($1 AND mapping_status = 'error'))
                 AND ($2::text IS NULL OR form_id = $2)
                 AND received_at < $3
@@ -170,5 +176,8 @@ pub async fn unmapped(
             &[&include_errors, &form_id, &before, &limit],
         )
         .await?;
-    Ok(rows.iter().map(|r| PendingRaw { id: r.get(0), parsed: r.get(1) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| PendingRaw { id: r.get(0), form_id: r.get(1), source: r.get(2), parsed: r.get(3), raw_body: r.get(4) })
+        .collect())
 }

@@ -65,3 +65,36 @@ async fn staff_columns_are_never_overwritten_by_intake() {
     assert_eq!(r.get::<_, String>(2), "42");
     assert_eq!(r.get::<_, String>(3), "called");
 }
+
+#[tokio::test]
+async fn a_webhook_stored_but_not_processed_before_a_crash_is_mapped_by_the_next_scheduled_run() {
+    use platform_domain::submission::Submission;
+    use platform_intake::ingest::Incoming;
+    use platform_warehouse::raw::{self, Source};
+
+    let h = Harness::new(&[]).await;
+    // The raw-first commit happened, then the container died before mapping.
+    let w = vendor_sandbox::webhook::build(
+        "5095980",
+        "1600009999",
+        &[("101", serde_json::json!("first = Crash\nlast = Survivor")), ("104", serde_json::json!("c@x.org"))],
+        vendor_sandbox::webhook::Format::UrlEncoded,
+        Some(vendor_sandbox::fixtures::DEMO_HMAC_KEY),
+        None,
+    );
+    let sub = Submission::from_webhook(&w.body, Some("application/x-www-form-urlencoded")).unwrap();
+    let item = Incoming::from_webhook(sub, w.body.clone(), None);
+    let conn = h.db.warehouse.conn().await.unwrap();
+    raw::insert(&**conn, Source::Webhook, true, uuid::Uuid::now_v7(), &[item.raw], None).await.unwrap();
+    drop(conn);
+    h.db.exec("UPDATE integration.raw_submission SET received_at = now() - interval '10 minutes'").await;
+
+    let report = h.intake.pull("schedule", false).await.unwrap();
+    assert_eq!((report.recovered.mapped, report.recovered.inserted), (1, 1));
+    let name: String = h
+        .db
+        .scalar("SELECT last_name FROM conferences_events.exchange_registration WHERE registration_id = '1600009999'")
+        .await;
+    assert_eq!(name, "Survivor");
+    assert!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await).contains(&"1600009999".to_string()));
+}

@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let sub = Submission::from_api(fixtures::DEMO_FORM_ID, r).expect("generated records parse");
-            Incoming::new(sub, serde_json::to_vec(r).unwrap(), Some("application/json".into()))
+            Incoming::from_api(sub, serde_json::to_vec(r).unwrap())
         })
         .collect();
     let db = TestDb::new().await;
