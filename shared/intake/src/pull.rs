@@ -194,20 +194,22 @@ impl Intake {
         let mut seen: HashSet<String> = HashSet::new();
         let mut buffer: Vec<Incoming> = Vec::new();
         let mut mark: Option<NaiveDateTime> = None;
+        let query = |page: u32| ListQuery { form_id, page, per_page: self.settings.per_page, min_time, max_time: None };
+        let start_calls = self.formstack.calls();
+        let calls = || self.formstack.calls() - start_calls;
         let mut page = 1u32;
         let mut pages = 1u64;
-        let mut calls = 0u64;
+        // A page fetched while the previous batch was being written.
+        let mut prefetched = None;
         let result = loop {
             if u64::from(page) > pages {
                 break Ok(());
             }
-            if calls >= allowance {
-                break Err(Stop::Budget);
-            }
-            let query = ListQuery { form_id, page, per_page: self.settings.per_page, min_time, max_time: None };
-            let before = self.formstack.calls();
-            let listed = self.formstack.list_submissions(token, &query).await;
-            calls += self.formstack.calls() - before;
+            let listed = match prefetched.take() {
+                Some(listed) => listed,
+                None if calls() >= allowance => break Err(Stop::Budget),
+                None => self.formstack.list_submissions(token, &query(page)).await,
+            };
             let listing = match listed {
                 Ok(l) => l,
                 Err(e) => break Err(classify(e)),
@@ -234,12 +236,24 @@ impl Intake {
                 }
             }
             if buffer.len() >= self.settings.commit_rows {
-                self.flush(conn, run_id, form_id, &mut buffer, mark, fp).await.map_err(Stop::Failed)?;
+                let items = std::mem::take(&mut buffer);
+                if u64::from(page) < pages && calls() < allowance {
+                    // Write this batch while the next page travels.
+                    let next_query = query(page + 1);
+                    let (written, next) = tokio::join!(
+                        self.flush(conn, run_id, form_id, items, mark, fp),
+                        self.formstack.list_submissions(token, &next_query),
+                    );
+                    written.map_err(Stop::Failed)?;
+                    prefetched = Some(next);
+                } else {
+                    self.flush(conn, run_id, form_id, items, mark, fp).await.map_err(Stop::Failed)?;
+                }
             }
             page += 1;
         };
         // Whatever was fetched is committed, with the cursor, even when the loop stopped early.
-        self.flush(conn, run_id, form_id, &mut buffer, mark, fp).await.map_err(Stop::Failed)?;
+        self.flush(conn, run_id, form_id, buffer, mark, fp).await.map_err(Stop::Failed)?;
         fp.submissions = seen.len() as u64;
         result
     }
@@ -249,14 +263,13 @@ impl Intake {
         conn: &mut Client,
         run_id: Uuid,
         form_id: &str,
-        buffer: &mut Vec<Incoming>,
+        items: Vec<Incoming>,
         mark: Option<NaiveDateTime>,
         fp: &mut FormPull,
     ) -> Result<(), IntakeError> {
-        if buffer.is_empty() {
+        if items.is_empty() {
             return Ok(());
         }
-        let items = std::mem::take(buffer);
         let cursor_mark = mark.map(|m| (form_id, m.with_nanosecond(0).unwrap_or(m)));
         let report = ingest::ingest(conn, Source::Pull, false, run_id, items, cursor_mark).await?;
         fp.report.absorb(report);

@@ -50,25 +50,59 @@ async fn main() -> anyhow::Result<()> {
         })).collect::<Vec<_>>()});
         fs["submissions"].as_array().unwrap().clone()
     };
-    let items: Vec<Incoming> = records
+    let mut items: Vec<Incoming> = records
         .iter()
         .map(|r| {
             let sub = Submission::from_api(fixtures::DEMO_FORM_ID, r).expect("generated records parse");
             Incoming::from_api(sub, serde_json::to_vec(r).unwrap())
         })
         .collect();
+    let mut batches: Vec<Vec<Incoming>> = Vec::new();
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(1000));
+        batches.push(std::mem::replace(&mut items, rest));
+    }
+    let batches2 = batches.clone();
     let db = TestDb::new().await;
     db.exec(SEED_DEMO_SQL).await;
     let mut conn = db.warehouse.conn().await?;
     let run_id = uuid::Uuid::now_v7();
     let t = Instant::now();
     let mut inserted = 0;
-    for chunk in items.chunks(1000) {
-        let r = ingest::ingest(&mut conn, Source::Pull, false, run_id, chunk.to_vec(), None).await?;
+    for batch in batches {
+        let r = ingest::ingest(&mut conn, Source::Pull, false, run_id, batch, None).await?;
         inserted += r.inserted;
     }
     let db_secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(inserted as usize == n, "database step inserted {inserted} of {n}");
-    println!("database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s", n as f64 / db_secs);
+    println!(
+        "database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s (one connection, 1,000-row transactions)",
+        n as f64 / db_secs
+    );
+
+    // 3. The database step on two connections at once (two pulls, or two forms, in parallel).
+    let db2 = TestDb::new().await;
+    db2.exec(SEED_DEMO_SQL).await;
+    let (mut a, mut b) = (db2.warehouse.conn().await?, db2.warehouse.conn().await?);
+    let odd: Vec<Vec<Incoming>> = batches2.iter().skip(1).step_by(2).cloned().collect();
+    let even: Vec<Vec<Incoming>> = batches2.into_iter().step_by(2).collect();
+    let t = Instant::now();
+    let (x, y) = tokio::join!(ingest_all(&mut a, run_id, even), ingest_all(&mut b, run_id, odd));
+    let both = x? + y?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(both as usize == n, "two connections inserted {both} of {n}");
+    println!("database step: {n} submissions in {secs:.2} s = {:.0} submissions/s (two connections)", n as f64 / secs);
     Ok(())
+}
+
+async fn ingest_all(
+    conn: &mut platform_warehouse::Connection,
+    run_id: uuid::Uuid,
+    batches: Vec<Vec<Incoming>>,
+) -> anyhow::Result<u64> {
+    let mut n = 0;
+    for batch in batches {
+        n += ingest::ingest(conn, Source::Pull, false, run_id, batch, None).await?.inserted;
+    }
+    Ok(n)
 }
