@@ -199,6 +199,20 @@ fn authorise(state: &mut FormstackState, headers: &HeaderMap, params: &[(String,
     Ok(())
 }
 
+/// Locks Formstack's state for one request, after checking its token and counting it against
+/// the quota; returns the state and the query parameters.
+async fn open<'a>(
+    state: &'a Shared,
+    headers: &HeaderMap,
+    query: Option<String>,
+) -> Result<(tokio::sync::MutexGuard<'a, FormstackState>, Vec<(String, String)>), Response> {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut fs = state.formstack.lock().await;
+    authorise(&mut fs, headers, &params)?;
+    Ok((fs, params))
+}
+
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
@@ -222,12 +236,10 @@ async fn list_submissions(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let mut fs = state.formstack.lock().await;
-    if let Err(resp) = authorise(&mut fs, &headers, &params) {
-        return resp;
-    }
+    let (fs, params) = match open(&state, &headers, query).await {
+        Ok(opened) => opened,
+        Err(resp) => return resp,
+    };
     let fixture = fs.settings.clone().expect("authorised");
     let Some(form) = fs.forms.get(&form_id) else {
         return error(StatusCode::NOT_FOUND, "Form not found");
@@ -292,12 +304,10 @@ async fn form_details(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let mut fs = state.formstack.lock().await;
-    if let Err(resp) = authorise(&mut fs, &headers, &params) {
-        return resp;
-    }
+    let (fs, _) = match open(&state, &headers, query).await {
+        Ok(opened) => opened,
+        Err(resp) => return resp,
+    };
     let id = file.trim_end_matches(".json");
     match fs.forms.get(id) {
         Some(form) => Json(json!({"id": form.id, "name": form.name, "fields": form.fields})).into_response(),
@@ -311,12 +321,10 @@ async fn submission_details(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let mut fs = state.formstack.lock().await;
-    if let Err(resp) = authorise(&mut fs, &headers, &params) {
-        return resp;
-    }
+    let (fs, _) = match open(&state, &headers, query).await {
+        Ok(opened) => opened,
+        Err(resp) => return resp,
+    };
     let id = file.trim_end_matches(".json");
     for form in fs.forms.values() {
         if let Some(sub) = form.submissions.iter().find(|s| s.id == id) {
