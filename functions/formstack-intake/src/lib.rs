@@ -13,6 +13,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use platform_intake::{Intake, webhook::WebhookRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 /// An operator's or scheduler's command.
 #[derive(Debug, Deserialize, PartialEq)]
@@ -68,8 +69,11 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
 pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("invocation", %request_id);
-    let _guard = span.enter();
-    let trigger = classify(event.payload).map_err(|e| {
+    dispatch(intake, event.payload).instrument(span).await
+}
+
+async fn dispatch(intake: &Intake, payload: Value) -> Result<Value, Error> {
+    let trigger = classify(payload).map_err(|e| {
         tracing::error!(error = %e, "event refused");
         Error::from(e)
     })?;

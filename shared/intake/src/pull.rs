@@ -8,6 +8,7 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use platform_domain::{run::RunCounts, submission::Submission};
 use platform_vendors::{VendorError, formstack::ListQuery};
 use platform_warehouse::{cursor, forms, raw::Source, runs, tokio_postgres::Client};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -95,7 +96,10 @@ impl Intake {
     pub async fn pull(&self, trigger: &str, full: bool) -> Result<PullReport, IntakeError> {
         let run_id = Uuid::now_v7();
         let span = tracing::info_span!("pull", %run_id, trigger);
-        let _guard = span.enter();
+        self.pull_run(run_id, trigger, full).instrument(span).await
+    }
+
+    async fn pull_run(&self, run_id: Uuid, trigger: &str, full: bool) -> Result<PullReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
         runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
         let result = self.pull_inner(&mut conn, run_id, full).await;

@@ -6,6 +6,7 @@ use platform_domain::{
 };
 use platform_warehouse::raw::Source;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{Intake, ingest::Incoming};
@@ -82,9 +83,19 @@ impl Intake {
             }
         };
         let span = tracing::info_span!("webhook", %run_id, form_id = %submission.form_id, submission_id = %submission.submission_id);
-        let _guard = span.enter();
+        self.accept(run_id, submission, req.body, content_type).instrument(span).await
+    }
+
+    /// Stores, maps and announces a verified, parsed delivery.
+    async fn accept(
+        &self,
+        run_id: Uuid,
+        submission: Submission,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> WebhookResponse {
         let submission_id = submission.submission_id.clone();
-        let incoming = Incoming::from_webhook(submission, req.body, content_type);
+        let incoming = Incoming::from_webhook(submission, body, content_type);
         let report = match self.ingest_and_record(Source::Webhook, true, run_id, "webhook", vec![incoming]).await {
             Ok(r) => r,
             Err(e) => {
