@@ -1,8 +1,6 @@
 //! A form's mapping from Formstack field ids (and sub-fields) to `exchange_registration` columns,
 //! and the conversion of one submission into one registration row.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -142,6 +140,8 @@ pub struct FormMapping {
     time_zone: Tz,
     rules: Vec<FieldRule>,
     columns: Vec<&'static str>,
+    /// Per rule: its column's index in `columns` and its kind.
+    targets: Vec<(usize, ColumnKind)>,
 }
 
 /// One `exchange_registration` row produced from a submission.
@@ -165,15 +165,21 @@ impl FormMapping {
             return Err(ConfigError::Empty);
         }
         let mut columns: Vec<&'static str> = Vec::new();
+        let mut targets = Vec::with_capacity(rules.len());
         for rule in &rules {
-            let name = MAPPABLE_COLUMNS.iter().map(|(n, _)| *n).find(|n| *n == rule.column).ok_or_else(|| {
+            let (name, kind) = MAPPABLE_COLUMNS.iter().find(|(n, _)| *n == rule.column).ok_or_else(|| {
                 ConfigError::UnknownColumn { field_id: rule.field_id.clone(), column: rule.column.clone() }
             })?;
-            if !columns.contains(&name) {
-                columns.push(name);
-            }
+            let index = match columns.iter().position(|c| c == name) {
+                Some(i) => i,
+                None => {
+                    columns.push(name);
+                    columns.len() - 1
+                }
+            };
+            targets.push((index, *kind));
         }
-        Ok(FormMapping { form_id: form_id.to_owned(), time_zone, rules, columns })
+        Ok(FormMapping { form_id: form_id.to_owned(), time_zone, rules, columns, targets })
     }
 
     /// The form this mapping belongs to.
@@ -193,26 +199,23 @@ impl FormMapping {
 
     /// Maps a submission. When several rules feed one column, the first non-blank value wins.
     pub fn map(&self, sub: &Submission) -> Result<RegistrationRow, MappingError> {
-        let mut by_column: BTreeMap<&str, Option<String>> = BTreeMap::new();
-        for rule in &self.rules {
-            let raw = sub.fields.get(&rule.field_id).and_then(|v| extract(v, rule.subfield.as_deref()));
-            let kind = column_kind(&rule.column).expect("validated in new");
-            let value = match raw {
-                Some(text) => Some(normalise(&text, kind).map_err(|kind_name| MappingError::BadValue {
-                    field_id: rule.field_id.clone(),
-                    column: rule.column.clone(),
-                    value: text.chars().take(60).collect(),
-                    kind: kind_name,
-                })?),
-                None => None,
-            };
-            let slot = by_column.entry(rule.column.as_str()).or_insert(None);
-            if slot.is_none() {
-                *slot = value;
+        let mut values: Vec<Option<String>> = vec![None; self.columns.len()];
+        for (rule, &(index, kind)) in self.rules.iter().zip(&self.targets) {
+            if values[index].is_some() {
+                continue;
             }
+            let Some(text) = sub.fields.get(&rule.field_id).and_then(|v| extract(v, rule.subfield.as_deref())) else {
+                continue;
+            };
+            values[index] = Some(normalise(text, kind).map_err(|(text, kind_name)| MappingError::BadValue {
+                field_id: rule.field_id.clone(),
+                column: rule.column.clone(),
+                value: text.chars().take(60).collect(),
+                kind: kind_name,
+            })?);
         }
-        for rule in self.rules.iter().filter(|r| r.required) {
-            if by_column.get(rule.column.as_str()).is_none_or(Option::is_none) {
+        for (rule, &(index, _)) in self.rules.iter().zip(&self.targets) {
+            if rule.required && values[index].is_none() {
                 return Err(MappingError::Required { field_id: rule.field_id.clone(), column: rule.column.clone() });
             }
         }
@@ -230,7 +233,7 @@ impl FormMapping {
             registration_id: sub.submission_id.clone(),
             form_id: sub.form_id.clone(),
             submitted_at,
-            values: self.columns.iter().map(|c| by_column.remove(c).flatten()).collect(),
+            values,
         })
     }
 }
@@ -275,10 +278,10 @@ fn compound_line(s: &str, sub: &str) -> Option<String> {
     })
 }
 
-/// Normalises a value for its column kind; the error names the expected kind.
-fn normalise(text: &str, kind: ColumnKind) -> Result<String, &'static str> {
+/// Normalises a value for its column kind; the error returns the value and names the kind.
+fn normalise(text: String, kind: ColumnKind) -> Result<String, (String, &'static str)> {
     match kind {
-        ColumnKind::Text => Ok(text.to_owned()),
+        ColumnKind::Text => Ok(text),
         ColumnKind::Numeric => {
             let cleaned: String = text.chars().filter(|c| !matches!(c, '$' | ',' | ' ' | '\u{a0}')).collect();
             let digits = cleaned.strip_prefix('-').unwrap_or(&cleaned);
@@ -288,9 +291,12 @@ fn normalise(text: &str, kind: ColumnKind) -> Result<String, &'static str> {
                 && int.bytes().all(|b| b.is_ascii_digit())
                 && frac.len() <= 6
                 && frac.bytes().all(|b| b.is_ascii_digit());
-            if ok { Ok(cleaned) } else { Err("number") }
+            if ok { Ok(cleaned) } else { Err((text, "number")) }
         }
-        ColumnKind::Integer => text.trim().parse::<i32>().map(|n| n.to_string()).map_err(|_| "integer"),
+        ColumnKind::Integer => match text.trim().parse::<i32>() {
+            Ok(n) => Ok(n.to_string()),
+            Err(_) => Err((text, "integer")),
+        },
     }
 }
 

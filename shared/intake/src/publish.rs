@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::IntakeError;
 
-/// Ids claimed per round (one transaction, up to 10 SQS batch calls of 10 messages).
-const CLAIM: i64 = 5000;
+/// Outbox entries claimed per round (one transaction; each entry holds one commit's ids).
+const CLAIM: i64 = 20;
 
 /// Sends every unsent `registrations.changed` entry to `queue_url` and marks it sent. Entries
 /// are locked while sent, so concurrent drains never send one twice; a crash after the send and

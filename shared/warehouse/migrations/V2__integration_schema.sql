@@ -89,18 +89,15 @@ CREATE TABLE integration.run (
 );
 CREATE INDEX run_function_started ON integration.run (function_name, started_at DESC);
 
--- Transactional outbox: messages decided in the same transaction as the rows they announce,
--- sent to SQS after commit, marked sent afterwards. A crash in between re-sends (at-least-once).
+-- Transactional outbox: messages decided in the same transaction as the rows they announce
+-- (one entry per transaction, carrying all its ids), sent to SQS after commit, marked sent
+-- afterwards. A crash in between re-sends (at-least-once).
 CREATE TABLE integration.outbox (
     id bigserial PRIMARY KEY,
     kind text NOT NULL,
-    record_id text NOT NULL,
+    record_ids text[] NOT NULL,
     run_id uuid,
     created_at timestamptz NOT NULL DEFAULT now(),
     sent_at timestamptz
 );
 CREATE INDEX outbox_unsent ON integration.outbox (kind, id) WHERE sent_at IS NULL;
-
--- Rows of about 2 KB (raw body + parsed JSON) stay inline and uncompressed: pglz compression of
--- every row cost more than the write itself in the intake benchmark.
-ALTER TABLE integration.raw_submission SET (toast_tuple_target = 8160);

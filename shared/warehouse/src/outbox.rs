@@ -5,13 +5,13 @@ use uuid::Uuid;
 
 use crate::Result;
 
-/// Records one outbox entry per id.
+/// Records one outbox entry carrying `ids`.
 pub async fn enqueue(db: &impl GenericClient, kind: &str, ids: &[String], run_id: Uuid) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
     db.execute(
-        "INSERT INTO integration.outbox (kind, record_id, run_id) SELECT $1, u, $3 FROM unnest($2::text[]) u",
+        "INSERT INTO integration.outbox (kind, record_ids, run_id) VALUES ($1, $2, $3)",
         &[&kind, &ids, &run_id],
     )
     .await?;
@@ -19,11 +19,11 @@ pub async fn enqueue(db: &impl GenericClient, kind: &str, ids: &[String], run_id
 }
 
 /// Unsent entries of `kind`, oldest first, locked for this transaction (`SKIP LOCKED`, so
-/// concurrent drains never send the same entry). Returns (entry ids, distinct record ids).
+/// concurrent drains never send the same entry). Returns (entry ids, their distinct record ids).
 pub async fn claim(tx: &Transaction<'_>, kind: &str, limit: i64) -> Result<(Vec<i64>, Vec<String>)> {
     let rows = tx
         .query(
-            "SELECT id, record_id FROM integration.outbox
+            "SELECT id, record_ids FROM integration.outbox
               WHERE kind = $1 AND sent_at IS NULL
               ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&kind, &limit],
@@ -34,9 +34,10 @@ pub async fn claim(tx: &Transaction<'_>, kind: &str, limit: i64) -> Result<(Vec<
     let mut seen = std::collections::HashSet::new();
     for r in &rows {
         entry_ids.push(r.get(0));
-        let rec: String = r.get(1);
-        if seen.insert(rec.clone()) {
-            record_ids.push(rec);
+        for rec in r.get::<_, Vec<String>>(1) {
+            if seen.insert(rec.clone()) {
+                record_ids.push(rec);
+            }
         }
     }
     Ok((entry_ids, record_ids))
