@@ -2,8 +2,9 @@
 //!
 //! Reports submissions per second for (1) the whole scheduled pull (HTTP from the sandbox,
 //! parsing, mapping, warehouse writes, outbox, SQS), and (2) the database step alone: the same
-//! submissions ingested straight into a fresh database in the pull's commit-sized batches.
-//! Needs the stack (`infra/local/stack.sh exec`); `--n N` changes the count.
+//! submissions ingested straight into a fresh database in the pull's commit-sized batches, on
+//! one connection and on two. Needs the stack (`infra/local/stack.sh exec`); `--n N` changes the
+//! count, `--batch N` the rows per transaction.
 
 use std::time::Instant;
 
@@ -20,6 +21,10 @@ async fn main() -> anyhow::Result<()> {
     let n: usize = match args.iter().position(|a| a == "--n") {
         Some(i) => args[i + 1].parse()?,
         None => 50_000,
+    };
+    let batch: usize = match args.iter().position(|a| a == "--batch") {
+        Some(i) => args[i + 1].parse()?,
+        None => 1000,
     };
     let start = NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")?;
     let subs = fixtures::generate(n, 1_800_000_000, start);
@@ -42,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
         report.published
     );
 
-    // 2. The database step alone: the same records, already fetched, ingested in 1,000-row batches.
+    // 2. The database step alone: the same records, already fetched, ingested in `--batch`-row
+    //    transactions (default 1,000, the pull's PULL_COMMIT_ROWS).
     let records: Vec<serde_json::Value> = {
         let fs = serde_json::json!({"submissions": subs.iter().map(|s| serde_json::json!({
             "id": s.id, "timestamp": s.timestamp, "form": fixtures::DEMO_FORM_ID,
@@ -59,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let mut batches: Vec<Vec<Incoming>> = Vec::new();
     while !items.is_empty() {
-        let rest = items.split_off(items.len().min(1000));
+        let rest = items.split_off(items.len().min(batch));
         batches.push(std::mem::replace(&mut items, rest));
     }
     let batches2 = batches.clone();
@@ -76,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let db_secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(inserted as usize == n, "database step inserted {inserted} of {n}");
     println!(
-        "database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s (one connection, 1,000-row transactions)",
+        "database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s (one connection, {batch}-row transactions)",
         n as f64 / db_secs
     );
 
