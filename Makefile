@@ -49,9 +49,11 @@ bench: install
 	cargo build --release -p integration-tests --bin bench-intake
 	$(STACK) exec target/release/bench-intake $(BENCH_ARGS)
 
-build:
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+build: install
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 deploy:
 	cd infra && PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam build --template template.yaml && \
