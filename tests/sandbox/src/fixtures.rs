@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Value, json};
 
-use crate::formstack::{Field, Form, FormstackFixture, Quirks, StoredSubmission};
+use crate::formstack::{FormstackFixture, StoredSubmission};
 
 /// The demo form's id.
 pub const DEMO_FORM_ID: &str = "5095980";
@@ -14,32 +14,6 @@ pub const DEMO_FORM_ID: &str = "5095980";
 pub const DEMO_TOKEN: &str = "sandbox-formstack-token";
 /// The demo webhook HMAC key.
 pub const DEMO_HMAC_KEY: &str = "sandbox-hmac-key";
-
-/// The demo form's fields (ids match `infra/local/seed-demo.sql`).
-pub fn demo_fields() -> Vec<Field> {
-    [
-        ("101", "Name", "name"),
-        ("102", "Organization", "text"),
-        ("103", "Title", "text"),
-        ("104", "Email", "email"),
-        ("105", "Phone", "phone"),
-        ("106", "Registration Type", "select"),
-        ("107", "Address", "address"),
-        ("108", "State Organization", "select"),
-        ("109", "One-on-one meetings", "radio"),
-        ("110", "Time Zone", "select"),
-        ("111", "Industries", "checkbox"),
-        ("112", "Other industries", "text"),
-        ("113", "Profile", "textarea"),
-        ("114", "Headshot", "file"),
-        ("115", "Total", "number"),
-        ("116", "Registration Status", "text"),
-        ("117", "Meetings", "number"),
-    ]
-    .into_iter()
-    .map(|(id, label, kind)| Field { id: id.into(), label: label.into(), kind: kind.into() })
-    .collect()
-}
 
 struct Person<'a> {
     first: &'a str,
@@ -52,7 +26,7 @@ struct Person<'a> {
     industries: &'a str,
 }
 
-fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>, extra: &[(&str, Value)]) -> StoredSubmission {
+fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>) -> StoredSubmission {
     let mut data: BTreeMap<String, Value> = BTreeMap::new();
     data.insert("101".into(), json!(format!("first = {}\nlast = {}", p.first, p.last)));
     if let Some(org) = p.org {
@@ -83,204 +57,18 @@ fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>, extra: &[(&str, Value)
     data.insert("115".into(), json!("$1,250.00"));
     data.insert("116".into(), json!("Active"));
     data.insert("117".into(), json!("4"));
-    for (k, v) in extra {
-        data.insert((*k).into(), v.clone());
-    }
     StoredSubmission { id: id.to_string(), timestamp: ts.format("%Y-%m-%d %H:%M:%S").to_string(), data }
 }
 
-/// The demo fixture: one form, seeded with every registration type (and an unknown one), the
-/// organisation spellings of the dedupe cases, multi-line industries (a label with a comma, a
-/// trailing newline), every US time zone, states as code / name / blank, one-on-one answers
-/// "Yes", "No", "yes" and blank, two submissions in the same second, and one submission whose
-/// meetings value is not a number (it must land as a mapping error, not stop the others).
+/// The demo fixture (`tests/sandbox/fixtures/formstack-demo.json`, field ids as in
+/// `infra/local/seed-demo.sql`): one form, seeded with every registration type (and an unknown
+/// one), the organisation spellings of the dedupe cases ("Acme Inc", "Acme, Inc.", "ACME INC",
+/// "Acme Inc ", "Acme Corporation", empty, missing), multi-line industries (a label with a comma, a
+/// trailing newline), every US time zone, states as code / name / blank, one-on-one answers "Yes",
+/// "No", "yes" and blank, two submissions in the same second, and one submission whose meetings
+/// value is not a number (it must land as a mapping error and not stop the others).
 pub fn demo_fixture() -> FormstackFixture {
-    let t0 = NaiveDateTime::parse_from_str("2026-11-02 09:00:00", "%Y-%m-%d %H:%M:%S").expect("valid");
-    let people = [
-        Person {
-            first: "jane",
-            last: "DOE",
-            org: Some("Acme Inc"),
-            reg_type: "Supplier",
-            state: "KY",
-            one_one: "Yes",
-            tz: "Eastern Time",
-            industries: "Information Technology\nMaintenance Repair and Operations",
-        },
-        Person {
-            first: "John",
-            last: "Smith",
-            org: Some("Acme, Inc."),
-            reg_type: "Supplier - Small Business",
-            state: "Kentucky",
-            one_one: "No",
-            tz: "Central Time",
-            industries: "Cleaning, Janitorial\nFacilities\n",
-        },
-        Person {
-            first: "Ana",
-            last: "Lopez",
-            org: Some("ACME INC"),
-            reg_type: "Supplier",
-            state: "",
-            one_one: "yes",
-            tz: "Mountain Time",
-            industries: "Information Technology",
-        },
-        Person {
-            first: "Wei",
-            last: "Chen",
-            org: Some("Acme Inc "),
-            reg_type: "Supplier",
-            state: "TX",
-            one_one: "",
-            tz: "Pacific Time",
-            industries: "",
-        },
-        Person {
-            first: "Olu",
-            last: "Adeyemi",
-            org: Some("Acme Corporation"),
-            reg_type: "Supplier",
-            state: "TX",
-            one_one: "Yes",
-            tz: "Alaska Time",
-            industries: "Facilities",
-        },
-        Person {
-            first: "Mary",
-            last: "McDONALD",
-            org: Some("Commonwealth of Kentucky"),
-            reg_type: "State Member",
-            state: "KY",
-            one_one: "Yes",
-            tz: "Eastern Time",
-            industries: "",
-        },
-        Person {
-            first: "Lee",
-            last: "Park",
-            org: Some("NASPO ValuePoint"),
-            reg_type: "NASPO & NASPO ValuePoint Staff",
-            state: "",
-            one_one: "No",
-            tz: "Hawaii Time",
-            industries: "",
-        },
-        Person {
-            first: "Sam",
-            last: "Jones",
-            org: Some("University of Somewhere"),
-            reg_type: "Partner (Academic, Affiliate, Associate, Strategic)",
-            state: "",
-            one_one: "Yes",
-            tz: "Eastern Time",
-            industries: "",
-        },
-        Person {
-            first: "Pat",
-            last: "Brown",
-            org: Some("Retired"),
-            reg_type: "Life Member or Honorary Member",
-            state: "",
-            one_one: "No",
-            tz: "Central Time",
-            industries: "",
-        },
-        Person {
-            first: "Kim",
-            last: "Nguyen",
-            org: Some("Keynote Speakers LLC"),
-            reg_type: "Speaker or VIP",
-            state: "",
-            one_one: "No",
-            tz: "Pacific Time",
-            industries: "",
-        },
-        Person {
-            first: "Alex",
-            last: "Rivera",
-            org: Some("Globex Services Group"),
-            reg_type: "Exhibitor",
-            state: "CA",
-            one_one: "Yes",
-            tz: "Pacific Time",
-            industries: "Information Technology",
-        },
-        Person {
-            first: "Robin",
-            last: "Empty",
-            org: Some(""),
-            reg_type: "Supplier",
-            state: "",
-            one_one: "No",
-            tz: "Eastern Time",
-            industries: "",
-        },
-        Person {
-            first: "Jordan",
-            last: "Missing",
-            org: None,
-            reg_type: "Supplier",
-            state: "",
-            one_one: "No",
-            tz: "Eastern Time",
-            industries: "",
-        },
-        Person {
-            first: "Casey",
-            last: "Same",
-            org: Some("Initech"),
-            reg_type: "Supplier",
-            state: "",
-            one_one: "Yes",
-            tz: "Eastern Time",
-            industries: "",
-        },
-        Person {
-            first: "Drew",
-            last: "Second",
-            org: Some("Initech"),
-            reg_type: "Supplier",
-            state: "",
-            one_one: "Yes",
-            tz: "Eastern Time",
-            industries: "",
-        },
-    ];
-    let mut subs: Vec<StoredSubmission> = people
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            // the last two share one second
-            let secs = if i >= 13 { 13 * 60 } else { i as i64 * 60 };
-            submission(1_500_000_001 + i as u64, t0 + Duration::seconds(secs), p, &[])
-        })
-        .collect();
-    let bad = Person {
-        first: "Bad",
-        last: "Meetings",
-        org: Some("Hooli"),
-        reg_type: "Supplier",
-        state: "",
-        one_one: "No",
-        tz: "Eastern Time",
-        industries: "",
-    };
-    subs.push(submission(1_500_000_099, t0 + Duration::seconds(20 * 60), &bad, &[("117", json!("lots"))]));
-    FormstackFixture {
-        time_zone: "America/New_York".into(),
-        tokens: vec![DEMO_TOKEN.into()],
-        daily_quota: 14_400,
-        quota_retry_after: true,
-        quirks: Quirks::default(),
-        forms: vec![Form {
-            id: DEMO_FORM_ID.into(),
-            name: "Exchange 2026 Registration".into(),
-            fields: demo_fields(),
-            submissions: subs,
-        }],
-    }
+    serde_json::from_str(include_str!("../fixtures/formstack-demo.json")).expect("the demo fixture file is valid")
 }
 
 /// `n` deterministic submissions for the demo form's fields, two per second from `start`, ids
@@ -319,7 +107,7 @@ pub fn generate(n: usize, first_id: u64, start: NaiveDateTime) -> Vec<StoredSubm
                 tz: TZ[(next() % TZ.len() as u64) as usize],
                 industries: "Information Technology\nFacilities",
             };
-            submission(first_id + i as u64, start + Duration::seconds(i as i64 / 2), &p, &[])
+            submission(first_id + i as u64, start + Duration::seconds(i as i64 / 2), &p)
         })
         .collect()
 }

@@ -1,5 +1,6 @@
-//! `vendor-sandbox [--port N] [--demo]`: serves the sandbox on 127.0.0.1 until killed; with
-//! `--demo`, loads the demo Formstack fixture. Prints `listening <url>` once ready.
+//! `vendor-sandbox [--port N] [--demo | --fixture FILE]`: serves the sandbox on 127.0.0.1 until
+//! killed; `--demo` loads `tests/sandbox/fixtures/formstack-demo.json`, `--fixture` any Formstack
+//! fixture file of that shape. Prints `listening <url>` once ready.
 
 use std::net::SocketAddr;
 
@@ -15,6 +16,13 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     if args.iter().any(|a| a == "--demo") {
         sandbox.load_formstack(fixtures::demo_fixture()).await;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--fixture") {
+        let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--fixture needs a file"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let fixture =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path} is not a Formstack fixture: {e}"))?;
+        sandbox.load_formstack(fixture).await;
     }
     println!("listening {}", sandbox.url);
     tokio::signal::ctrl_c().await?;
