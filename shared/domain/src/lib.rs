@@ -1,11 +1,13 @@
 //! Pure domain logic of the integration platform: no I/O lives here.
 //!
+//! - [`company`]: company-name keys and similarity (company-dedupe suggestions).
 //! - [`envelope`]: the small JSON messages passed between functions over SQS.
 //! - [`signature`]: Formstack webhook HMAC-SHA256 signatures.
 //! - [`submission`]: parsing Formstack submissions (webhook bodies and API records).
 //! - [`mapping`]: turning a submission into an `exchange_registration` row.
 //! - [`run`]: per-invocation counters written as run records.
 
+pub mod company;
 pub mod envelope;
 pub mod mapping;
 pub mod run;

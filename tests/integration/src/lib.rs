@@ -3,6 +3,8 @@
 //! all three. Run through `make test` (or `infra/local/stack.sh exec cargo nextest run`), which
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
+pub mod company_quality;
+
 use std::time::Duration;
 
 use aws_config::SdkConfig;

@@ -1,0 +1,233 @@
+//! Company names: normalisation keys and similarity for the company-dedupe suggestions.
+//!
+//! A name's key folds case and accents, turns `&` into "and", drops punctuation, a leading "The"
+//! and trailing legal-form words (a table, [`LEGAL_FORMS`]), and joins spelled-out initials
+//! ("L.L.C." → "llc"). Similarity mixes Jaro-Winkler on the whole key with a token overlap in which
+//! generic words ([`GENERIC_WORDS`]) count for little, so that two firms sharing "Financial
+//! Services" do not look alike.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Legal-form words removed from the end of a name (after punctuation is dropped).
+pub const LEGAL_FORMS: &[&str] = &[
+    "inc",
+    "incorporated",
+    "llc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "lp",
+    "llp",
+    "pllc",
+    "plc",
+    "pc",
+    "pa",
+    "lc",
+    "gmbh",
+    "ag",
+    "sa",
+    "nv",
+    "bv",
+];
+
+/// Words that say little about which firm is meant; they weigh [`GENERIC_WEIGHT`] in the overlap.
+pub const GENERIC_WORDS: &[&str] = &[
+    "and",
+    "of",
+    "services",
+    "service",
+    "group",
+    "solutions",
+    "financial",
+    "consulting",
+    "consultants",
+    "systems",
+    "technologies",
+    "technology",
+    "international",
+    "global",
+    "holdings",
+    "partners",
+    "associates",
+    "management",
+    "enterprises",
+    "industries",
+    "national",
+    "american",
+    "united",
+    "bank",
+    "supply",
+    "products",
+    "resources",
+    "office",
+    "business",
+    "government",
+    "public",
+    "network",
+    "networks",
+    "solution",
+    "usa",
+    "us",
+    "america",
+];
+
+/// Weight of a generic word (other words weigh 1).
+pub const GENERIC_WEIGHT: f64 = 0.15;
+
+/// A name's normalised form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameKey {
+    /// Normalised tokens joined by single spaces: equal keys mean "the same company name".
+    pub key: String,
+    /// The tokens.
+    pub tokens: Vec<String>,
+}
+
+/// The key of `name`; `None` for a blank name (or one made only of punctuation and legal forms).
+pub fn normalise(name: &str) -> Option<NameKey> {
+    let folded: String = name
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    let mut spaced = String::with_capacity(folded.len() + 8);
+    for c in folded.chars() {
+        match c {
+            '&' | '+' => spaced.push_str(" and "),
+            '\'' | '’' | '`' => {}
+            c if c.is_alphanumeric() => spaced.push(c),
+            _ => spaced.push(' '),
+        }
+    }
+    // Join runs of single letters: "l l c" -> "llc", "a b c" -> "abc".
+    let mut tokens: Vec<String> = Vec::new();
+    let mut initials = String::new();
+    for word in spaced.split_whitespace() {
+        if word.chars().count() == 1 && word.chars().all(char::is_alphabetic) {
+            initials.push_str(word);
+            continue;
+        }
+        if !initials.is_empty() {
+            tokens.push(std::mem::take(&mut initials));
+        }
+        tokens.push(word.to_owned());
+    }
+    if !initials.is_empty() {
+        tokens.push(initials);
+    }
+    if tokens.len() > 1 && tokens[0] == "the" {
+        tokens.remove(0);
+    }
+    while tokens.len() > 1 && tokens.last().is_some_and(|t| LEGAL_FORMS.contains(&t.as_str())) {
+        tokens.pop();
+    }
+    if tokens.is_empty() || (tokens.len() == 1 && LEGAL_FORMS.contains(&tokens[0].as_str())) {
+        return None;
+    }
+    Some(NameKey { key: tokens.join(" "), tokens })
+}
+
+fn weight(token: &str) -> f64 {
+    if GENERIC_WORDS.contains(&token) { GENERIC_WEIGHT } else { 1.0 }
+}
+
+/// Share of `a`'s token weight found in `b` (a token matches its most similar token of `b` when
+/// their Jaro-Winkler similarity is at least 0.9, counted at that similarity).
+fn covered(a: &[String], b: &[String]) -> f64 {
+    let total: f64 = a.iter().map(|t| weight(t)).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    let found: f64 = a
+        .iter()
+        .map(|t| {
+            let best = b.iter().map(|u| strsim::jaro_winkler(t, u)).fold(0.0, f64::max);
+            if best >= 0.9 { best * weight(t) } else { 0.0 }
+        })
+        .sum();
+    found / total
+}
+
+/// Similarity of two keys in 0..=1: 1 for equal keys.
+pub fn similarity(a: &NameKey, b: &NameKey) -> f64 {
+    if a.key == b.key {
+        return 1.0;
+    }
+    let whole = strsim::jaro_winkler(&a.key, &b.key);
+    let tokens = covered(&a.tokens, &b.tokens).min(covered(&b.tokens, &a.tokens));
+    0.3 * whole + 0.7 * tokens
+}
+
+/// A proposed clean name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// The reviewed clean name proposed.
+    pub clean: String,
+    /// Similarity in 0..=1.
+    pub score: f64,
+    /// The keys are equal (the only evidence strong enough for an automatic approval).
+    pub exact_key: bool,
+}
+
+/// The best `n` suggestions for `name` among `candidates` (clean name, its key), best first.
+pub fn suggest(name: &NameKey, candidates: &[(String, NameKey)], n: usize) -> Vec<Suggestion> {
+    let mut scored: Vec<Suggestion> = candidates
+        .iter()
+        .map(|(clean, key)| Suggestion {
+            clean: clean.clone(),
+            score: similarity(name, key),
+            exact_key: key.key == name.key,
+        })
+        .collect();
+    scored.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| x.clean.cmp(&y.clean)));
+    scored.truncate(n);
+    scored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> String {
+        normalise(s).map(|k| k.key).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_seeded_acme_spellings_share_one_key() {
+        for v in ["Acme Inc", "Acme, Inc.", "ACME INC", "Acme Inc ", "The Acme Company", "Acme L.L.C.", "Ácme Inc."] {
+            assert_eq!(key(v), "acme", "{v}");
+        }
+        assert_eq!(key("Acme Corporation"), "acme");
+        assert_eq!(key("Smith & Wesson"), key("Smith and Wesson"));
+        assert_eq!(key("McDonald's Corp."), "mcdonalds");
+        assert_eq!(key("A.B.C. Supply Co."), "abc supply");
+        assert_eq!(normalise("   "), None);
+        assert_eq!(normalise("Inc."), None);
+        assert_eq!(key("The Company Store"), "company store", "a legal form inside the name stays");
+    }
+
+    #[test]
+    fn generic_words_count_for_little() {
+        let a = normalise("Summit Financial Services Group").unwrap();
+        let same = normalise("Summit Financial Svcs Group").unwrap();
+        let other = normalise("Apex Financial Services Group").unwrap();
+        assert!(similarity(&a, &same) > similarity(&a, &other));
+        assert!(similarity(&a, &other) < 0.6, "{}", similarity(&a, &other));
+    }
+
+    #[test]
+    fn suggestions_are_ranked_and_flag_exact_keys() {
+        let cands: Vec<(String, NameKey)> =
+            ["Acme", "Globex", "Initech"].iter().map(|c| (c.to_string(), normalise(c).unwrap())).collect();
+        let s = suggest(&normalise("ACME, INC.").unwrap(), &cands, 2);
+        assert_eq!(s[0].clean, "Acme");
+        assert!(s[0].exact_key && s[0].score == 1.0);
+        assert_eq!(s.len(), 2);
+        let typo = suggest(&normalise("Globx LLC").unwrap(), &cands, 1);
+        assert_eq!(typo[0].clean, "Globex");
+        assert!(!typo[0].exact_key);
+    }
+}

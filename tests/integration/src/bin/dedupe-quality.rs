@@ -1,0 +1,26 @@
+//! `dedupe-quality`: precision and recall of the company-name suggestions on the labelled set
+//! (`tests/integration/fixtures/company-names.json`), at the automatic-approval rule and for the
+//! top-1 suggestion.
+
+fn main() {
+    let set = integration_tests::company_quality::load();
+    let q = integration_tests::company_quality::evaluate(&set);
+    println!(
+        "labelled set: {} variants ({} of {} listed companies, {} hard negatives)",
+        q.cases,
+        q.positives,
+        set.clean_names.len(),
+        q.cases - q.positives
+    );
+    println!(
+        "automatic approval (equal normalised keys): precision {:.3} ({}/{}), recall {:.3}",
+        q.auto_precision(),
+        q.auto_correct,
+        q.auto_approved,
+        q.auto_recall()
+    );
+    println!("top-1 suggestion: recall {:.3} ({}/{})", q.top1_recall(), q.top1_correct, q.positives);
+    for m in &q.misses {
+        println!("  miss: {m}");
+    }
+}
