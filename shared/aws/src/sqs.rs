@@ -22,11 +22,6 @@ impl SqsSender {
         SqsSender { client }
     }
 
-    /// The SDK client (for receiving in tools and tests).
-    pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.client
-    }
-
     /// Sends every envelope, 10 per `SendMessageBatch` call, up to [`CONCURRENT_BATCHES`] calls
     /// in flight. Entries SQS refuses are retried once; an entry refused twice fails the call
     /// (the caller keeps its outbox rows unsent and sends them again later).

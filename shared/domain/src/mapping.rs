@@ -187,11 +187,6 @@ impl FormMapping {
         &self.form_id
     }
 
-    /// The account time zone of the form's naive timestamps.
-    pub fn time_zone(&self) -> Tz {
-        self.time_zone
-    }
-
     /// The columns this form writes, in a fixed order (the order of [`RegistrationRow::values`]).
     pub fn columns(&self) -> &[&'static str] {
         &self.columns

@@ -173,6 +173,10 @@ impl Intake {
                 }
                 Err(Stop::Failed(e)) => {
                     tracing::error!(form_id = %form.form_id, error = %e, "form pull failed");
+                    if matches!(&e, IntakeError::Vendor(VendorError::Status { status: 401, .. })) {
+                        // The token may have been rotated: read the secret again next time.
+                        self.secrets.invalidate(&self.settings.formstack_secret_id).await;
+                    }
                     fp.stopped = Some(format!("failed: {e}"));
                     fp.failed = true;
                 }

@@ -10,7 +10,7 @@ use std::{
 };
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
-use reqwest::{RequestBuilder, Response, StatusCode, header::RETRY_AFTER};
+use reqwest::{RequestBuilder, Response, header::RETRY_AFTER};
 
 /// How a client retries.
 #[derive(Debug, Clone)]
@@ -191,11 +191,6 @@ fn error_chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
-}
-
-/// Whether `status` is one a client retries (429 or 5xx).
-pub fn is_transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 #[cfg(test)]

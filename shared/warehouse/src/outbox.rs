@@ -48,10 +48,3 @@ pub async fn mark_sent(tx: &Transaction<'_>, entry_ids: &[i64]) -> Result<()> {
     tx.execute("UPDATE integration.outbox SET sent_at = now() WHERE id = ANY($1)", &[&entry_ids]).await?;
     Ok(())
 }
-
-/// Number of unsent entries of `kind`.
-pub async fn pending(db: &impl GenericClient, kind: &str) -> Result<i64> {
-    let row =
-        db.query_one("SELECT count(*) FROM integration.outbox WHERE kind = $1 AND sent_at IS NULL", &[&kind]).await?;
-    Ok(row.get(0))
-}

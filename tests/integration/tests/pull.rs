@@ -195,3 +195,24 @@ async fn webhook_and_pull_of_the_same_submission_land_one_registration() {
     let ts: String = h.db.scalar(&format!("SELECT to_char(submitted_at AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI:SS') FROM conferences_events.exchange_registration WHERE registration_id = '{}'", sub.id)).await;
     assert_eq!(ts, sub.timestamp);
 }
+
+#[tokio::test]
+async fn a_refused_token_is_read_again_from_secrets_manager_after_rotation() {
+    let h = Harness::new(&[]).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&h.sdk);
+    let put = |token: &str| {
+        sm.put_secret_value()
+            .secret_id(&h.secret_id)
+            .secret_string(serde_json::json!({"api_token": token}).to_string())
+            .send()
+    };
+    put("revoked-token").await.unwrap();
+    let refused = h.intake.pull("test", false).await.unwrap();
+    let why = refused.forms[0].stopped.clone().unwrap();
+    assert!(why.contains("401"), "{why}");
+    // The operator rotates the secret; the next run uses it at once, not after the cache TTL.
+    put(fixtures::DEMO_TOKEN).await.unwrap();
+    let ok = h.intake.pull("test", false).await.unwrap();
+    assert!(ok.forms[0].stopped.is_none(), "{:?}", ok.forms[0].stopped);
+    assert_eq!(ok.forms[0].report.inserted, 15);
+}
