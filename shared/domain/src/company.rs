@@ -187,6 +187,94 @@ pub fn suggest(name: &NameKey, candidates: &[(String, NameKey)], n: usize) -> Ve
     scored
 }
 
+/// Reviewed clean names indexed for suggestion: exact keys in a hash map, and trigrams of the keys
+/// to pick a few candidates before scoring (so a name is scored against dozens of clean names, not
+/// thousands).
+#[derive(Debug, Clone, Default)]
+pub struct CandidateIndex {
+    names: Vec<(String, NameKey)>,
+    by_key: std::collections::HashMap<String, usize>,
+    grams: std::collections::HashMap<[char; 3], Vec<u32>>,
+}
+
+/// Candidates scored per name.
+const SHORTLIST: usize = 25;
+
+fn trigrams(key: &str) -> Vec<[char; 3]> {
+    let padded: Vec<char> = format!("  {key} ").chars().collect();
+    let mut grams: Vec<[char; 3]> = padded.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+impl CandidateIndex {
+    /// Indexes `clean_names` (blank ones are skipped; the first of equal keys wins).
+    pub fn new<I: IntoIterator<Item = String>>(clean_names: I) -> CandidateIndex {
+        let mut index = CandidateIndex::default();
+        for clean in clean_names {
+            let Some(key) = normalise(&clean) else { continue };
+            if index.by_key.contains_key(&key.key) {
+                continue;
+            }
+            let i = index.names.len();
+            for g in trigrams(&key.key) {
+                index.grams.entry(g).or_default().push(i as u32);
+            }
+            index.by_key.insert(key.key.clone(), i);
+            index.names.push((clean, key));
+        }
+        index
+    }
+
+    /// Number of distinct clean names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no clean name is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The best `n` suggestions for `name`, best first; an equal key always comes first.
+    pub fn suggest(&self, name: &NameKey, n: usize) -> Vec<Suggestion> {
+        // Dense counters: one slot per clean name, only the touched ones are read back.
+        let mut counts = vec![0u16; self.names.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for g in trigrams(&name.key) {
+            for &id in self.grams.get(&g).map(Vec::as_slice).unwrap_or_default() {
+                let c = &mut counts[id as usize];
+                if *c == 0 {
+                    touched.push(id);
+                }
+                *c = c.saturating_add(1);
+            }
+        }
+        let mut shortlist: Vec<(u32, u16)> = touched.iter().map(|&id| (id, counts[id as usize])).collect();
+        let by_count = |a: &(u32, u16), b: &(u32, u16)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if shortlist.len() > SHORTLIST {
+            shortlist.select_nth_unstable_by(SHORTLIST, by_count);
+            shortlist.truncate(SHORTLIST);
+        }
+        if let Some(&exact) = self.by_key.get(&name.key)
+            && !shortlist.iter().any(|(id, _)| *id as usize == exact)
+        {
+            shortlist.push((exact as u32, 0));
+        }
+        let mut scored: Vec<Suggestion> = shortlist
+            .iter()
+            .map(|(id, _)| {
+                let (clean, key) = &self.names[*id as usize];
+                Suggestion { clean: clean.clone(), score: similarity(name, key), exact_key: key.key == name.key }
+            })
+            .collect();
+        scored.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| x.clean.cmp(&y.clean)));
+        scored.truncate(n);
+        scored
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +317,22 @@ mod tests {
         let typo = suggest(&normalise("Globx LLC").unwrap(), &cands, 1);
         assert_eq!(typo[0].clean, "Globex");
         assert!(!typo[0].exact_key);
+    }
+
+    #[test]
+    fn the_index_agrees_with_exhaustive_scoring() {
+        let clean: Vec<String> =
+            ["Acme", "Globex", "Initech", "Acme Financial Services", "Apex Financial Services", "Initech"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let index = CandidateIndex::new(clean.clone());
+        assert_eq!(index.len(), 5, "equal keys are indexed once");
+        let all: Vec<(String, NameKey)> = clean.iter().map(|c| (c.clone(), normalise(c).unwrap())).collect();
+        for q in ["ACME INC", "Acme Finacial Svcs", "Initek", "Globex Corporation", "Apex Financial"] {
+            let key = normalise(q).unwrap();
+            assert_eq!(index.suggest(&key, 1)[0].clean, suggest(&key, &all, 1)[0].clean, "{q}");
+        }
+        assert!(index.suggest(&normalise("zzzz").unwrap(), 3).is_empty(), "no shared trigram, no suggestion");
     }
 }

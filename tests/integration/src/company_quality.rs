@@ -1,7 +1,7 @@
 //! Quality of the company-name suggestions against the labelled set
 //! `tests/integration/fixtures/company-names.json` (used by `dedupe-quality` and a test).
 
-use platform_domain::company::{NameKey, normalise, suggest};
+use platform_domain::company::{CandidateIndex, normalise};
 use serde::Deserialize;
 
 /// The labelled set.
@@ -61,12 +61,11 @@ pub fn load() -> LabelledSet {
 
 /// Evaluates the suggestions on `set`.
 pub fn evaluate(set: &LabelledSet) -> Quality {
-    let candidates: Vec<(String, NameKey)> =
-        set.clean_names.iter().map(|c| (c.clone(), normalise(c).expect("clean names are not blank"))).collect();
+    let index = CandidateIndex::new(set.clean_names.iter().cloned());
     let mut q = Quality { cases: set.cases.len(), ..Default::default() };
     for case in &set.cases {
         let Some(key) = normalise(&case.name) else { continue };
-        let best = suggest(&key, &candidates, 1).into_iter().next();
+        let best = index.suggest(&key, 1).into_iter().next();
         let right = |clean: &str| case.expected.as_deref() == Some(clean);
         if case.expected.is_some() {
             q.positives += 1;
