@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Kind of the message that tells company-dedupe which registrations are new or changed.
 pub const KIND_REGISTRATIONS_CHANGED: &str = "registrations.changed";
 
+/// Kind of the message that tells meetmax-sync which registrations company-dedupe released.
+pub const KIND_REGISTRATIONS_RELEASED: &str = "registrations.released";
+
 /// Version of the envelope layout this code writes and reads.
 pub const ENVELOPE_VERSION: u32 = 1;
 

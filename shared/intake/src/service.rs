@@ -37,7 +37,12 @@ impl Intake {
         let settings = IntakeSettings::from_env(env).map_err(|e| IntakeError::Config(e.to_string()))?;
         let sdk = platform_aws::sdk_config().await;
         let secrets = SecretsCache::new(aws_sdk_secretsmanager(&sdk), settings.secret_ttl);
-        let db = database_settings(env, &secrets).await?;
+        let cache = &secrets;
+        let db = DbSettings::from_env(
+            |name| env.optional(name),
+            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
+        )
+        .await?;
         let warehouse = Warehouse::new(&db)?;
         let sqs = SqsSender::new(aws_sdk_sqs(&sdk));
         let http = VendorClient::new("formstack", settings.http_timeout, RetryPolicy::default())?;
@@ -92,18 +97,6 @@ impl Intake {
             tracing::error!(error = %e, "outbox not drained; the next invocation will send it");
         }
     }
-}
-
-async fn database_settings(env: &Env, secrets: &SecretsCache) -> Result<DbSettings, IntakeError> {
-    let settings = match (env.optional("DATABASE_SECRET_ID"), env.optional("DATABASE_URL")) {
-        (Some(id), _) => DbSettings::from_rds_secret(secrets.get(&id).await?.json())?,
-        (None, Some(url)) => DbSettings::from_url(&url)?,
-        (None, None) => {
-            return Err(IntakeError::Config("set DATABASE_SECRET_ID (deployed) or DATABASE_URL (local)".into()));
-        }
-    };
-    let pool_size = env.parse_or("DATABASE_POOL_SIZE", 2usize).map_err(|e| IntakeError::Config(e.to_string()))?;
-    Ok(settings.with_ca_file(env.optional("DATABASE_CA_FILE")).with_pool_size(pool_size))
 }
 
 fn aws_sdk_secretsmanager(sdk: &platform_aws::SdkConfig) -> platform_aws::secrets::Client {

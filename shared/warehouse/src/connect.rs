@@ -57,6 +57,38 @@ impl DbSettings {
         Ok(DbSettings { config, ca_file: None, pool_size: 2 })
     }
 
+    /// Settings as every function reads them: the RDS-style secret named by `DATABASE_SECRET_ID`
+    /// (deployed), else `DATABASE_URL` (local); `DATABASE_CA_FILE` and `DATABASE_POOL_SIZE`
+    /// (default 2). `env` looks a variable up; `read_secret` fetches a secret's JSON.
+    pub async fn from_env<F, Fut, E>(env: impl Fn(&str) -> Option<String>, read_secret: F) -> Result<DbSettings>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<serde_json::Value, E>>,
+        E: fmt::Display,
+    {
+        let settings = match (env("DATABASE_SECRET_ID"), env("DATABASE_URL")) {
+            (Some(id), _) => {
+                let secret = read_secret(id.clone())
+                    .await
+                    .map_err(|e| WarehouseError::Settings(format!("database secret {id}: {e}")))?;
+                DbSettings::from_rds_secret(&secret)?
+            }
+            (None, Some(url)) => DbSettings::from_url(&url)?,
+            (None, None) => {
+                return Err(WarehouseError::Settings(
+                    "set DATABASE_SECRET_ID (deployed) or DATABASE_URL (local)".into(),
+                ));
+            }
+        };
+        let pool_size = match env("DATABASE_POOL_SIZE") {
+            None => 2,
+            Some(v) => {
+                v.parse().map_err(|_| WarehouseError::Settings(format!("DATABASE_POOL_SIZE={v:?} is not a number")))?
+            }
+        };
+        Ok(settings.with_ca_file(env("DATABASE_CA_FILE")).with_pool_size(pool_size))
+    }
+
     /// Trusts the certificates of this PEM file (e.g. the RDS CA bundle) besides the web PKI roots.
     pub fn with_ca_file(mut self, path: Option<String>) -> Self {
         self.ca_file = path;

@@ -48,3 +48,45 @@ pub async fn mark_sent(tx: &Transaction<'_>, entry_ids: &[i64]) -> Result<()> {
     tx.execute("UPDATE integration.outbox SET sent_at = now() WHERE id = ANY($1)", &[&entry_ids]).await?;
     Ok(())
 }
+
+/// Entries claimed per round (one transaction; each entry holds one commit's ids).
+const CLAIM: i64 = 20;
+
+/// Sends every unsent entry of `kind` through `send` (which gets the distinct ids of up to
+/// [`CLAIM`] entries at a time) and marks them sent. Entries are locked while sent, so
+/// concurrent drains never send one twice; a crash after `send` and before the commit sends them
+/// again (consumers are idempotent). Returns the ids sent.
+pub async fn drain<F, Fut, E>(conn: &mut tokio_postgres::Client, kind: &str, send: F) -> Result<u64, DrainError<E>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), E>>,
+{
+    let mut sent = 0u64;
+    loop {
+        let tx = conn.transaction().await.map_err(|e| DrainError::Warehouse(e.into()))?;
+        let (entries, ids) = claim(&tx, kind, CLAIM).await.map_err(DrainError::Warehouse)?;
+        if entries.is_empty() {
+            break;
+        }
+        let n = ids.len() as u64;
+        send(ids).await.map_err(DrainError::Send)?;
+        mark_sent(&tx, &entries).await.map_err(DrainError::Warehouse)?;
+        tx.commit().await.map_err(|e| DrainError::Warehouse(e.into()))?;
+        sent += n;
+        if (entries.len() as i64) < CLAIM {
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+/// Why a drain stopped (entries not sent stay in the outbox).
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError<E> {
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(crate::WarehouseError),
+    /// Sending failed.
+    #[error("sending the outbox: {0}")]
+    Send(E),
+}

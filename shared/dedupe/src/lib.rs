@@ -1,0 +1,135 @@
+//! company-dedupe: every new organisation name is inserted into
+//! `conferences_events.exchange_organizations` once (blank names never), with a suggested clean
+//! name, its score and alternatives beside it (`integration.organization_name`); an exact key
+//! match may be approved automatically when `integration.setting` says so; and each approved,
+//! active registration whose own organisation is reviewed is released to meetmax-sync.
+//!
+//! Not built yet (issue 3 continues): the review workbook (XLSX to S3 and back), the function's
+//! S3 trigger, its SAM resources and its part in `make run`.
+
+pub mod gate;
+pub mod names;
+
+use platform_aws::SqsSender;
+use platform_warehouse::{Warehouse, WarehouseError};
+
+/// Name of this function in run records.
+pub const FUNCTION_NAME: &str = "company-dedupe";
+
+/// Errors that fail an invocation or a message.
+#[derive(Debug, thiserror::Error)]
+pub enum DedupeError {
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// SQS failed.
+    #[error(transparent)]
+    Aws(#[from] platform_aws::AwsError),
+    /// Configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl From<platform_warehouse::tokio_postgres::Error> for DedupeError {
+    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
+        DedupeError::Warehouse(e.into())
+    }
+}
+
+/// The service: build once per container.
+#[derive(Debug, Clone)]
+pub struct Dedupe {
+    /// The warehouse pool.
+    pub warehouse: Warehouse,
+    /// SQS sender.
+    pub sqs: SqsSender,
+    /// The meetmax-sync queue (`MEETMAX_QUEUE_URL`).
+    pub meetmax_queue_url: String,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// The run id (also in `integration.run`).
+    pub run_id: String,
+    /// Organisation names.
+    pub names: names::NamesReport,
+    /// Registrations released now.
+    pub released: Vec<String>,
+    /// Ids sent to the meetmax-sync queue (this pass's and any left unsent before).
+    pub published: u64,
+}
+
+impl Dedupe {
+    /// Builds the service from the environment (`MEETMAX_QUEUE_URL`, the warehouse variables).
+    pub async fn from_env(env: &platform_runtime::Env) -> Result<Dedupe, DedupeError> {
+        let meetmax_queue_url = env.required("MEETMAX_QUEUE_URL").map_err(|e| DedupeError::Config(e.to_string()))?;
+        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| DedupeError::Config(e.to_string()))?;
+        let sdk = platform_aws::sdk_config().await;
+        let secrets = platform_aws::SecretsCache::new(
+            platform_aws::secrets::Client::new(&sdk),
+            std::time::Duration::from_secs(secret_ttl),
+        );
+        let cache = &secrets;
+        let db = platform_warehouse::DbSettings::from_env(
+            |name| env.optional(name),
+            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
+        )
+        .await?;
+        Ok(Dedupe {
+            warehouse: Warehouse::new(&db)?,
+            sqs: SqsSender::new(platform_aws::sqs::Client::new(&sdk)),
+            meetmax_queue_url,
+        })
+    }
+
+    /// One pass: the new names of `registration_ids` (all registrations when `None`, the
+    /// scheduled sweep), then the gate, then the outbox to meetmax-sync; writes a run record.
+    pub async fn pass(&self, registration_ids: Option<&[String]>, trigger: &str) -> Result<PassReport, DedupeError> {
+        use platform_domain::{envelope::Envelope, run::RunCounts};
+        let run_id = uuid::Uuid::now_v7();
+        let mut conn = self.warehouse.conn().await?;
+        platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
+        let result = async {
+            let names = names::insert_new(&mut conn, registration_ids).await?;
+            let released = gate::release(&mut conn, run_id).await?;
+            Ok::<_, DedupeError>((names, released))
+        }
+        .await;
+        let counts = match &result {
+            Ok((n, r)) => RunCounts {
+                read: n.new,
+                written: n.inserted + r.len() as u64,
+                skipped: n.new - n.inserted,
+                failed: 0,
+                notes: vec![format!(
+                    "{} names inserted, {} approved automatically, {} registrations released",
+                    n.inserted,
+                    n.auto_approved,
+                    r.len()
+                )],
+            },
+            Err(_) => RunCounts::default(),
+        };
+        let error = result.as_ref().err().map(|e| e.to_string());
+        platform_warehouse::runs::finish(&**conn, run_id, &counts, error.as_deref()).await?;
+        let (names, released) = result?;
+        let run = run_id.to_string();
+        let queue = self.meetmax_queue_url.as_str();
+        let published = platform_warehouse::outbox::drain(
+            &mut conn,
+            platform_domain::envelope::KIND_REGISTRATIONS_RELEASED,
+            |ids| {
+                let envelopes = Envelope::batch(platform_domain::envelope::KIND_REGISTRATIONS_RELEASED, &ids, &run);
+                async move { self.sqs.send(queue, &envelopes).await }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "outbox not drained; the next pass will send it");
+            0
+        });
+        tracing::info!(%run_id, inserted = names.inserted, released = released.len(), published, "dedupe pass finished");
+        Ok(PassReport { run_id: run, names, released, published })
+    }
+}

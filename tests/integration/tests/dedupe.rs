@@ -1,0 +1,138 @@
+//! company-dedupe against real PostgreSQL and moto: names once, suggestions, the gate.
+
+use integration_tests::{TestDb, aws, new_queue};
+use lambda_runtime::{Context, LambdaEvent};
+use platform_aws::SqsSender;
+use platform_dedupe::Dedupe;
+use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED, KIND_REGISTRATIONS_RELEASED};
+use serde_json::json;
+
+async fn setup() -> (TestDb, Dedupe, aws_config::SdkConfig) {
+    let db = TestDb::new().await;
+    let sdk = aws().await;
+    let queue = new_queue(&sdk, "meetmax").await;
+    let dedupe = Dedupe {
+        warehouse: db.warehouse.clone(),
+        sqs: SqsSender::new(aws_sdk_sqs::Client::new(&sdk)),
+        meetmax_queue_url: queue,
+    };
+    (db, dedupe, sdk)
+}
+
+async fn registration(db: &TestDb, id: &str, org: Option<&str>, approved: bool) {
+    let conn = db.warehouse.conn().await.unwrap();
+    conn.execute(
+        "INSERT INTO conferences_events.exchange_registration (registration_id, organization, approval_status, registration_status)
+         VALUES ($1, $2, $3, 'Active')",
+        &[&id, &org, &(if approved { "Approved" } else { "Pending" })],
+    )
+    .await
+    .unwrap();
+}
+
+async fn released_on_queue(sdk: &aws_config::SdkConfig, url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut ids = Vec::new();
+    loop {
+        let got = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.unwrap();
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            ids.extend(Envelope::parse(m.body().unwrap(), &[KIND_REGISTRATIONS_RELEASED]).unwrap().ids);
+            sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn each_name_is_inserted_once_under_concurrent_passes_and_blank_names_never() {
+    let (db, dedupe, _) = setup().await;
+    for (i, org) in [Some("Acme Inc"), Some("Acme Inc"), Some("Globex"), Some(""), Some("   "), None].iter().enumerate()
+    {
+        registration(&db, &format!("r{i}"), *org, true).await;
+    }
+    let ids: Vec<String> = vec!["r0".into(), "r2".into()];
+    let (a, b, c) = tokio::join!(dedupe.pass(None, "test"), dedupe.pass(Some(&ids), "test"), dedupe.pass(None, "test"));
+    let inserted = a.unwrap().names.inserted + b.unwrap().names.inserted + c.unwrap().names.inserted;
+    assert_eq!(inserted, 2);
+    dedupe.pass(None, "test").await.unwrap();
+    let rows = db.rows("SELECT original_organization, clean_organization, reviewed FROM conferences_events.exchange_organizations ORDER BY 1").await;
+    let got: Vec<(String, String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got, vec![("Acme Inc".into(), "Acme Inc".into(), false), ("Globex".into(), "Globex".into(), false)]);
+}
+
+#[tokio::test]
+async fn a_registration_is_released_when_its_own_organisation_is_reviewed() {
+    let (db, dedupe, sdk) = setup().await;
+    registration(&db, "a", Some("Acme"), true).await;
+    registration(&db, "b", Some("Globex"), true).await;
+    registration(&db, "c", Some("Acme"), false).await;
+    let first = dedupe.pass(None, "schedule").await.unwrap();
+    assert!(first.released.is_empty(), "nothing reviewed yet");
+
+    db.exec("UPDATE conferences_events.exchange_organizations SET clean_organization = 'Globex Corporation', reviewed = true WHERE original_organization = 'Globex'").await;
+    // The next trigger of any kind releases b; a waits for Acme and blocks nobody.
+    let second = dedupe.pass(Some(&["a".to_string()]), "sqs").await.unwrap();
+    assert_eq!(second.released, vec!["b"]);
+    assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["b"]);
+
+    db.exec(
+        "UPDATE conferences_events.exchange_organizations SET reviewed = true WHERE original_organization = 'Acme'",
+    )
+    .await;
+    let third = dedupe.pass(None, "schedule").await.unwrap();
+    assert_eq!(third.released, vec!["a"], "c is not approved");
+    let again = dedupe.pass(None, "schedule").await.unwrap();
+    assert!(again.released.is_empty(), "releasing twice changes nothing");
+    assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["a"]);
+}
+
+#[tokio::test]
+async fn exact_keys_get_suggestions_and_are_approved_only_when_the_setting_allows() {
+    let (db, dedupe, sdk) = setup().await;
+    db.exec("INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed) VALUES ('Acme Corp', 'Acme', true), ('Acme Fin.', 'Acme Financial', true), ('Globex LLC', 'Globex', true)").await;
+    registration(&db, "x", Some("ACME, Inc."), true).await;
+    dedupe.pass(None, "schedule").await.unwrap();
+    let r = &db.rows("SELECT suggested_clean, suggestion_exact, suggestion_score, auto_approved, alternatives FROM integration.organization_name WHERE original_organization = 'ACME, Inc.'").await[0];
+    assert_eq!(r.get::<_, String>(0), "Acme");
+    assert!(r.get::<_, bool>(1));
+    assert_eq!(r.get::<_, f64>(2), 1.0);
+    assert!(!r.get::<_, bool>(3), "automatic approval is off by default");
+    let alternatives = r.get::<_, serde_json::Value>(4);
+    assert_eq!(alternatives[0]["clean"], "Acme Financial", "{alternatives}");
+    assert_eq!(alternatives.as_array().unwrap().len(), 1, "Globex shares no trigram with Acme: not a candidate");
+    let reviewed: bool = db
+        .scalar(
+            "SELECT reviewed FROM conferences_events.exchange_organizations WHERE original_organization = 'ACME, Inc.'",
+        )
+        .await;
+    assert!(!reviewed);
+
+    db.exec("UPDATE integration.setting SET value = 'true' WHERE name = 'dedupe.auto_approve_exact'").await;
+    registration(&db, "y", Some("The Acme Company"), true).await;
+    registration(&db, "z", Some("Acme Financial Services"), true).await;
+    let pass = dedupe.pass(None, "schedule").await.unwrap();
+    assert_eq!(pass.names.auto_approved, 1, "only the exact key");
+    assert_eq!(pass.released, vec!["y"]);
+    let clean: String = db.scalar("SELECT clean_organization FROM conferences_events.exchange_organizations WHERE original_organization = 'The Acme Company'").await;
+    assert_eq!(clean, "Acme");
+    assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["y"]);
+}
+
+#[tokio::test]
+async fn the_sqs_handler_fails_only_the_malformed_message() {
+    let (db, dedupe, _) = setup().await;
+    registration(&db, "a", Some("Acme"), true).await;
+    let good = serde_json::to_string(&Envelope::batch(KIND_REGISTRATIONS_CHANGED, &["a".into()], "r")[0]).unwrap();
+    let event = json!({"Records": [
+        {"messageId": "m1", "body": good, "eventSource": "aws:sqs"},
+        {"messageId": "m2", "body": "{\"kind\":\"nope\",\"version\":1,\"ids\":[\"a\"],\"run_id\":\"r\"}", "eventSource": "aws:sqs"}
+    ]});
+    let out = company_dedupe::handle(&dedupe, LambdaEvent::new(event, Context::default())).await.unwrap();
+    assert_eq!(out["batchItemFailures"], json!([{"itemIdentifier": "m2"}]));
+    let n: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_organizations").await;
+    assert_eq!(n, 1, "the good message was processed");
+}
