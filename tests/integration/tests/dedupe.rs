@@ -136,3 +136,25 @@ async fn the_sqs_handler_fails_only_the_malformed_message() {
     let n: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_organizations").await;
     assert_eq!(n, 1, "the good message was processed");
 }
+
+#[tokio::test]
+async fn every_sample_event_is_handled_as_documented() {
+    let (db, dedupe, _) = setup().await;
+    registration(&db, "1500000001", Some("Acme Inc"), true).await;
+    let load = |name: &str| {
+        let path = format!("{}/../../events/company-dedupe/{name}", env!("CARGO_MANIFEST_DIR"));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        LambdaEvent::new(v, Context::default())
+    };
+    let out = company_dedupe::handle(&dedupe, load("sqs.json")).await.unwrap();
+    assert_eq!(out["batchItemFailures"], json!([]));
+    let out = company_dedupe::handle(&dedupe, load("sqs-with-bad-message.json")).await.unwrap();
+    assert_eq!(out["batchItemFailures"], json!([{"itemIdentifier": "9f2c5e1a-0001-4d6b-9c1e-000000000002"}]));
+    for file in ["sweep.json", "schedule.json"] {
+        let out = company_dedupe::handle(&dedupe, load(file)).await.unwrap();
+        assert_eq!(out["inserted"], 0, "{file}: {out}");
+    }
+    let n: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_organizations").await;
+    assert_eq!(n, 1);
+    assert!(company_dedupe::handle(&dedupe, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.is_err());
+}
