@@ -22,7 +22,8 @@ pub struct NamesReport {
 
 /// Inserts the new organisation names of `registration_ids` (every registration when `None`)
 /// into `exchange_organizations` (clean name = original, not reviewed), each exactly once even
-/// under concurrent passes; blank and NULL names are skipped. Stores suggestions for them and, when
+/// under concurrent passes; blank and NULL names, and names an operator already put into
+/// `exchange_organizations` by SQL, are skipped. Stores suggestions for them and, when
 /// `dedupe.auto_approve_exact` is `true`, approves those whose key equals a reviewed clean name's.
 pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) -> Result<NamesReport, DedupeError> {
     let tx = conn.transaction().await?;
@@ -33,7 +34,9 @@ pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) 
               WHERE ($1::text[] IS NULL OR r.registration_id = ANY($1))
                 AND r.organization IS NOT NULL AND btrim(r.organization) <> ''
                 AND NOT EXISTS (SELECT 1 FROM integration.organization_name n
-                                 WHERE n.original_organization = r.organization)",
+                                 WHERE n.original_organization = r.organization)
+                AND NOT EXISTS (SELECT 1 FROM conferences_events.exchange_organizations o
+                                 WHERE o.original_organization = r.organization)",
             &[&ids],
         )
         .await?

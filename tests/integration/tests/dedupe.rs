@@ -50,8 +50,10 @@ async fn released_on_queue(sdk: &aws_config::SdkConfig, url: &str) -> Vec<String
 #[tokio::test]
 async fn each_name_is_inserted_once_under_concurrent_passes_and_blank_names_never() {
     let (db, dedupe, _) = setup().await;
-    for (i, org) in [Some("Acme Inc"), Some("Acme Inc"), Some("Globex"), Some(""), Some("   "), None].iter().enumerate()
-    {
+    // A name an operator inserted by SQL after the migration is not inserted again.
+    db.exec("INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed) VALUES ('Initech', 'Initech', true)").await;
+    let orgs = [Some("Acme Inc"), Some("Acme Inc"), Some("Globex"), Some(""), Some("   "), None, Some("Initech")];
+    for (i, org) in orgs.iter().enumerate() {
         registration(&db, &format!("r{i}"), *org, true).await;
     }
     let ids: Vec<String> = vec!["r0".into(), "r2".into()];
@@ -61,7 +63,14 @@ async fn each_name_is_inserted_once_under_concurrent_passes_and_blank_names_neve
     dedupe.pass(None, "test").await.unwrap();
     let rows = db.rows("SELECT original_organization, clean_organization, reviewed FROM conferences_events.exchange_organizations ORDER BY 1").await;
     let got: Vec<(String, String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-    assert_eq!(got, vec![("Acme Inc".into(), "Acme Inc".into(), false), ("Globex".into(), "Globex".into(), false)]);
+    assert_eq!(
+        got,
+        vec![
+            ("Acme Inc".into(), "Acme Inc".into(), false),
+            ("Globex".into(), "Globex".into(), false),
+            ("Initech".into(), "Initech".into(), true)
+        ]
+    );
 }
 
 #[tokio::test]
