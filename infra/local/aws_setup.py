@@ -1,5 +1,5 @@
 """Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
-KEY=VALUE lines: the dedupe queue (with its DLQ) and the Formstack secret."""
+KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs) and the Formstack secret."""
 import json
 import sys
 
@@ -19,11 +19,18 @@ queue = sqs.create_queue(
     QueueName="platform-local-company-dedupe",
     Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
 )["QueueUrl"]
+mdlq = sqs.create_queue(QueueName="platform-local-meetmax-sync-dlq")["QueueUrl"]
+mdlq_arn = sqs.get_queue_attributes(QueueUrl=mdlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+meetmax = sqs.create_queue(
+    QueueName="platform-local-meetmax-sync",
+    Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": mdlq_arn, "maxReceiveCount": "5"})},
+)["QueueUrl"]
 try:
     sm.create_secret(Name="platform/local/formstack", SecretString=json.dumps(formstack_secret))
 except sm.exceptions.ResourceExistsException:
     sm.put_secret_value(SecretId="platform/local/formstack", SecretString=json.dumps(formstack_secret))
 
 print(f"DEDUPE_QUEUE_URL={queue}")
+print(f"MEETMAX_QUEUE_URL={meetmax}")
 print("FORMSTACK_SECRET_ID=platform/local/formstack")
 sys.stdout.flush()

@@ -6,7 +6,9 @@
 # 2. creates the queue and secret in moto; applies migrations; seeds the demo form configuration
 # 3. runs the functions under `cargo lambda watch`; invokes formstack-intake with the schedule
 #    event and the signed (and a forged) webhook from events/, then replays both
-# 4. prints what happened; stops everything it started
+# 4. approves the registrations (the staff step), forwards the dedupe queue to company-dedupe as
+#    Lambda's event source mapping would, and runs its sweep
+# 5. prints what happened; stops everything it started
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -28,8 +30,8 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
-say "building formstack-intake, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p vendor-sandbox -p platform-warehouse --bins
+say "building the functions, the vendor sandbox and the migration tool"
+cargo build --quiet -p formstack-intake -p company-dedupe -p vendor-sandbox -p platform-warehouse --bins
 
 say "starting the vendor sandbox (demo Formstack data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
@@ -67,6 +69,7 @@ AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
 FORMSTACK_SECRET_ID="$FORMSTACK_SECRET_ID"
 FORMSTACK_API_URL="$SANDBOX_URL/api/v2"
 DEDUPE_QUEUE_URL="$DEDUPE_QUEUE_URL"
+MEETMAX_QUEUE_URL="$MEETMAX_QUEUE_URL"
 RUST_LOG="warn"
 ENV
 
@@ -117,6 +120,14 @@ for pass in first replay; do
   echo "HTTP $(post_webhook) $(cat "$WORK/post.out")"
 done
 
+say "staff approve every active registration (in production a person does this)"
+psql_q -c "UPDATE conferences_events.exchange_registration SET approval_status = 'Approved' WHERE registration_status = 'Active' AND approval_status IS NULL"
+
+say "company-dedupe: the dedupe queue forwarded as Lambda's event source mapping would, then the sweep"
+"$PY" infra/local/forward_sqs.py "$DEDUPE_QUEUE_URL" company-dedupe "$WATCH_PORT"
+cargo lambda invoke company-dedupe -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/company-dedupe/sweep.json -o json 2>>"$WORK/invoke.err" \
+  | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("sweep: {} new names, {} released".format(r["new_names"], r["released"]))'
+
 say "report"
 psql_q -v run_start="$RUN_START" <<'SQL'
 \pset footer off
@@ -133,7 +144,18 @@ SELECT trigger, status, read_count AS read, written_count AS written, skipped_co
 SELECT registration_id, first_name, last_name, organization, registration_type
   FROM conferences_events.exchange_registration ORDER BY registration_id LIMIT 20;
 SQL
+psql_q <<'SQL'
+\pset footer off
+SELECT n.original_organization, n.suggested_clean, round(n.suggestion_score::numeric, 2) AS score,
+       n.auto_approved, o.reviewed,
+       (SELECT count(*) FROM conferences_events.exchange_registration r WHERE r.organization = n.original_organization) AS registrations
+  FROM integration.organization_name n
+  JOIN conferences_events.exchange_organizations o ON o.id = n.exchange_organization_id
+ ORDER BY o.reviewed DESC, n.original_organization;
+SELECT count(*) AS released_to_meetmax_sync FROM integration.meetmax_release;
+SQL
 echo "messages waiting on the dedupe queue: $("$PY" infra/local/queue_depth.py "$DEDUPE_QUEUE_URL")"
+echo "messages waiting on the meetmax-sync queue: $("$PY" infra/local/queue_depth.py "$MEETMAX_QUEUE_URL")"
 dups=$(psql_q -tA -c "SELECT count(*) - count(DISTINCT registration_id) FROM conferences_events.exchange_registration")
 if [ "$dups" != 0 ]; then echo "DUPLICATE registrations: $dups" >&2; exit 1; fi
 echo "no duplicate registrations; make run finished"

@@ -29,3 +29,10 @@ VALUES
     ('5095980', '116', '', 'registration_status', false, 21),
     ('5095980', '117', '', 'meetings', false, 22)
 ON CONFLICT DO NOTHING;
+
+-- company-dedupe demo: one reviewed clean name, and automatic approval of exact keys switched on
+-- (off by default).
+INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+SELECT 'Acme Corporation', 'Acme', true
+ WHERE NOT EXISTS (SELECT 1 FROM conferences_events.exchange_organizations WHERE original_organization = 'Acme Corporation');
+UPDATE integration.setting SET value = 'true' WHERE name = 'dedupe.auto_approve_exact';
