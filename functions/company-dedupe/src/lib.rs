@@ -1,5 +1,6 @@
 //! company-dedupe's handler: SQS messages (registration ids from formstack-intake) and the
-//! scheduled sweep, each adapted to one pass of `platform-dedupe`.
+//! scheduled sweep, each adapted to one pass of `platform-dedupe`; an uploaded review workbook
+//! (S3 event under `incoming/`) applied; `{"action": "export_review"}` writes the review workbook.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
@@ -10,6 +11,23 @@ use serde_json::{Value, json};
 /// Handles one invocation: an SQS batch (partial failures reported per message) or a schedule.
 pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let payload = event.payload;
+    let first_source = payload.pointer("/Records/0/eventSource").and_then(Value::as_str).unwrap_or("");
+    if first_source == "aws:s3" {
+        let mut applied = Vec::new();
+        for record in payload["Records"].as_array().into_iter().flatten() {
+            let Some(key) = record.pointer("/s3/object/key").and_then(Value::as_str) else { continue };
+            // S3 event keys are URL-encoded ('+' for spaces).
+            let key: String =
+                form_urlencoded::parse(format!("k={key}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
+            if !key.starts_with("incoming/") {
+                continue;
+            }
+            let r = dedupe.apply_review(&key).await?;
+            applied.push(json!({"key": key, "applied": r.applied, "rejected": r.rejected, "refused": r.refused,
+                                "result": r.result_key, "released": r.released}));
+        }
+        return Ok(json!({"workbooks": applied}));
+    }
     if payload.get("Records").is_some() {
         let batch: SqsEvent =
             serde_json::from_value(payload).map_err(|e| Error::from(format!("SQS event not understood: {e}")))?;
@@ -30,5 +48,9 @@ pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value,
             "auto_approved": report.names.auto_approved, "released": report.released.len(), "published": report.published,
         }));
     }
-    Err("unrecognised event: expected an SQS batch, a Scheduled Event or {\"action\": \"sweep\"}".into())
+    if payload.get("action").and_then(Value::as_str) == Some("export_review") {
+        let key = dedupe.export_review().await?;
+        return Ok(json!({"review_workbook": key}));
+    }
+    Err("unrecognised event: expected an SQS batch, an S3 upload, a Scheduled Event, or {\"action\": \"sweep\" | \"export_review\"}".into())
 }

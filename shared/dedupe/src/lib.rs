@@ -4,11 +4,12 @@
 //! match may be approved automatically when `integration.setting` says so; and each approved,
 //! active registration whose own organisation is reviewed is released to meetmax-sync.
 //!
-//! Not built yet (issue 3 continues): the review workbook (XLSX to S3 and back), the function's
-//! S3 trigger, its SAM resources and its part in `make run`.
+//! Review by SQL works as it always did; [`review`] adds the review workbook round trip.
 
 pub mod gate;
 pub mod names;
+pub mod review;
+pub mod workbook;
 
 use platform_aws::SqsSender;
 use platform_warehouse::{Warehouse, WarehouseError};
@@ -45,6 +46,10 @@ pub struct Dedupe {
     pub sqs: SqsSender,
     /// The meetmax-sync queue (`MEETMAX_QUEUE_URL`).
     pub meetmax_queue_url: String,
+    /// S3 client.
+    pub s3: aws_sdk_s3::Client,
+    /// Bucket of the review workbooks (`REVIEW_BUCKET`).
+    pub review_bucket: Option<String>,
 }
 
 /// What one pass did.
@@ -80,6 +85,11 @@ impl Dedupe {
             warehouse: Warehouse::new(&db)?,
             sqs: SqsSender::new(platform_aws::sqs::Client::new(&sdk)),
             meetmax_queue_url,
+            s3: platform_aws::s3::client(
+                &sdk,
+                env.flag("S3_FORCE_PATH_STYLE", false).map_err(|e| DedupeError::Config(e.to_string()))?,
+            ),
+            review_bucket: env.optional("REVIEW_BUCKET"),
         })
     }
 

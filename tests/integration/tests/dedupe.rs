@@ -11,10 +11,15 @@ async fn setup() -> (TestDb, Dedupe, aws_config::SdkConfig) {
     let db = TestDb::new().await;
     let sdk = aws().await;
     let queue = new_queue(&sdk, "meetmax").await;
+    let s3 = platform_aws::s3::client(&sdk, true);
+    let bucket = format!("review-{}", uuid::Uuid::new_v4().simple());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let dedupe = Dedupe {
         warehouse: db.warehouse.clone(),
         sqs: SqsSender::new(aws_sdk_sqs::Client::new(&sdk)),
         meetmax_queue_url: queue,
+        s3,
+        review_bucket: Some(bucket),
     };
     (db, dedupe, sdk)
 }
@@ -166,4 +171,78 @@ async fn every_sample_event_is_handled_as_documented() {
     let n: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_organizations").await;
     assert_eq!(n, 1);
     assert!(company_dedupe::handle(&dedupe, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.is_err());
+}
+
+#[tokio::test]
+async fn a_review_workbook_round_trip_applies_good_rows_and_reports_the_bad_ones() {
+    use calamine::Reader;
+    let (db, dedupe, sdk) = setup().await;
+    db.exec("INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed) VALUES ('Acme Corp', 'Acme', true)").await;
+    registration(&db, "a", Some("ACME INC."), true).await;
+    registration(&db, "b", Some("Globex Services"), true).await;
+    registration(&db, "c", Some("Initech"), true).await;
+    dedupe.pass(None, "schedule").await.unwrap();
+
+    let key = dedupe.export_review().await.unwrap();
+    let bucket = dedupe.review_bucket.clone().unwrap();
+    let exported = platform_aws::s3::get(&dedupe.s3, &bucket, &key).await.unwrap();
+    let listed = platform_dedupe::workbook::decisions(&exported).unwrap();
+    let names: Vec<&str> = listed.iter().map(|d| d.original.as_str()).collect();
+    assert_eq!(names, vec!["ACME INC.", "Globex Services", "Initech"]);
+
+    // The operator accepts Acme's suggestion, names Globex, leaves Initech blank and adds a typo row.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, (name, decision)) in [
+        ("original_organization", "decision"),
+        ("ACME INC.", "ok"),
+        ("Globex Services", "Globex"),
+        ("Initech", ""),
+        ("Initek", "Initech"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(r as u32, 0, *name).unwrap();
+        sheet.write_string(r as u32, 1, *decision).unwrap();
+    }
+    let upload = "incoming/review-1.xlsx";
+    platform_aws::s3::put(&dedupe.s3, &bucket, upload, book.save_to_buffer().unwrap(), "application/octet-stream")
+        .await
+        .unwrap();
+    let event = json!({"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": bucket}, "object": {"key": "incoming/review-1.xlsx"}}}]});
+    let out = company_dedupe::handle(&dedupe, LambdaEvent::new(event, Context::default())).await.unwrap();
+    assert_eq!(out["workbooks"][0]["applied"], 2, "{out}");
+    assert_eq!(out["workbooks"][0]["rejected"], 2, "{out}");
+    assert_eq!(out["workbooks"][0]["released"], 2, "{out}");
+
+    let rows = db.rows("SELECT original_organization, clean_organization, reviewed FROM conferences_events.exchange_organizations ORDER BY 1").await;
+    let got: Vec<(String, String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("ACME INC.".into(), "Acme".into(), true),
+            ("Acme Corp".into(), "Acme".into(), true),
+            ("Globex Services".into(), "Globex".into(), true),
+            ("Initech".into(), "Initech".into(), false),
+        ]
+    );
+    assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["a", "b"]);
+
+    let result = platform_aws::s3::get(&dedupe.s3, &bucket, "results/review-1-result.xlsx").await.unwrap();
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(result)).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let outcomes: Vec<String> = range.rows().skip(1).map(|r| r[3].to_string()).collect();
+    assert_eq!(
+        outcomes,
+        vec!["applied", "applied", "not applied: blank decision", "not applied: unknown organisation name"]
+    );
+
+    // A file that is not a workbook applies nothing and says why.
+    platform_aws::s3::put(&dedupe.s3, &bucket, "incoming/broken.xlsx", b"garbage".to_vec(), "application/octet-stream")
+        .await
+        .unwrap();
+    let r = dedupe.apply_review("incoming/broken.xlsx").await.unwrap();
+    assert!(r.refused.unwrap().contains("not a readable XLSX"));
+    assert_eq!(r.applied, 0);
 }
