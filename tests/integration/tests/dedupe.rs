@@ -171,6 +171,27 @@ async fn every_sample_event_is_handled_as_documented() {
     let n: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_organizations").await;
     assert_eq!(n, 1);
     assert!(company_dedupe::handle(&dedupe, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.is_err());
+
+    let out = company_dedupe::handle(&dedupe, load("export-review.json")).await.unwrap();
+    let key = out["review_workbook"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("review/organizations-") && key.ends_with(".xlsx"), "{key}");
+    // The sample upload names a bucket and a URL-encoded key; point it at this test's bucket.
+    let bucket = dedupe.review_bucket.clone().unwrap();
+    let exported = platform_aws::s3::get(&dedupe.s3, &bucket, &key).await.unwrap();
+    platform_aws::s3::put(
+        &dedupe.s3,
+        &bucket,
+        "incoming/organizations reviewed.xlsx",
+        exported,
+        "application/octet-stream",
+    )
+    .await
+    .unwrap();
+    let mut upload = load("s3-upload.json");
+    upload.payload["Records"][0]["s3"]["bucket"]["name"] = json!(bucket);
+    let out = company_dedupe::handle(&dedupe, upload).await.unwrap();
+    assert_eq!(out["workbooks"][0]["key"], "incoming/organizations reviewed.xlsx", "{out}");
+    assert_eq!(out["workbooks"][0]["rejected"], 1, "the one row has a blank decision: {out}");
 }
 
 #[tokio::test]
