@@ -41,3 +41,10 @@ CREATE TABLE integration.meetmax_release (
     released_at timestamptz NOT NULL DEFAULT now(),
     run_id uuid
 );
+
+-- Lookups by organisation name (new-name detection, the gate, the review workbook's counts).
+-- Plain indexes: safe on a production table that may hold duplicate spellings.
+CREATE INDEX IF NOT EXISTS exchange_organizations_original
+    ON conferences_events.exchange_organizations (original_organization);
+CREATE INDEX IF NOT EXISTS exchange_registration_organization
+    ON conferences_events.exchange_registration (organization);

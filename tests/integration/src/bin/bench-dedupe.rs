@@ -1,6 +1,7 @@
-//! `bench-dedupe`: suggestion speed for 10,000 new organisation names against 5,000 reviewed clean
-//! names (deterministic synthetic names), in memory: index build plus the best three suggestions
-//! per name. Storing them is not part of this figure yet (company-dedupe is in progress).
+//! `bench-dedupe`: 10,000 new organisation names against 5,000 reviewed clean names
+//! (deterministic synthetic names). (1) In memory: index build plus the best suggestions per name.
+//! (2) With the stack (`DATABASE_URL` and `AWS_ENDPOINT_URL` set): one company-dedupe pass that
+//! inserts the names, computes and stores their suggestions and runs the gate.
 
 use std::time::Instant;
 
@@ -102,7 +103,8 @@ const NOUN: &[&str] = &[
 ];
 const GENERIC: &[&str] = &["", "Services", "Group", "Solutions", "Systems", "Partners", "Supply", "Consulting"];
 
-fn main() {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let mut clean: Vec<String> = Vec::new();
     'outer: for g in GENERIC {
         for a in ADJ {
@@ -121,26 +123,28 @@ fn main() {
         x ^= x << 17;
         x
     };
-    let new_names: Vec<String> = (0..10_000)
-        .map(|_| {
-            let base = &clean[(next() % clean.len() as u64) as usize];
-            match next() % 4 {
-                0 => format!("{} INC", base.to_uppercase()),
-                1 => format!("The {base}, LLC"),
-                2 => {
-                    let mut s: Vec<char> = base.chars().collect();
-                    let i = 1 + (next() % (s.len() as u64 - 2)) as usize;
-                    s.remove(i);
-                    s.into_iter().collect()
-                }
-                _ => format!(
-                    "{} {} Holdings",
-                    ADJ[(next() % ADJ.len() as u64) as usize],
-                    NOUN[(next() % NOUN.len() as u64) as usize]
-                ),
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let new_names: Vec<String> = std::iter::repeat_with(|| {
+        let base = &clean[(next() % clean.len() as u64) as usize];
+        match next() % 4 {
+            0 => format!("{} INC", base.to_uppercase()),
+            1 => format!("The {base}, LLC"),
+            2 => {
+                let mut s: Vec<char> = base.chars().collect();
+                let i = 1 + (next() % (s.len() as u64 - 2)) as usize;
+                s.remove(i);
+                s.into_iter().collect()
             }
-        })
-        .collect();
+            _ => format!(
+                "{} {} Holdings",
+                ADJ[(next() % ADJ.len() as u64) as usize],
+                NOUN[(next() % NOUN.len() as u64) as usize]
+            ),
+        }
+    })
+    .filter(|n| seen.insert(n.clone()))
+    .take(10_000)
+    .collect();
 
     let t = Instant::now();
     let index = CandidateIndex::new(clean.iter().cloned());
@@ -165,4 +169,53 @@ fn main() {
         suggested,
         exact
     );
+
+    if std::env::var("DATABASE_URL").is_err() {
+        println!("(DATABASE_URL not set: run under infra/local/stack.sh exec for the stored figure)");
+        return Ok(());
+    }
+    let db = integration_tests::TestDb::new().await;
+    let sdk = integration_tests::aws().await;
+    let conn = db.warehouse.conn().await?;
+    conn.execute(
+        "INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+         SELECT c, c, true FROM unnest($1::text[]) c",
+        &[&clean],
+    )
+    .await?;
+    let mut distinct = new_names.clone();
+    distinct.sort();
+    distinct.dedup();
+    let reg_ids: Vec<String> = (0..distinct.len()).map(|i| format!("b{i}")).collect();
+    conn.execute(
+        "INSERT INTO conferences_events.exchange_registration (registration_id, organization, approval_status, registration_status)
+         SELECT id, org, 'Approved', 'Active' FROM unnest($1::text[], $2::text[]) AS u(id, org)",
+        &[&reg_ids, &distinct],
+    )
+    .await?;
+    drop(conn);
+    let dedupe = platform_dedupe::Dedupe {
+        warehouse: db.warehouse.clone(),
+        sqs: platform_aws::SqsSender::new(aws_sdk_sqs::Client::new(&sdk)),
+        meetmax_queue_url: integration_tests::new_queue(&sdk, "bench-meetmax").await,
+        s3: platform_aws::s3::client(&sdk, true),
+        review_bucket: None,
+    };
+    let t = Instant::now();
+    let pass = dedupe.pass(None, "bench").await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        pass.names.inserted as usize == distinct.len(),
+        "inserted {} of {}",
+        pass.names.inserted,
+        distinct.len()
+    );
+    println!(
+        "stored pass: {} new names inserted with suggestions stored in {:.2} s ({} approved automatically: off by default; {} registrations released)",
+        pass.names.inserted,
+        secs,
+        pass.names.auto_approved,
+        pass.released.len()
+    );
+    Ok(())
 }
