@@ -1,5 +1,6 @@
 """Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
-KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs) and the Formstack secret."""
+KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs), the review bucket and the
+Formstack secret."""
 import json
 import sys
 
@@ -30,7 +31,14 @@ try:
 except sm.exceptions.ResourceExistsException:
     sm.put_secret_value(SecretId="platform/local/formstack", SecretString=json.dumps(formstack_secret))
 
+s3 = boto3.client("s3")
+try:
+    s3.create_bucket(Bucket="platform-local-review")
+except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+    pass
+
 print(f"DEDUPE_QUEUE_URL={queue}")
+print("REVIEW_BUCKET=platform-local-review")
 print(f"MEETMAX_QUEUE_URL={meetmax}")
 print("FORMSTACK_SECRET_ID=platform/local/formstack")
 sys.stdout.flush()

@@ -70,6 +70,8 @@ FORMSTACK_SECRET_ID="$FORMSTACK_SECRET_ID"
 FORMSTACK_API_URL="$SANDBOX_URL/api/v2"
 DEDUPE_QUEUE_URL="$DEDUPE_QUEUE_URL"
 MEETMAX_QUEUE_URL="$MEETMAX_QUEUE_URL"
+REVIEW_BUCKET="$REVIEW_BUCKET"
+S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
 
@@ -127,6 +129,8 @@ say "company-dedupe: the dedupe queue forwarded as Lambda's event source mapping
 "$PY" infra/local/forward_sqs.py "$DEDUPE_QUEUE_URL" company-dedupe "$WATCH_PORT"
 cargo lambda invoke company-dedupe -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/company-dedupe/sweep.json -o json 2>>"$WORK/invoke.err" \
   | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("sweep: {} new names, {} released".format(r["new_names"], r["released"]))'
+REVIEW_KEY=$(cargo lambda invoke company-dedupe -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/company-dedupe/export-review.json -o json 2>>"$WORK/invoke.err" \
+  | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["review_workbook"])')
 
 say "report"
 psql_q -v run_start="$RUN_START" <<'SQL'
@@ -156,6 +160,7 @@ SELECT count(*) AS released_to_meetmax_sync FROM integration.meetmax_release;
 SQL
 echo "messages waiting on the dedupe queue: $("$PY" infra/local/queue_depth.py "$DEDUPE_QUEUE_URL")"
 echo "messages waiting on the meetmax-sync queue: $("$PY" infra/local/queue_depth.py "$MEETMAX_QUEUE_URL")"
+echo "review workbook of what waits for review: s3://$REVIEW_BUCKET/$REVIEW_KEY (edit the decision column, upload under incoming/)"
 dups=$(psql_q -tA -c "SELECT count(*) - count(DISTINCT registration_id) FROM conferences_events.exchange_registration")
 if [ "$dups" != 0 ]; then echo "DUPLICATE registrations: $dups" >&2; exit 1; fi
 echo "no duplicate registrations; make run finished"
