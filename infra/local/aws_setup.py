@@ -14,18 +14,18 @@ formstack_secret = {
 sqs = boto3.client("sqs")
 sm = boto3.client("secretsmanager")
 
-dlq = sqs.create_queue(QueueName="platform-local-company-dedupe-dlq")["QueueUrl"]
-dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-queue = sqs.create_queue(
-    QueueName="platform-local-company-dedupe",
-    Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
-)["QueueUrl"]
-mdlq = sqs.create_queue(QueueName="platform-local-meetmax-sync-dlq")["QueueUrl"]
-mdlq_arn = sqs.get_queue_attributes(QueueUrl=mdlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-meetmax = sqs.create_queue(
-    QueueName="platform-local-meetmax-sync",
-    Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": mdlq_arn, "maxReceiveCount": "5"})},
-)["QueueUrl"]
+
+def queue_with_dlq(name):
+    """A queue whose messages move to `<name>-dlq` after five receives; returns its URL."""
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    return sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+
+
+queue = queue_with_dlq("platform-local-company-dedupe")
+meetmax = queue_with_dlq("platform-local-meetmax-sync")
+
 try:
     sm.create_secret(Name="platform/local/formstack", SecretString=json.dumps(formstack_secret))
 except sm.exceptions.ResourceExistsException:
