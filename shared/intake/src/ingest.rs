@@ -202,8 +202,7 @@ pub async fn remap(
     let mut total = IngestReport::default();
     let mut after_id = 0i64;
     loop {
-        let batch = raw::unmapped(&*conn, include_errors, form_id, before, 1000).await?;
-        let batch: Vec<_> = batch.into_iter().filter(|r| r.id > after_id).collect();
+        let batch = raw::unmapped(&*conn, include_errors, form_id, before, after_id, 1000).await?;
         let Some(last) = batch.last() else { break };
         after_id = last.id;
         let mut pending = Vec::with_capacity(batch.len());

@@ -157,13 +157,15 @@ pub async fn set_outcomes(db: &impl GenericClient, outcomes: &[MappingOutcome]) 
     Ok(())
 }
 
-/// Raw rows waiting for (re)mapping, oldest first: `pending` ones received before `before`
-/// (left by a crash or a failed write), and, when `include_errors`, those that failed mapping.
+/// Raw rows waiting for (re)mapping, oldest first, with ids above `after_id` (for paging):
+/// `pending` ones received before `before` (left by a crash or a failed write), and, when
+/// `include_errors`, those that failed mapping.
 pub async fn unmapped(
     db: &impl GenericClient,
     include_errors: bool,
     form_id: Option<&str>,
     before: DateTime<Utc>,
+    after_id: i64,
     limit: i64,
 ) -> Result<Vec<PendingRaw>> {
     let rows = db
@@ -171,9 +173,9 @@ pub async fn unmapped(
             "SELECT id, form_id, source, parsed, raw_body FROM integration.raw_submission
               WHERE (mapping_status = 'pending' OR ($1 AND mapping_status = 'error'))
                 AND ($2::text IS NULL OR form_id = $2)
-                AND received_at < $3
-              ORDER BY id LIMIT $4",
-            &[&include_errors, &form_id, &before, &limit],
+                AND received_at < $3 AND id > $4
+              ORDER BY id LIMIT $5",
+            &[&include_errors, &form_id, &before, &after_id, &limit],
         )
         .await?;
     Ok(rows

@@ -98,3 +98,26 @@ async fn a_webhook_stored_but_not_processed_before_a_crash_is_mapped_by_the_next
     assert_eq!(name, "Survivor");
     assert!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await).contains(&"1600009999".to_string()));
 }
+
+#[tokio::test]
+async fn remap_reaches_every_failed_submission_beyond_the_first_page() {
+    use platform_domain::submission::Submission;
+    use platform_intake::ingest::Incoming;
+    use platform_warehouse::raw::{self, Source};
+
+    let h = Harness::new(&[]).await;
+    // 1,005 stored submissions of a form that is not configured: all stay mapping errors.
+    let items: Vec<_> = (0..1005)
+        .map(|i| {
+            let record = serde_json::json!({"id": format!("{}", 1_900_000_000 + i), "timestamp": "2026-11-01 10:00:00", "data": []});
+            let sub = Submission::from_api("424242", &record).unwrap();
+            Incoming::from_api(sub, serde_json::to_vec(&record).unwrap()).raw
+        })
+        .collect();
+    let errors: Vec<Option<String>> = vec![Some("form 424242 is not configured".into()); items.len()];
+    let conn = h.db.warehouse.conn().await.unwrap();
+    raw::insert(&**conn, Source::Pull, false, uuid::Uuid::now_v7(), &items, Some(&errors)).await.unwrap();
+    drop(conn);
+    let report = h.intake.remap(true, Some("424242")).await.unwrap();
+    assert_eq!((report.received, report.mapping_errors), (1005, 1005), "every page was visited");
+}
