@@ -2,7 +2,8 @@
 //! `conferences_events.exchange_organizations` once (blank names never), with a suggested clean
 //! name, its score and alternatives beside it (`integration.organization_name`); an exact key
 //! match may be approved automatically when `integration.setting` says so; and each approved,
-//! active registration whose own organisation is reviewed is released to meetmax-sync.
+//! active registration whose company name is settled is released to meetmax-sync ([`gate`]);
+//! changed registrations released before are announced again so their edits reach MeetMax.
 //!
 //! Review by SQL works as it always did; [`review`] adds the review workbook round trip.
 
@@ -61,6 +62,8 @@ pub struct PassReport {
     pub names: names::NamesReport,
     /// Registrations released now.
     pub released: Vec<String>,
+    /// Registrations of this pass released before, announced again (their rows changed).
+    pub announced_again: Vec<String>,
     /// Ids sent to the meetmax-sync queue (this pass's and any left unsent before).
     pub published: u64,
 }
@@ -102,21 +105,22 @@ impl Dedupe {
         platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
         let result = async {
             let names = names::insert_new(&mut conn, registration_ids).await?;
-            let released = gate::release(&mut conn, run_id).await?;
+            let released = gate::release(&mut conn, run_id, registration_ids).await?;
             Ok::<_, DedupeError>((names, released))
         }
         .await;
         let counts = match &result {
             Ok((n, r)) => RunCounts {
                 read: n.new,
-                written: n.inserted + r.len() as u64,
+                written: n.inserted + r.new.len() as u64,
                 skipped: n.new - n.inserted,
                 failed: 0,
                 notes: vec![format!(
-                    "{} names inserted, {} approved automatically, {} registrations released",
+                    "{} names inserted, {} approved automatically, {} registrations released, {} announced again",
                     n.inserted,
                     n.auto_approved,
-                    r.len()
+                    r.new.len(),
+                    r.again.len()
                 )],
             },
             Err(_) => RunCounts::default(),
@@ -139,7 +143,7 @@ impl Dedupe {
             tracing::error!(error = %e, "outbox not drained; the next pass will send it");
             0
         });
-        tracing::info!(%run_id, inserted = names.inserted, released = released.len(), published, "dedupe pass finished");
-        Ok(PassReport { run_id: run, names, released, published })
+        tracing::info!(%run_id, inserted = names.inserted, released = released.new.len(), again = released.again.len(), published, "dedupe pass finished");
+        Ok(PassReport { run_id: run, names, released: released.new, announced_again: released.again, published })
     }
 }

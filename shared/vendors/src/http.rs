@@ -1,5 +1,6 @@
 //! A vendor HTTP client: timeouts, bounded retries with exponential backoff and full jitter on
-//! 429, 5xx and transport errors, honouring `Retry-After`, and a count of calls made.
+//! 429, 5xx and transport errors, honouring `Retry-After`, optional pacing (a request rate and a
+//! concurrency limit shared by every clone), and a count of calls made.
 
 use std::{
     sync::{
@@ -10,7 +11,9 @@ use std::{
 };
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{RequestBuilder, Response, header::RETRY_AFTER};
+use tokio::sync::Semaphore;
 
 /// How a client retries.
 #[derive(Debug, Clone)]
@@ -88,12 +91,52 @@ impl VendorError {
         }
     }
 
+    /// Whether the vendor refused the request for its rate (429): nothing was done.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, VendorError::Status { status: 429, .. })
+    }
+
     /// The vendor's `Retry-After`, if it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             VendorError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+/// A request rate and a concurrency limit: every attempt (retries included) waits for a slot
+/// and for the rate; nothing sleeps a fixed time.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    limiter: Arc<DefaultDirectRateLimiter>,
+    slots: Arc<Semaphore>,
+    rate: f64,
+    concurrency: usize,
+}
+
+impl Pacer {
+    /// `rate_per_second` requests a second (evenly spaced, no burst), at most `concurrency` in flight.
+    pub fn new(rate_per_second: f64, concurrency: usize) -> Pacer {
+        let rate = if rate_per_second.is_finite() && rate_per_second > 0.0 { rate_per_second } else { 1.0 };
+        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
+        let quota = Quota::with_period(period).expect("period is positive");
+        Pacer {
+            limiter: Arc::new(RateLimiter::direct(quota)),
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            rate,
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    /// Requests per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Requests in flight at most.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 }
 
@@ -104,6 +147,7 @@ pub struct VendorClient {
     http: reqwest::Client,
     policy: RetryPolicy,
     calls: Arc<AtomicU64>,
+    pacer: Option<Pacer>,
 }
 
 impl VendorClient {
@@ -115,7 +159,13 @@ impl VendorClient {
             .user_agent(concat!("event-lead-platform/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| VendorError::Setup { vendor, message: e.to_string() })?;
-        Ok(VendorClient { vendor, http, policy, calls: Arc::default() })
+        Ok(VendorClient { vendor, http, policy, calls: Arc::default(), pacer: None })
+    }
+
+    /// The same client, paced: shared by every clone made afterwards.
+    pub fn with_pacer(mut self, pacer: Pacer) -> VendorClient {
+        self.pacer = Some(pacer);
+        self
     }
 
     /// The vendor's name, for errors and logs.
@@ -129,8 +179,26 @@ impl VendorClient {
     }
 
     /// Sends the request built by `build`, retrying transient failures, and returns a success
-    /// response (2xx). `build` is called once per attempt.
+    /// response (2xx). `build` is called once per attempt. For reads and idempotent writes.
     pub async fn send(&self, build: impl Fn(&reqwest::Client) -> RequestBuilder) -> Result<Response, VendorError> {
+        self.send_retrying(build, false).await
+    }
+
+    /// Like [`send`](Self::send) for a write that must not be repeated blindly: only a 429 (the
+    /// vendor refused it) is retried; a timeout or 5xx, after which the write may have happened,
+    /// is returned to the caller, who can look before writing again.
+    pub async fn send_write(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, VendorError> {
+        self.send_retrying(build, true).await
+    }
+
+    async fn send_retrying(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        throttle_only: bool,
+    ) -> Result<Response, VendorError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.policy.min_delay)
             .with_max_delay(self.policy.max_delay)
@@ -138,6 +206,14 @@ impl VendorClient {
             .with_jitter();
         let max_retry_after = self.policy.max_retry_after;
         let attempt = || async {
+            let _slot = match &self.pacer {
+                Some(p) => {
+                    let slot = p.slots.acquire().await.ok();
+                    p.limiter.until_ready().await;
+                    slot
+                }
+                None => None,
+            };
             self.calls.fetch_add(1, Ordering::Relaxed);
             let resp = build(&self.http)
                 .send()
@@ -158,7 +234,10 @@ impl VendorClient {
         };
         attempt
             .retry(backoff.build())
-            .when(|e: &VendorError| e.is_transient() && e.retry_after().is_none_or(|d| d <= max_retry_after))
+            .when(|e: &VendorError| {
+                let retryable = if throttle_only { e.is_throttled() } else { e.is_transient() };
+                retryable && e.retry_after().is_none_or(|d| d <= max_retry_after)
+            })
             // The vendor's Retry-After replaces the computed backoff (plus a little jitter).
             .adjust(|e: &VendorError, computed| match (e.retry_after(), computed) {
                 (Some(wait), Some(_)) => Some(wait + Duration::from_millis(fastrand::u64(0..100))),
@@ -205,6 +284,18 @@ mod tests {
         assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
         let junk = reqwest::header::HeaderValue::from_static("soon");
         assert_eq!(parse_retry_after(Some(&junk)), None);
+    }
+
+    #[tokio::test]
+    async fn pacer_spaces_requests_without_bursts() {
+        let pacer = Pacer::new(1000.0, 2);
+        // The first cell is free; the next ones are spaced by the period.
+        for _ in 0..3 {
+            pacer.limiter.until_ready().await;
+        }
+        assert!(pacer.limiter.check().is_err(), "no burst beyond one request");
+        assert_eq!((pacer.rate(), pacer.concurrency()), (1000.0, 2));
+        assert_eq!(Pacer::new(f64::NAN, 0).rate(), 1.0);
     }
 
     #[test]

@@ -102,6 +102,12 @@ async fn a_registration_is_released_when_its_own_organisation_is_reviewed() {
     let again = dedupe.pass(None, "schedule").await.unwrap();
     assert!(again.released.is_empty(), "releasing twice changes nothing");
     assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["a"]);
+
+    // A changed registration released before is announced again (meetmax-sync sends its edits);
+    // one never released is not.
+    let changed = dedupe.pass(Some(&["a".to_string(), "c".to_string()]), "sqs").await.unwrap();
+    assert_eq!((changed.released.len(), changed.announced_again.clone()), (0, vec!["a".to_string()]));
+    assert_eq!(released_on_queue(&sdk, &dedupe.meetmax_queue_url).await, vec!["a"]);
 }
 
 #[tokio::test]

@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    FaultRule, FormstackFixture, Shared,
+    FaultRule, FormstackFixture, MeetmaxFixture, Shared,
     formstack::{FormstackState, StoredSubmission},
+    meetmax::{MeetmaxState, Switches},
 };
 
 /// Control routes.
@@ -23,6 +24,9 @@ pub fn router() -> Router<Shared> {
         .route("/__sandbox/reset", post(reset))
         .route("/__sandbox/formstack/fixture", post(load_formstack))
         .route("/__sandbox/formstack/forms/{id}/submissions", post(add_submissions))
+        .route("/__sandbox/meetmax/fixture", post(load_meetmax))
+        .route("/__sandbox/meetmax/switches", post(set_meetmax_switches))
+        .route("/__sandbox/meetmax/records", get(meetmax_records))
         .route("/__sandbox/faults", post(set_faults))
         .route("/__sandbox/clock", post(set_clock))
         .route("/__sandbox/requests", get(requests))
@@ -31,6 +35,7 @@ pub fn router() -> Router<Shared> {
 
 async fn reset(State(state): State<Shared>) -> StatusCode {
     *state.formstack.lock().await = FormstackState::default();
+    *state.meetmax.lock().await = MeetmaxState::default();
     state.faults.lock().await.set(Vec::new());
     state.requests.lock().await.clear();
     StatusCode::NO_CONTENT
@@ -51,6 +56,20 @@ async fn add_submissions(
     } else {
         (StatusCode::NOT_FOUND, Json(json!({"error": "no such form"}))).into_response()
     }
+}
+
+async fn load_meetmax(State(state): State<Shared>, Json(fixture): Json<MeetmaxFixture>) -> StatusCode {
+    *state.meetmax.lock().await = MeetmaxState::from_fixture(fixture);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_meetmax_switches(State(state): State<Shared>, Json(switches): Json<Switches>) -> StatusCode {
+    state.meetmax.lock().await.switches = switches;
+    StatusCode::NO_CONTENT
+}
+
+async fn meetmax_records(State(state): State<Shared>) -> Response {
+    Json(state.meetmax.lock().await.records.clone()).into_response()
 }
 
 async fn set_faults(State(state): State<Shared>, Json(rules): Json<Vec<FaultRule>>) -> StatusCode {

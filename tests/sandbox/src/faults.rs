@@ -26,6 +26,12 @@ pub enum Fault {
     ErrorIn200,
     /// A truncated JSON body with a JSON content type.
     Malformed,
+    /// Let the real handler act, then answer only after a delay (beyond the client's timeout,
+    /// the client never learns that the write happened).
+    LateAnswer {
+        /// Milliseconds.
+        delay_ms: u64,
+    },
     /// Delay the real answer.
     Slow {
         /// Milliseconds.
@@ -77,7 +83,16 @@ impl FaultBook {
 }
 
 impl Fault {
-    /// The faulty response; `None` for `Slow` after sleeping (the real handler answers).
+    /// The delay a `LateAnswer` adds after the handler.
+    pub fn late_by(&self) -> Option<Duration> {
+        match self {
+            Fault::LateAnswer { delay_ms } => Some(Duration::from_millis(*delay_ms)),
+            _ => None,
+        }
+    }
+
+    /// The faulty response; `None` for `Slow` after sleeping and for `LateAnswer` (the real
+    /// handler answers; see [`Fault::late_by`]).
     pub async fn respond(&self) -> Option<Response> {
         match self {
             Fault::RateLimit { retry_after } => {
@@ -105,6 +120,7 @@ impl Fault {
                 (StatusCode::OK, [("content-type", "application/json")], "{\"submissions\": [{\"id\": ")
                     .into_response(),
             ),
+            Fault::LateAnswer { .. } => None,
             Fault::Slow { delay_ms } => {
                 tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
                 None

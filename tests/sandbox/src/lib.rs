@@ -1,7 +1,7 @@
 //! The vendor sandbox: the project's local fake of every external service, over real HTTP.
 //!
 //! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
-//! `/api/v2/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! `/api/v2/…`, MeetMax: `/sched/service/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
 //! path, query, headers with secrets redacted, body, response status), and a fault schedule can
 //! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
 //!
@@ -14,6 +14,7 @@ pub mod control;
 pub mod faults;
 pub mod fixtures;
 pub mod formstack;
+pub mod meetmax;
 pub mod recording;
 pub mod webhook;
 
@@ -24,6 +25,7 @@ use tokio::{net::TcpListener, sync::Mutex};
 
 pub use faults::{Fault, FaultRule};
 pub use formstack::FormstackFixture;
+pub use meetmax::MeetmaxFixture;
 pub use recording::RecordedRequest;
 
 /// The sandbox's whole state, shared by every router.
@@ -31,6 +33,8 @@ pub use recording::RecordedRequest;
 pub struct State {
     /// Formstack's forms, submissions, tokens, quota and quirk switches.
     pub formstack: Mutex<formstack::FormstackState>,
+    /// MeetMax's events, records, consumers and switches.
+    pub meetmax: Mutex<meetmax::MeetmaxState>,
     /// The fault schedule.
     pub faults: Mutex<faults::FaultBook>,
     /// Every request, in order.
@@ -53,6 +57,7 @@ pub struct Sandbox {
 pub fn router(state: Shared) -> Router {
     Router::new()
         .merge(formstack::router())
+        .merge(meetmax::router())
         .merge(control::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
         .with_state(state)
@@ -84,6 +89,26 @@ impl Sandbox {
     /// Replaces Formstack's state with a fixture.
     pub async fn load_formstack(&self, fixture: FormstackFixture) {
         *self.state.formstack.lock().await = formstack::FormstackState::from_fixture(fixture);
+    }
+
+    /// MeetMax's base URL on this sandbox (the API lives under `/sched/service/`).
+    pub fn meetmax_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Replaces MeetMax's state with a fixture.
+    pub async fn load_meetmax(&self, fixture: MeetmaxFixture) {
+        *self.state.meetmax.lock().await = meetmax::MeetmaxState::from_fixture(fixture);
+    }
+
+    /// Changes MeetMax's switches.
+    pub async fn set_meetmax_switches(&self, switches: meetmax::Switches) {
+        self.state.meetmax.lock().await.switches = switches;
+    }
+
+    /// MeetMax's records, in creation order.
+    pub async fn meetmax_records(&self) -> Vec<meetmax::Record> {
+        self.state.meetmax.lock().await.records.clone()
     }
 
     /// Sets the fault schedule.

@@ -70,14 +70,18 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
 
     let fault = state.faults.lock().await.check(&path);
     let mut faulted = None;
-    if let Some(f) = fault {
+    let late_by = fault.as_ref().and_then(|f| f.late_by());
+    if let Some(f) = &fault {
         faulted = f.respond().await;
     }
-    let was_fault = faulted.is_some();
+    let was_fault = faulted.is_some() || late_by.is_some();
     let response = match faulted {
         Some(resp) => resp,
         None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     };
+    if let Some(delay) = late_by {
+        tokio::time::sleep(delay).await;
+    }
     let mut log = state.requests.lock().await;
     let seq = log.len() as u64 + 1;
     log.push(RecordedRequest {

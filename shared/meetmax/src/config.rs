@@ -1,0 +1,174 @@
+//! The MeetMax configuration in the warehouse: accounts (`integration.meetmax_account`), events
+//! (`integration.meetmax_event`); the role rules are applied by the `integration.meetmax_registration` view.
+
+use std::collections::BTreeMap;
+
+use platform_warehouse::tokio_postgres::GenericClient;
+
+use crate::SyncError;
+
+/// What a custom field carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Purpose {
+    /// Biography (`profile`).
+    Profile,
+    /// Headshot URL.
+    Headshot,
+    /// `|`-joined industry labels.
+    Industries,
+    /// Other industries.
+    OtherIndustries,
+    /// Number of meetings.
+    Meetings,
+    /// Time zone label.
+    Locale,
+    /// Registration status.
+    RegistrationStatus,
+    /// Registration type.
+    RegistrationType,
+}
+
+impl Purpose {
+    /// The purpose named in `custom_fields`.
+    pub fn parse(name: &str) -> Option<Purpose> {
+        Some(match name {
+            "profile" => Purpose::Profile,
+            "headshot" => Purpose::Headshot,
+            "industries" => Purpose::Industries,
+            "other_industries" => Purpose::OtherIndustries,
+            "meetings" => Purpose::Meetings,
+            "locale" => Purpose::Locale,
+            "registration_status" => Purpose::RegistrationStatus,
+            "registration_type" => Purpose::RegistrationType,
+            _ => return None,
+        })
+    }
+}
+
+/// A MeetMax account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Name (referenced by events).
+    pub name: String,
+    /// `production`, `staging` or `sandbox`.
+    pub environment: String,
+    /// API host, e.g. `https://meetmax.com`.
+    pub base_url: String,
+    /// Secrets Manager id of the consumer key and secret.
+    pub secret_id: String,
+    /// Requests per second for the whole account.
+    pub rate_per_second: f64,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+}
+
+/// One MeetMax event fed by one form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventConfig {
+    /// The registration form.
+    pub form_id: String,
+    /// The account's name.
+    pub account: String,
+    /// MeetMax event id.
+    pub event_id: String,
+    /// Role of company entities.
+    pub company_role: String,
+    /// Placeholder first name of company entities.
+    pub company_first: String,
+    /// Placeholder last name of company entities.
+    pub company_last: String,
+    /// Custom field ids by purpose.
+    pub custom_fields: BTreeMap<Purpose, String>,
+    /// Secret holding the attendee password, when the event wants one.
+    pub password_secret_id: Option<String>,
+}
+
+/// Every enabled event and the accounts they use.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// Accounts by name.
+    pub accounts: BTreeMap<String, Account>,
+    /// Enabled events by form id.
+    pub events: BTreeMap<String, EventConfig>,
+}
+
+/// Reads the configuration; a wrong custom-field entry is an error naming the event.
+pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
+    let mut config = Config::default();
+    for r in db
+        .query(
+            "SELECT name, environment, base_url, secret_id, rate_per_second, concurrency FROM integration.meetmax_account",
+            &[],
+        )
+        .await?
+    {
+        let a = Account {
+            name: r.get(0),
+            environment: r.get(1),
+            base_url: r.get(2),
+            secret_id: r.get(3),
+            rate_per_second: r.get(4),
+            concurrency: r.get::<_, i32>(5).max(1) as usize,
+        };
+        config.accounts.insert(a.name.clone(), a);
+    }
+    for r in db
+        .query(
+            "SELECT form_id, account, event_id, company_role, company_first, company_last, custom_fields,
+                    password_secret_id
+               FROM integration.meetmax_event WHERE enabled",
+            &[],
+        )
+        .await?
+    {
+        let form_id: String = r.get(0);
+        let raw: serde_json::Value = r.get(6);
+        let custom_fields = parse_custom_fields(&raw).map_err(|e| SyncError::Config(format!("form {form_id}: {e}")))?;
+        let event = EventConfig {
+            form_id: form_id.clone(),
+            account: r.get(1),
+            event_id: r.get(2),
+            company_role: r.get(3),
+            company_first: r.get(4),
+            company_last: r.get(5),
+            custom_fields,
+            password_secret_id: r.get(7),
+        };
+        config.events.insert(form_id, event);
+    }
+    Ok(config)
+}
+
+/// `{"industries": 9069, "profile": "12766"}` → purpose → id (digits only).
+pub fn parse_custom_fields(raw: &serde_json::Value) -> Result<BTreeMap<Purpose, String>, String> {
+    let obj = raw.as_object().ok_or("custom_fields must be a JSON object of purpose → field id")?;
+    let mut out = BTreeMap::new();
+    for (name, id) in obj {
+        let purpose = Purpose::parse(name).ok_or_else(|| format!("unknown custom field purpose '{name}'"))?;
+        let id = match id {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s.trim().to_owned(),
+            other => return Err(format!("custom field '{name}' must be a number, not {other}")),
+        };
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("custom field '{name}' has id '{id}', not a number"));
+        }
+        out.insert(purpose, id);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_fields_are_validated() {
+        let ok = parse_custom_fields(&serde_json::json!({"industries": 21814, "profile": "12766"})).unwrap();
+        assert_eq!(ok[&Purpose::Industries], "21814");
+        assert_eq!(ok[&Purpose::Profile], "12766");
+        assert!(parse_custom_fields(&serde_json::json!({"bio": 1})).unwrap_err().contains("'bio'"));
+        assert!(parse_custom_fields(&serde_json::json!({"profile": "x1"})).is_err());
+        assert!(parse_custom_fields(&serde_json::json!([1])).is_err());
+    }
+}

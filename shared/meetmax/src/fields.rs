@@ -1,0 +1,276 @@
+//! What MeetMax should hold for a registration or a company: the `attendee/add` parameters built
+//! from a configured registration row, the reasons a row cannot be sent, and the edits that bring
+//! MeetMax from what was last sent to what is wanted now. Pure functions.
+
+use std::collections::BTreeMap;
+
+use crate::config::{EventConfig, Purpose};
+
+/// MeetMax parameter name → value.
+pub type Fields = BTreeMap<String, String>;
+
+/// Parameters sent with an add but never edited afterwards.
+const NOT_EDITED: &[&str] = &["crm_id", "username"];
+
+/// A registration as the `integration.meetmax_registration` view computes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Registration {
+    /// Formstack submission id (sent as `crm_id`).
+    pub registration_id: String,
+    /// The form (selects the event configuration).
+    pub form_id: Option<String>,
+    /// Whether a role rule matched the registration type.
+    pub rule_matched: bool,
+    /// The rule says to send this type.
+    pub rule_send: bool,
+    /// MeetMax role.
+    pub attendee_role: Option<String>,
+    /// MeetMax group.
+    pub group_name: Option<String>,
+    /// `clean`, `state` or `typed`.
+    pub company_source: Option<String>,
+    /// The company must exist as an entity first.
+    pub company_entity: bool,
+    /// Title-cased first name.
+    pub first_name: Option<String>,
+    /// Title-cased last name.
+    pub last_name: Option<String>,
+    /// The company to send.
+    pub company: Option<String>,
+    /// The organisation as typed.
+    pub organization: Option<String>,
+    /// Whether its organisation is reviewed.
+    pub organization_reviewed: Option<bool>,
+    /// The state key used for the state lookup.
+    pub state_key: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Lower-cased e-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Registration type label.
+    pub registration_type: Option<String>,
+    /// `Y` or `N`.
+    pub receive_request: String,
+    /// Time zone label without " Time".
+    pub locale: Option<String>,
+    /// Biography.
+    pub profile: Option<String>,
+    /// Headshot URL.
+    pub headshot: Option<String>,
+    /// `|`-joined industry labels.
+    pub industries: Option<String>,
+    /// Other industries (free text).
+    pub other_industries: Option<String>,
+    /// Number of meetings.
+    pub meetings: Option<i32>,
+    /// Registration status.
+    pub registration_status: Option<String>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Why a registration is not sent (stored as its `meetmax_status`, re-checked on every run).
+pub fn ineligible(r: &Registration) -> Option<String> {
+    let kind = r.registration_type.as_deref().unwrap_or("(none)");
+    if !r.rule_matched {
+        return Some(format!("no MeetMax role is configured for registration type '{kind}'"));
+    }
+    if !r.rule_send {
+        return Some(format!("registration type '{kind}' is configured not to be sent"));
+    }
+    if present(&r.first_name).is_none() || present(&r.last_name).is_none() {
+        return Some("first or last name missing".into());
+    }
+    if present(&r.email).is_none() {
+        return Some("e-mail missing".into());
+    }
+    if present(&r.company).is_none() {
+        return Some(match r.company_source.as_deref() {
+            Some("state") => match present(&r.state_key) {
+                Some(key) => format!("state '{key}' is not in conferences_events.states"),
+                None => "state organisation missing (the company of this type is the state's name)".into(),
+            },
+            Some("clean") => match present(&r.organization) {
+                Some(org) => format!("organisation '{org}' has no clean name yet"),
+                None => "organisation missing".into(),
+            },
+            _ => "organisation missing".into(),
+        });
+    }
+    if r.company_source.as_deref() == Some("clean") && r.organization_reviewed != Some(true) {
+        return Some(format!("organisation '{}' is not reviewed", r.organization.as_deref().unwrap_or("")));
+    }
+    None
+}
+
+/// The parameters of `attendee/add` for an eligible registration (empty values left out; the
+/// password, if any, is added by the caller and never stored).
+pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
+    let mut f = Fields::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            f.insert(k.to_owned(), v.to_owned());
+        }
+    };
+    put("first", r.first_name.as_deref());
+    put("last", r.last_name.as_deref());
+    put("company", r.company.as_deref());
+    put("title", r.title.as_deref());
+    put("email", r.email.as_deref());
+    put("username", r.email.as_deref());
+    put("telephone", r.phone.as_deref());
+    put("attendee_role_id", r.attendee_role.as_deref());
+    put("grp_name", r.group_name.as_deref());
+    put("receive_request", Some(r.receive_request.as_str()));
+    put("crm_id", Some(r.registration_id.as_str()));
+    let meetings = r.meetings.map(|m| m.to_string());
+    for (purpose, id) in &cfg.custom_fields {
+        let value = match purpose {
+            Purpose::Profile => r.profile.as_deref(),
+            Purpose::Headshot => r.headshot.as_deref(),
+            Purpose::Industries => r.industries.as_deref(),
+            Purpose::OtherIndustries => r.other_industries.as_deref(),
+            Purpose::Meetings => meetings.as_deref(),
+            Purpose::Locale => r.locale.as_deref(),
+            Purpose::RegistrationStatus => r.registration_status.as_deref(),
+            Purpose::RegistrationType => r.registration_type.as_deref(),
+        };
+        put(&format!("custom_{id}"), value);
+    }
+    f
+}
+
+/// The parameters of `attendee/add` for a company entity.
+pub fn company(name: &str, cfg: &EventConfig) -> Vec<(String, String)> {
+    [
+        ("is_entity", "Y"),
+        ("attendee_type", "E"),
+        ("virtual", "Y"),
+        ("attendee_role_id", cfg.company_role.as_str()),
+        ("company", name),
+        ("first", cfg.company_first.as_str()),
+        ("last", cfg.company_last.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// `attendee/edit` calls (field name, new value) turning `sent` into `wanted`, one per changed
+/// field; a field no longer wanted is cleared with an empty value.
+pub fn edits(wanted: &Fields, sent: &Fields) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in wanted {
+        if !NOT_EDITED.contains(&k.as_str()) && sent.get(k) != Some(v) {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    for k in sent.keys() {
+        if !NOT_EDITED.contains(&k.as_str()) && !wanted.contains_key(k) {
+            out.push((k.clone(), String::new()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> EventConfig {
+        EventConfig {
+            form_id: "f".into(),
+            account: "a".into(),
+            event_id: "90199".into(),
+            company_role: "NASPO2_SUPPLIER_CO".into(),
+            company_first: "Management".into(),
+            company_last: "Team".into(),
+            custom_fields: [(Purpose::Industries, "9069".into()), (Purpose::Meetings, "7664".into())].into(),
+            password_secret_id: None,
+        }
+    }
+
+    fn supplier() -> Registration {
+        Registration {
+            registration_id: "1500000001".into(),
+            rule_matched: true,
+            rule_send: true,
+            attendee_role: Some("NASPO2_SUPPLIER_ATT".into()),
+            company_source: Some("clean".into()),
+            company_entity: true,
+            first_name: Some("Jane".into()),
+            last_name: Some("Doe".into()),
+            company: Some("Acme".into()),
+            organization: Some("Acme Inc".into()),
+            organization_reviewed: Some(true),
+            email: Some("jane@example.org".into()),
+            receive_request: "Y".into(),
+            industries: Some("Information Technology|Facilities".into()),
+            meetings: Some(4),
+            title: Some("  ".into()),
+            ..Registration::default()
+        }
+    }
+
+    #[test]
+    fn attendee_parameters_follow_the_configuration() {
+        let f = attendee(&supplier(), &cfg());
+        assert_eq!(f["crm_id"], "1500000001");
+        assert_eq!(f["username"], "jane@example.org");
+        assert_eq!(f["custom_9069"], "Information Technology|Facilities");
+        assert_eq!(f["custom_7664"], "4");
+        assert!(!f.contains_key("title"), "blank values are left out");
+        assert!(!f.contains_key("grp_name"));
+        assert!(!f.contains_key("password"));
+    }
+
+    #[test]
+    fn company_entities_use_the_placeholder_person() {
+        let c: Fields = company("Acme", &cfg()).into_iter().collect();
+        assert_eq!((c["is_entity"].as_str(), c["attendee_type"].as_str()), ("Y", "E"));
+        assert_eq!((c["first"].as_str(), c["last"].as_str()), ("Management", "Team"));
+        assert_eq!(c["attendee_role_id"], "NASPO2_SUPPLIER_CO");
+    }
+
+    #[test]
+    fn reasons_name_what_is_missing() {
+        assert_eq!(ineligible(&supplier()), None);
+        let mut r = supplier();
+        r.organization_reviewed = Some(false);
+        assert_eq!(ineligible(&r).unwrap(), "organisation 'Acme Inc' is not reviewed");
+        let mut r = supplier();
+        (r.company, r.company_source, r.state_key) = (None, Some("state".into()), Some("TX".into()));
+        assert_eq!(ineligible(&r).unwrap(), "state 'TX' is not in conferences_events.states");
+        let mut r = supplier();
+        r.rule_matched = false;
+        r.registration_type = Some("Exhibitor".into());
+        assert!(ineligible(&r).unwrap().contains("'Exhibitor'"));
+        let mut r = supplier();
+        r.email = Some(" ".into());
+        assert_eq!(ineligible(&r).unwrap(), "e-mail missing");
+    }
+
+    #[test]
+    fn edits_send_each_changed_field_once_and_nothing_when_unchanged() {
+        let sent = attendee(&supplier(), &cfg());
+        assert!(edits(&sent, &sent).is_empty());
+        let mut r = supplier();
+        r.industries = Some("Facilities".into());
+        r.email = Some("jane.doe@example.org".into());
+        r.meetings = None;
+        let wanted = attendee(&r, &cfg());
+        assert_eq!(
+            edits(&wanted, &sent),
+            vec![
+                ("custom_9069".to_string(), "Facilities".to_string()),
+                ("email".to_string(), "jane.doe@example.org".to_string()),
+                ("custom_7664".to_string(), String::new()),
+            ],
+            "username and crm_id are never edited"
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! meetmax-sync: released registrations into their MeetMax event — companies first, then
+//! attendees, then edits — driven by the warehouse configuration ([`config`]), exactly once per
+//! registration and per company (lease + intent before each add, result after it, lookup before
+//! adding again when an earlier outcome is unknown), paced per account.
+
+pub mod config;
+pub mod fields;
+pub mod store;
+mod sync;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
+
+use platform_aws::SecretsCache;
+use platform_domain::run::RunCounts;
+use platform_vendors::{
+    Pacer, RetryPolicy, VendorClient,
+    meetmax::{Credentials, MeetmaxClient},
+};
+use platform_warehouse::{Warehouse, WarehouseError};
+use serde::Serialize;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// Name of this function in run records.
+pub const FUNCTION_NAME: &str = "meetmax-sync";
+
+/// Errors that fail a run (per-registration failures are [`Outcome`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// Secrets Manager failed.
+    #[error(transparent)]
+    Aws(#[from] platform_aws::AwsError),
+    /// The configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A crash injected by a test between a MeetMax call and its database write.
+    #[error("injected crash after {0}")]
+    Injected(String),
+}
+
+impl From<platform_warehouse::tokio_postgres::Error> for SyncError {
+    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
+        SyncError::Warehouse(e.into())
+    }
+}
+
+/// What happened to one registration in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Added now; the MeetMax id.
+    Added(String),
+    /// Found in MeetMax after an earlier attempt with an unknown outcome; the MeetMax id.
+    Adopted(String),
+    /// Edited: one call per changed field.
+    Edited {
+        /// The record.
+        meetmax_id: String,
+        /// Fields sent.
+        fields: usize,
+    },
+    /// In MeetMax and unchanged.
+    Unchanged(String),
+    /// Not sendable; the reason (also in `meetmax_status`).
+    Ineligible(String),
+    /// Held after a permanent failure until the row changes or its status is cleared.
+    Held(String),
+    /// Another run holds it right now.
+    Busy,
+    /// Not approved and active any more.
+    Skipped(String),
+    /// The call failed; the class (`transient`, `permanent`, `auth`) and message.
+    Failed {
+        /// Error class.
+        class: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the message that carried this registration should be delivered again.
+    pub fn retry_via_queue(&self) -> bool {
+        match self {
+            Outcome::Busy => true,
+            Outcome::Failed { class, .. } => class != "permanent",
+            _ => false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// The run id (also in `integration.run`).
+    pub run_id: String,
+    /// Outcome per registration id.
+    pub outcomes: BTreeMap<String, Outcome>,
+    /// Registrations newly marked as waiting for the review gate (sweeps only).
+    pub marked_waiting: u64,
+    /// MeetMax calls made (every attempt).
+    pub calls: u64,
+}
+
+impl RunReport {
+    /// Counts by outcome kind.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for o in self.outcomes.values() {
+            let k = match o {
+                Outcome::Added(_) => "added",
+                Outcome::Adopted(_) => "adopted",
+                Outcome::Edited { .. } => "edited",
+                Outcome::Unchanged(_) => "unchanged",
+                Outcome::Ineligible(_) => "ineligible",
+                Outcome::Held(_) => "held",
+                Outcome::Busy => "busy",
+                Outcome::Skipped(_) => "skipped",
+                Outcome::Failed { .. } => "failed",
+            };
+            *m.entry(k).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// Tunables read from the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a claim (lease) on a record lasts; longer than any call with its retries.
+    pub lease: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries on 429/5xx.
+    pub retry: RetryPolicy,
+    /// Containers that may run at once (the SQS maximum concurrency): each takes this share of
+    /// an account's rate.
+    pub instances: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lease: Duration::from_secs(300),
+            timeout: Duration::from_secs(20),
+            retry: RetryPolicy::default(),
+            instances: 1.0,
+        }
+    }
+}
+
+/// Test hooks.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Called after each MeetMax write with (call, key); `true` aborts the run right there,
+    /// before the result is written — a crash between MeetMax's answer and the database.
+    pub crash_after_call: Option<Arc<dyn Fn(&str, &str) -> bool + Send + Sync>>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks").field("crash_after_call", &self.crash_after_call.is_some()).finish()
+    }
+}
+
+/// The service: build once per container; clients (and their pacing) live across invocations.
+#[derive(Debug, Clone)]
+pub struct MeetmaxSync {
+    /// The warehouse pool.
+    pub warehouse: Warehouse,
+    /// Secrets (MeetMax credentials, attendee passwords).
+    pub secrets: SecretsCache,
+    /// Tunables.
+    pub settings: Settings,
+    /// Test hooks.
+    pub hooks: Hooks,
+    clients: Arc<Mutex<HashMap<String, (String, MeetmaxClient)>>>,
+}
+
+impl MeetmaxSync {
+    /// A service over `warehouse` and `secrets`.
+    pub fn new(warehouse: Warehouse, secrets: SecretsCache, settings: Settings) -> MeetmaxSync {
+        MeetmaxSync { warehouse, secrets, settings, hooks: Hooks::default(), clients: Arc::default() }
+    }
+
+    /// Builds the service from the environment (the warehouse variables, `MEETMAX_LEASE_SECONDS`,
+    /// `MEETMAX_TIMEOUT_SECONDS`, `MEETMAX_INSTANCES`, `SECRET_TTL_SECONDS`).
+    pub async fn from_env(env: &platform_runtime::Env) -> Result<MeetmaxSync, SyncError> {
+        let cfg = |e: platform_runtime::env::ConfigError| SyncError::Config(e.to_string());
+        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
+        let settings = Settings {
+            lease: Duration::from_secs(env.parse_or("MEETMAX_LEASE_SECONDS", 300u64).map_err(cfg)?),
+            timeout: Duration::from_secs(env.parse_or("MEETMAX_TIMEOUT_SECONDS", 20u64).map_err(cfg)?),
+            retry: RetryPolicy::default(),
+            instances: env.parse_or("MEETMAX_INSTANCES", 1.0f64).map_err(cfg)?.max(1.0),
+        };
+        let sdk = platform_aws::sdk_config().await;
+        let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
+        let cache = &secrets;
+        let mut db = platform_warehouse::DbSettings::from_env(
+            |name| env.optional(name),
+            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
+        )
+        .await?;
+        if env.optional("DATABASE_POOL_SIZE").is_none() {
+            // Each call in flight holds a connection for its claim and result.
+            db = db.with_pool_size(8);
+        }
+        Ok(MeetmaxSync::new(Warehouse::new(&db)?, secrets, settings))
+    }
+
+    /// The account's client: one per account and credentials, kept across invocations so its
+    /// pacing holds across runs.
+    async fn client(&self, account: &config::Account) -> Result<MeetmaxClient, SyncError> {
+        let secret = self.secrets.get(&account.secret_id).await?;
+        let credentials = Credentials::from_secret(secret.json())
+            .map_err(|e| SyncError::Config(format!("account {}: {e}", account.name)))?;
+        let key = format!(
+            "{}|{}|{}|{}|{}",
+            account.base_url,
+            credentials.consumer_key,
+            credentials.consumer_secret,
+            account.rate_per_second,
+            account.concurrency
+        );
+        let mut clients = self.clients.lock().await;
+        if let Some((k, c)) = clients.get(&account.name)
+            && *k == key
+        {
+            return Ok(c.clone());
+        }
+        let http = VendorClient::new("meetmax", self.settings.timeout, self.settings.retry.clone())
+            .map_err(|e| SyncError::Config(e.to_string()))?
+            .with_pacer(Pacer::new(account.rate_per_second / self.settings.instances, account.concurrency));
+        let client = MeetmaxClient::new(http, &account.base_url, credentials);
+        clients.insert(account.name.clone(), (key, client.clone()));
+        Ok(client)
+    }
+
+    /// One run: the registrations `ids` (a queue message) or every released registration (the
+    /// sweep, which also marks those the review gate holds). Writes a run record.
+    pub async fn run(&self, ids: Option<&[String]>, trigger: &str) -> Result<RunReport, SyncError> {
+        let run_id = Uuid::now_v7();
+        {
+            let conn = self.warehouse.conn().await?;
+            platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
+        }
+        let result = self.run_events(run_id, ids).await;
+        let mut counts = RunCounts::default();
+        if let Ok(report) = &result {
+            let c = report.counts();
+            counts.read = report.outcomes.len() as u64;
+            counts.written = (c.get("added").copied().unwrap_or(0)
+                + c.get("adopted").copied().unwrap_or(0)
+                + c.get("edited").copied().unwrap_or(0)) as u64;
+            counts.failed = c.get("failed").copied().unwrap_or(0) as u64;
+            counts.skipped = counts.read - counts.written - counts.failed;
+            counts.note(format!("{c:?}; {} MeetMax calls", report.calls));
+        }
+        let error = result.as_ref().err().map(|e| e.to_string());
+        let conn = self.warehouse.conn().await?;
+        platform_warehouse::runs::finish(&**conn, run_id, &counts, error.as_deref()).await?;
+        if let Ok(report) = &result {
+            tracing::info!(%run_id, counts = ?report.counts(), calls = report.calls, "meetmax sync finished");
+        }
+        result
+    }
+
+    async fn run_events(&self, run_id: Uuid, ids: Option<&[String]>) -> Result<RunReport, SyncError> {
+        let (config, candidates, marked_waiting) = {
+            let conn = self.warehouse.conn().await?;
+            let config = config::load(&**conn).await?;
+            let candidates = store::candidates(&**conn, ids).await?;
+            let waiting = if ids.is_none() { store::mark_waiting(&**conn).await? } else { 0 };
+            (config, candidates, waiting)
+        };
+        let mut by_form: BTreeMap<String, Vec<store::Candidate>> = BTreeMap::new();
+        for c in candidates {
+            by_form.entry(c.reg.form_id.clone().unwrap_or_default()).or_default().push(c);
+        }
+        let mut report = RunReport { run_id: run_id.to_string(), marked_waiting, ..RunReport::default() };
+        for (form_id, candidates) in by_form {
+            let Some(cfg) = config.events.get(&form_id) else { continue };
+            let account = config.accounts.get(&cfg.account).ok_or_else(|| {
+                SyncError::Config(format!("form {form_id}: unknown MeetMax account '{}'", cfg.account))
+            })?;
+            let client = self.client(account).await?;
+            let password =
+                match &cfg.password_secret_id {
+                    Some(id) => Some(self.secrets.get(id).await?.field("password").ok_or_else(|| {
+                        SyncError::Config(format!("form {form_id}: secret {id} has no \"password\""))
+                    })?),
+                    None => None,
+                };
+            let calls_before = client.calls();
+            let run = sync::EventRun {
+                sync: self,
+                client: client.clone(),
+                cfg,
+                owner: run_id,
+                concurrency: account.concurrency,
+                password,
+                auth_failed: AtomicBool::new(false),
+            };
+            let outcomes = run.run(candidates).await?;
+            if run.auth_failed.into_inner() {
+                // Rotated credentials are read again on the next run.
+                self.secrets.invalidate(&account.secret_id).await;
+            }
+            report.calls += client.calls() - calls_before;
+            report.outcomes.extend(outcomes);
+        }
+        Ok(report)
+    }
+}
