@@ -36,3 +36,32 @@ INSERT INTO conferences_events.exchange_organizations (original_organization, cl
 SELECT 'Acme Corporation', 'Acme', true
  WHERE NOT EXISTS (SELECT 1 FROM conferences_events.exchange_organizations WHERE original_organization = 'Acme Corporation');
 UPDATE integration.setting SET value = 'true' WHERE name = 'dedupe.auto_approve_exact';
+
+-- meetmax-sync demo: the sandbox account (make run and the tests set base_url to the running
+-- sandbox), the demo form's event with the role rules of the published exchange_meetmax view,
+-- and the state lookup for Kentucky (Texas deliberately missing: a state member from TX is
+-- "not sent" with the reason).
+INSERT INTO integration.meetmax_account (name, environment, base_url, secret_id, rate_per_second, concurrency, description)
+VALUES ('sandbox', 'sandbox', 'http://127.0.0.1:9', 'platform/local/meetmax', 20, 4, 'the vendor sandbox; make run sets base_url')
+ON CONFLICT (name) DO NOTHING;
+
+INSERT INTO integration.meetmax_event (form_id, account, event_id, company_role, custom_fields, description)
+VALUES ('5095980', 'sandbox', '90199', 'NASPO2_SUPPLIER_CO',
+        '{"profile": 12766, "locale": 12784, "headshot": 7581, "meetings": 7664, "industries": 9069, "other_industries": 8928}',
+        'Exchange 2026 (sandbox event 90199)')
+ON CONFLICT (form_id) DO NOTHING;
+
+INSERT INTO integration.meetmax_role_rule (form_id, registration_type, attendee_role, group_name, company_source, company_entity)
+VALUES
+    ('5095980', 'State Member', 'NASPO2_STATE_REP', NULL, 'state', false),
+    ('5095980', 'Supplier', 'NASPO2_SUPPLIER_ATT', NULL, 'clean', true),
+    ('5095980', 'Supplier - Small Business', 'NASPO2_SUPPLIER_ATT', NULL, 'clean', true),
+    ('5095980', 'NASPO & NASPO ValuePoint Staff', 'NASPO2_NASPO_REP', NULL, 'clean', false),
+    ('5095980', 'Partner (Academic, Affiliate, Associate, Strategic)', 'NASPO2_OTHER_ATTENDEE', '1', 'clean', false),
+    ('5095980', 'Life Member or Honorary Member', 'NASPO2_OTHER_ATTENDEE', '2', 'typed', false),
+    ('5095980', 'Speaker or VIP', 'NASPO2_OTHER_ATTENDEE', '3', 'typed', false),
+    ('5095980', '*', 'NASPO2_OTHER_ATTENDEE', NULL, 'typed', false)
+ON CONFLICT DO NOTHING;
+
+INSERT INTO conferences_events.states (name, full_name)
+SELECT 'KY', 'Kentucky' WHERE NOT EXISTS (SELECT 1 FROM conferences_events.states WHERE name = 'KY');

@@ -214,8 +214,8 @@ impl MeetmaxClient {
     }
 }
 
-/// Reads a 2xx body: `status_code` present → success; `error` → permanent failure; anything else
-/// (not JSON, neither key) → transient and uncertain.
+/// Reads a 2xx body: `status_code` present (or, for a list, a `results` array) → success;
+/// `error` → permanent failure; anything else (not JSON, neither key) → transient and uncertain.
 fn interpret(call: &'static str, status: u16, bytes: &[u8]) -> Result<Value, MeetmaxError> {
     let fail = |class, message: String, uncertain| MeetmaxError {
         call,
@@ -228,7 +228,7 @@ fn interpret(call: &'static str, status: u16, bytes: &[u8]) -> Result<Value, Mee
     let body: Value = serde_json::from_slice(bytes).map_err(|e| {
         fail(ErrorClass::Transient, format!("answer is not JSON ({e}): {}", truncate_bytes(bytes)), true)
     })?;
-    if body.get("status_code").is_some() {
+    if body.get("status_code").is_some() || (call.ends_with("/list") && body.get("results").is_some_and(Value::is_array)) {
         return Ok(body);
     }
     if let Some(error) = body.get("error") {
@@ -317,6 +317,12 @@ mod tests {
         assert_eq!(ok.get("id").and_then(value_text).as_deref(), Some("42"));
         let ok = interpret("attendee/add", 200, br#"{"status_code":"200","id":42}"#).unwrap();
         assert_eq!(ok.get("id").and_then(value_text).as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn lists_succeed_with_a_results_array() {
+        assert!(interpret("attendee/list", 200, br#"{"results":[]}"#).is_ok());
+        assert!(interpret("attendee/add", 200, br#"{"results":[]}"#).is_err(), "an add needs status_code");
     }
 
     #[test]

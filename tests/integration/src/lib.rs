@@ -4,6 +4,7 @@
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
 pub mod company_quality;
+pub mod meetmax_support;
 
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ impl TestDb {
 
     /// Runs SQL (several statements allowed).
     pub async fn exec(&self, sql: &str) {
-        self.warehouse.conn().await.unwrap().batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.warehouse.conn().await.unwrap().batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     }
 
     /// A single scalar from a query.

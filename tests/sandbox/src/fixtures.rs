@@ -71,6 +71,20 @@ pub fn demo_fixture() -> FormstackFixture {
     serde_json::from_str(include_str!("../fixtures/formstack-demo.json")).expect("the demo fixture file is valid")
 }
 
+/// The demo MeetMax consumer key.
+pub const MEETMAX_KEY: &str = "sandbox-meetmax-key";
+/// The demo MeetMax consumer secret.
+pub const MEETMAX_SECRET: &str = "sandbox-meetmax-secret";
+
+/// The MeetMax demo fixture (`tests/sandbox/fixtures/meetmax-demo.json`): a production-like event
+/// (90199, NASPO2 roles, industries field 9069) and a staging-like one (110641, NASPO3 roles,
+/// field 21814) with custom fields for biography, time zone, headshot, meetings, industries (options
+/// include "Maintenance Repair and Operations") and other industries; one company entity already
+/// present in each ("Globex Corporation" in 90199, "Acme" in 110641).
+pub fn meetmax_demo_fixture() -> crate::MeetmaxFixture {
+    serde_json::from_str(include_str!("../fixtures/meetmax-demo.json")).expect("the MeetMax fixture file is valid")
+}
+
 /// `n` deterministic submissions for the demo form's fields, two per second from `start`, ids
 /// from `first_id`.
 pub fn generate(n: usize, first_id: u64, start: NaiveDateTime) -> Vec<StoredSubmission> {

@@ -1,6 +1,7 @@
-//! `vendor-sandbox [--port N] [--demo | --fixture FILE]`: serves the sandbox on 127.0.0.1 until
-//! killed; `--demo` loads `tests/sandbox/fixtures/formstack-demo.json`, `--fixture` any Formstack
-//! fixture file of that shape. Prints `listening <url>` once ready.
+//! `vendor-sandbox [--port N] [--demo | --fixture FILE] [--meetmax-fixture FILE]`: serves the
+//! sandbox on 127.0.0.1 until killed; `--demo` loads `tests/sandbox/fixtures/formstack-demo.json`
+//! and `meetmax-demo.json`, `--fixture` any Formstack fixture file of that shape,
+//! `--meetmax-fixture` any MeetMax fixture. Prints `listening <url>` once ready.
 
 use std::net::SocketAddr;
 
@@ -16,6 +17,14 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     if args.iter().any(|a| a == "--demo") {
         sandbox.load_formstack(fixtures::demo_fixture()).await;
+        sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--meetmax-fixture") {
+        let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--meetmax-fixture needs a file"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let fixture =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path} is not a MeetMax fixture: {e}"))?;
+        sandbox.load_meetmax(fixture).await;
     }
     if let Some(i) = args.iter().position(|a| a == "--fixture") {
         let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--fixture needs a file"))?;
