@@ -79,9 +79,7 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
         Some(resp) => resp,
         None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     };
-    if let Some(delay) = late_by {
-        tokio::time::sleep(delay).await;
-    }
+
     let mut log = state.requests.lock().await;
     let seq = log.len() as u64 + 1;
     log.push(RecordedRequest {
@@ -95,5 +93,10 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
         status: response.status().as_u16(),
         fault: was_fault,
     });
+    drop(log);
+    // A late answer is logged first: the client may give up (and the connection close) meanwhile.
+    if let Some(delay) = late_by {
+        tokio::time::sleep(delay).await;
+    }
     response
 }
