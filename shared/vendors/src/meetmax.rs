@@ -228,7 +228,9 @@ fn interpret(call: &'static str, status: u16, bytes: &[u8]) -> Result<Value, Mee
     let body: Value = serde_json::from_slice(bytes).map_err(|e| {
         fail(ErrorClass::Transient, format!("answer is not JSON ({e}): {}", truncate_bytes(bytes)), true)
     })?;
-    if body.get("status_code").is_some() || (call.ends_with("/list") && body.get("results").is_some_and(Value::is_array)) {
+    if body.get("status_code").is_some()
+        || (call.ends_with("/list") && body.get("results").is_some_and(Value::is_array))
+    {
         return Ok(body);
     }
     if let Some(error) = body.get("error") {

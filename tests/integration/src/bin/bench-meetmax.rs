@@ -1,0 +1,67 @@
+//! `bench-meetmax [registrations] [companies]`: one meetmax-sync run of 1,000 released supplier
+//! registrations across 150 companies (defaults) against the sandbox's MeetMax answering after
+//! 50 ms with a 20 requests/second token bucket (burst 5) and the account configured at 20
+//! requests/second. Prints the wall time against the floor (calls ÷ rate) and the 429s met.
+//! Needs the stack (`DATABASE_URL`, `AWS_ENDPOINT_URL`): run through `make bench`.
+
+use std::time::Instant;
+
+use integration_tests::meetmax_support::{EVENT, MeetmaxHarness, test_settings};
+use vendor_sandbox::meetmax::{RateLimit, Switches};
+
+const RATE: f64 = 20.0;
+const LATENCY_MS: u64 = 50;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let registrations: usize = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(1000);
+    let companies: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(150);
+    let concurrency = 4;
+    let h = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
+    h.sandbox
+        .set_meetmax_switches(Switches {
+            latency_ms: LATENCY_MS,
+            rate_limit: Some(RateLimit { per_second: RATE, burst: 5.0 }),
+            ..Switches::default()
+        })
+        .await;
+    // Companies with reviewed clean names, suppliers spread over them, all released by the gate.
+    h.db.exec(&format!(
+        "INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+         SELECT 'Bench Supplier ' || i || ' Inc', 'Bench Supplier ' || i, true FROM generate_series(1, {companies}) i;
+         INSERT INTO conferences_events.exchange_registration
+                (form_id, registration_id, first_name, last_name, organization, email, registration_type, one_one,
+                 time_zone, industries, meetings, approval_status, registration_status)
+         SELECT '5095980', 'bench-' || i, 'First' || i, 'Last' || i, 'Bench Supplier ' || (1 + i % {companies}) || ' Inc',
+                'person' || i || '@example.org', 'Supplier', 'Yes', 'Central Time',
+                'Information Technology' || chr(10) || 'Facilities', 6, 'Approved', 'Active'
+           FROM generate_series(1, {registrations}) i;
+         INSERT INTO integration.meetmax_release (registration_id)
+         SELECT registration_id FROM conferences_events.exchange_registration;"
+    ))
+    .await;
+
+    let start = Instant::now();
+    let report = h.sync.run(None, "bench").await?;
+    let wall = start.elapsed().as_secs_f64();
+
+    let requests = h.sandbox.requests().await;
+    let throttled = requests.iter().filter(|r| r.status == 429).count();
+    let accepted = requests.len() - throttled;
+    let floor = accepted as f64 / RATE;
+    let records = h.sandbox.meetmax_records().await.into_iter().filter(|r| r.event_id == EVENT).count();
+    println!(
+        "meetmax-sync: {registrations} registrations across {companies} companies, sandbox latency {LATENCY_MS} ms, \
+         limit {RATE} req/s, account rate {RATE} req/s, concurrency {concurrency}"
+    );
+    println!("outcomes: {:?}", report.counts());
+    println!("MeetMax records in the event afterwards: {records} (one was seeded)");
+    println!(
+        "calls: {accepted} answered + {throttled} refused with 429; floor = {accepted} / {RATE} = {floor:.2} s; \
+         wall {wall:.2} s = {:.3} x the floor",
+        wall / floor
+    );
+    anyhow::ensure!(report.counts().get("added") == Some(&registrations), "not every registration was added");
+    Ok(())
+}
