@@ -54,7 +54,7 @@ impl From<platform_warehouse::tokio_postgres::Error> for SyncError {
 
 /// What happened to one registration in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum Outcome {
     /// Added now; the MeetMax id.
     Added(String),

@@ -476,3 +476,34 @@ async fn the_gate_releases_types_whose_company_needs_no_review() {
     new.sort();
     assert_eq!(new, ids(&["k1", "k2"]), "the supplier waits for its organisation's review");
 }
+
+fn sample(name: &str) -> lambda_runtime::LambdaEvent<serde_json::Value> {
+    let path = format!("{}/../../events/meetmax-sync/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    lambda_runtime::LambdaEvent::new(serde_json::from_str(&text).unwrap(), lambda_runtime::Context::default())
+}
+
+#[tokio::test]
+async fn every_sample_event_is_handled_as_documented() {
+    let h = MeetmaxHarness::new().await;
+    h.review("Acme Inc", "Acme").await;
+    h.registration(&Reg::supplier("1500000001", "Acme Inc")).await;
+    h.registration(&Reg::supplier("1500000002", "Acme Inc")).await;
+    h.registration(&Reg { kind: "State Member", state: Some("KY"), org: None, ..Reg::supplier("1500000006", "") })
+        .await;
+
+    let out = meetmax_sync::handle(&h.sync, sample("sync.json")).await.unwrap();
+    assert_eq!(out["counts"]["added"], 2, "{out}");
+    let out = meetmax_sync::handle(&h.sync, sample("sqs.json")).await.unwrap();
+    assert_eq!(out["batchItemFailures"], serde_json::json!([]), "{out}");
+    assert_eq!(record_counts(&h).await.0.len(), 3);
+    let out = meetmax_sync::handle(&h.sync, sample("sqs-with-bad-message.json")).await.unwrap();
+    assert_eq!(out["batchItemFailures"][0]["itemIdentifier"], "7c1d-0002", "{out}");
+    for file in ["sweep.json", "schedule.json"] {
+        let out = meetmax_sync::handle(&h.sync, sample(file)).await.unwrap();
+        assert_eq!(out["counts"]["unchanged"], 3, "{file}: {out}");
+    }
+    let unknown =
+        lambda_runtime::LambdaEvent::new(serde_json::json!({"action": "explode"}), lambda_runtime::Context::default());
+    assert!(meetmax_sync::handle(&h.sync, unknown).await.is_err());
+}
