@@ -1,6 +1,6 @@
 """Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
-KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs), the review bucket and the
-Formstack secret."""
+KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs), the review bucket, the
+Formstack secret and the sandbox MeetMax account's credentials."""
 import json
 import sys
 
@@ -10,6 +10,8 @@ formstack_secret = {
     "api_token": "sandbox-formstack-token",
     "webhook_hmac_keys": {"5095980": "sandbox-hmac-key"},
 }
+
+meetmax_secret = {"consumer_key": "sandbox-meetmax-key", "consumer_secret": "sandbox-meetmax-secret"}
 
 sqs = boto3.client("sqs")
 sm = boto3.client("secretsmanager")
@@ -26,10 +28,16 @@ def queue_with_dlq(name):
 queue = queue_with_dlq("platform-local-company-dedupe")
 meetmax = queue_with_dlq("platform-local-meetmax-sync")
 
-try:
-    sm.create_secret(Name="platform/local/formstack", SecretString=json.dumps(formstack_secret))
-except sm.exceptions.ResourceExistsException:
-    sm.put_secret_value(SecretId="platform/local/formstack", SecretString=json.dumps(formstack_secret))
+
+def secret(name, value):
+    try:
+        sm.create_secret(Name=name, SecretString=json.dumps(value))
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+
+
+secret("platform/local/formstack", formstack_secret)
+secret("platform/local/meetmax", meetmax_secret)
 
 s3 = boto3.client("s3")
 try:
@@ -41,4 +49,5 @@ print(f"DEDUPE_QUEUE_URL={queue}")
 print("REVIEW_BUCKET=platform-local-review")
 print(f"MEETMAX_QUEUE_URL={meetmax}")
 print("FORMSTACK_SECRET_ID=platform/local/formstack")
+print("MEETMAX_SECRET_ID=platform/local/meetmax")
 sys.stdout.flush()

@@ -8,7 +8,9 @@
 #    event and the signed (and a forged) webhook from events/, then replays both
 # 4. approves the registrations (the staff step), forwards the dedupe queue to company-dedupe as
 #    Lambda's event source mapping would, and runs its sweep
-# 5. prints what happened; stops everything it started
+# 5. forwards the meetmax-sync queue to meetmax-sync (companies, then attendees into the sandbox's
+#    MeetMax event 90199), runs its sweep, and checks companies were created before their people
+# 6. prints what happened; stops everything it started
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -31,9 +33,9 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 say "building the functions, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p company-dedupe -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p vendor-sandbox -p platform-warehouse --bins
 
-say "starting the vendor sandbox (demo Formstack data)"
+say "starting the vendor sandbox (demo Formstack and MeetMax data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
 SANDBOX_PID=$!
 for _ in $(seq 1 100); do grep -q '^listening ' "$WORK/sandbox.out" 2>/dev/null && break; sleep 0.1; done
@@ -58,6 +60,15 @@ if ! target/debug/warehouse-migrate 2>"$WORK/migrate.err"; then
   fi
 fi
 psql_q -f infra/local/seed-demo.sql
+# The sandbox's MeetMax starts empty on every run: point the demo account at it and forget what
+# earlier runs sent to their sandboxes (demo warehouse only).
+psql_q -v url="$SANDBOX_URL" -v secret="$MEETMAX_SECRET_ID" <<'SQL'
+UPDATE integration.meetmax_account SET base_url = :'url', secret_id = :'secret' WHERE name = 'sandbox';
+DELETE FROM integration.meetmax_sync;
+DELETE FROM integration.meetmax_company;
+UPDATE conferences_events.exchange_registration SET meetmax_id = NULL, meetmax_status = NULL
+ WHERE meetmax_id IS NOT NULL OR meetmax_status IS NOT NULL;
+SQL
 RUN_START=$(psql_q -tA -c "SELECT now()")
 
 cat >"$WORK/lambda.env" <<ENV
@@ -70,6 +81,7 @@ FORMSTACK_SECRET_ID="$FORMSTACK_SECRET_ID"
 FORMSTACK_API_URL="$SANDBOX_URL/api/v2"
 DEDUPE_QUEUE_URL="$DEDUPE_QUEUE_URL"
 MEETMAX_QUEUE_URL="$MEETMAX_QUEUE_URL"
+MEETMAX_TIMEOUT_SECONDS="10"
 REVIEW_BUCKET="$REVIEW_BUCKET"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
@@ -132,6 +144,12 @@ cargo lambda invoke company-dedupe -A 127.0.0.1 -P "$WATCH_PORT" --data-file eve
 REVIEW_KEY=$(cargo lambda invoke company-dedupe -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/company-dedupe/export-review.json -o json 2>>"$WORK/invoke.err" \
   | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["review_workbook"])')
 
+say "meetmax-sync: the meetmax queue forwarded to meetmax-sync, then its sweep"
+"$PY" infra/local/forward_sqs.py "$MEETMAX_QUEUE_URL" meetmax-sync "$WATCH_PORT"
+cargo lambda invoke meetmax-sync -A 127.0.0.1 -P "$WATCH_PORT" --data-file events/meetmax-sync/sweep.json -o json 2>>"$WORK/invoke.err" \
+  | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("sweep: {}, {} MeetMax calls, {} marked waiting".format(r["counts"], r["calls"], r["marked_waiting"]))' \
+  || { echo "meetmax-sync sweep failed:" >&2; cat "$WORK/invoke.err" "$WORK/watch.log" >&2; exit 1; }
+
 say "report"
 psql_q -v run_start="$RUN_START" <<'SQL'
 \pset footer off
@@ -158,6 +176,31 @@ SELECT n.original_organization, n.suggested_clean, round(n.suggestion_score::num
  ORDER BY o.reviewed DESC, n.original_organization;
 SELECT count(*) AS released_to_meetmax_sync FROM integration.meetmax_release;
 SQL
+psql_q <<'SQL'
+\pset footer off
+SELECT r.registration_id, initcap(r.first_name) || ' ' || initcap(r.last_name) AS name, r.registration_type,
+       m.company AS meetmax_company, r.meetmax_id, r.meetmax_status
+  FROM conferences_events.exchange_registration r
+  LEFT JOIN integration.meetmax_registration m ON m.registration_id = r.registration_id
+ WHERE r.form_id = '5095980' ORDER BY r.registration_id;
+SELECT company, meetmax_id, adopted FROM integration.meetmax_company ORDER BY company;
+SQL
+curl -s "$SANDBOX_URL/__sandbox/meetmax/records" | "$PY" -c '
+import json, sys
+records = [r for r in json.load(sys.stdin) if r["event_id"] == "90199"]
+entities = {r["fields"]["company"]: r["id"] for r in records if r["fields"].get("is_entity") == "Y"}
+people = [r for r in records if r["fields"].get("is_entity") != "Y"]
+reps = [p for p in people if p["fields"].get("attendee_role_id") == "NASPO2_SUPPLIER_ATT"]
+late = [p["fields"]["crm_id"] for p in reps if entities.get(p["fields"]["company"], 10**12) > p["id"]]
+crm = [p["fields"].get("crm_id") for p in people]
+print("sandbox MeetMax event 90199: {} company entities, {} people".format(len(entities), len(people)))
+if late:
+    sys.exit("supplier attendees created before their company: {}".format(late))
+if len(crm) != len(set(crm)):
+    sys.exit("DUPLICATE MeetMax records for one registration")
+print("every supplier attendee was created after its company; one MeetMax record per registration")'
+eligible_without_id=$(psql_q -tA -c "SELECT count(*) FROM integration.meetmax_registration m JOIN integration.meetmax_release x USING (registration_id) WHERE m.approved_active AND m.meetmax_id IS NULL AND m.meetmax_status IS NULL")
+if [ "$eligible_without_id" != 0 ]; then echo "$eligible_without_id released registrations hold neither a MeetMax id nor a reason" >&2; exit 1; fi
 echo "messages waiting on the dedupe queue: $("$PY" infra/local/queue_depth.py "$DEDUPE_QUEUE_URL")"
 echo "messages waiting on the meetmax-sync queue: $("$PY" infra/local/queue_depth.py "$MEETMAX_QUEUE_URL")"
 echo "review workbook of what waits for review: s3://$REVIEW_BUCKET/$REVIEW_KEY (edit the decision column, upload under incoming/)"
