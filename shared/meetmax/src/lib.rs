@@ -157,12 +157,15 @@ impl Default for Settings {
     }
 }
 
+/// Decides, after a MeetMax write (call, key), whether to crash there (tests).
+pub type CrashPoint = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 /// Test hooks.
 #[derive(Clone, Default)]
 pub struct Hooks {
     /// Called after each MeetMax write with (call, key); `true` aborts the run right there,
     /// before the result is written — a crash between MeetMax's answer and the database.
-    pub crash_after_call: Option<Arc<dyn Fn(&str, &str) -> bool + Send + Sync>>,
+    pub crash_after_call: Option<CrashPoint>,
 }
 
 impl fmt::Debug for Hooks {

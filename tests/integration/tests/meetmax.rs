@@ -429,10 +429,11 @@ async fn the_view_applies_the_configured_rules() {
                FROM conferences_events.exchange_meetmax ORDER BY registration_id",
         )
         .await;
-    let got: HashMap<String, (Option<String>, Option<String>, Option<String>, String, String, Option<String>, String)> =
-        rows.iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7))))
-            .collect();
+    type ViewRow = (Option<String>, Option<String>, Option<String>, String, String, Option<String>, String);
+    let got: HashMap<String, ViewRow> = rows
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7))))
+        .collect();
     assert!(!got.contains_key("s6"), "only approved, active rows");
     let s1 = &got["s1"];
     assert_eq!((s1.0.as_deref(), s1.1.as_deref(), s1.2.as_deref()), (Some("Acme"), Some("NASPO2_SUPPLIER_ATT"), None));
