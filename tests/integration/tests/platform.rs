@@ -131,23 +131,27 @@ async fn warehouse_reconnects_after_its_connection_is_killed_and_migrations_are_
     assert_eq!(fee_type, "numeric");
 }
 
+/// The published view's rules, reproduced by configuration: the demo form's role rules are the
+/// published NASPO2 mapping (`infra/local/seed-demo.sql`).
 #[tokio::test]
 async fn exchange_meetmax_view_applies_the_documented_rules() {
     let db = TestDb::new().await;
+    db.exec(integration_tests::SEED_DEMO_SQL).await;
     db.exec(
         "INSERT INTO conferences_events.regions (id, name) VALUES (1, 'South');
-         INSERT INTO conferences_events.states (name, full_name, region_id) VALUES ('KY', 'Commonwealth of Kentucky', 1);
+         UPDATE conferences_events.states SET full_name = 'Commonwealth of Kentucky', region_id = 1 WHERE name = 'KY';
          INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed) VALUES ('Acme, Inc.', 'Acme', true);
          INSERT INTO conferences_events.exchange_registration
-            (registration_id, first_name, last_name, organization, email, registration_type, one_one, time_zone, industries, state_organization, approval_status, registration_status)
+            (form_id, registration_id, first_name, last_name, organization, email, registration_type, one_one, time_zone, industries, state_organization, approval_status, registration_status)
          VALUES
-            ('1', 'mary', 'McDONALD', 'State of KY', 'M@X.ORG', 'State Member', 'yes', 'Pacific Time', E'A, B\\r\\nC\\n', 'KY', 'Approved', 'Active'),
-            ('2', 'john', 'smith', 'Acme, Inc.', 'j@x.org', 'Supplier', 'Yes', 'Eastern Time', NULL, NULL, 'Approved', 'Active'),
-            ('3', 'x', 'y', 'Z', 'z@x.org', 'Supplier', 'Yes', NULL, NULL, NULL, 'approved', 'Active')",
+            ('5095980', '1', 'mary', 'McDONALD', 'State of KY', 'M@X.ORG', 'State Member', 'yes', 'Pacific Time', E'A, B\\r\\nC\\n', 'KY', 'Approved', 'Active'),
+            ('5095980', '2', 'john', 'smith', 'Acme, Inc.', 'j@x.org', 'Supplier', 'Yes', 'Eastern Time', NULL, NULL, 'Approved', 'Active'),
+            ('5095980', '3', 'x', 'y', 'Z', 'z@x.org', 'Supplier', 'Yes', NULL, NULL, NULL, 'approved', 'Active'),
+            ('5095980', '4', 'pat', 'lee', 'Retired', 'p@x.org', 'Life Member or Honorary Member', 'No', NULL, NULL, NULL, 'Approved', 'Active')",
     )
     .await;
-    let rows = db.rows("SELECT registration_id, first_name, last_name, company, email, attendee_role_id, receive_request, locale, industries FROM conferences_events.exchange_meetmax ORDER BY registration_id").await;
-    assert_eq!(rows.len(), 2, "'approved' is not 'Approved'");
+    let rows = db.rows("SELECT registration_id, first_name, last_name, company, email, attendee_role_id, receive_request, locale, industries, group_name FROM conferences_events.exchange_meetmax ORDER BY registration_id").await;
+    assert_eq!(rows.len(), 3, "'approved' is not 'Approved'");
     let r = &rows[0];
     assert_eq!((r.get::<_, String>(1), r.get::<_, String>(2)), ("Mary".into(), "Mcdonald".into()));
     assert_eq!(r.get::<_, String>(3), "Commonwealth of Kentucky");
@@ -155,9 +159,19 @@ async fn exchange_meetmax_view_applies_the_documented_rules() {
     assert_eq!(r.get::<_, String>(5), "NASPO2_STATE_REP");
     assert_eq!(r.get::<_, String>(6), "N", "only exactly 'Yes' requests meetings");
     assert_eq!(r.get::<_, String>(7), "Pacific");
-    assert_eq!(r.get::<_, String>(8), "A B|C|");
+    assert_eq!(
+        r.get::<_, String>(8),
+        "A B|C",
+        "lines joined with '|', commas removed; no trailing '|' (the published view left one)"
+    );
     assert_eq!(rows[1].get::<_, String>(3), "Acme");
+    assert_eq!(rows[1].get::<_, String>(5), "NASPO2_SUPPLIER_ATT");
     assert_eq!(rows[1].get::<_, String>(6), "Y");
+    assert_eq!(
+        (rows[2].get::<_, String>(3), rows[2].get::<_, String>(9)),
+        ("Retired".into(), "2".into()),
+        "as typed, group 2"
+    );
 }
 
 #[tokio::test]

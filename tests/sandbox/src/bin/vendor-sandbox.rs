@@ -37,3 +37,11 @@ async fn main() -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
+
+/// The fixture file named after `flag`, parsed.
+fn fixture_arg<T: serde::de::DeserializeOwned>(args: &[String], flag: &str) -> anyhow::Result<Option<T>> {
+    let Some(i) = args.iter().position(|a| a == flag) else { return Ok(None) };
+    let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("{flag} needs a file"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    serde_json::from_str(&text).map(Some).map_err(|e| anyhow::anyhow!("{path} is not a fixture for {flag}: {e}"))
+}
