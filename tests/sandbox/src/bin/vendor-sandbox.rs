@@ -19,19 +19,11 @@ async fn main() -> anyhow::Result<()> {
         sandbox.load_formstack(fixtures::demo_fixture()).await;
         sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
     }
-    if let Some(i) = args.iter().position(|a| a == "--meetmax-fixture") {
-        let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--meetmax-fixture needs a file"))?;
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-        let fixture =
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path} is not a MeetMax fixture: {e}"))?;
-        sandbox.load_meetmax(fixture).await;
-    }
-    if let Some(i) = args.iter().position(|a| a == "--fixture") {
-        let path = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--fixture needs a file"))?;
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-        let fixture =
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path} is not a Formstack fixture: {e}"))?;
+    if let Some(fixture) = fixture_arg(&args, "--fixture")? {
         sandbox.load_formstack(fixture).await;
+    }
+    if let Some(fixture) = fixture_arg(&args, "--meetmax-fixture")? {
+        sandbox.load_meetmax(fixture).await;
     }
     println!("listening {}", sandbox.url);
     tokio::signal::ctrl_c().await?;
