@@ -174,6 +174,16 @@ impl fmt::Debug for Hooks {
     }
 }
 
+/// What a cached client was built from; a change (rotated secret, new rate) builds a new one.
+/// Debug never shows the consumer secret.
+#[derive(Debug, Clone, PartialEq)]
+struct ClientKey {
+    base_url: String,
+    credentials: Credentials,
+    rate_per_second: f64,
+    concurrency: usize,
+}
+
 /// The service: build once per container; clients (and their pacing) live across invocations.
 #[derive(Debug, Clone)]
 pub struct MeetmaxSync {
@@ -185,7 +195,7 @@ pub struct MeetmaxSync {
     pub settings: Settings,
     /// Test hooks.
     pub hooks: Hooks,
-    clients: Arc<Mutex<HashMap<String, (String, MeetmaxClient)>>>,
+    clients: Arc<Mutex<HashMap<String, (ClientKey, MeetmaxClient)>>>,
 }
 
 impl MeetmaxSync {
@@ -226,14 +236,12 @@ impl MeetmaxSync {
         let secret = self.secrets.get(&account.secret_id).await?;
         let credentials = Credentials::from_secret(secret.json())
             .map_err(|e| SyncError::Config(format!("account {}: {e}", account.name)))?;
-        let key = format!(
-            "{}|{}|{}|{}|{}",
-            account.base_url,
-            credentials.consumer_key,
-            credentials.consumer_secret,
-            account.rate_per_second,
-            account.concurrency
-        );
+        let key = ClientKey {
+            base_url: account.base_url.clone(),
+            credentials: credentials.clone(),
+            rate_per_second: account.rate_per_second,
+            concurrency: account.concurrency,
+        };
         let mut clients = self.clients.lock().await;
         if let Some((k, c)) = clients.get(&account.name)
             && *k == key

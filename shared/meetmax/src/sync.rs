@@ -60,8 +60,13 @@ impl EventRun<'_> {
         }
     }
 
-    /// Refuses further calls once the credentials were refused.
-    fn guard(&self, call: &'static str) -> Result<(), MeetmaxError> {
+    /// Makes one MeetMax call, unless the credentials were refused earlier in this run (then no
+    /// call is made); a refusal here stops the calls that follow.
+    async fn call<T>(
+        &self,
+        call: &'static str,
+        request: impl Future<Output = Result<T, MeetmaxError>>,
+    ) -> Result<T, MeetmaxError> {
         if self.auth_failed.load(Ordering::Relaxed) {
             return Err(MeetmaxError {
                 call,
@@ -72,13 +77,11 @@ impl EventRun<'_> {
                 retry_after: None,
             });
         }
-        Ok(())
-    }
-
-    fn note(&self, e: &MeetmaxError) {
-        if e.class == ErrorClass::Auth {
-            self.auth_failed.store(true, Ordering::Relaxed);
-        }
+        request.await.inspect_err(|e| {
+            if e.class == ErrorClass::Auth {
+                self.auth_failed.store(true, Ordering::Relaxed);
+            }
+        })
     }
 
     /// Runs the event: returns an outcome per registration.
@@ -197,12 +200,12 @@ impl EventRun<'_> {
     }
 
     async fn list_companies(&self) -> Result<HashMap<String, String>, MeetmaxError> {
-        self.guard("attendee/list")?;
         let listed = self
-            .client
-            .list_attendees(&self.cfg.event_id, "attendee_role_id", &self.cfg.company_role)
-            .await
-            .inspect_err(|e| self.note(e))?;
+            .call(
+                "attendee/list",
+                self.client.list_attendees(&self.cfg.event_id, "attendee_role_id", &self.cfg.company_role),
+            )
+            .await?;
         let mut map = HashMap::new();
         for r in listed {
             if let (Some(id), Some(company)) = (r.id.clone(), r.text("company")) {
@@ -235,10 +238,8 @@ impl EventRun<'_> {
             store::record_company(&**conn, event_id, name, id, true).await?;
             return Ok(Ok(id.clone()));
         }
-        let result = match self.guard("attendee/add") {
-            Ok(()) => self.client.add_attendee(event_id, &fields::company(name, self.cfg)).await,
-            Err(e) => Err(e),
-        };
+        let params = fields::company(name, self.cfg);
+        let result = self.call("attendee/add", self.client.add_attendee(event_id, &params)).await;
         self.crash_point("company/add", name)?;
         match result {
             Ok(id) => {
@@ -246,7 +247,6 @@ impl EventRun<'_> {
                 Ok(Ok(id))
             }
             Err(e) => {
-                self.note(&e);
                 let f = failure(&e);
                 store::record_company_failed(&**conn, event_id, name, &f).await?;
                 Ok(Err(f))
@@ -300,10 +300,7 @@ impl EventRun<'_> {
         if let Some(pw) = &self.password {
             params.push(("password".into(), pw.clone()));
         }
-        let result = match self.guard("attendee/add") {
-            Ok(()) => self.client.add_attendee(event_id, &params).await,
-            Err(e) => Err(e),
-        };
+        let result = self.call("attendee/add", self.client.add_attendee(event_id, &params)).await;
         self.crash_point("attendee/add", &id)?;
         match result {
             Ok(mm) => {
@@ -311,7 +308,6 @@ impl EventRun<'_> {
                 Ok((id, Outcome::Added(mm)))
             }
             Err(e) => {
-                self.note(&e);
                 let f = failure(&e);
                 store::record_failed(&**conn, &id, event_id, &f, &wanted, self.owner).await?;
                 Ok((id, outcome_of(&f)))
@@ -324,8 +320,7 @@ impl EventRun<'_> {
     async fn lookup(&self, c: &Candidate) -> Result<Option<String>, MeetmaxError> {
         let event_id = self.cfg.event_id.as_str();
         let id = c.reg.registration_id.as_str();
-        self.guard("attendee/list")?;
-        match self.client.list_attendees(event_id, "crm_id", id).await {
+        match self.call("attendee/list", self.client.list_attendees(event_id, "crm_id", id)).await {
             Ok(found) => {
                 if let Some(mm) = found.into_iter().find(|r| r.text("crm_id").as_deref() == Some(id)).and_then(|r| r.id)
                 {
@@ -337,7 +332,7 @@ impl EventRun<'_> {
             Err(e) => return Err(e),
         }
         let Some(email) = c.reg.email.as_deref() else { return Ok(None) };
-        let found = self.client.list_attendees(event_id, "email", email).await?;
+        let found = self.call("attendee/list", self.client.list_attendees(event_id, "email", email)).await?;
         Ok(found
             .into_iter()
             .filter(|r| r.text("is_entity").is_none_or(|v| !v.eq_ignore_ascii_case("y")))
@@ -368,13 +363,9 @@ impl EventRun<'_> {
         }
         let mut sent = 0;
         for (field, value) in &diff {
-            let result = match self.guard("attendee/edit") {
-                Ok(()) => self.client.edit_attendee(event_id, &mm, field, value).await,
-                Err(e) => Err(e),
-            };
+            let result = self.call("attendee/edit", self.client.edit_attendee(event_id, &mm, field, value)).await;
             self.crash_point("attendee/edit", &id)?;
             if let Err(e) = result {
-                self.note(&e);
                 let f = failure(&e);
                 store::record_edit_failed(&**conn, &id, &f, &wanted).await?;
                 return Ok((id, outcome_of(&f)));

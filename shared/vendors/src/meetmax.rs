@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::http::{VendorClient, VendorError};
 
 /// A MeetMax account's consumer key and secret (Debug never shows the secret).
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// OAuth consumer key.
     pub consumer_key: String,
