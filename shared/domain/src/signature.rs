@@ -52,6 +52,65 @@ pub fn verify(body: &[u8], header: Option<&str>, key: Option<&str>) -> Result<()
     mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
 }
 
+/// Compares two byte strings in constant time (for shared secrets such as `HandshakeKey`).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Equal-length HMACs under a fixed key compare the values without leaking where they differ.
+    let digest = |v: &[u8]| {
+        let mut mac = HmacSha256::new_from_slice(b"constant-time-eq").expect("HMAC takes keys of any length");
+        mac.update(v);
+        mac.finalize().into_bytes()
+    };
+    let expected = digest(b);
+    let mut mac = HmacSha256::new_from_slice(b"constant-time-eq").expect("HMAC takes keys of any length");
+    mac.update(a);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// Name of Formstack's shared-secret body field.
+pub const HANDSHAKE_FIELD: &str = "HandshakeKey";
+
+/// What replaces the `HandshakeKey` value in the stored copy of a body.
+pub const REDACTED: &str = "[redacted]";
+
+/// The `HandshakeKey` value of a webhook body (urlencoded or JSON), if it has one.
+pub fn handshake_value(body: &[u8], json: bool) -> Option<String> {
+    if json {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        return v.get(HANDSHAKE_FIELD).and_then(|h| h.as_str().map(str::to_owned));
+    }
+    form_urlencoded::parse(body).find(|(k, _)| k == HANDSHAKE_FIELD).map(|(_, v)| v.into_owned())
+}
+
+/// The body with its `HandshakeKey` value replaced by [`REDACTED`]. A urlencoded body keeps
+/// every other byte; a JSON body is re-serialised. Bodies without the field come back unchanged.
+pub fn redact_handshake(body: &[u8], json: bool) -> Vec<u8> {
+    if json {
+        return match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(serde_json::Value::Object(mut obj)) if obj.contains_key(HANDSHAKE_FIELD) => {
+                obj.insert(HANDSHAKE_FIELD.into(), REDACTED.into());
+                serde_json::to_vec(&obj).expect("JSON values serialise")
+            }
+            _ => body.to_vec(),
+        };
+    }
+    let mut out = Vec::with_capacity(body.len());
+    for (i, pair) in body.split(|&b| b == b'&').enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        let is_handshake = form_urlencoded::parse(key).next().is_some_and(|(k, _)| k == HANDSHAKE_FIELD);
+        if is_handshake {
+            out.extend_from_slice(key);
+            out.push(b'=');
+            out.extend(form_urlencoded::byte_serialize(REDACTED.as_bytes()).flat_map(str::bytes));
+        } else {
+            out.extend_from_slice(pair);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +145,28 @@ mod tests {
         assert_eq!(verify(BODY, Some("sha256=abc"), Some("test1")), Err(SignatureError::Malformed));
         let not_hex = format!("sha256={}", "z".repeat(64));
         assert_eq!(verify(BODY, Some(&not_hex), Some("test1")), Err(SignatureError::Malformed));
+    }
+
+    #[test]
+    fn handshake_is_read_and_redacted_in_both_formats() {
+        assert_eq!(handshake_value(BODY, false).as_deref(), Some("test"));
+        let redacted = redact_handshake(BODY, false);
+        assert_eq!(redacted, b"FormID=6606394&UniqueID=1500878955&HandshakeKey=%5Bredacted%5D".to_vec());
+        assert_eq!(handshake_value(&redacted, false).as_deref(), Some(REDACTED));
+        let json = br#"{"FormID":"1","UniqueID":"2","HandshakeKey":"s3cret","101":"x"}"#;
+        assert_eq!(handshake_value(json, true).as_deref(), Some("s3cret"));
+        let r = redact_handshake(json, true);
+        assert!(!String::from_utf8_lossy(&r).contains("s3cret"));
+        assert_eq!(handshake_value(&r, true).as_deref(), Some(REDACTED));
+        let plain = b"FormID=1&UniqueID=2&101=a%26b";
+        assert_eq!(redact_handshake(plain, false), plain.to_vec(), "no field, no change");
+        assert_eq!(handshake_value(plain, false), None);
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }

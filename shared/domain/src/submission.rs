@@ -103,7 +103,7 @@ impl Submission {
         let submission_id = take_id(&mut map, UNIQUE_ID_KEY)?;
         // The handshake key is a shared secret, not a field: never carried further.
         map.remove(HANDSHAKE_KEY);
-        Ok(Submission { form_id, submission_id, timestamp: None, fields: map })
+        Ok(Submission { form_id, submission_id, timestamp: None, fields: without_nul(map) })
     }
 
     /// Parses one record of `GET /form/{id}/submission.json?data=true`.
@@ -139,8 +139,37 @@ impl Submission {
             _ => {}
         }
         let form = record.get("form").map(|f| id_string(Some(f), "form")).transpose()?;
-        Ok(Submission { form_id: form.unwrap_or_else(|| form_id.to_owned()), submission_id, timestamp, fields })
+        Ok(Submission {
+            form_id: form.unwrap_or_else(|| form_id.to_owned()),
+            submission_id,
+            timestamp,
+            fields: without_nul(fields),
+        })
     }
+}
+
+/// Whether any key or string of `fields` holds a NUL character.
+pub fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// Removes NUL characters from every key and string: PostgreSQL refuses them in `text` and
+/// `jsonb`, and no form field means anything by one. Deterministic, so a replay maps the same.
+fn without_nul(fields: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    fn clean(v: Value) -> Value {
+        match v {
+            Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
+            Value::Array(items) => Value::Array(items.into_iter().map(clean).collect()),
+            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k.replace('\0', ""), clean(v))).collect()),
+            other => other,
+        }
+    }
+    fields.into_iter().map(|(k, v)| (k.replace('\0', ""), clean(v))).collect()
 }
 
 fn parse_urlencoded(text: &str) -> Result<BTreeMap<String, Value>, SubmissionError> {
@@ -189,6 +218,19 @@ fn id_string(v: Option<&Value>, key: &'static str) -> Result<String, SubmissionE
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nul_characters_are_removed_from_every_field_in_both_ways_in() {
+        let s = Submission::from_webhook(b"FormID=1&UniqueID=2&101=Ja%00ne&10%002=x", None).unwrap();
+        assert_eq!(s.fields["101"], json!("Jane"));
+        assert_eq!(s.fields["102"], json!("x"));
+        let record = json!({"id": "9", "data": {"101": {"value": {"first": "A\u{0}b"}}, "102": {"value": ["c\u{0}"]}}});
+        let s = Submission::from_api("1", &record).unwrap();
+        assert_eq!(s.fields["101"], json!({"first": "Ab"}));
+        assert_eq!(s.fields["102"], json!(["c"]));
+        assert!(!has_nul(&serde_json::to_value(&s).unwrap()));
+        assert!(has_nul(&record));
+    }
 
     #[test]
     fn urlencoded_webhook_with_compound_and_repeated_keys() {

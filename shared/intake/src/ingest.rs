@@ -18,7 +18,7 @@ use platform_warehouse::tokio_postgres::{Client, Transaction};
 use platform_warehouse::{
     cursor, forms, outbox,
     raw::{self, MappingOutcome, NewRaw, PendingRaw, Source},
-    registrations,
+    registrations::{self, RowResult},
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -41,9 +41,14 @@ impl Incoming {
         Incoming::new(submission, raw_body, content_type, Some(parsed))
     }
 
-    /// A pulled API record: its JSON is the raw body, from which the submission can be read again.
-    pub fn from_api(submission: Submission, record_json: Vec<u8>) -> Incoming {
-        Incoming::new(submission, record_json, Some("application/json".into()), None)
+    /// A pulled API record: its JSON is the raw body, from which the submission can be read
+    /// again. A record holding NUL characters (which `jsonb` refuses) also keeps its cleaned parse,
+    /// so that it stays readable in the warehouse.
+    pub fn from_api(submission: Submission, record: &serde_json::Value) -> Incoming {
+        let body = serde_json::to_vec(record).expect("JSON values serialise");
+        let parsed = platform_domain::submission::has_nul(record)
+            .then(|| serde_json::to_value(&submission).expect("submissions serialise"));
+        Incoming::new(submission, body, Some("application/json".into()), parsed)
     }
 
     fn new(
@@ -84,16 +89,21 @@ pub struct IngestReport {
     pub updated: u64,
     /// Mapped but identical to the stored registration.
     pub unchanged: u64,
+    /// Mapped, but the registration already holds a newer version (nothing written).
+    pub superseded: u64,
+    /// Refused by the database (a value it cannot store) or by the form guard: stored raw with
+    /// the reason, counted in `mapping_errors` too.
+    pub refused: u64,
     /// First few mapping errors, for the run record.
     pub errors: Vec<String>,
 }
 
 impl IngestReport {
-    fn note_error(&mut self, sub: &Submission, error: String) {
+    fn note_error(&mut self, submission_id: &str, error: &str) {
         self.mapping_errors += 1;
-        tracing::warn!(form_id = %sub.form_id, submission_id = %sub.submission_id, error = %error, "submission not mapped; stored with its error");
+        tracing::warn!(submission_id, error, "submission not mapped; stored with its error");
         if self.errors.len() < RunCounts::MAX_NOTES {
-            self.errors.push(format!("submission {}: {error}", sub.submission_id));
+            self.errors.push(format!("submission {submission_id}: {error}"));
         }
     }
 
@@ -106,6 +116,8 @@ impl IngestReport {
         self.inserted += o.inserted;
         self.updated += o.updated;
         self.unchanged += o.unchanged;
+        self.superseded += o.superseded;
+        self.refused += o.refused;
         self.errors.extend(o.errors);
         self.errors.truncate(RunCounts::MAX_NOTES);
     }
@@ -115,7 +127,7 @@ impl IngestReport {
         let mut c = RunCounts {
             read: self.received,
             written: self.inserted + self.updated,
-            skipped: self.replays + self.unchanged,
+            skipped: self.replays + self.unchanged + self.superseded,
             failed: self.mapping_errors,
             notes: Vec::new(),
         };
@@ -132,7 +144,8 @@ impl IngestReport {
 /// A webhook body exists nowhere else, so it is committed on its own (`pending`) before it is
 /// interpreted; a crash after that leaves it for the scheduled sweep. A pulled record can be
 /// fetched again until the cursor passes it, so its raw row, its mapping outcome, the
-/// registration and the cursor commit together, in fewer statements.
+/// registration and the cursor commit together. A row the database refuses never fails the
+/// batch (see [`process`]).
 pub async fn ingest(
     conn: &mut Client,
     source: Source,
@@ -143,49 +156,25 @@ pub async fn ingest(
 ) -> Result<IngestReport, IntakeError> {
     let received = items.len() as u64;
     let (raws, subs): (Vec<NewRaw>, Vec<Submission>) = items.into_iter().map(|i| (i.raw, i.submission)).unzip();
-    let mut report = match source {
+    let (ids, mut tx) = match source {
         Source::Webhook => {
-            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
-            let pending: Vec<(i64, Submission)> =
-                ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
-            let replays = received - pending.len() as u64;
-            let tx = conn.transaction().await?;
-            let mut report = process(&tx, run_id, pending).await?;
-            if let Some((form_id, mark)) = cursor_mark {
-                cursor::advance(&tx, form_id, mark, run_id).await?;
-            }
-            tx.commit().await?;
-            report.replays = replays;
-            report
+            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws).await?;
+            (ids, conn.transaction().await?)
         }
         Source::Pull => {
             let tx = conn.transaction().await?;
-            let subs: Vec<&Submission> = subs.iter().collect();
-            let mappings = load_mappings(&tx, &subs).await?;
-            let mapped: Vec<Result<RegistrationRow, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
-            let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
-            let ids = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&errors)).await?;
-            let mut report = IngestReport::default();
-            let mut rows = Vec::new();
-            for ((id, result), sub) in ids.iter().zip(mapped).zip(&subs) {
-                if id.is_none() {
-                    report.replays += 1;
-                    continue;
-                }
-                match result {
-                    Ok(row) => rows.push(row),
-                    Err(e) => report.note_error(sub, e),
-                }
-            }
-            report.mapped = rows.len() as u64;
-            write_rows(&tx, &mappings, rows, run_id, &mut report).await?;
-            if let Some((form_id, mark)) = cursor_mark {
-                cursor::advance(&tx, form_id, mark, run_id).await?;
-            }
-            tx.commit().await?;
-            report
+            (raw::insert(&tx, source, signature_verified, run_id, &raws).await?, tx)
         }
     };
+    let pending: Vec<(i64, Submission)> =
+        ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
+    let replays = received - pending.len() as u64;
+    let mut report = process(&mut tx, run_id, pending).await?;
+    if let Some((form_id, mark)) = cursor_mark {
+        cursor::advance(&tx, form_id, mark, run_id).await?;
+    }
+    tx.commit().await?;
+    report.replays = replays;
     report.received = received;
     Ok(report)
 }
@@ -210,13 +199,13 @@ pub async fn remap(
         for row in batch {
             match reread(&row) {
                 Ok(sub) => pending.push((row.id, sub)),
-                Err(e) => broken.push(MappingOutcome { id: row.id, error: Some(e) }),
+                Err(e) => broken.push(MappingOutcome::failed(row.id, e)),
             }
         }
         let n = (pending.len() + broken.len()) as u64;
-        let tx = conn.transaction().await?;
+        let mut tx = conn.transaction().await?;
         raw::set_outcomes(&tx, &broken).await?;
-        let mut report = process(&tx, run_id, pending).await?;
+        let mut report = process(&mut tx, run_id, pending).await?;
         tx.commit().await?;
         report.received = n;
         report.mapping_errors += broken.len() as u64;
@@ -238,9 +227,10 @@ fn reread(row: &PendingRaw) -> Result<Submission, String> {
 }
 
 /// Maps stored `pending` rows (raw id, submission), writes the registrations and records each
-/// row's outcome, inside the caller's transaction.
+/// row's outcome, inside the caller's transaction. A row the database refuses is isolated (see
+/// [`upsert_isolating`]) and stored with the database's reason; the others are written.
 async fn process(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     run_id: Uuid,
     pending: Vec<(i64, Submission)>,
 ) -> Result<IngestReport, IntakeError> {
@@ -254,19 +244,16 @@ async fn process(
     let mut rows = Vec::with_capacity(pending.len());
     for (raw_id, sub) in &pending {
         match map_one(&mappings, sub) {
-            Ok(row) => {
-                outcomes.push(MappingOutcome { id: *raw_id, error: None });
-                rows.push(row);
-            }
+            Ok(row) => rows.push((*raw_id, row)),
             Err(e) => {
-                outcomes.push(MappingOutcome { id: *raw_id, error: Some(e.clone()) });
-                report.note_error(sub, e);
+                report.note_error(&sub.submission_id, &e);
+                outcomes.push(MappingOutcome::failed(*raw_id, e));
             }
         }
     }
     report.mapped = rows.len() as u64;
-    write_rows(tx, &mappings, rows, run_id, &mut report).await?;
-    raw::set_outcomes(tx, &outcomes).await?;
+    outcomes.extend(write_rows(tx, &mappings, rows, run_id, &mut report).await?);
+    raw::set_outcomes(&*tx, &outcomes).await?;
     Ok(report)
 }
 
@@ -292,35 +279,153 @@ fn map_one(mappings: &Mappings, sub: &Submission) -> Result<RegistrationRow, Str
     }
 }
 
-/// Upserts mapped rows (one statement per form and timestamp kind; the last version of a
-/// submission wins) and records the new and changed ids in the outbox.
+/// Upserts mapped rows (raw id, row): one statement per form and timestamp kind; of several
+/// versions of a submission in the batch the newest is written and the others are superseded.
+/// Records the new and changed ids in the outbox. Returns each raw row's outcome.
 async fn write_rows(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     mappings: &Mappings,
-    rows: Vec<RegistrationRow>,
+    rows: Vec<(i64, RegistrationRow)>,
     run_id: Uuid,
     report: &mut IngestReport,
-) -> Result<(), IntakeError> {
-    let mut groups: BTreeMap<(String, bool), BTreeMap<String, RegistrationRow>> = BTreeMap::new();
-    for row in rows {
+) -> Result<Vec<MappingOutcome>, IntakeError> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut groups: BTreeMap<(String, bool), BTreeMap<String, (i64, RegistrationRow)>> = BTreeMap::new();
+    for (raw_id, row) in rows {
         let key = (row.form_id.clone(), row.submitted_at.is_some());
-        groups.entry(key).or_default().insert(row.registration_id.clone(), row);
+        let group = groups.entry(key).or_default();
+        let older = match group.get(&row.registration_id) {
+            Some((held_id, held)) if (held.submitted_at, *held_id) > (row.submitted_at, raw_id) => raw_id,
+            Some((held_id, _)) => {
+                let held_id = *held_id;
+                group.insert(row.registration_id.clone(), (raw_id, row));
+                held_id
+            }
+            None => {
+                group.insert(row.registration_id.clone(), (raw_id, row));
+                continue;
+            }
+        };
+        report.superseded += 1;
+        outcomes.push(MappingOutcome {
+            id: older,
+            error: Some("superseded: a newer version of this submission came in the same batch".into()),
+            superseded: true,
+        });
     }
     let mut changed: Vec<String> = Vec::new();
-    let mut upserted = 0u64;
     for ((form_id, real_time), rows) in groups {
         let Some(Ok(mapping)) = mappings.get(&form_id) else { continue };
-        let rows: Vec<RegistrationRow> = rows.into_values().collect();
-        upserted += rows.len() as u64;
-        let outcome = registrations::upsert(tx, mapping, &rows, real_time).await?;
-        report.inserted += outcome.inserted.len() as u64;
-        report.updated += outcome.updated.len() as u64;
-        changed.extend(outcome.inserted);
-        changed.extend(outcome.updated);
+        let rows: Vec<(i64, RegistrationRow)> = rows.into_values().collect();
+        for (raw_id, registration_id, result) in upsert_isolating(tx, mapping, rows, real_time).await? {
+            match result {
+                Written::Row(RowResult::Inserted) => {
+                    report.inserted += 1;
+                    changed.push(registration_id);
+                }
+                Written::Row(RowResult::Updated) => {
+                    report.updated += 1;
+                    changed.push(registration_id);
+                }
+                Written::Row(RowResult::Unchanged) => report.unchanged += 1,
+                Written::Row(RowResult::Superseded) => {
+                    report.superseded += 1;
+                    outcomes.push(MappingOutcome {
+                        id: raw_id,
+                        error: Some("superseded: the registration already holds a newer version".into()),
+                        superseded: true,
+                    });
+                    continue;
+                }
+                Written::Row(RowResult::OtherForm(owner)) => {
+                    let e = format!(
+                        "refused: registration {registration_id} belongs to form {owner}; a submission of form {form_id} cannot change it"
+                    );
+                    tracing::warn!(%registration_id, %owner, %form_id, "cross-form write refused");
+                    report.refused += 1;
+                    report.note_error(&registration_id, &e);
+                    outcomes.push(MappingOutcome::failed(raw_id, e));
+                    continue;
+                }
+                Written::Refused(reason) => {
+                    let e = format!("refused by the database: {reason}");
+                    report.refused += 1;
+                    report.note_error(&registration_id, &e);
+                    outcomes.push(MappingOutcome::failed(raw_id, e));
+                    continue;
+                }
+            }
+            outcomes.push(MappingOutcome::mapped(raw_id));
+        }
     }
-    report.unchanged += upserted - (report.inserted + report.updated).min(upserted);
     changed.sort();
     changed.dedup();
-    outbox::enqueue(tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
-    Ok(())
+    outbox::enqueue(&*tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
+    Ok(outcomes)
+}
+
+/// What became of one row in [`upsert_isolating`].
+enum Written {
+    /// The statement ran; the row's result.
+    Row(RowResult),
+    /// The database refused this row on its own (its reason).
+    Refused(String),
+}
+
+/// Upserts `rows` inside savepoints; when the database refuses the statement for a row-level
+/// reason (a NUL, a value too long for a column, a number out of range, a constraint), the
+/// batch is split in halves and retried until each refused row stands alone: k bad rows among
+/// n cost about 2·k·log2(n) extra statements, and every good row is written.
+/// Returns (raw id, registration id, result) per row.
+async fn upsert_isolating(
+    tx: &mut Transaction<'_>,
+    mapping: &FormMapping,
+    rows: Vec<(i64, RegistrationRow)>,
+    real_time: bool,
+) -> Result<Vec<(i64, String, Written)>, IntakeError> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut stack = vec![rows];
+    while let Some(chunk) = stack.pop() {
+        if chunk.is_empty() {
+            continue;
+        }
+        let (raw_ids, regs): (Vec<i64>, Vec<RegistrationRow>) = chunk.into_iter().unzip();
+        let savepoint = tx.savepoint("isolate_rows").await?;
+        match registrations::upsert(&savepoint, mapping, &regs, &raw_ids, real_time).await {
+            Ok(results) => {
+                savepoint.commit().await?;
+                let by_id: HashMap<String, RowResult> = results.into_iter().collect();
+                for (raw_id, reg) in raw_ids.into_iter().zip(regs) {
+                    let result = by_id.get(&reg.registration_id).cloned().unwrap_or(RowResult::Superseded);
+                    out.push((raw_id, reg.registration_id, Written::Row(result)));
+                }
+            }
+            Err(e) => {
+                let Some(reason) = row_level_reason(&e) else { return Err(e.into()) };
+                savepoint.rollback().await?;
+                if regs.len() == 1 {
+                    let reg = regs.into_iter().next().expect("one row");
+                    tracing::warn!(registration_id = %reg.registration_id, %reason, "row refused by the database; isolated");
+                    out.push((raw_ids[0], reg.registration_id, Written::Refused(reason)));
+                } else {
+                    let mut rows: Vec<(i64, RegistrationRow)> = raw_ids.into_iter().zip(regs).collect();
+                    let second = rows.split_off(rows.len() / 2);
+                    stack.push(second);
+                    stack.push(rows);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The database's reason when it refused a statement because of the data of some row (SQLSTATE
+/// classes 22 data exception and 23 integrity violation, and 54000 such as an index row too
+/// large): isolating the row helps. Anything else fails the batch.
+fn row_level_reason(e: &platform_warehouse::WarehouseError) -> Option<String> {
+    let platform_warehouse::WarehouseError::Db(db) = e else { return None };
+    let err = db.as_db_error()?;
+    let code = err.code().code();
+    (code.starts_with("22") || code.starts_with("23") || code == "54000")
+        .then(|| format!("{} (SQLSTATE {code})", err.message()))
 }

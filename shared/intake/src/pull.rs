@@ -233,8 +233,7 @@ impl Intake {
                         if let Some(ts) = sub.timestamp {
                             mark = Some(mark.map_or(ts, |m| m.max(ts)));
                         }
-                        let body = serde_json::to_vec(record).expect("JSON values serialise");
-                        buffer.push(Incoming::from_api(sub, body));
+                        buffer.push(Incoming::from_api(sub, record));
                     }
                     Err(e) => {
                         fp.report.mapping_errors += 1;

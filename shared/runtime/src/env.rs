@@ -20,10 +20,20 @@ pub enum ConfigError {
     },
 }
 
-/// A snapshot of the environment (or of a map, in tests).
-#[derive(Debug, Clone, Default)]
+/// A snapshot of the environment (or of a map, in tests). `Debug` lists the variable names
+/// only: the process environment holds AWS session credentials (and, locally, a `DATABASE_URL`
+/// with its password).
+#[derive(Clone, Default)]
 pub struct Env {
     vars: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Env").field("names", &names).field("values", &"[redacted]").finish()
+    }
 }
 
 impl Env {
@@ -90,5 +100,14 @@ mod tests {
         assert!(err.to_string().contains("BAD=\"twelve\" is invalid"), "{err}");
         assert!(env.flag("F", false).unwrap());
         assert!(env.flag("A", false).is_err());
+    }
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let env =
+            Env::from_pairs([("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"), ("DATABASE_URL", "postgres://u:hunter2@h/d")]);
+        let dbg = format!("{env:?}");
+        assert!(dbg.contains("AWS_SECRET_ACCESS_KEY") && dbg.contains("DATABASE_URL"), "{dbg}");
+        assert!(!dbg.contains("wJalrXUtnFEMI") && !dbg.contains("hunter2"), "{dbg}");
     }
 }

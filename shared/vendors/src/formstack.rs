@@ -73,10 +73,7 @@ impl FormstackClient {
             params.push(("max_time", t.format("%Y-%m-%d %H:%M:%S").to_string()));
         }
         let resp = self.http.send(|c| c.get(&url).bearer_auth(token).query(&params)).await?;
-        let body = resp.bytes().await.map_err(|e| VendorError::Transport {
-            vendor: self.http.vendor(),
-            message: format!("reading body: {e}"),
-        })?;
+        let body = crate::http::read_body(self.http.vendor(), resp).await?;
         let value: Value = serde_json::from_slice(&body).map_err(|e| VendorError::Response {
             vendor: self.http.vendor(),
             message: format!("submission listing is not JSON: {e}"),

@@ -218,7 +218,7 @@ impl VendorClient {
             let resp = build(&self.http)
                 .send()
                 .await
-                .map_err(|e| VendorError::Transport { vendor: self.vendor, message: error_chain(&e) })?;
+                .map_err(|e| VendorError::Transport { vendor: self.vendor, message: error_chain(e) })?;
             if resp.status().is_success() {
                 return Ok(resp);
             }
@@ -228,7 +228,7 @@ impl VendorClient {
             Err(VendorError::Status {
                 vendor: self.vendor,
                 status: status.as_u16(),
-                body: body.chars().take(300).collect(),
+                body: without_url_queries(&body.chars().take(300).collect::<String>()),
                 retry_after,
             })
         };
@@ -250,6 +250,15 @@ impl VendorClient {
     }
 }
 
+/// Reads a success response's body; a failure (connection cut, timeout mid-body) is a
+/// [`VendorError::Transport`] whose text carries no URL.
+pub async fn read_body(vendor: &'static str, resp: Response) -> Result<Vec<u8>, VendorError> {
+    match resp.bytes().await {
+        Ok(b) => Ok(b.to_vec()),
+        Err(e) => Err(VendorError::Transport { vendor, message: format!("reading the answer: {}", error_chain(e)) }),
+    }
+}
+
 /// `Retry-After` as delta-seconds or an HTTP date.
 fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
@@ -261,15 +270,48 @@ fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Dur
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-fn error_chain(e: &reqwest::Error) -> String {
+/// A transport error's text with its causes, without the request URL: the query string may
+/// carry credentials or personal data (MeetMax signs every parameter into it), and this text
+/// ends up in logs, run records and operators' status columns.
+fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         source = s.source();
     }
-    msg
+    without_url_queries(&msg)
+}
+
+/// `text` with the query string (and fragment) of every `http://` or `https://` URL replaced by
+/// `?[redacted]`: the one place vendor error text is cleaned before it is stored or logged.
+pub fn without_url_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let start = match (rest.find("http://"), rest.find("https://")) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => break,
+        };
+        out.push_str(&rest[..start]);
+        let url_len = rest[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | '`'))
+            .unwrap_or(rest.len() - start);
+        let url = &rest[start..start + url_len];
+        match url.find(['?', '#']) {
+            Some(q) => {
+                out.push_str(&url[..q]);
+                out.push_str("?[redacted]");
+            }
+            None => out.push_str(url),
+        }
+        rest = &rest[start + url_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -296,6 +338,34 @@ mod tests {
         assert!(pacer.limiter.check().is_err(), "no burst beyond one request");
         assert_eq!((pacer.rate(), pacer.concurrency()), (1000.0, 2));
         assert_eq!(Pacer::new(f64::NAN, 0).rate(), 1.0);
+    }
+
+    #[test]
+    fn url_queries_are_removed_from_error_text() {
+        let text = "error sending request for url (https://meetmax.example/sched/service/attendee/add?password=hunter2&oauth_signature=x): timed out";
+        let clean = without_url_queries(text);
+        assert_eq!(
+            clean,
+            "error sending request for url (https://meetmax.example/sched/service/attendee/add?[redacted]): timed out"
+        );
+        assert_eq!(
+            without_url_queries("see http://a/b?k=v and https://c/d#frag end"),
+            "see http://a/b?[redacted] and https://c/d?[redacted] end"
+        );
+        assert_eq!(without_url_queries("no url here?x=1"), "no url here?x=1");
+        assert_eq!(without_url_queries("http://a/b"), "http://a/b");
+    }
+
+    #[tokio::test]
+    async fn transport_errors_carry_no_query_string() {
+        // Nothing listens on port 9 of loopback: a connection error, whose text would name the URL.
+        let client =
+            VendorClient::new("test", Duration::from_secs(2), RetryPolicy { max_retries: 0, ..RetryPolicy::default() })
+                .unwrap();
+        let err = client.send(|c| c.get("http://127.0.0.1:9/path?password=hunter2")).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, VendorError::Transport { .. }), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]

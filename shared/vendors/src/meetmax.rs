@@ -202,10 +202,10 @@ impl MeetmaxClient {
             Ok(resp) => resp,
             Err(e) => return Err(classify_vendor_error(call, e)),
         };
-        let bytes = resp.bytes().await.map_err(|e| MeetmaxError {
+        let bytes = crate::http::read_body("meetmax", resp).await.map_err(|e| MeetmaxError {
             call,
             class: ErrorClass::Transient,
-            message: format!("reading the answer: {e}"),
+            message: e.to_string(),
             uncertain: true,
             status: Some(200),
             retry_after: None,

@@ -57,20 +57,15 @@ pub struct PendingRaw {
     pub raw_body: Vec<u8>,
 }
 
-/// Stores raw submissions in one statement. Returns, in input order, the row id of each input
-/// that still needs processing: `Some(id)` for new rows and for stored rows still `pending`,
-/// `None` for replays already mapped or failed (they change nothing).
-///
-/// With `outcomes` (one per row: `None` = mapped, `Some(error)`), the rows are stored with their
-/// mapping outcome (the caller writes the registrations in the same transaction); without, they
-/// are stored `pending`.
+/// Stores raw submissions, `pending`, in one statement. Returns, in input order, the row id of
+/// each input that still needs processing: `Some(id)` for new rows and for stored rows still
+/// `pending`, `None` for replays already processed (they change nothing).
 pub async fn insert(
     db: &impl GenericClient,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
     rows: &[NewRaw],
-    outcomes: Option<&[Option<String>]>,
 ) -> Result<Vec<Option<i64>>> {
     let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
@@ -78,39 +73,19 @@ pub async fn insert(
     let bodies: Vec<&[u8]> = rows.iter().map(|r| r.raw_body.as_slice()).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
     let parsed: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.parsed.as_ref()).collect();
-    let mapped = outcomes.is_some();
-    let errors: Vec<Option<&str>> = match outcomes {
-        Some(o) => o.iter().map(|e| e.as_deref()).collect(),
-        None => vec![None; rows.len()],
-    };
     let stored = db
         .query(
             "INSERT INTO integration.raw_submission AS s
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
-                     signature_verified, run_id, mapping_status, mapping_error, mapped_at)
-             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5,
-                    CASE WHEN NOT $11 THEN 'pending' WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
-                    u.error, CASE WHEN $11 THEN now() END
-               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::text[])
-                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, error)
+                     signature_verified, run_id, mapping_status)
+             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5, 'pending'
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed)
              ON CONFLICT (form_id, submission_id, body_sha256)
-             DO UPDATE SET run_id = excluded.run_id, mapping_status = excluded.mapping_status,
-                           mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
+             DO UPDATE SET run_id = excluded.run_id
               WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
-            &[
-                &form_ids,
-                &sub_ids,
-                &source.as_str(),
-                &signature_verified,
-                &run_id,
-                &content_types,
-                &bodies,
-                &hashes,
-                &parsed,
-                &errors,
-                &mapped,
-            ],
+            &[&form_ids, &sub_ids, &source.as_str(), &signature_verified, &run_id, &content_types, &bodies, &hashes, &parsed],
         )
         .await?;
     let index: std::collections::HashMap<(&str, &str, &[u8]), usize> = rows
@@ -133,8 +108,22 @@ pub async fn insert(
 pub struct MappingOutcome {
     /// `raw_submission.id`.
     pub id: i64,
-    /// `None` when mapped, else the error text.
+    /// `None` when mapped, else the error text (for a superseded row: why).
     pub error: Option<String>,
+    /// A newer version of the submission was already applied (`superseded`, not an error).
+    pub superseded: bool,
+}
+
+impl MappingOutcome {
+    /// Mapped and written.
+    pub fn mapped(id: i64) -> MappingOutcome {
+        MappingOutcome { id, error: None, superseded: false }
+    }
+
+    /// Failed, with the reason.
+    pub fn failed(id: i64, error: String) -> MappingOutcome {
+        MappingOutcome { id, error: Some(error), superseded: false }
+    }
 }
 
 /// Records mapping outcomes (status, error, time) in one statement.
@@ -144,14 +133,16 @@ pub async fn set_outcomes(db: &impl GenericClient, outcomes: &[MappingOutcome]) 
     }
     let ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
     let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.error.as_deref()).collect();
+    let superseded: Vec<bool> = outcomes.iter().map(|o| o.superseded).collect();
     db.execute(
         "UPDATE integration.raw_submission s
-            SET mapping_status = CASE WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
+            SET mapping_status = CASE WHEN u.superseded THEN 'superseded'
+                                      WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
                 mapping_error = u.error,
                 mapped_at = now()
-           FROM unnest($1::bigint[], $2::text[]) AS u(id, error)
+           FROM unnest($1::bigint[], $2::text[], $3::bool[]) AS u(id, error, superseded)
           WHERE s.id = u.id",
-        &[&ids, &errors],
+        &[&ids, &errors, &superseded],
     )
     .await?;
     Ok(())

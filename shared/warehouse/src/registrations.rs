@@ -1,50 +1,73 @@
-//! Upserts into `conferences_events.exchange_registration`, keyed on `registration_id`.
+//! Upserts into `conferences_events.exchange_registration`, keyed on `registration_id`, guarded
+//! by form ownership and version (`integration.registration_version`).
 
 use platform_domain::mapping::{ColumnKind, FormMapping, RegistrationRow, column_kind};
 use tokio_postgres::{GenericClient, types::ToSql};
 
 use crate::Result;
 
-/// Which registrations an upsert inserted or changed. Unchanged rows are not listed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct UpsertOutcome {
-    /// Newly inserted `registration_id`s.
-    pub inserted: Vec<String>,
-    /// Changed `registration_id`s (`updated_at` set to now).
-    pub updated: Vec<String>,
+/// What an upsert did with one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowResult {
+    /// A new registration.
+    Inserted,
+    /// The registration changed (`updated_at` set to now).
+    Updated,
+    /// The stored registration already held these values.
+    Unchanged,
+    /// The registration already holds a newer version of the submission: nothing written.
+    Superseded,
+    /// The registration belongs to another form (named): refused, nothing written.
+    OtherForm(String),
 }
 
-/// Upserts rows of one form in one statement. Only the form's mapped columns are written, so
-/// columns kept by staff (approval, MeetMax outcome, …) are never touched. A row whose mapped
-/// values equal the stored ones changes nothing (no `updated_at` bump).
+/// Upserts rows of one form in one statement, each with the id of the raw submission it was
+/// mapped from. Only the form's mapped columns are written, so columns kept by staff (approval,
+/// MeetMax outcome, …) are never touched. A row whose mapped values equal the stored ones
+/// changes nothing (no `updated_at` bump).
+///
+/// Two guards, kept in `integration.registration_version` and checked in the same statement:
+/// - a registration never changes form: a row of another form is refused ([`RowResult::OtherForm`]);
+/// - an older version never replaces a newer one ([`RowResult::Superseded`]): the submission's
+///   own time decides when both versions carry one and they differ, else receipt order (the raw id).
 ///
 /// `authoritative_time`: the rows carry the real submission time (API pull), which then replaces
 /// a stored one; webhook rows (receipt time) never overwrite `submitted_at`.
-/// Rows must have distinct `registration_id`s.
+/// Rows must have distinct `registration_id`s. Returns one result per row, by registration id.
 pub async fn upsert(
     db: &impl GenericClient,
     mapping: &FormMapping,
     rows: &[RegistrationRow],
+    raw_ids: &[i64],
     authoritative_time: bool,
-) -> Result<UpsertOutcome> {
+) -> Result<Vec<(String, RowResult)>> {
     if rows.is_empty() {
-        return Ok(UpsertOutcome::default());
+        return Ok(Vec::new());
     }
+    assert_eq!(rows.len(), raw_ids.len(), "one raw id per row");
     let sql = upsert_sql(mapping.columns(), authoritative_time);
     let ids: Vec<&str> = rows.iter().map(|r| r.registration_id.as_str()).collect();
     let forms: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let times: Vec<Option<chrono::DateTime<chrono::Utc>>> = rows.iter().map(|r| r.submitted_at).collect();
     let columns: Vec<Vec<Option<&str>>> =
         (0..mapping.columns().len()).map(|c| rows.iter().map(|r| r.values[c].as_deref()).collect()).collect();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times];
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times, &raw_ids];
     params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
     let returned = db.query(sql.as_str(), &params).await?;
-    let mut outcome = UpsertOutcome::default();
-    for row in returned {
-        let id: String = row.get(0);
-        if row.get::<_, bool>(1) { outcome.inserted.push(id) } else { outcome.updated.push(id) }
-    }
-    Ok(outcome)
+    Ok(returned
+        .iter()
+        .map(|row| {
+            let id: String = row.get(0);
+            let result = match row.get::<_, &str>(1) {
+                "inserted" => RowResult::Inserted,
+                "updated" => RowResult::Updated,
+                "unchanged" => RowResult::Unchanged,
+                "form" => RowResult::OtherForm(row.get::<_, Option<String>>(2).unwrap_or_default()),
+                _ => RowResult::Superseded,
+            };
+            (id, result)
+        })
+        .collect())
 }
 
 /// The upsert statement for a column set (column names come from the validated whitelist).
@@ -60,8 +83,9 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
             _ => format!("u.c{i}"),
         })
         .collect();
-    let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 4)).collect();
+    let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 5)).collect();
     let mut set: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    // Only ever NULL (a row of the original scripts) to this form: the guard refuses any other.
     set.push("form_id = excluded.form_id".into());
     let mut old: Vec<String> = columns.iter().map(|c| format!("r.{c}")).collect();
     let mut new: Vec<String> = columns.iter().map(|c| format!("excluded.{c}")).collect();
@@ -73,14 +97,44 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
         new.push("excluded.submitted_at".into());
     }
     format!(
-        "INSERT INTO conferences_events.exchange_registration AS r
-                (registration_id, form_id, submitted_at, {names})
-         SELECT u.registration_id, u.form_id, COALESCE(u.submitted_at, now()), {casts}
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[], {arrays})
-                AS u(registration_id, form_id, submitted_at, {aliases})
-         ON CONFLICT (registration_id) DO UPDATE SET {set}, updated_at = now()
-          WHERE ({old}) IS DISTINCT FROM ({new})
-         RETURNING r.registration_id, (r.xmax = 0) AS inserted",
+        "WITH u AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], {arrays})
+                  AS u(registration_id, form_id, submitted_at, raw_id, {aliases})),
+         owner AS (
+           SELECT u.registration_id, COALESCE(v.form_id, e.form_id) AS form_id
+             FROM u LEFT JOIN integration.registration_version v ON v.registration_id = u.registration_id
+                    LEFT JOIN conferences_events.exchange_registration e ON e.registration_id = u.registration_id),
+         v AS (
+           INSERT INTO integration.registration_version AS v (registration_id, form_id, raw_id, own_time)
+           SELECT u.registration_id, u.form_id, u.raw_id, u.submitted_at
+             FROM u JOIN owner o ON o.registration_id = u.registration_id
+            WHERE o.form_id IS NULL OR o.form_id = u.form_id
+           ON CONFLICT (registration_id) DO UPDATE
+              SET raw_id = excluded.raw_id, own_time = COALESCE(excluded.own_time, v.own_time), updated_at = now()
+            WHERE v.form_id = excluded.form_id
+              AND CASE WHEN excluded.own_time IS NOT NULL AND v.own_time IS NOT NULL
+                             AND excluded.own_time <> v.own_time
+                        THEN excluded.own_time > v.own_time
+                        ELSE excluded.raw_id >= v.raw_id END
+           RETURNING v.registration_id),
+         w AS (
+           INSERT INTO conferences_events.exchange_registration AS r
+                  (registration_id, form_id, submitted_at, {names})
+           SELECT u.registration_id, u.form_id, COALESCE(u.submitted_at, now()), {casts}
+             FROM u JOIN v ON v.registration_id = u.registration_id
+           ON CONFLICT (registration_id) DO UPDATE SET {set}, updated_at = now()
+            WHERE (r.form_id IS NULL OR r.form_id = excluded.form_id)
+              AND ({old}) IS DISTINCT FROM ({new})
+           RETURNING r.registration_id, (r.xmax = 0) AS inserted)
+         SELECT u.registration_id,
+                CASE WHEN w.registration_id IS NOT NULL THEN CASE WHEN w.inserted THEN 'inserted' ELSE 'updated' END
+                     WHEN o.form_id IS NOT NULL AND o.form_id <> u.form_id THEN 'form'
+                     WHEN v.registration_id IS NOT NULL THEN 'unchanged'
+                     ELSE 'superseded' END,
+                o.form_id
+           FROM u JOIN owner o ON o.registration_id = u.registration_id
+                  LEFT JOIN v ON v.registration_id = u.registration_id
+                  LEFT JOIN w ON w.registration_id = u.registration_id",
         casts = casts.join(", "),
         arrays = arrays.join(", "),
         aliases = aliases.join(", "),

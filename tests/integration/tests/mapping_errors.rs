@@ -85,7 +85,7 @@ async fn a_webhook_stored_but_not_processed_before_a_crash_is_mapped_by_the_next
     let sub = Submission::from_webhook(&w.body, Some("application/x-www-form-urlencoded")).unwrap();
     let item = Incoming::from_webhook(sub, w.body.clone(), None);
     let conn = h.db.warehouse.conn().await.unwrap();
-    raw::insert(&**conn, Source::Webhook, true, uuid::Uuid::now_v7(), &[item.raw], None).await.unwrap();
+    raw::insert(&**conn, Source::Webhook, true, uuid::Uuid::now_v7(), &[item.raw]).await.unwrap();
     drop(conn);
     h.db.exec("UPDATE integration.raw_submission SET received_at = now() - interval '10 minutes'").await;
 
@@ -111,13 +111,13 @@ async fn remap_reaches_every_failed_submission_beyond_the_first_page() {
         .map(|i| {
             let record = serde_json::json!({"id": format!("{}", 1_900_000_000 + i), "timestamp": "2026-11-01 10:00:00", "data": []});
             let sub = Submission::from_api("424242", &record).unwrap();
-            Incoming::from_api(sub, serde_json::to_vec(&record).unwrap()).raw
+            Incoming::from_api(sub, &record).raw
         })
         .collect();
-    let errors: Vec<Option<String>> = vec![Some("form 424242 is not configured".into()); items.len()];
     let conn = h.db.warehouse.conn().await.unwrap();
-    raw::insert(&**conn, Source::Pull, false, uuid::Uuid::now_v7(), &items, Some(&errors)).await.unwrap();
+    raw::insert(&**conn, Source::Pull, false, uuid::Uuid::now_v7(), &items).await.unwrap();
     drop(conn);
+    h.db.exec("UPDATE integration.raw_submission SET mapping_status = 'error', mapping_error = 'form 424242 is not configured'").await;
     let report = h.intake.remap(true, Some("424242")).await.unwrap();
     assert_eq!((report.received, report.mapping_errors), (1005, 1005), "every page was visited");
 }

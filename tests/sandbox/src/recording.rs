@@ -42,6 +42,52 @@ impl RecordedRequest {
 
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
+/// What replaces a secret in the request log.
+pub const REDACTED: &str = "[redacted]";
+
+/// Parameter and field names whose values are secrets: never kept in the request log (the log
+/// is read by tests and shown by the control surface).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if n.ends_with("_method") {
+        return false;
+    }
+    ["password", "secret", "token", "signature", "handshakekey", "apikey", "api_key", "key"]
+        .iter()
+        .any(|s| n == *s || n.ends_with(&format!("_{s}")) || (s.len() > 3 && n.contains(s)))
+}
+
+/// A recorded body with secret fields redacted (JSON objects and urlencoded forms).
+fn redact_body(text: &str) -> String {
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) {
+        fn walk(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    for (k, val) in o.iter_mut() {
+                        if is_secret_name(k) {
+                            *val = serde_json::Value::String(REDACTED.into());
+                        } else {
+                            walk(val);
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        walk(&mut v);
+        return v.to_string();
+    }
+    if text.contains('=') && !text.contains(char::is_whitespace) {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
+            .into_owned()
+            .map(|(k, v)| if is_secret_name(&k) { (k, REDACTED.to_owned()) } else { (k, v) })
+            .collect();
+        return form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+    }
+    text.to_owned()
+}
+
 /// Records every request (except the control surface's reads) and applies the fault schedule.
 pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
@@ -53,8 +99,11 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
         Ok(b) => b,
         Err(_) => return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
     };
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .map(|(k, v)| if is_secret_name(&k) { (k, REDACTED.to_owned()) } else { (k, v) })
+        .collect();
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -66,7 +115,7 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
         })
         .collect();
     let method = parts.method.to_string();
-    let body_text = String::from_utf8_lossy(&bytes).into_owned();
+    let body_text = redact_body(&String::from_utf8_lossy(&bytes));
 
     let fault = state.faults.lock().await.check(&path);
     let mut faulted = None;
@@ -99,4 +148,25 @@ pub async fn record_and_fault(State(state): State<Shared>, req: Request, next: N
         tokio::time::sleep(delay).await;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_and_bodies_are_redacted() {
+        for name in ["password", "oauth_signature", "api_token", "HandshakeKey", "client_secret", "key"] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["event_id", "email", "company", "search_for", "oauth_nonce", "keynote"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+        assert_eq!(
+            redact_body(r#"{"a":1,"password":"p","n":{"token":"t"}}"#),
+            r#"{"a":1,"n":{"token":"[redacted]"},"password":"[redacted]"}"#
+        );
+        assert_eq!(redact_body("FormID=1&HandshakeKey=s3cret"), "FormID=1&HandshakeKey=%5Bredacted%5D");
+        assert_eq!(redact_body("plain text body"), "plain text body");
+    }
 }

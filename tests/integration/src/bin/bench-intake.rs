@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let sub = Submission::from_api(fixtures::DEMO_FORM_ID, r).expect("generated records parse");
-            Incoming::from_api(sub, serde_json::to_vec(r).unwrap())
+            Incoming::from_api(sub, r)
         })
         .collect();
     let mut batches: Vec<Vec<Incoming>> = Vec::new();
