@@ -9,25 +9,27 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::{MeetmaxSync, RunReport};
+use platform_runtime::{Deadline, deadline::DEFAULT_MARGIN};
 use serde_json::{Value, json};
 
-/// Handles one invocation.
+/// Handles one invocation; no MeetMax write starts that the invocation's deadline would cut off.
 pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent =
             serde_json::from_value(payload).map_err(|e| Error::from(format!("SQS event not understood: {e}")))?;
-        return Ok(serde_json::to_value(handle_batch(sync, batch).await)?);
+        return Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?);
     }
     let action = payload.get("action").and_then(Value::as_str);
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") || action == Some("sweep") {
-        let report = sync.run(None, "schedule").await?;
+        let report = sync.run_until(None, "schedule", deadline).await?;
         return Ok(summary(&report));
     }
     if action == Some("sync") {
         let ids: Vec<String> = serde_json::from_value(payload.get("registration_ids").cloned().unwrap_or(Value::Null))
             .map_err(|e| Error::from(format!("registration_ids must be a list of strings: {e}")))?;
-        let report = sync.run(Some(&ids), "operator").await?;
+        let report = sync.run_until(Some(&ids), "operator", deadline).await?;
         return Ok(summary(&report));
     }
     Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"sweep\" | \"sync\"}".into())
@@ -39,8 +41,9 @@ fn summary(report: &RunReport) -> Value {
 }
 
 /// One run over the ids of every readable message; a message fails (and comes back) when it is
-/// unreadable, when the run failed, or when one of its registrations should be tried again.
-pub async fn handle_batch(sync: &MeetmaxSync, batch: SqsEvent) -> SqsBatchResponse {
+/// unreadable, when the run failed, or when one of its registrations should be tried again
+/// (including those the deadline left unstarted).
+pub async fn handle_batch(sync: &MeetmaxSync, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let mut messages = Vec::new();
     let mut all = BTreeSet::new();
@@ -61,7 +64,7 @@ pub async fn handle_batch(sync: &MeetmaxSync, batch: SqsEvent) -> SqsBatchRespon
         return response;
     }
     let ids: Vec<String> = all.into_iter().collect();
-    match sync.run(Some(&ids), "sqs").await {
+    match sync.run_until(Some(&ids), "sqs", deadline).await {
         Ok(report) => {
             for (message_id, ids) in messages {
                 let retry =

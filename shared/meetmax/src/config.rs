@@ -60,6 +60,9 @@ pub struct Account {
     pub rate_per_second: f64,
     /// Requests in flight at most.
     pub concurrency: usize,
+    /// A list of this many results (or more) may be truncated: absent records are looked up
+    /// one by one before they are added.
+    pub list_limit: usize,
 }
 
 /// One MeetMax event fed by one form.
@@ -97,7 +100,8 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
     let mut config = Config::default();
     for r in db
         .query(
-            "SELECT name, environment, base_url, secret_id, rate_per_second, concurrency FROM integration.meetmax_account",
+            "SELECT name, environment, base_url, secret_id, rate_per_second, concurrency, list_limit
+               FROM integration.meetmax_account",
             &[],
         )
         .await?
@@ -109,6 +113,7 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
             secret_id: r.get(3),
             rate_per_second: r.get(4),
             concurrency: r.get::<_, i32>(5).max(1) as usize,
+            list_limit: r.get::<_, i32>(6).max(1) as usize,
         };
         config.accounts.insert(a.name.clone(), a);
     }

@@ -11,12 +11,16 @@ mod sync;
 use std::{
     collections::{BTreeMap, HashMap},
     fmt,
-    sync::{Arc, atomic::AtomicBool},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use platform_aws::SecretsCache;
 use platform_domain::run::RunCounts;
+use platform_runtime::Deadline;
 use platform_vendors::{
     Pacer, RetryPolicy, VendorClient,
     meetmax::{Credentials, MeetmaxClient},
@@ -75,6 +79,9 @@ pub enum Outcome {
     Held(String),
     /// Another run holds it right now.
     Busy,
+    /// Not started: the invocation's time ran out; the next run (or the message's next
+    /// delivery) takes it.
+    Deferred(String),
     /// Not approved and active any more.
     Skipped(String),
     /// The call failed; the class (`transient`, `permanent`, `auth`) and message.
@@ -90,7 +97,7 @@ impl Outcome {
     /// Whether the message that carried this registration should be delivered again.
     pub fn retry_via_queue(&self) -> bool {
         match self {
-            Outcome::Busy => true,
+            Outcome::Busy | Outcome::Deferred(_) => true,
             Outcome::Failed { class, .. } => class != "permanent",
             _ => false,
         }
@@ -123,6 +130,7 @@ impl RunReport {
                 Outcome::Ineligible(_) => "ineligible",
                 Outcome::Held(_) => "held",
                 Outcome::Busy => "busy",
+                Outcome::Deferred(_) => "deferred",
                 Outcome::Skipped(_) => "skipped",
                 Outcome::Failed { .. } => "failed",
             };
@@ -135,7 +143,9 @@ impl RunReport {
 /// Tunables read from the environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long a claim (lease) on a record lasts; longer than any call with its retries.
+    /// How long a claim (lease) on a record lasts. It is renewed right before each write and
+    /// must outlast the longest call ([`Settings::longest_call`]), so that no other run can claim
+    /// a record while a write to it is in flight.
     pub lease: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -144,6 +154,27 @@ pub struct Settings {
     /// Containers that may run at once (the SQS maximum concurrency): each takes this share of
     /// an account's rate.
     pub instances: f64,
+}
+
+impl Settings {
+    /// The longest one MeetMax write can take with its retries: every attempt's timeout plus the
+    /// longest waits between them (a write is retried only after a 429).
+    pub fn longest_call(&self) -> Duration {
+        let attempts = self.retry.max_retries as u32 + 1;
+        self.timeout * attempts + self.retry.max_retry_after.max(self.retry.max_delay) * self.retry.max_retries as u32
+    }
+
+    /// Refuses a lease that a call could outlast.
+    pub fn check(&self) -> Result<(), SyncError> {
+        if self.lease <= self.longest_call() {
+            return Err(SyncError::Config(format!(
+                "MEETMAX_LEASE_SECONDS={} must exceed the longest call with its retries ({} s)",
+                self.lease.as_secs(),
+                self.longest_call().as_secs()
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -215,6 +246,7 @@ impl MeetmaxSync {
             retry: RetryPolicy::default(),
             instances: env.parse_or("MEETMAX_INSTANCES", 1.0f64).map_err(cfg)?.max(1.0),
         };
+        settings.check()?;
         let sdk = platform_aws::sdk_config().await;
         let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
         let cache = &secrets;
@@ -259,12 +291,23 @@ impl MeetmaxSync {
     /// One run: the registrations `ids` (a queue message) or every released registration (the
     /// sweep, which also marks those the review gate holds). Writes a run record.
     pub async fn run(&self, ids: Option<&[String]>, trigger: &str) -> Result<RunReport, SyncError> {
+        self.run_until(ids, trigger, Deadline::none()).await
+    }
+
+    /// [`MeetmaxSync::run`] that starts no MeetMax write the `deadline` would cut off: what is
+    /// left is [`Outcome::Deferred`] (its message comes back), and the run record is closed.
+    pub async fn run_until(
+        &self,
+        ids: Option<&[String]>,
+        trigger: &str,
+        deadline: Deadline,
+    ) -> Result<RunReport, SyncError> {
         let run_id = Uuid::now_v7();
         {
             let conn = self.warehouse.conn().await?;
             platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
         }
-        let result = self.run_events(run_id, ids).await;
+        let result = self.run_events(run_id, ids, deadline).await;
         let mut counts = RunCounts::default();
         if let Ok(report) = &result {
             let c = report.counts();
@@ -285,7 +328,12 @@ impl MeetmaxSync {
         result
     }
 
-    async fn run_events(&self, run_id: Uuid, ids: Option<&[String]>) -> Result<RunReport, SyncError> {
+    async fn run_events(
+        &self,
+        run_id: Uuid,
+        ids: Option<&[String]>,
+        deadline: Deadline,
+    ) -> Result<RunReport, SyncError> {
         let (config, candidates, marked_waiting) = {
             let conn = self.warehouse.conn().await?;
             let config = config::load(&**conn).await?;
@@ -312,17 +360,20 @@ impl MeetmaxSync {
                     None => None,
                 };
             let calls_before = client.calls();
+            let auth_failed = Arc::new(AtomicBool::new(false));
             let run = sync::EventRun {
                 sync: self,
-                client: client.clone(),
+                client: client.with_auth_latch(auth_failed.clone()),
                 cfg,
                 owner: run_id,
                 concurrency: account.concurrency,
+                list_limit: account.list_limit,
                 password,
-                auth_failed: AtomicBool::new(false),
+                auth_failed: auth_failed.clone(),
+                deadline,
             };
             let outcomes = run.run(candidates).await?;
-            if run.auth_failed.into_inner() {
+            if auth_failed.load(Ordering::SeqCst) {
                 // Rotated credentials are read again on the next run.
                 self.secrets.invalidate(&account.secret_id).await;
             }

@@ -238,23 +238,111 @@ pub async fn claim_registration(
     Ok(done.map(Claim::Done).unwrap_or(Claim::Busy))
 }
 
+/// Extends `owner`'s lease on a registration it claimed for an add, right before the call;
+/// `false` when the lease passed to another run (then the add must not be made).
+pub async fn renew_registration(
+    db: &impl GenericClient,
+    registration_id: &str,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<bool, SyncError> {
+    Ok(db
+        .execute(
+            "UPDATE integration.meetmax_sync SET lease_until = now() + make_interval(secs => $3), updated_at = now()
+              WHERE registration_id = $1 AND lease_owner = $2 AND meetmax_id IS NULL",
+            &[&registration_id, &owner, &lease.as_secs_f64()],
+        )
+        .await?
+        == 1)
+}
+
 /// Records a registration's MeetMax id (after the call) in the sync state and the warehouse row.
+/// Never replaces another id: if a different record was recorded meanwhile (two records exist
+/// in MeetMax), nothing is written and the conflict is logged; returns whether it was recorded.
 pub async fn record_added(
     db: &impl GenericClient,
     registration_id: &str,
     meetmax_id: &str,
     sent: &Fields,
     adopted: bool,
-) -> Result<(), SyncError> {
+    owner: Uuid,
+) -> Result<bool, SyncError> {
+    let rows = db
+        .query(
+            "WITH s AS (UPDATE integration.meetmax_sync
+                           SET meetmax_id = $2, state = 'synced', adopted = $4, intent_at = NULL, lease_until = NULL,
+                               lease_owner = NULL, error_class = NULL, error = NULL, failed_fields = NULL,
+                               sent_fields = $3, synced_at = now(), updated_at = now()
+                         WHERE registration_id = $1 AND (meetmax_id IS NULL OR meetmax_id = $2)
+                     RETURNING registration_id, lease_owner IS DISTINCT FROM $5 AS foreign_lease),
+                  r AS (UPDATE conferences_events.exchange_registration r SET meetmax_id = $2, meetmax_status = NULL
+                          FROM s WHERE r.registration_id = s.registration_id)
+             SELECT foreign_lease FROM s",
+            &[&registration_id, &meetmax_id, &to_json(sent), &adopted, &owner],
+        )
+        .await?;
+    match rows.first() {
+        Some(r) => {
+            if r.get::<_, bool>(0) {
+                tracing::warn!(registration_id, meetmax_id, "recorded a MeetMax id under another run's lease");
+            }
+            Ok(true)
+        }
+        None => {
+            tracing::error!(
+                registration_id,
+                meetmax_id,
+                "MeetMax holds two records for this registration; the first one recorded is kept"
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Takes a lease on a synced registration for its edits; returns what MeetMax holds (as far as
+/// the warehouse knows), or `None` when another run holds the lease.
+pub async fn claim_edit(
+    db: &impl GenericClient,
+    registration_id: &str,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<Option<Fields>, SyncError> {
+    let row = db
+        .query_opt(
+            "UPDATE integration.meetmax_sync
+                SET lease_until = now() + make_interval(secs => $3), lease_owner = $2, updated_at = now()
+              WHERE registration_id = $1 AND meetmax_id IS NOT NULL
+                AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+             RETURNING sent_fields",
+            &[&registration_id, &owner, &lease.as_secs_f64()],
+        )
+        .await?;
+    Ok(row.map(|r| fields_of(r.get(0)).unwrap_or_default()))
+}
+
+/// Extends an edit lease before the next call; `false` when it passed to another run.
+pub async fn renew_edit(
+    db: &impl GenericClient,
+    registration_id: &str,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<bool, SyncError> {
+    Ok(db
+        .execute(
+            "UPDATE integration.meetmax_sync SET lease_until = now() + make_interval(secs => $3)
+              WHERE registration_id = $1 AND lease_owner = $2",
+            &[&registration_id, &owner, &lease.as_secs_f64()],
+        )
+        .await?
+        == 1)
+}
+
+/// Gives a lease back (edits done).
+pub async fn release_lease(db: &impl GenericClient, registration_id: &str, owner: Uuid) -> Result<(), SyncError> {
     db.execute(
-        "WITH s AS (UPDATE integration.meetmax_sync
-                       SET meetmax_id = $2, state = 'synced', adopted = $4, intent_at = NULL, lease_until = NULL,
-                           lease_owner = NULL, error_class = NULL, error = NULL, failed_fields = NULL,
-                           sent_fields = $3, synced_at = now(), updated_at = now()
-                     WHERE registration_id = $1 RETURNING registration_id)
-         UPDATE conferences_events.exchange_registration r SET meetmax_id = $2, meetmax_status = NULL
-           FROM s WHERE r.registration_id = s.registration_id",
-        &[&registration_id, &meetmax_id, &to_json(sent), &adopted],
+        "UPDATE integration.meetmax_sync SET lease_until = NULL, lease_owner = NULL
+          WHERE registration_id = $1 AND lease_owner = $2",
+        &[&registration_id, &owner],
     )
     .await?;
     Ok(())
@@ -418,6 +506,24 @@ pub async fn claim_company(
     Ok(done.map(Claim::Done).unwrap_or(Claim::Busy))
 }
 
+/// Extends `owner`'s lease on a company right before its add; `false` when it passed to another run.
+pub async fn renew_company(
+    db: &impl GenericClient,
+    event_id: &str,
+    company: &str,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<bool, SyncError> {
+    Ok(db
+        .execute(
+            "UPDATE integration.meetmax_company SET lease_until = now() + make_interval(secs => $4), updated_at = now()
+              WHERE meetmax_event_id = $1 AND company = $2 AND lease_owner = $3 AND meetmax_id IS NULL",
+            &[&event_id, &company, &owner, &lease.as_secs_f64()],
+        )
+        .await?
+        == 1)
+}
+
 /// Records a company's MeetMax id.
 pub async fn record_company(
     db: &impl GenericClient,
@@ -430,7 +536,7 @@ pub async fn record_company(
         "UPDATE integration.meetmax_company
             SET meetmax_id = $3, adopted = $4, intent_at = NULL, lease_until = NULL, lease_owner = NULL,
                 error_class = NULL, error = NULL, updated_at = now()
-          WHERE meetmax_event_id = $1 AND company = $2",
+          WHERE meetmax_event_id = $1 AND company = $2 AND (meetmax_id IS NULL OR meetmax_id = $3)",
         &[&event_id, &company, &meetmax_id, &adopted],
     )
     .await?;

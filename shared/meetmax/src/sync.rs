@@ -4,11 +4,16 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use futures_util::{StreamExt, TryStreamExt, stream};
+use platform_runtime::Deadline;
 use platform_vendors::meetmax::{ErrorClass, MeetmaxClient, MeetmaxError};
+use platform_warehouse::Connection;
 use uuid::Uuid;
 
 use crate::{
@@ -27,13 +32,22 @@ enum Plan {
 /// The shared context of one event's run.
 pub(crate) struct EventRun<'a> {
     pub sync: &'a MeetmaxSync,
+    /// The account's client with this run's authentication latch.
     pub client: MeetmaxClient,
     pub cfg: &'a EventConfig,
     pub owner: Uuid,
     pub concurrency: usize,
+    /// A list this long may be truncated (MeetMax lists have no paging).
+    pub list_limit: usize,
     pub password: Option<String>,
-    pub auth_failed: AtomicBool,
+    /// Set by the client on the first 401/403: no MeetMax call starts afterwards in this run.
+    pub auth_failed: Arc<AtomicBool>,
+    /// When the invocation must stop starting work.
+    pub deadline: Deadline,
 }
+
+/// Why a registration was left for the next run when the invocation's time ran out.
+const DEFERRED: &str = "stopped before the invocation deadline; continued by the next run";
 
 fn failure(e: &MeetmaxError) -> Failure {
     Failure {
@@ -61,7 +75,8 @@ impl EventRun<'_> {
     }
 
     /// Makes one MeetMax call, unless the credentials were refused earlier in this run (then no
-    /// call is made); a refusal here stops the calls that follow.
+    /// call is made). The client itself sets the latch on a refusal and checks it again right
+    /// before sending, after its pacing: no call starts once a refusal was seen.
     async fn call<T>(
         &self,
         call: &'static str,
@@ -77,11 +92,35 @@ impl EventRun<'_> {
                 retry_after: None,
             });
         }
-        request.await.inspect_err(|e| {
-            if e.class == ErrorClass::Auth {
-                self.auth_failed.store(true, Ordering::Relaxed);
-            }
-        })
+        request.await
+    }
+
+    /// A warehouse connection for one step: never held across a MeetMax call.
+    async fn db(&self) -> Result<Connection, SyncError> {
+        Ok(self.sync.warehouse.conn().await?)
+    }
+
+    /// Whether one more MeetMax write (with its retries) still fits before the deadline.
+    fn time_left(&self) -> bool {
+        self.deadline.allows(self.sync.settings.longest_call())
+    }
+
+    /// A lookup that found nothing among `results` records: "absent", or an uncertain failure
+    /// when the list may have been truncated (a record found is proof enough; absence is not).
+    fn absent(&self, call: &'static str, results: usize) -> Result<Option<String>, MeetmaxError> {
+        if results >= self.list_limit {
+            return Err(MeetmaxError {
+                call,
+                class: ErrorClass::Transient,
+                message: format!(
+                    "the list returned {results} results, the account's list_limit: it may be truncated, so absence proves nothing"
+                ),
+                uncertain: true,
+                status: None,
+                retry_after: None,
+            });
+        }
+        Ok(None)
     }
 
     /// Runs the event: returns an outcome per registration.
@@ -127,7 +166,7 @@ impl EventRun<'_> {
             }
         }
         {
-            let conn = self.sync.warehouse.conn().await?;
+            let conn = self.db().await?;
             store::record_ineligible(&**conn, event_id, &ineligible).await?;
             store::record_baseline(&**conn, event_id, &baseline).await?;
         }
@@ -163,12 +202,13 @@ impl EventRun<'_> {
     }
 
     /// Makes sure each company exists as an entity: known to the warehouse, found in the event's
-    /// company list (fetched once, only when something is missing), or added now.
+    /// company list (fetched once, only when something is missing), or added now. A list that
+    /// may be truncated proves no absence: each missing company is then looked up by name.
     async fn companies(&self, needed: BTreeSet<String>) -> Result<HashMap<String, Result<String, Failure>>, SyncError> {
         let event_id = self.cfg.event_id.as_str();
         let names: Vec<String> = needed.into_iter().collect();
         let known = {
-            let conn = self.sync.warehouse.conn().await?;
+            let conn = self.db().await?;
             store::known_companies(&**conn, event_id, &names).await?
         };
         let mut out: HashMap<String, Result<String, Failure>> =
@@ -177,7 +217,7 @@ impl EventRun<'_> {
         if missing.is_empty() {
             return Ok(out);
         }
-        let listed: HashMap<String, String> = match self.list_companies().await {
+        let listed = match self.list_companies().await {
             Ok(l) => l,
             Err(e) => {
                 let f = failure(&e);
@@ -199,30 +239,53 @@ impl EventRun<'_> {
         Ok(out)
     }
 
-    async fn list_companies(&self) -> Result<HashMap<String, String>, MeetmaxError> {
+    /// The event's companies by name, and whether the list is complete (shorter than the limit).
+    async fn list_companies(&self) -> Result<(HashMap<String, String>, bool), MeetmaxError> {
         let listed = self
             .call(
                 "attendee/list",
                 self.client.list_attendees(&self.cfg.event_id, "attendee_role_id", &self.cfg.company_role),
             )
             .await?;
+        let complete = listed.len() < self.list_limit;
+        if !complete {
+            tracing::warn!(results = listed.len(), "company list may be truncated; companies are looked up one by one");
+        }
         let mut map = HashMap::new();
         for r in listed {
             if let (Some(id), Some(company)) = (r.id.clone(), r.text("company")) {
                 map.entry(company).or_insert(id);
             }
         }
-        Ok(map)
+        Ok((map, complete))
+    }
+
+    /// The company entity named exactly `name`, looked up by itself.
+    async fn lookup_company(&self, name: &str) -> Result<Option<String>, MeetmaxError> {
+        let found = self.call("attendee/list", self.client.list_attendees(&self.cfg.event_id, "company", name)).await?;
+        let results = found.len();
+        let hit = found
+            .into_iter()
+            .filter(|r| r.text("company").as_deref() == Some(name))
+            .find(|r| {
+                r.text("is_entity").is_some_and(|v| v.eq_ignore_ascii_case("y"))
+                    || r.text("attendee_role_id").as_deref() == Some(self.cfg.company_role.as_str())
+            })
+            .and_then(|r| r.id);
+        if hit.is_some() { Ok(hit) } else { self.absent("attendee/list", results) }
     }
 
     async fn ensure_company(
         &self,
         name: &str,
-        listed: &HashMap<String, String>,
+        (listed, complete): &(HashMap<String, String>, bool),
     ) -> Result<Result<String, Failure>, SyncError> {
         let event_id = self.cfg.event_id.as_str();
-        let conn = self.sync.warehouse.conn().await?;
-        match store::claim_company(&**conn, event_id, name, self.owner, self.sync.settings.lease).await? {
+        let lease = self.sync.settings.lease;
+        if !self.time_left() {
+            return Ok(Err(Failure { class: "deferred", message: DEFERRED.into(), uncertain: false }));
+        }
+        let had_intent = match store::claim_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
             Claim::Done(id) => return Ok(Ok(id)),
             Claim::Busy => {
                 return Ok(Err(Failure {
@@ -231,16 +294,39 @@ impl EventRun<'_> {
                     uncertain: false,
                 }));
             }
-            Claim::Claimed { .. } => {}
-        }
-        // The list was read in this run, after any earlier attempt: it tells whether that one landed.
+            Claim::Claimed { had_intent } => had_intent,
+        };
         if let Some(id) = listed.get(name) {
-            store::record_company(&**conn, event_id, name, id, true).await?;
+            store::record_company(&**self.db().await?, event_id, name, id, true).await?;
             return Ok(Ok(id.clone()));
+        }
+        // The list was read before this claim: an earlier attempt with an unknown outcome (or a
+        // list that may be truncated) is checked by a lookup of its own, after the claim.
+        if had_intent || !complete {
+            match self.lookup_company(name).await {
+                Ok(Some(id)) => {
+                    store::record_company(&**self.db().await?, event_id, name, &id, true).await?;
+                    return Ok(Ok(id));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let f = Failure { uncertain: true, ..failure(&e) };
+                    store::record_company_failed(&**self.db().await?, event_id, name, &f).await?;
+                    return Ok(Err(f));
+                }
+            }
+        }
+        if !store::renew_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
+            return Ok(Err(Failure {
+                class: "transient",
+                message: format!("company '{name}': the claim passed to another run"),
+                uncertain: false,
+            }));
         }
         let params = fields::company(name, self.cfg);
         let result = self.call("attendee/add", self.client.add_attendee(event_id, &params)).await;
         self.crash_point("company/add", name)?;
+        let conn = self.db().await?;
         match result {
             Ok(id) => {
                 store::record_company(&**conn, event_id, name, &id, false).await?;
@@ -262,39 +348,49 @@ impl EventRun<'_> {
         let Plan::Add(c, wanted) = plan else { unreachable!("adds only") };
         let id = c.reg.registration_id.clone();
         let event_id = self.cfg.event_id.as_str();
-        let conn = self.sync.warehouse.conn().await?;
+        let lease = self.sync.settings.lease;
+        if !self.time_left() {
+            return Ok((id, Outcome::Deferred(DEFERRED.into())));
+        }
         if c.reg.company_entity {
             let company = wanted.get("company").cloned().unwrap_or_default();
             if let Some(Err(f)) = companies.get(&company) {
+                if f.class == "deferred" {
+                    return Ok((id, Outcome::Deferred(DEFERRED.into())));
+                }
                 let f = Failure {
                     class: f.class,
                     message: format!("company '{company}' is not in MeetMax: {}", f.message),
                     uncertain: false,
                 };
-                store::record_failed(&**conn, &id, event_id, &f, &wanted, self.owner).await?;
+                store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
                 return Ok((id, outcome_of(&f)));
             }
         }
-        let had_intent =
-            match store::claim_registration(&**conn, &id, event_id, self.owner, self.sync.settings.lease).await? {
-                Claim::Done(mm) => return Ok((id, Outcome::Unchanged(mm))),
-                Claim::Busy => return Ok((id, Outcome::Busy)),
-                Claim::Claimed { had_intent } => had_intent,
-            };
+        let had_intent = match store::claim_registration(&**self.db().await?, &id, event_id, self.owner, lease).await? {
+            Claim::Done(mm) => return Ok((id, Outcome::Unchanged(mm))),
+            Claim::Busy => return Ok((id, Outcome::Busy)),
+            Claim::Claimed { had_intent } => had_intent,
+        };
         if had_intent {
             match self.lookup(&c).await {
                 Ok(Some(mm)) => {
-                    store::record_added(&**conn, &id, &mm, &wanted, true).await?;
+                    store::record_added(&**self.db().await?, &id, &mm, &wanted, true, self.owner).await?;
                     return Ok((id, Outcome::Adopted(mm)));
                 }
                 Ok(None) => {}
                 Err(e) => {
                     // Not knowing whether the record exists, adding could duplicate it: wait.
                     let f = Failure { uncertain: true, ..failure(&e) };
-                    store::record_failed(&**conn, &id, event_id, &f, &wanted, self.owner).await?;
+                    store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
                     return Ok((id, outcome_of(&f)));
                 }
             }
+        }
+        // The lease is renewed right before the call and outlasts it (see `Settings::lease`):
+        // no other run can claim this registration while the add is in flight.
+        if !store::renew_registration(&**self.db().await?, &id, self.owner, lease).await? {
+            return Ok((id, Outcome::Busy));
         }
         let mut params: Vec<(String, String)> = wanted.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if let Some(pw) = &self.password {
@@ -302,9 +398,10 @@ impl EventRun<'_> {
         }
         let result = self.call("attendee/add", self.client.add_attendee(event_id, &params)).await;
         self.crash_point("attendee/add", &id)?;
+        let conn = self.db().await?;
         match result {
             Ok(mm) => {
-                store::record_added(&**conn, &id, &mm, &wanted, false).await?;
+                store::record_added(&**conn, &id, &mm, &wanted, false, self.owner).await?;
                 Ok((id, Outcome::Added(mm)))
             }
             Err(e) => {
@@ -315,68 +412,111 @@ impl EventRun<'_> {
         }
     }
 
-    /// Looks for a record an earlier attempt may have created: by `crm_id`, then by e-mail
-    /// (a person record whose `crm_id` is empty or ours).
+    /// Looks for a record an earlier attempt may have created: by `crm_id`, then by e-mail (a
+    /// person record with that very e-mail whose `crm_id` is empty or ours). A list that may be
+    /// truncated is an uncertain failure, never "absent".
     async fn lookup(&self, c: &Candidate) -> Result<Option<String>, MeetmaxError> {
         let event_id = self.cfg.event_id.as_str();
         let id = c.reg.registration_id.as_str();
         match self.call("attendee/list", self.client.list_attendees(event_id, "crm_id", id)).await {
             Ok(found) => {
+                let results = found.len();
                 if let Some(mm) = found.into_iter().find(|r| r.text("crm_id").as_deref() == Some(id)).and_then(|r| r.id)
                 {
                     return Ok(Some(mm));
                 }
+                self.absent("attendee/list", results)?;
             }
             // MeetMax may not search by crm_id: fall back to the e-mail.
             Err(e) if e.class == ErrorClass::Permanent => {}
             Err(e) => return Err(e),
         }
-        let Some(email) = c.reg.email.as_deref() else { return Ok(None) };
+        let Some(email) = c.reg.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else { return Ok(None) };
         let found = self.call("attendee/list", self.client.list_attendees(event_id, "email", email)).await?;
-        Ok(found
+        let results = found.len();
+        let hit = found
             .into_iter()
             .filter(|r| r.text("is_entity").is_none_or(|v| !v.eq_ignore_ascii_case("y")))
+            .filter(|r| r.text("email").is_some_and(|e| e.trim().eq_ignore_ascii_case(email)))
             .find(|r| r.text("crm_id").is_none_or(|v| v.is_empty() || v == id))
-            .and_then(|r| r.id))
+            .and_then(|r| r.id);
+        if hit.is_some() { Ok(hit) } else { self.absent("attendee/list", results) }
     }
 
+    /// Sends the changed fields of a synced record, one call each, under a lease on the record
+    /// (edits of one registration never interleave); the difference is computed again from
+    /// what the warehouse says MeetMax holds once the lease is ours.
     async fn edit(
         &self,
         plan: Plan,
         companies: &HashMap<String, Result<String, Failure>>,
     ) -> Result<(String, Outcome), SyncError> {
-        let Plan::Edit(c, mm, wanted, diff) = plan else { unreachable!("edits only") };
+        let Plan::Edit(c, mm, wanted, _) = plan else { unreachable!("edits only") };
         let id = c.reg.registration_id.clone();
+        let lease = self.sync.settings.lease;
+        if !self.time_left() {
+            return Ok((id, Outcome::Deferred(DEFERRED.into())));
+        }
+        let Some(sent) = store::claim_edit(&**self.db().await?, &id, self.owner, lease).await? else {
+            return Ok((id, Outcome::Busy));
+        };
+        let result = self.edit_claimed(&c, &mm, &wanted, &sent, companies).await;
+        store::release_lease(&**self.db().await?, &id, self.owner).await?;
+        result.map(|outcome| (id, outcome))
+    }
+
+    async fn edit_claimed(
+        &self,
+        c: &Candidate,
+        mm: &str,
+        wanted: &Fields,
+        sent: &Fields,
+        companies: &HashMap<String, Result<String, Failure>>,
+    ) -> Result<Outcome, SyncError> {
+        let id = c.reg.registration_id.as_str();
         let event_id = self.cfg.event_id.as_str();
-        let conn = self.sync.warehouse.conn().await?;
+        let diff = fields::edits(wanted, sent);
+        if diff.is_empty() {
+            return Ok(Outcome::Unchanged(mm.to_owned()));
+        }
         if c.reg.company_entity
             && diff.iter().any(|(k, _)| k == "company")
             && let Some(Err(f)) = wanted.get("company").and_then(|name| companies.get(name))
         {
+            if f.class == "deferred" {
+                return Ok(Outcome::Deferred(DEFERRED.into()));
+            }
             let f = Failure {
                 class: f.class,
                 message: format!("new company is not in MeetMax: {}", f.message),
                 uncertain: false,
             };
-            store::record_edit_failed(&**conn, &id, &f, &wanted).await?;
-            return Ok((id, outcome_of(&f)));
+            store::record_edit_failed(&**self.db().await?, id, &f, wanted).await?;
+            return Ok(outcome_of(&f));
         }
-        let mut sent = 0;
+        let mut sent_now = 0;
         for (field, value) in &diff {
-            let result = self.call("attendee/edit", self.client.edit_attendee(event_id, &mm, field, value)).await;
-            self.crash_point("attendee/edit", &id)?;
+            if !self.time_left() {
+                return Ok(Outcome::Deferred(DEFERRED.into()));
+            }
+            if !store::renew_edit(&**self.db().await?, id, self.owner, self.sync.settings.lease).await? {
+                return Ok(Outcome::Busy);
+            }
+            let result = self.call("attendee/edit", self.client.edit_attendee(event_id, mm, field, value)).await;
+            self.crash_point("attendee/edit", id)?;
+            let conn = self.db().await?;
             if let Err(e) = result {
                 let f = failure(&e);
-                store::record_edit_failed(&**conn, &id, &f, &wanted).await?;
-                return Ok((id, outcome_of(&f)));
+                store::record_edit_failed(&**conn, id, &f, wanted).await?;
+                return Ok(outcome_of(&f));
             }
-            store::record_edit(&**conn, &id, field, value).await?;
-            sent += 1;
+            store::record_edit(&**conn, id, field, value).await?;
+            sent_now += 1;
         }
         if c.sync.as_ref().is_some_and(|s| s.error_class.is_some()) {
-            store::clear_edit_failure(&**conn, &id).await?;
+            store::clear_edit_failure(&**self.db().await?, id).await?;
         }
-        Ok((id, Outcome::Edited { meetmax_id: mm, fields: sent }))
+        Ok(Outcome::Edited { meetmax_id: mm.to_owned(), fields: sent_now })
     }
 }
 

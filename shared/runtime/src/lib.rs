@@ -1,8 +1,11 @@
 //! Lambda glue shared by every function: JSON tracing ([`tracing_setup`]), configuration from
-//! the environment ([`env`]) and SQS batch processing with partial failures ([`sqs_batch`]).
+//! the environment ([`env`]), SQS batch processing with partial failures ([`sqs_batch`]) and the
+//! invocation's deadline ([`deadline`]).
 
+pub mod deadline;
 pub mod env;
 pub mod sqs_batch;
 pub mod tracing_setup;
 
+pub use deadline::Deadline;
 pub use env::{ConfigError, Env};

@@ -5,7 +5,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -79,6 +79,12 @@ pub enum VendorError {
         /// What went wrong.
         message: String,
     },
+    /// Not sent: the vendor refused the credentials (401/403) earlier on this latch.
+    #[error("{vendor}: not called: the credentials were refused earlier in this run")]
+    NotCalled {
+        /// Vendor name.
+        vendor: &'static str,
+    },
 }
 
 impl VendorError {
@@ -148,6 +154,7 @@ pub struct VendorClient {
     policy: RetryPolicy,
     calls: Arc<AtomicU64>,
     pacer: Option<Pacer>,
+    auth_latch: Option<Arc<AtomicBool>>,
 }
 
 impl VendorClient {
@@ -159,7 +166,15 @@ impl VendorClient {
             .user_agent(concat!("event-lead-platform/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| VendorError::Setup { vendor, message: e.to_string() })?;
-        Ok(VendorClient { vendor, http, policy, calls: Arc::default(), pacer: None })
+        Ok(VendorClient { vendor, http, policy, calls: Arc::default(), pacer: None, auth_latch: None })
+    }
+
+    /// The same client (same pacing and call count) with an authentication latch: the first
+    /// 401 or 403 sets `latch` before the request's pacing slot is given back, and no request
+    /// *starts* once it is set (attempts waiting for their slot or rate then fail with
+    /// [`VendorError::NotCalled`]). Requests already in flight when the refusal arrives finish.
+    pub fn with_auth_latch(&self, latch: Arc<AtomicBool>) -> VendorClient {
+        VendorClient { auth_latch: Some(latch), ..self.clone() }
     }
 
     /// The same client, paced: shared by every clone made afterwards.
@@ -214,6 +229,9 @@ impl VendorClient {
                 }
                 None => None,
             };
+            if self.auth_latch.as_ref().is_some_and(|l| l.load(Ordering::SeqCst)) {
+                return Err(VendorError::NotCalled { vendor: self.vendor });
+            }
             self.calls.fetch_add(1, Ordering::Relaxed);
             let resp = build(&self.http)
                 .send()
@@ -223,6 +241,11 @@ impl VendorClient {
                 return Ok(resp);
             }
             let status = resp.status();
+            if matches!(status.as_u16(), 401 | 403)
+                && let Some(latch) = &self.auth_latch
+            {
+                latch.store(true, Ordering::SeqCst);
+            }
             let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
             let body = resp.text().await.unwrap_or_default();
             Err(VendorError::Status {

@@ -111,6 +111,12 @@ impl MeetmaxClient {
         self.http.calls()
     }
 
+    /// The same client whose calls stop once MeetMax refuses the credentials
+    /// (see [`VendorClient::with_auth_latch`]).
+    pub fn with_auth_latch(&self, latch: std::sync::Arc<std::sync::atomic::AtomicBool>) -> MeetmaxClient {
+        MeetmaxClient { http: self.http.with_auth_latch(latch), ..self.clone() }
+    }
+
     /// `event/list`: the events visible to the credentials.
     pub async fn list_events(&self) -> Result<Vec<ListedRecord>, MeetmaxError> {
         let body = self.get("event/list", Vec::new(), false).await?;
@@ -260,6 +266,14 @@ fn classify_vendor_error(call: &'static str, e: VendorError) -> MeetmaxError {
             };
             MeetmaxError { call, class, message, uncertain: status >= 500, status: Some(status), retry_after }
         }
+        VendorError::NotCalled { .. } => MeetmaxError {
+            call,
+            class: ErrorClass::Auth,
+            message: "not called: MeetMax refused the credentials earlier in this run".into(),
+            uncertain: false,
+            status: None,
+            retry_after: None,
+        },
         VendorError::Transport { message, .. } => MeetmaxError {
             call,
             class: ErrorClass::Transient,

@@ -39,3 +39,8 @@ ALTER TABLE integration.pull_cursor
 ALTER TABLE integration.outbox
     ADD COLUMN claimed_until timestamptz,
     ADD COLUMN claimed_by uuid;
+
+-- MeetMax's attendee/list has no paging: a list that returns `list_limit` results (or more) is
+-- taken as truncated, so an absent record is looked up by its own key before it is added.
+ALTER TABLE integration.meetmax_account
+    ADD COLUMN list_limit integer NOT NULL DEFAULT 1000 CHECK (list_limit > 0);

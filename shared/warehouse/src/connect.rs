@@ -31,11 +31,27 @@ impl fmt::Debug for DbSettings {
 }
 
 impl DbSettings {
-    /// Parses a libpq-style connection string or `postgres://` URL.
+    /// Parses a libpq-style connection string or `postgres://` URL; the session limits of
+    /// [`SessionLimits::default`] apply unless the string sets `options` itself.
     pub fn from_url(url: &str) -> Result<DbSettings> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| WarehouseError::Settings(format!("DATABASE_URL is not a valid connection string: {e}")))?;
-        Ok(DbSettings { config, ca_file: None, pool_size: 2 })
+        Ok(DbSettings { config, ca_file: None, pool_size: 2 }.with_limits(&SessionLimits::default()))
+    }
+
+    /// Applies `limits`: server-side timeouts as session options (unless the connection string
+    /// set `options`), the connect timeout and TCP keepalives.
+    pub fn with_limits(mut self, limits: &SessionLimits) -> Self {
+        if self.config.get_options().is_none() {
+            self.config.options(limits.options());
+        }
+        self.config
+            .connect_timeout(limits.connect_timeout)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
+        self
     }
 
     /// Builds settings from an RDS-style secret (`host`, `port`, `username`, `password`, `dbname`).
@@ -54,7 +70,7 @@ impl DbSettings {
         if let Some(pw) = field("password") {
             config.password(pw);
         }
-        Ok(DbSettings { config, ca_file: None, pool_size: 2 })
+        Ok(DbSettings { config, ca_file: None, pool_size: 2 }.with_limits(&SessionLimits::default()))
     }
 
     /// Settings as every function reads them: the RDS-style secret named by `DATABASE_SECRET_ID`
@@ -118,6 +134,44 @@ impl DbSettings {
             #[cfg(unix)]
             Host::Unix(_) => true,
         })
+    }
+}
+
+/// Time limits of every warehouse session, so that no statement, lock wait or forgotten
+/// transaction outlives the Lambda invocation that started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: the longest statement (the largest batch write takes about a second).
+    pub statement: Duration,
+    /// `lock_timeout`: the longest wait for a row or table lock.
+    pub lock: Duration,
+    /// `idle_in_transaction_session_timeout`: a transaction left open (a crash mid-transaction)
+    /// is ended by the server and its locks freed.
+    pub idle_in_transaction: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            statement: Duration::from_secs(60),
+            lock: Duration::from_secs(10),
+            idle_in_transaction: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SessionLimits {
+    /// The startup `options` that set the server-side limits.
+    pub fn options(&self) -> String {
+        format!(
+            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={}",
+            self.statement.as_millis(),
+            self.lock.as_millis(),
+            self.idle_in_transaction.as_millis()
+        )
     }
 }
 
@@ -195,5 +249,12 @@ mod tests {
         assert_eq!(rds.config().get_ssl_mode(), SslMode::Require);
         assert!(Warehouse::new(&rds).is_ok(), "TLS configuration builds with the web PKI roots");
         assert!(DbSettings::from_url("not a url at all ===").is_err());
+        let limits = s.config().get_options().unwrap_or_default();
+        assert!(limits.contains("statement_timeout=60000") && limits.contains("lock_timeout=10000"), "{limits}");
+        assert!(rds.config().get_options().unwrap_or_default().contains("idle_in_transaction_session_timeout=60000"));
+        assert_eq!(s.config().get_connect_timeout(), Some(&Duration::from_secs(10)));
+        assert!(s.config().get_keepalives());
+        let own = DbSettings::from_url("host=h options='-c statement_timeout=5'").unwrap();
+        assert_eq!(own.config().get_options(), Some("-c statement_timeout=5"), "a connection string's own options win");
     }
 }

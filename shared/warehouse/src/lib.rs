@@ -12,7 +12,7 @@ pub mod raw;
 pub mod registrations;
 pub mod runs;
 
-pub use connect::{DbSettings, Warehouse};
+pub use connect::{DbSettings, SessionLimits, Warehouse};
 pub use deadpool_postgres::Object as Connection;
 pub use tokio_postgres;
 

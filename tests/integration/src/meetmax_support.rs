@@ -1,7 +1,7 @@
 //! meetmax-sync wired to a fresh database (demo configuration seeded, account pointed at an
 //! in-process sandbox with the MeetMax demo fixture) and a credentials secret in moto.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use platform_aws::SecretsCache;
 use platform_meetmax::{MeetmaxSync, Settings};
@@ -121,6 +121,20 @@ impl MeetmaxHarness {
     /// MeetMax's records of the demo event.
     pub async fn records(&self) -> Vec<Record> {
         self.sandbox.meetmax_records().await.into_iter().filter(|r| r.event_id == EVENT).collect()
+    }
+
+    /// Records per `crm_id` and entity records per company.
+    pub async fn record_counts(&self) -> (HashMap<String, usize>, HashMap<String, usize>) {
+        let mut people = HashMap::new();
+        let mut companies = HashMap::new();
+        for r in self.records().await {
+            if r.is_entity() {
+                *companies.entry(r.fields["company"].clone()).or_default() += 1;
+            } else {
+                *people.entry(r.fields.get("crm_id").cloned().unwrap_or_default()).or_default() += 1;
+            }
+        }
+        (people, companies)
     }
 
     /// Requests to a MeetMax call (`attendee/add`, …) so far.

@@ -24,18 +24,8 @@ fn ids(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// Records per `crm_id` and entity records per company.
 async fn record_counts(h: &MeetmaxHarness) -> (HashMap<String, usize>, HashMap<String, usize>) {
-    let mut people = HashMap::new();
-    let mut companies = HashMap::new();
-    for r in h.records().await {
-        if r.is_entity() {
-            *companies.entry(r.fields["company"].clone()).or_default() += 1;
-        } else {
-            *people.entry(r.fields.get("crm_id").cloned().unwrap_or_default()).or_default() += 1;
-        }
-    }
-    (people, companies)
+    h.record_counts().await
 }
 
 async fn demo_set(h: &MeetmaxHarness) {
@@ -326,26 +316,37 @@ async fn throttling_and_server_errors_are_retried_with_backoff() {
 
 #[tokio::test]
 async fn refused_credentials_stop_the_account_and_write_no_record() {
+    // The guarantee: no call *starts* once a refusal has been seen. Calls already in flight when
+    // the first 401 arrives (at most the account's concurrency, 4 here) may be refused too; the
+    // others, waiting for a slot, are never sent. A slow sandbox keeps the first wave in flight.
     let h = MeetmaxHarness::new().await;
+    h.sandbox.set_meetmax_switches(Switches { latency_ms: 100, ..Switches::default() }).await;
     let bad = integration_tests::new_secret(
         &h.sdk,
         &serde_json::json!({"consumer_key": vendor_sandbox::fixtures::MEETMAX_KEY, "consumer_secret": "wrong"}),
     )
     .await;
     h.db.exec(&format!("UPDATE integration.meetmax_account SET secret_id = '{bad}'")).await;
-    for i in 0..3 {
+    for i in 0..12 {
         h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier(&format!("a{i}"), "Keynote Speakers LLC") })
             .await;
     }
     let report = h.sync.run(None, "test").await.unwrap();
+    assert_eq!(report.outcomes.len(), 12);
     assert!(
         report.outcomes.values().all(|o| matches!(o, Outcome::Failed { class, .. } if class == "auth")),
         "{:?}",
         report.outcomes
     );
     assert!(report.outcomes.values().all(Outcome::retry_via_queue));
-    let refused = h.sandbox.requests().await.iter().filter(|r| r.status == 401).count();
-    assert_eq!(refused, 1, "after the first refusal no further call is made");
+    let requests = h.sandbox.requests().await;
+    assert!(requests.iter().all(|r| r.status == 401), "every call that was made was refused");
+    assert!(
+        (1..=4).contains(&requests.len()),
+        "only calls in flight when the refusal arrived were made: {} of 12",
+        requests.len()
+    );
+    assert_eq!(report.calls as usize, requests.len());
     assert!(h.records().await.iter().all(|r| r.is_entity()));
 }
 
@@ -405,7 +406,7 @@ async fn the_sqs_handler_fails_only_messages_with_something_to_retry() {
         sqs_message("m-q1-again", &body(&["q1", "q3"])),
         sqs_message("m-bad", "{\"kind\":\"something.else\"}"),
     ];
-    let resp = meetmax_sync::handle_batch(&h.sync, event).await;
+    let resp = meetmax_sync::handle_batch(&h.sync, event, platform_runtime::Deadline::none()).await;
     let mut failed: Vec<String> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     failed.sort();
     assert_eq!(failed, ids(&["m-bad", "m-q2"]), "q1 landed (twice delivered, once added); q3 has nothing to retry");
