@@ -11,6 +11,7 @@ use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFu
 use base64::Engine;
 use lambda_runtime::{Error, LambdaEvent};
 use platform_intake::{Intake, webhook::WebhookRequest};
+use platform_runtime::{Deadline, deadline::DEFAULT_MARGIN};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -65,22 +66,25 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
     Err("unrecognised event: expected a Function URL request, a Scheduled Event or {\"action\": …}".into())
 }
 
-/// Handles one invocation.
+/// Handles one invocation; a pull stops fetching before the invocation's deadline.
 pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let request_id = event.context.request_id.clone();
+    let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
     let span = tracing::info_span!("invocation", %request_id);
-    dispatch(intake, event.payload).instrument(span).await
+    dispatch(intake, event.payload, deadline).instrument(span).await
 }
 
-async fn dispatch(intake: &Intake, payload: Value) -> Result<Value, Error> {
+async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result<Value, Error> {
     let trigger = classify(payload).map_err(|e| {
         tracing::error!(error = %e, "event refused");
         Error::from(e)
     })?;
     match trigger {
         Trigger::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
-        Trigger::Schedule | Trigger::Command(Command::Pull { full: false }) => pull(intake, "schedule", false).await,
-        Trigger::Command(Command::Pull { full: true }) => pull(intake, "resync", true).await,
+        Trigger::Schedule | Trigger::Command(Command::Pull { full: false }) => {
+            pull(intake, "schedule", false, deadline).await
+        }
+        Trigger::Command(Command::Pull { full: true }) => pull(intake, "resync", true, deadline).await,
         Trigger::Command(Command::Remap { include_errors, form_id }) => {
             let report = intake.remap(include_errors, form_id.as_deref()).await?;
             Ok(json!({"counts": report.counts()}))
@@ -92,8 +96,8 @@ async fn dispatch(intake: &Intake, payload: Value) -> Result<Value, Error> {
     }
 }
 
-async fn pull(intake: &Intake, trigger: &str, full: bool) -> Result<Value, Error> {
-    let report = intake.pull(trigger, full).await?;
+async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) -> Result<Value, Error> {
+    let report = intake.pull_until(trigger, full, deadline).await?;
     Ok(json!({
         "run_id": report.run_id,
         "calls": report.calls,
@@ -102,7 +106,7 @@ async fn pull(intake: &Intake, trigger: &str, full: bool) -> Result<Value, Error
         "forms": report.forms.iter().map(|f| json!({
             "form_id": f.form_id, "pages": f.pages, "submissions": f.submissions,
             "inserted": f.report.inserted, "updated": f.report.updated, "mapping_errors": f.report.mapping_errors,
-            "stopped": f.stopped,
+            "stopped": f.stopped, "scan_pages": f.scan_pages, "scan_completed": f.scan_completed,
         })).collect::<Vec<_>>(),
     }))
 }

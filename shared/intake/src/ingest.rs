@@ -138,6 +138,17 @@ impl IngestReport {
     }
 }
 
+/// How far a pull got, committed with its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorMark<'a> {
+    /// The form.
+    pub form_id: &'a str,
+    /// The newest submission time committed (the incremental cursor never moves back).
+    pub high_water: Option<NaiveDateTime>,
+    /// In a full scan: the next page to read.
+    pub scan_next_page: Option<u32>,
+}
+
 /// Ingests `items` from `source`; when `cursor_mark` is given, moves that form's cursor in the
 /// same transaction as the rows.
 ///
@@ -152,7 +163,7 @@ pub async fn ingest(
     signature_verified: bool,
     run_id: Uuid,
     items: Vec<Incoming>,
-    cursor_mark: Option<(&str, NaiveDateTime)>,
+    cursor_mark: Option<CursorMark<'_>>,
 ) -> Result<IngestReport, IntakeError> {
     let received = items.len() as u64;
     let (raws, subs): (Vec<NewRaw>, Vec<Submission>) = items.into_iter().map(|i| (i.raw, i.submission)).unzip();
@@ -170,8 +181,13 @@ pub async fn ingest(
         ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
     let replays = received - pending.len() as u64;
     let mut report = process(&mut tx, run_id, pending).await?;
-    if let Some((form_id, mark)) = cursor_mark {
-        cursor::advance(&tx, form_id, mark, run_id).await?;
+    if let Some(mark) = cursor_mark {
+        if let Some(high_water) = mark.high_water {
+            cursor::advance(&tx, mark.form_id, high_water, run_id).await?;
+        }
+        if let Some(page) = mark.scan_next_page {
+            cursor::scan_reached(&tx, mark.form_id, page).await?;
+        }
     }
     tx.commit().await?;
     report.replays = replays;

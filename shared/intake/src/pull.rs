@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
 use platform_domain::{run::RunCounts, submission::Submission};
+use platform_runtime::Deadline;
 use platform_vendors::{VendorError, formstack::ListQuery};
 use platform_warehouse::{cursor, forms, raw::Source, runs, tokio_postgres::Client};
 use tracing::Instrument;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     FUNCTION_NAME, Intake, IntakeError,
-    ingest::{self, Incoming, IngestReport},
+    ingest::{self, CursorMark, Incoming, IngestReport},
     service::PENDING_GRACE,
 };
 
@@ -30,8 +31,12 @@ pub struct FormPull {
     pub report: IngestReport,
     /// Why the form stopped before its last page, if it did.
     pub stopped: Option<String>,
-    /// The stop is a failure (vendor error, quota), not a planned pause (budget share).
+    /// The stop is a failure (vendor error, quota), not a planned pause (budget share, deadline).
     pub failed: bool,
+    /// Pages read by the form's full scan in this run.
+    pub scan_pages: u64,
+    /// The full scan read the form's last page in this run.
+    pub scan_completed: bool,
 }
 
 /// What one pull run did.
@@ -60,6 +65,9 @@ impl PullReport {
             if let Some(why) = &f.stopped {
                 c.note(format!("form {}: {why}", f.form_id));
             }
+            if f.scan_completed {
+                c.note(format!("form {}: full scan completed ({} pages this run)", f.form_id, f.scan_pages));
+            }
             if f.failed {
                 c.failed += 1;
             }
@@ -73,13 +81,28 @@ struct FormJob<'a> {
     token: &'a str,
     form_id: &'a str,
     allowance: u64,
-    full: bool,
+    mode: Mode,
+}
+
+/// What a form's listing reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// From the cursor minus the overlap.
+    Incremental,
+    /// The full scan, every submission from `from_page` on (its position is committed with its
+    /// rows, so the next run continues where this one stopped).
+    Scan {
+        /// First page to read.
+        from_page: u32,
+    },
 }
 
 /// Why a form's pull ended early.
 enum Stop {
     /// Out of this run's call allowance: continue next run.
     Budget,
+    /// The invocation's deadline is near: continue next run.
+    Deadline,
     /// Formstack asked us to wait longer than a run should (quota exhausted): stop every form.
     Quota(String),
     /// Any other failure of this form.
@@ -90,19 +113,34 @@ impl Intake {
     /// Runs the scheduled pull of every enabled form; also maps rows left pending by a crash
     /// and drains the outbox. Per-form failures are recorded and do not stop the other forms.
     ///
-    /// `full` ignores the cursors and lists every submission again: Formstack keeps a
+    /// `full` starts a full scan of every form (unless one is running): Formstack keeps a
     /// submission's timestamp when it is edited, so edits older than the overlap window are only
-    /// seen by a full resync (or a webhook). The cursors never move backwards.
+    /// seen by a full scan (or a webhook). A scan is resumable: every run, scheduled ones
+    /// included, continues a running scan from the page it reached, after its incremental pull
+    /// and within its call allowance, until the form's last page is read. The cursors never move
+    /// backwards.
     pub async fn pull(&self, trigger: &str, full: bool) -> Result<PullReport, IntakeError> {
-        let run_id = Uuid::now_v7();
-        let span = tracing::info_span!("pull", %run_id, trigger);
-        self.pull_run(run_id, trigger, full).instrument(span).await
+        self.pull_until(trigger, full, Deadline::none()).await
     }
 
-    async fn pull_run(&self, run_id: Uuid, trigger: &str, full: bool) -> Result<PullReport, IntakeError> {
+    /// [`Intake::pull`] that stops fetching pages before `deadline` (what was fetched is
+    /// committed with its cursor; the next run continues).
+    pub async fn pull_until(&self, trigger: &str, full: bool, deadline: Deadline) -> Result<PullReport, IntakeError> {
+        let run_id = Uuid::now_v7();
+        let span = tracing::info_span!("pull", %run_id, trigger);
+        self.pull_run(run_id, trigger, full, deadline).instrument(span).await
+    }
+
+    async fn pull_run(
+        &self,
+        run_id: Uuid,
+        trigger: &str,
+        full: bool,
+        deadline: Deadline,
+    ) -> Result<PullReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
         runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        let result = self.pull_inner(&mut conn, run_id, full).await;
+        let result = self.pull_inner(&mut conn, run_id, full, deadline).await;
         let (counts, error) = match &result {
             Ok(r) => (r.counts(), None),
             Err(e) => (RunCounts::default(), Some(e.to_string())),
@@ -128,7 +166,13 @@ impl Intake {
         Ok(report)
     }
 
-    async fn pull_inner(&self, conn: &mut Client, run_id: Uuid, full: bool) -> Result<PullReport, IntakeError> {
+    async fn pull_inner(
+        &self,
+        conn: &mut Client,
+        run_id: Uuid,
+        full: bool,
+        deadline: Deadline,
+    ) -> Result<PullReport, IntakeError> {
         let before = Utc::now() - chrono::Duration::from_std(PENDING_GRACE).expect("small");
         let recovered = ingest::remap(conn, run_id, false, None, before).await?;
         let token_key = self.settings.formstack_secret_id.clone();
@@ -155,16 +199,18 @@ impl Intake {
                 report.forms.push(fp);
                 continue;
             }
-            let used = self.formstack.calls() - start_calls;
-            let left = allowance.saturating_sub(used);
             let before_calls = self.formstack.calls();
-            let job = FormJob { token: &token, form_id: &form.form_id, allowance: left, full };
-            let outcome = self.pull_form(conn, run_id, job, &mut fp).await;
+            let outcome = self
+                .pull_one_form(conn, run_id, &token, &form.form_id, full, allowance, start_calls, deadline, &mut fp)
+                .await;
             let calls = self.formstack.calls() - before_calls;
             cursor::spend(&*conn, &token_key, today, calls as i32).await?;
             match outcome {
                 Ok(()) => {}
                 Err(Stop::Budget) => fp.stopped = Some("call allowance of this run used up; continues next run".into()),
+                Err(Stop::Deadline) => {
+                    fp.stopped = Some("stopped before the invocation deadline; continues next run".into());
+                }
                 Err(Stop::Quota(why)) => {
                     tracing::error!(form_id = %form.form_id, reason = %why, "Formstack quota exhausted; pull stopped");
                     fp.stopped = Some(why.clone());
@@ -187,28 +233,75 @@ impl Intake {
         Ok(report)
     }
 
-    /// Pulls one form; commits every `commit_rows` rows together with the cursor.
+    /// One form: its incremental pull, then (when `full` starts one, or one is running) its
+    /// full scan from the page it reached, both within the run's allowance and deadline.
+    #[allow(clippy::too_many_arguments)]
+    async fn pull_one_form(
+        &self,
+        conn: &mut Client,
+        run_id: Uuid,
+        token: &str,
+        form_id: &str,
+        full: bool,
+        allowance: u64,
+        start_calls: u64,
+        deadline: Deadline,
+        fp: &mut FormPull,
+    ) -> Result<(), Stop> {
+        let left = || allowance.saturating_sub(self.formstack.calls() - start_calls);
+        let job = FormJob { token, form_id, allowance: left(), mode: Mode::Incremental };
+        self.pull_form(conn, run_id, job, deadline, fp).await?;
+        let from_page = if full {
+            Some(cursor::start_scan(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?)
+        } else {
+            cursor::scan_next_page(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?
+        };
+        let Some(from_page) = from_page else { return Ok(()) };
+        // One page of overlap: a submission deleted meanwhile shifts later ones back a page.
+        let from_page = if full && from_page == 1 { 1 } else { from_page.saturating_sub(1).max(1) };
+        let pages_before = fp.pages;
+        let job = FormJob { token, form_id, allowance: left(), mode: Mode::Scan { from_page } };
+        let result = self.pull_form(conn, run_id, job, deadline, fp).await;
+        fp.scan_pages = fp.pages - pages_before;
+        result?;
+        let scans = cursor::complete_scan(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
+        tracing::info!(form_id, scans, pages = fp.scan_pages, "full scan completed");
+        fp.scan_completed = true;
+        Ok(())
+    }
+
+    /// Lists one form's pages; commits every `commit_rows` rows together with the cursor (and,
+    /// in a scan, the scan's position).
     async fn pull_form(
         &self,
         conn: &mut Client,
         run_id: Uuid,
         job: FormJob<'_>,
+        deadline: Deadline,
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
-        let FormJob { token, form_id, allowance, full } = job;
+        let FormJob { token, form_id, allowance, mode } = job;
         let high_water = cursor::high_water(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         let overlap = chrono::Duration::from_std(self.settings.overlap).expect("overlap fits");
-        let min_time = if full { None } else { high_water.map(|h| h - overlap) };
+        let (min_time, first_page) = match mode {
+            Mode::Incremental => (high_water.map(|h| h - overlap), 1),
+            Mode::Scan { from_page } => (None, from_page),
+        };
+        let scanning = matches!(mode, Mode::Scan { .. });
+        // The longest a page fetch and its write may take: started only while it fits.
+        let step = self.settings.http_timeout * 2;
         let mut seen: HashSet<String> = HashSet::new();
         let mut buffer: Vec<Incoming> = Vec::new();
         let mut mark: Option<NaiveDateTime> = None;
         let query = |page: u32| ListQuery { form_id, page, per_page: self.settings.per_page, min_time, max_time: None };
         let start_calls = self.formstack.calls();
         let calls = || self.formstack.calls() - start_calls;
-        let mut page = 1u32;
-        let mut pages = 1u64;
+        let mut page = first_page;
+        let mut pages = u64::from(first_page);
         // A page fetched while the previous batch was being written.
         let mut prefetched = None;
+        // In a scan, the page after the last one read completely.
+        let mut last_read: Option<u32> = None;
         let result = loop {
             if u64::from(page) > pages {
                 break Ok(());
@@ -216,6 +309,7 @@ impl Intake {
             let listed = match prefetched.take() {
                 Some(listed) => listed,
                 None if calls() >= allowance => break Err(Stop::Budget),
+                None if !deadline.allows(step) => break Err(Stop::Deadline),
                 None => self.formstack.list_submissions(token, &query(page)).await,
             };
             let listing = match listed {
@@ -242,25 +336,30 @@ impl Intake {
                     }
                 }
             }
+            // Every page up to this one is in the buffer (or committed): a scan resumes after it.
+            let reached = scanning.then_some(page + 1);
             if buffer.len() >= self.settings.commit_rows {
                 let items = std::mem::take(&mut buffer);
-                if u64::from(page) < pages && calls() < allowance {
+                let at = CursorMark { form_id, high_water: mark, scan_next_page: reached };
+                if u64::from(page) < pages && calls() < allowance && deadline.allows(step) {
                     // Write this batch while the next page travels.
                     let next_query = query(page + 1);
                     let (written, next) = tokio::join!(
-                        self.flush(conn, run_id, form_id, items, mark, fp),
+                        self.flush(conn, run_id, items, at, fp),
                         self.formstack.list_submissions(token, &next_query),
                     );
                     written.map_err(Stop::Failed)?;
                     prefetched = Some(next);
                 } else {
-                    self.flush(conn, run_id, form_id, items, mark, fp).await.map_err(Stop::Failed)?;
+                    self.flush(conn, run_id, items, at, fp).await.map_err(Stop::Failed)?;
                 }
             }
+            last_read = reached;
             page += 1;
         };
         // Whatever was fetched is committed, with the cursor, even when the loop stopped early.
-        self.flush(conn, run_id, form_id, buffer, mark, fp).await.map_err(Stop::Failed)?;
+        let at = CursorMark { form_id, high_water: mark, scan_next_page: last_read };
+        self.flush(conn, run_id, buffer, at, fp).await.map_err(Stop::Failed)?;
         fp.submissions = seen.len() as u64;
         result
     }
@@ -269,16 +368,20 @@ impl Intake {
         &self,
         conn: &mut Client,
         run_id: Uuid,
-        form_id: &str,
         items: Vec<Incoming>,
-        mark: Option<NaiveDateTime>,
+        at: CursorMark<'_>,
         fp: &mut FormPull,
     ) -> Result<(), IntakeError> {
         if items.is_empty() {
+            // Nothing to write, but a scan's position still moves (pages of replays only).
+            if let Some(page) = at.scan_next_page {
+                cursor::scan_reached(&*conn, at.form_id, page).await?;
+            }
             return Ok(());
         }
-        let cursor_mark = mark.map(|m| (form_id, m.with_nanosecond(0).unwrap_or(m)));
-        let report = ingest::ingest(conn, Source::Pull, false, run_id, items, cursor_mark).await?;
+        let high_water = at.high_water.map(|m| m.with_nanosecond(0).unwrap_or(m));
+        let cursor_mark = CursorMark { form_id: at.form_id, high_water, scan_next_page: at.scan_next_page };
+        let report = ingest::ingest(conn, Source::Pull, false, run_id, items, Some(cursor_mark)).await?;
         fp.report.absorb(report);
         Ok(())
     }

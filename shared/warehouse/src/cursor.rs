@@ -27,6 +27,53 @@ pub async fn advance(db: &impl GenericClient, form_id: &str, mark: NaiveDateTime
     Ok(())
 }
 
+/// Where a form's full scan stands: the next page to read, or `None` when no scan is running.
+pub async fn scan_next_page(db: &impl GenericClient, form_id: &str) -> Result<Option<u32>> {
+    let row =
+        db.query_opt("SELECT resync_next_page FROM integration.pull_cursor WHERE form_id = $1", &[&form_id]).await?;
+    Ok(row.and_then(|r| r.get::<_, Option<i32>>(0)).map(|p| p.max(1) as u32))
+}
+
+/// Starts a full scan of a form at page 1 unless one is running; returns its next page.
+pub async fn start_scan(db: &impl GenericClient, form_id: &str) -> Result<u32> {
+    let row = db
+        .query_one(
+            "INSERT INTO integration.pull_cursor (form_id, resync_next_page, resync_started_at)
+             VALUES ($1, 1, now())
+             ON CONFLICT (form_id) DO UPDATE
+                SET resync_next_page = COALESCE(integration.pull_cursor.resync_next_page, 1),
+                    resync_started_at = CASE WHEN integration.pull_cursor.resync_next_page IS NULL THEN now()
+                                             ELSE integration.pull_cursor.resync_started_at END
+             RETURNING resync_next_page",
+            &[&form_id],
+        )
+        .await?;
+    Ok(row.get::<_, i32>(0).max(1) as u32)
+}
+
+/// Records how far a running scan got (in the transaction that committed its rows).
+pub async fn scan_reached(db: &impl GenericClient, form_id: &str, next_page: u32) -> Result<()> {
+    db.execute(
+        "UPDATE integration.pull_cursor SET resync_next_page = $2 WHERE form_id = $1 AND resync_next_page IS NOT NULL",
+        &[&form_id, &(next_page as i32)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends a scan that read the form's last page; returns how many scans have completed.
+pub async fn complete_scan(db: &impl GenericClient, form_id: &str) -> Result<i32> {
+    let row = db
+        .query_one(
+            "UPDATE integration.pull_cursor
+                SET resync_next_page = NULL, resync_completed_at = now(), resync_scans = resync_scans + 1
+              WHERE form_id = $1 RETURNING resync_scans",
+            &[&form_id],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 /// Records `calls` spent by `token_key` on `day`; returns the day's total after this.
 pub async fn spend(db: &impl GenericClient, token_key: &str, day: NaiveDate, calls: i32) -> Result<i32> {
     let row = db

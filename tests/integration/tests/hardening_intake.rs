@@ -311,3 +311,86 @@ async fn an_older_version_never_replaces_a_newer_one() {
     h.intake.webhook(request(&v3, &[])).await;
     assert_eq!(org().await, "Newest Org");
 }
+
+#[tokio::test]
+async fn a_full_scan_resumes_across_runs_until_the_form_is_covered() {
+    let h = Harness::new(&[
+        ("FORMSTACK_PER_PAGE", "10"),
+        ("PULL_COMMIT_ROWS", "30"),
+        ("PULLS_PER_DAY", "1"),
+        ("PULL_OVERLAP_MINUTES", "0"),
+        ("FORMSTACK_DAILY_CALL_BUDGET", "1000"),
+    ])
+    .await;
+    let mut fixture = fixtures::demo_fixture();
+    let start = NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    fixture.forms[0].submissions = fixtures::generate(250, 1_720_000_000, start);
+    h.sandbox.load_formstack(fixture.clone()).await;
+    h.intake.pull("schedule", false).await.unwrap();
+    assert_eq!(count(&h, "SELECT count(*) FROM conferences_events.exchange_registration").await, 250);
+
+    // An old submission is edited in Formstack (its timestamp does not change): only a scan sees it.
+    fixture.forms[0].submissions[25].data.insert("103".into(), json!("Edited Title"));
+    h.sandbox.load_formstack(fixture).await;
+    let allow = |calls: i32| {
+        let h = &h;
+        async move { h.db.exec(&format!("UPDATE integration.api_budget SET calls = {}", 1000 - calls)).await }
+    };
+    allow(10).await;
+    let first = h.intake.pull("resync", true).await.unwrap();
+    let f = &first.forms[0];
+    assert!(!f.scan_completed && !f.failed, "{f:?}");
+    assert_eq!(f.scan_pages, 9, "one call for the incremental pull, nine pages of the scan");
+    assert!(f.stopped.as_deref().unwrap_or("").contains("allowance"), "{:?}", f.stopped);
+    let next: i32 = h.db.scalar("SELECT resync_next_page FROM integration.pull_cursor").await;
+    assert_eq!(next, 10, "the position is committed with the rows");
+
+    let mut runs = 1;
+    loop {
+        allow(10).await;
+        let report = h.intake.pull("schedule", false).await.unwrap();
+        runs += 1;
+        if report.forms[0].scan_completed {
+            assert!(report.counts().notes.iter().any(|n| n.contains("full scan completed")), "{:?}", report.counts());
+            break;
+        }
+        assert!(runs < 6, "the scan must finish: {:?}", report.forms[0]);
+    }
+    assert_eq!(runs, 3, "25 pages, nine a run, resuming one page back: 1–9, 9–17, 17–25");
+    let title: String =
+        h.db.scalar("SELECT title FROM conferences_events.exchange_registration WHERE registration_id = '1720000025'")
+            .await;
+    assert_eq!(title, "Edited Title");
+    let row = &h
+        .db
+        .rows("SELECT resync_next_page, resync_scans, resync_completed_at IS NOT NULL FROM integration.pull_cursor")
+        .await[0];
+    assert_eq!((row.get::<_, Option<i32>>(0), row.get::<_, i32>(1), row.get::<_, bool>(2)), (None, 1, true));
+    // A scheduled run after completion does not scan again.
+    allow(10).await;
+    let after = h.intake.pull("schedule", false).await.unwrap();
+    assert_eq!(after.forms[0].scan_pages, 0);
+}
+
+#[tokio::test]
+async fn a_pull_at_its_deadline_stops_cleanly_and_closes_its_run() {
+    let h = Harness::new(&[]).await;
+    let report = h
+        .intake
+        .pull_until(
+            "schedule",
+            false,
+            platform_runtime::Deadline::after(std::time::Duration::ZERO, std::time::Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    let f = &report.forms[0];
+    assert_eq!(f.pages, 0);
+    assert!(!f.failed && f.stopped.as_deref().unwrap_or("").contains("deadline"), "{f:?}");
+    let open: i64 = count(&h, "SELECT count(*) FROM integration.run WHERE finished_at IS NULL").await;
+    assert_eq!(open, 0);
+    assert!(h.sandbox.requests().await.is_empty(), "no call started");
+    // The next run, with time, lands everything.
+    h.intake.pull("schedule", false).await.unwrap();
+    assert!(count(&h, "SELECT count(*) FROM conferences_events.exchange_registration").await > 0);
+}
