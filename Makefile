@@ -36,6 +36,7 @@ infra-validate:
 	cd infra && sam validate --region us-east-1 -t template.yaml
 	cd infra && sam validate --lint --region us-east-1 -t template.yaml
 	cfn-lint infra/template.yaml
+	python3 infra/local/check_template.py infra/template.yaml
 
 run:
 	STACK_NO_SAM=1 $(STACK) install

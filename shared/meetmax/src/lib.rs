@@ -164,6 +164,13 @@ impl Settings {
         self.timeout * attempts + self.retry.max_retry_after.max(self.retry.max_delay) * self.retry.max_retries as u32
     }
 
+    /// The time a write is given before the invocation's deadline: two attempts. A longer call
+    /// (429s with long `Retry-After`s) may still be cut off by the deadline; its intent is
+    /// recorded, so the next run looks before adding again.
+    pub fn call_step(&self) -> Duration {
+        self.timeout * 2
+    }
+
     /// Refuses a lease that a call could outlast.
     pub fn check(&self) -> Result<(), SyncError> {
         if self.lease <= self.longest_call() {

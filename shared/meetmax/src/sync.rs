@@ -102,7 +102,7 @@ impl EventRun<'_> {
 
     /// Whether one more MeetMax write (with its retries) still fits before the deadline.
     fn time_left(&self) -> bool {
-        self.deadline.allows(self.sync.settings.longest_call())
+        self.deadline.allows(self.sync.settings.call_step())
     }
 
     /// A lookup that found nothing among `results` records: "absent", or an uncertain failure

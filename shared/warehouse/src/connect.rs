@@ -212,10 +212,20 @@ impl Warehouse {
     }
 }
 
-fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
+/// The Amazon RDS certificate authorities (see `certs/README.md`): RDS servers present
+/// certificates of these private CAs, which no public root store holds.
+pub const RDS_CA_BUNDLE: &str = include_str!("../certs/rds-ca-bundle.pem");
+
+/// The trust anchors of the warehouse connection: the web PKI roots, the RDS CAs and the
+/// certificates of `ca_file`, if any.
+fn root_store(ca_file: Option<&str>) -> Result<rustls::RootCertStore> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for cert in CertificateDer::pem_slice_iter(RDS_CA_BUNDLE.as_bytes()) {
+        let cert = cert.map_err(|e| WarehouseError::Settings(format!("bundled RDS CA: {e}")))?;
+        roots.add(cert).map_err(|e| WarehouseError::Settings(format!("bundled RDS CA: {e}")))?;
+    }
     if let Some(path) = ca_file {
-        use rustls::pki_types::{CertificateDer, pem::PemObject};
         let certs = CertificateDer::pem_file_iter(path)
             .map_err(|e| WarehouseError::Settings(format!("DATABASE_CA_FILE {path}: {e}")))?;
         for cert in certs {
@@ -223,6 +233,11 @@ fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
             roots.add(cert).map_err(|e| WarehouseError::Settings(format!("DATABASE_CA_FILE {path}: {e}")))?;
         }
     }
+    Ok(roots)
+}
+
+fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
+    let roots = root_store(ca_file)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -234,6 +249,23 @@ fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rds_certificate_authorities_are_trusted_without_configuration() {
+        let web = webpki_roots::TLS_SERVER_ROOTS.len();
+        let roots = root_store(None).expect("the bundled RDS CAs parse");
+        assert_eq!(roots.len(), web + RDS_CA_BUNDLE.matches("BEGIN CERTIFICATE").count());
+        assert!(roots.len() >= web + 80, "{} roots", roots.len());
+        let names: Vec<String> = roots
+            .roots
+            .iter()
+            .map(|a| String::from_utf8_lossy(a.subject.as_ref()).into_owned())
+            .filter(|s| s.contains("Amazon RDS"))
+            .collect();
+        assert!(names.iter().any(|s| s.contains("us-east-1 Root CA RSA2048 G1")), "{} RDS roots", names.len());
+        let missing = root_store(Some("/nonexistent/bundle.pem")).unwrap_err().to_string();
+        assert!(missing.contains("DATABASE_CA_FILE /nonexistent/bundle.pem"), "{missing}");
+    }
 
     #[test]
     fn debug_redacts_the_password_and_local_hosts_skip_tls() {

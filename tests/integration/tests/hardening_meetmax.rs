@@ -156,12 +156,9 @@ async fn a_deadline_mid_run_defers_what_it_cannot_finish() {
         h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier(&format!("m{i}"), "Keynote Speakers LLC") })
             .await;
     }
-    let longest = test_settings().longest_call();
-    let report = h
-        .sync
-        .run_until(None, "test", Deadline::after(longest + Duration::from_secs(10), Duration::ZERO))
-        .await
-        .unwrap();
+    let step = test_settings().call_step();
+    let report =
+        h.sync.run_until(None, "test", Deadline::after(step + Duration::from_secs(10), Duration::ZERO)).await.unwrap();
     let counts = report.counts();
     let (added, deferred) = (counts.get("added").copied().unwrap_or(0), counts.get("deferred").copied().unwrap_or(0));
     assert!(added >= 1 && deferred >= 1 && added + deferred == 4, "{counts:?}");
