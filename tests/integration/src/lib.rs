@@ -4,6 +4,7 @@
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
 pub mod company_quality;
+pub mod forwarder;
 pub mod meetmax_support;
 
 use std::time::Duration;
@@ -88,8 +89,8 @@ pub async fn new_secret(sdk: &SdkConfig, value: &serde_json::Value) -> String {
     name
 }
 
-/// Every envelope waiting on a queue (received and deleted).
-pub async fn drain_queue(sdk: &SdkConfig, url: &str) -> Vec<Envelope> {
+/// Every message body waiting on a queue (received and deleted).
+pub async fn drain_bodies(sdk: &SdkConfig, url: &str) -> Vec<String> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut out = Vec::new();
     loop {
@@ -99,11 +100,32 @@ pub async fn drain_queue(sdk: &SdkConfig, url: &str) -> Vec<Envelope> {
             break;
         }
         for m in msgs {
-            out.push(Envelope::parse(m.body().unwrap(), &[KIND_REGISTRATIONS_CHANGED]).expect("valid envelope"));
+            out.push(m.body().unwrap_or_default().to_owned());
             sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
         }
     }
     out
+}
+
+/// Every envelope waiting on a queue (received and deleted).
+pub async fn drain_queue(sdk: &SdkConfig, url: &str) -> Vec<Envelope> {
+    drain_bodies(sdk, url)
+        .await
+        .iter()
+        .map(|b| Envelope::parse(b, &[KIND_REGISTRATIONS_CHANGED]).expect("valid envelope"))
+        .collect()
+}
+
+/// An SQS event of `bodies` (message ids `m0`, `m1`, …), as Lambda would hand it over.
+pub fn sqs_event(bodies: &[String]) -> aws_lambda_events::sqs::SqsEvent {
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    for (i, body) in bodies.iter().enumerate() {
+        let mut m = aws_lambda_events::sqs::SqsMessage::default();
+        m.message_id = Some(format!("m{i}"));
+        m.body = Some(body.clone());
+        event.records.push(m);
+    }
+    event
 }
 
 /// Every id carried by the envelopes, sorted.

@@ -50,24 +50,8 @@ impl MeetmaxHarness {
         let db = TestDb::new().await;
         db.exec(SEED_DEMO_SQL).await;
         let sandbox = Sandbox::start_local().await.expect("sandbox starts");
-        sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
         let sdk = aws().await;
-        let secret_id = new_secret(
-            &sdk,
-            &serde_json::json!({"consumer_key": fixtures::MEETMAX_KEY, "consumer_secret": fixtures::MEETMAX_SECRET}),
-        )
-        .await;
-        let conn = db.warehouse.conn().await.unwrap();
-        conn.execute(
-            "UPDATE integration.meetmax_account SET base_url = $1, secret_id = $2, rate_per_second = $3, concurrency = $4
-              WHERE name = 'sandbox'",
-            &[&sandbox.meetmax_url(), &secret_id, &rate, &concurrency],
-        )
-        .await
-        .unwrap();
-        drop(conn);
-        let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(300));
-        let sync = MeetmaxSync::new(db.warehouse.clone(), secrets, settings);
+        let (sync, secret_id) = meetmax_on(&db, &sandbox, &sdk, settings, rate, concurrency).await;
         MeetmaxHarness { db, sandbox, sync, secret_id, sdk }
     }
 
@@ -125,16 +109,7 @@ impl MeetmaxHarness {
 
     /// Records per `crm_id` and entity records per company.
     pub async fn record_counts(&self) -> (HashMap<String, usize>, HashMap<String, usize>) {
-        let mut people = HashMap::new();
-        let mut companies = HashMap::new();
-        for r in self.records().await {
-            if r.is_entity() {
-                *companies.entry(r.fields["company"].clone()).or_default() += 1;
-            } else {
-                *people.entry(r.fields.get("crm_id").cloned().unwrap_or_default()).or_default() += 1;
-            }
-        }
-        (people, companies)
+        record_counts(&self.sandbox).await
     }
 
     /// Requests to a MeetMax call (`attendee/add`, …) so far.
@@ -155,6 +130,50 @@ impl MeetmaxHarness {
             .unwrap();
         (r.get(0), r.get(1))
     }
+}
+
+/// Records of the demo event per `crm_id`, and entity records per company, in `sandbox`.
+pub async fn record_counts(sandbox: &Sandbox) -> (HashMap<String, usize>, HashMap<String, usize>) {
+    let mut people = HashMap::new();
+    let mut companies = HashMap::new();
+    for r in sandbox.meetmax_records().await.into_iter().filter(|r| r.event_id == EVENT) {
+        if r.is_entity() {
+            *companies.entry(r.fields["company"].clone()).or_default() += 1;
+        } else {
+            *people.entry(r.fields.get("crm_id").cloned().unwrap_or_default()).or_default() += 1;
+        }
+    }
+    (people, companies)
+}
+
+/// meetmax-sync over `db` (demo configuration seeded) and `sandbox`'s MeetMax (demo fixture
+/// loaded here): the demo account points at the sandbox with a new credentials secret, `rate`
+/// requests/s and `concurrency`. Returns the service and the secret's id.
+pub async fn meetmax_on(
+    db: &TestDb,
+    sandbox: &Sandbox,
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+    rate: f64,
+    concurrency: i32,
+) -> (MeetmaxSync, String) {
+    sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
+    let secret_id = new_secret(
+        sdk,
+        &serde_json::json!({"consumer_key": fixtures::MEETMAX_KEY, "consumer_secret": fixtures::MEETMAX_SECRET}),
+    )
+    .await;
+    let conn = db.warehouse.conn().await.unwrap();
+    conn.execute(
+        "UPDATE integration.meetmax_account SET base_url = $1, secret_id = $2, rate_per_second = $3, concurrency = $4
+          WHERE name = 'sandbox'",
+        &[&sandbox.meetmax_url(), &secret_id, &rate, &concurrency],
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(sdk), Duration::from_secs(300));
+    (MeetmaxSync::new(db.warehouse.clone(), secrets, settings), secret_id)
 }
 
 /// A registration for [`MeetmaxHarness::registration`].
