@@ -17,6 +17,11 @@ pub enum Fault {
         /// Seconds to ask the client to wait.
         retry_after: u64,
     },
+    /// `429` without `Retry-After` (the client backs off on its own).
+    RateLimitNoHeader,
+    /// The connection is cut after the status line: headers promise a body that never comes
+    /// (the client sees a reset/incomplete message, not an HTTP answer).
+    Reset,
     /// A 5xx with an HTML body.
     ServerError {
         /// 500, 502, 503 or 504.
@@ -102,6 +107,25 @@ impl Fault {
                 )
                     .into_response();
                 resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+                Some(resp)
+            }
+            Fault::RateLimitNoHeader => Some(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(serde_json::json!({"status": "error", "error": "Rate limit exceeded"})),
+                )
+                    .into_response(),
+            ),
+            Fault::Reset => {
+                let broken = futures_util::stream::once(async {
+                    Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "sandbox: connection reset",
+                    ))
+                });
+                let mut resp = Response::new(axum::body::Body::from_stream(broken));
+                resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+                resp.headers_mut().insert("content-length", HeaderValue::from_static("512"));
                 Some(resp)
             }
             Fault::ServerError { status } => Some(
