@@ -70,20 +70,41 @@ impl FaultBook {
         self.counters.clear();
     }
 
-    /// Counts a request to `path` and returns the fault that fires on it, if any.
+    /// Counts a request to `path` (once per distinct prefix, however many rules share it) and
+    /// returns the first fault that fires on it, if any.
     pub fn check(&mut self, path: &str) -> Option<Fault> {
-        let mut fired = None;
+        let mut counted: Vec<&str> = Vec::new();
         for rule in &self.rules {
-            if !path.starts_with(&rule.path_prefix) {
-                continue;
-            }
-            let n = self.counters.entry(rule.path_prefix.clone()).or_default();
-            *n += 1;
-            if fired.is_none() && (rule.on_requests.is_empty() || rule.on_requests.contains(n)) {
-                fired = Some(rule.fault.clone());
+            if path.starts_with(&rule.path_prefix) && !counted.contains(&rule.path_prefix.as_str()) {
+                *self.counters.entry(rule.path_prefix.clone()).or_default() += 1;
+                counted.push(&rule.path_prefix);
             }
         }
-        fired
+        self.rules
+            .iter()
+            .filter(|rule| path.starts_with(&rule.path_prefix))
+            .find(|rule| rule.on_requests.is_empty() || rule.on_requests.contains(&self.counters[&rule.path_prefix]))
+            .map(|rule| rule.fault.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_sharing_a_prefix_count_each_request_once() {
+        let mut book = FaultBook::default();
+        book.set(vec![
+            FaultRule { path_prefix: "/a".into(), on_requests: vec![2], fault: Fault::Reset },
+            FaultRule { path_prefix: "/a".into(), on_requests: vec![3], fault: Fault::ErrorIn200 },
+            FaultRule { path_prefix: "/a/b".into(), on_requests: vec![1], fault: Fault::Malformed },
+        ]);
+        assert_eq!(book.check("/a/b"), Some(Fault::Malformed), "first /a request, first /a/b request");
+        assert_eq!(book.check("/a"), Some(Fault::Reset));
+        assert_eq!(book.check("/a"), Some(Fault::ErrorIn200));
+        assert_eq!(book.check("/a"), None);
+        assert_eq!(book.check("/x"), None);
     }
 }
 
