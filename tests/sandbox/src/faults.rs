@@ -88,26 +88,6 @@ impl FaultBook {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_sharing_a_prefix_count_each_request_once() {
-        let mut book = FaultBook::default();
-        book.set(vec![
-            FaultRule { path_prefix: "/a".into(), on_requests: vec![2], fault: Fault::Reset },
-            FaultRule { path_prefix: "/a".into(), on_requests: vec![3], fault: Fault::ErrorIn200 },
-            FaultRule { path_prefix: "/a/b".into(), on_requests: vec![1], fault: Fault::Malformed },
-        ]);
-        assert_eq!(book.check("/a/b"), Some(Fault::Malformed), "first /a request, first /a/b request");
-        assert_eq!(book.check("/a"), Some(Fault::Reset));
-        assert_eq!(book.check("/a"), Some(Fault::ErrorIn200));
-        assert_eq!(book.check("/a"), None);
-        assert_eq!(book.check("/x"), None);
-    }
-}
-
 impl Fault {
     /// The delay a `LateAnswer` adds after the handler.
     pub fn late_by(&self) -> Option<Duration> {
@@ -171,5 +151,25 @@ impl Fault {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_sharing_a_prefix_count_each_request_once() {
+        let mut book = FaultBook::default();
+        book.set(vec![
+            FaultRule { path_prefix: "/a".into(), on_requests: vec![2], fault: Fault::Reset },
+            FaultRule { path_prefix: "/a".into(), on_requests: vec![3], fault: Fault::ErrorIn200 },
+            FaultRule { path_prefix: "/a/b".into(), on_requests: vec![1], fault: Fault::Malformed },
+        ]);
+        assert_eq!(book.check("/a/b"), Some(Fault::Malformed), "first /a request, first /a/b request");
+        assert_eq!(book.check("/a"), Some(Fault::Reset));
+        assert_eq!(book.check("/a"), Some(Fault::ErrorIn200));
+        assert_eq!(book.check("/a"), None);
+        assert_eq!(book.check("/x"), None);
     }
 }
