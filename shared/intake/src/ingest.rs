@@ -48,7 +48,10 @@ impl Incoming {
         let body = serde_json::to_vec(record).expect("JSON values serialise");
         let parsed = platform_domain::submission::has_nul(record)
             .then(|| serde_json::to_value(&submission).expect("submissions serialise"));
-        Incoming::new(submission, body, Some("application/json".into()), parsed)
+        let mut incoming = Incoming::new(submission, body, Some("application/json".into()), parsed);
+        // Fetched now, written later (in batches): the fetch time orders it among versions.
+        incoming.raw.received_at = Some(Utc::now());
+        incoming
     }
 
     fn new(
@@ -66,6 +69,7 @@ impl Incoming {
                 raw_body,
                 body_sha256,
                 parsed,
+                received_at: None,
             },
             submission,
         }
@@ -311,7 +315,7 @@ async fn write_rows(
         let key = (row.form_id.clone(), row.submitted_at.is_some());
         let group = groups.entry(key).or_default();
         let older = match group.get(&row.registration_id) {
-            Some((held_id, held)) if (held.submitted_at, *held_id) > (row.submitted_at, raw_id) => raw_id,
+            Some((held_id, _)) if *held_id > raw_id => raw_id,
             Some((held_id, _)) => {
                 let held_id = *held_id;
                 group.insert(row.registration_id.clone(), (raw_id, row));

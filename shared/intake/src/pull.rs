@@ -190,53 +190,68 @@ impl Intake {
             })?;
 
         let start_calls = self.formstack.calls();
+        let left = || allowance.saturating_sub(self.formstack.calls() - start_calls);
         let mut quota_stop: Option<String> = None;
-        for form in forms {
-            let mut fp = FormPull { form_id: form.form_id.clone(), ..Default::default() };
-            if let Some(why) = &quota_stop {
-                fp.stopped = Some(why.clone());
-                fp.failed = true;
-                report.forms.push(fp);
-                continue;
-            }
-            let before_calls = self.formstack.calls();
-            let outcome = self
-                .pull_one_form(conn, run_id, &token, &form.form_id, full, allowance, start_calls, deadline, &mut fp)
-                .await;
-            let calls = self.formstack.calls() - before_calls;
-            cursor::spend(&*conn, &token_key, today, calls as i32).await?;
-            match outcome {
-                Ok(()) => {}
-                Err(Stop::Budget) => fp.stopped = Some("call allowance of this run used up; continues next run".into()),
-                Err(Stop::Deadline) => {
-                    fp.stopped = Some("stopped before the invocation deadline; continues next run".into());
+        report.forms = forms.iter().map(|f| FormPull { form_id: f.form_id.clone(), ..Default::default() }).collect();
+        // Every form's incremental pull first, then the full scans with what is left: a long
+        // scan never keeps the other forms' new submissions waiting.
+        for scanning in [false, true] {
+            for fp in report.forms.iter_mut() {
+                if fp.failed || (scanning && fp.stopped.is_some()) {
+                    continue;
                 }
-                Err(Stop::Quota(why)) => {
-                    tracing::error!(form_id = %form.form_id, reason = %why, "Formstack quota exhausted; pull stopped");
+                if let Some(why) = &quota_stop {
                     fp.stopped = Some(why.clone());
                     fp.failed = true;
-                    quota_stop = Some(why);
+                    continue;
                 }
-                Err(Stop::Failed(e)) => {
-                    tracing::error!(form_id = %form.form_id, error = %e, "form pull failed");
-                    if matches!(&e, IntakeError::Vendor(VendorError::Status { status: 401, .. })) {
-                        // The token may have been rotated: read the secret again next time.
-                        self.secrets.invalidate(&self.settings.formstack_secret_id).await;
-                    }
-                    fp.stopped = Some(format!("failed: {e}"));
-                    fp.failed = true;
-                }
+                let form_id = fp.form_id.clone();
+                let before_calls = self.formstack.calls();
+                let outcome = if scanning {
+                    self.scan_form(conn, run_id, &token, &form_id, full, left(), deadline, fp).await
+                } else {
+                    let job = FormJob { token: &token, form_id: &form_id, allowance: left(), mode: Mode::Incremental };
+                    self.pull_form(conn, run_id, job, deadline, fp).await
+                };
+                let calls = self.formstack.calls() - before_calls;
+                cursor::spend(&*conn, &token_key, today, calls as i32).await?;
+                self.settle(outcome, fp, &mut quota_stop).await;
             }
-            report.forms.push(fp);
         }
         report.calls = self.formstack.calls() - start_calls;
         Ok(report)
     }
 
-    /// One form: its incremental pull, then (when `full` starts one, or one is running) its
-    /// full scan from the page it reached, both within the run's allowance and deadline.
+    /// Records how a form's pull ended.
+    async fn settle(&self, outcome: Result<(), Stop>, fp: &mut FormPull, quota_stop: &mut Option<String>) {
+        match outcome {
+            Ok(()) => {}
+            Err(Stop::Budget) => fp.stopped = Some("call allowance of this run used up; continues next run".into()),
+            Err(Stop::Deadline) => {
+                fp.stopped = Some("stopped before the invocation deadline; continues next run".into());
+            }
+            Err(Stop::Quota(why)) => {
+                tracing::error!(form_id = %fp.form_id, reason = %why, "Formstack quota exhausted; pull stopped");
+                fp.stopped = Some(why.clone());
+                fp.failed = true;
+                *quota_stop = Some(why);
+            }
+            Err(Stop::Failed(e)) => {
+                tracing::error!(form_id = %fp.form_id, error = %e, "form pull failed");
+                if matches!(&e, IntakeError::Vendor(VendorError::Status { status: 401, .. })) {
+                    // The token may have been rotated: read the secret again next time.
+                    self.secrets.invalidate(&self.settings.formstack_secret_id).await;
+                }
+                fp.stopped = Some(format!("failed: {e}"));
+                fp.failed = true;
+            }
+        }
+    }
+
+    /// A form's full scan, when `full` starts one or one is running: from the page it reached
+    /// (one page back), within `allowance` calls and the deadline.
     #[allow(clippy::too_many_arguments)]
-    async fn pull_one_form(
+    async fn scan_form(
         &self,
         conn: &mut Client,
         run_id: Uuid,
@@ -244,13 +259,9 @@ impl Intake {
         form_id: &str,
         full: bool,
         allowance: u64,
-        start_calls: u64,
         deadline: Deadline,
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
-        let left = || allowance.saturating_sub(self.formstack.calls() - start_calls);
-        let job = FormJob { token, form_id, allowance: left(), mode: Mode::Incremental };
-        self.pull_form(conn, run_id, job, deadline, fp).await?;
         let from_page = if full {
             Some(cursor::start_scan(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?)
         } else {
@@ -258,9 +269,9 @@ impl Intake {
         };
         let Some(from_page) = from_page else { return Ok(()) };
         // One page of overlap: a submission deleted meanwhile shifts later ones back a page.
-        let from_page = if full && from_page == 1 { 1 } else { from_page.saturating_sub(1).max(1) };
+        let from_page = from_page.saturating_sub(1).max(1);
         let pages_before = fp.pages;
-        let job = FormJob { token, form_id, allowance: left(), mode: Mode::Scan { from_page } };
+        let job = FormJob { token, form_id, allowance, mode: Mode::Scan { from_page } };
         let result = self.pull_form(conn, run_id, job, deadline, fp).await;
         fp.scan_pages = fp.pages - pages_before;
         result?;
@@ -310,11 +321,13 @@ impl Intake {
                 Some(listed) => listed,
                 None if calls() >= allowance => break Err(Stop::Budget),
                 None if !deadline.allows(step) => break Err(Stop::Deadline),
-                None => self.formstack.list_submissions(token, &query(page)).await,
+                // Cut off at the deadline, whatever its retries would still take.
+                None => deadline.bound(self.formstack.list_submissions(token, &query(page))).await,
             };
             let listing = match listed {
-                Ok(l) => l,
-                Err(e) => break Err(classify(e)),
+                Some(Ok(l)) => l,
+                Some(Err(e)) => break Err(classify(e)),
+                None => break Err(Stop::Deadline),
             };
             fp.pages += 1;
             pages = listing.pages;
@@ -346,7 +359,7 @@ impl Intake {
                     let next_query = query(page + 1);
                     let (written, next) = tokio::join!(
                         self.flush(conn, run_id, items, at, fp),
-                        self.formstack.list_submissions(token, &next_query),
+                        deadline.bound(self.formstack.list_submissions(token, &next_query)),
                     );
                     written.map_err(Stop::Failed)?;
                     prefetched = Some(next);

@@ -269,12 +269,15 @@ pub async fn record_added(
 ) -> Result<bool, SyncError> {
     let rows = db
         .query(
-            "WITH s AS (UPDATE integration.meetmax_sync
+            "WITH old AS (SELECT registration_id, lease_owner FROM integration.meetmax_sync
+                           WHERE registration_id = $1 FOR UPDATE),
+                  s AS (UPDATE integration.meetmax_sync m
                            SET meetmax_id = $2, state = 'synced', adopted = $4, intent_at = NULL, lease_until = NULL,
                                lease_owner = NULL, error_class = NULL, error = NULL, failed_fields = NULL,
                                sent_fields = $3, synced_at = now(), updated_at = now()
-                         WHERE registration_id = $1 AND (meetmax_id IS NULL OR meetmax_id = $2)
-                     RETURNING registration_id, lease_owner IS DISTINCT FROM $5 AS foreign_lease),
+                          FROM old
+                         WHERE m.registration_id = old.registration_id AND (m.meetmax_id IS NULL OR m.meetmax_id = $2)
+                     RETURNING m.registration_id, old.lease_owner IS NOT NULL AND old.lease_owner <> $5 AS foreign_lease),
                   r AS (UPDATE conferences_events.exchange_registration r SET meetmax_id = $2, meetmax_status = NULL
                           FROM s WHERE r.registration_id = s.registration_id)
              SELECT foreign_lease FROM s",
@@ -368,6 +371,27 @@ impl Failure {
         };
         format!("{}: {}{hint}", self.class, self.message)
     }
+}
+
+/// Records that MeetMax created `duplicate` for a registration that already has another record:
+/// the first record stays, and the operators' status says which record to remove in MeetMax.
+pub async fn record_duplicate(
+    db: &impl GenericClient,
+    registration_id: &str,
+    duplicate: &str,
+) -> Result<String, SyncError> {
+    let status = format!(
+        "duplicate: MeetMax record {duplicate} was also created for this registration; the recorded one is kept, remove {duplicate} in MeetMax"
+    );
+    db.execute(
+        "WITH s AS (UPDATE integration.meetmax_sync SET error_class = 'permanent', error = $2, updated_at = now()
+                     WHERE registration_id = $1 RETURNING registration_id)
+         UPDATE conferences_events.exchange_registration r SET meetmax_status = $2
+           FROM s WHERE r.registration_id = s.registration_id",
+        &[&registration_id, &status],
+    )
+    .await?;
+    Ok(status)
 }
 
 /// Records a failed add: releases the lease, keeps the intent only when the outcome is unknown.

@@ -92,7 +92,19 @@ impl EventRun<'_> {
                 retry_after: None,
             });
         }
-        request.await
+        match self.deadline.bound(request).await {
+            Some(result) => result,
+            // Abandoned in flight: MeetMax may have carried it out, so the intent stays and the
+            // next run looks before writing again.
+            None => Err(MeetmaxError {
+                call,
+                class: ErrorClass::Transient,
+                message: "cut off at the invocation deadline".into(),
+                uncertain: true,
+                status: None,
+                retry_after: None,
+            }),
+        }
     }
 
     /// A warehouse connection for one step: never held across a MeetMax call.
@@ -374,10 +386,7 @@ impl EventRun<'_> {
         };
         if had_intent {
             match self.lookup(&c).await {
-                Ok(Some(mm)) => {
-                    store::record_added(&**self.db().await?, &id, &mm, &wanted, true, self.owner).await?;
-                    return Ok((id, Outcome::Adopted(mm)));
-                }
+                Ok(Some(mm)) => return self.recorded(&id, &mm, &wanted, true).await.map(|o| (id, o)),
                 Ok(None) => {}
                 Err(e) => {
                     // Not knowing whether the record exists, adding could duplicate it: wait.
@@ -398,18 +407,25 @@ impl EventRun<'_> {
         }
         let result = self.call("attendee/add", self.client.add_attendee(event_id, &params)).await;
         self.crash_point("attendee/add", &id)?;
-        let conn = self.db().await?;
         match result {
-            Ok(mm) => {
-                store::record_added(&**conn, &id, &mm, &wanted, false, self.owner).await?;
-                Ok((id, Outcome::Added(mm)))
-            }
+            Ok(mm) => self.recorded(&id, &mm, &wanted, false).await.map(|o| (id, o)),
             Err(e) => {
                 let f = failure(&e);
-                store::record_failed(&**conn, &id, event_id, &f, &wanted, self.owner).await?;
+                store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
                 Ok((id, outcome_of(&f)))
             }
         }
+    }
+
+    /// Records a registration's MeetMax id; when a different one was recorded meanwhile (two
+    /// records exist in MeetMax), the first stays and the duplicate is reported.
+    async fn recorded(&self, id: &str, mm: &str, wanted: &Fields, adopted: bool) -> Result<Outcome, SyncError> {
+        let conn = self.db().await?;
+        if store::record_added(&**conn, id, mm, wanted, adopted, self.owner).await? {
+            return Ok(if adopted { Outcome::Adopted(mm.to_owned()) } else { Outcome::Added(mm.to_owned()) });
+        }
+        let message = store::record_duplicate(&**conn, id, mm).await?;
+        Ok(Outcome::Failed { class: "permanent".into(), message })
     }
 
     /// Looks for a record an earlier attempt may have created: by `crm_id`, then by e-mail (a

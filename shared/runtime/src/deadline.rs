@@ -43,6 +43,15 @@ impl Deadline {
         self.remaining().is_some_and(|r| r.is_zero())
     }
 
+    /// Runs `work` until the deadline; `None` when the deadline cut it off (the future is
+    /// dropped: a vendor call in flight is abandoned, so callers treat its outcome as unknown).
+    pub async fn bound<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.remaining() {
+            None => Some(work.await),
+            Some(left) => tokio::time::timeout(left, work).await.ok(),
+        }
+    }
+
     /// Whether a step that may take up to `step` still fits.
     pub fn allows(&self, step: Duration) -> bool {
         self.remaining().is_none_or(|r| r > step)
@@ -62,6 +71,15 @@ pub const DEFAULT_MARGIN: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn bound_cuts_work_off_at_the_deadline() {
+        let d = Deadline::after(Duration::from_millis(50), Duration::ZERO);
+        assert_eq!(d.bound(async { 7 }).await, Some(7));
+        let slow = d.bound(tokio::time::sleep(Duration::from_secs(5))).await;
+        assert_eq!(slow, None);
+        assert_eq!(Deadline::none().bound(async { 1 }).await, Some(1));
+    }
 
     #[tokio::test]
     async fn deadlines_expire_with_their_margin() {

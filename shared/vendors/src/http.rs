@@ -309,21 +309,20 @@ fn error_chain(e: reqwest::Error) -> String {
 }
 
 /// `text` with the query string (and fragment) of every `http://` or `https://` URL replaced by
-/// `?[redacted]`: the one place vendor error text is cleaned before it is stored or logged.
+/// `?[redacted]` (schemes in any case, and JSON-escaped `https:\/\/` too): the one place vendor
+/// error text is cleaned before it is stored or logged.
 pub fn without_url_queries(text: &str) -> String {
+    const SCHEMES: [&str; 4] = ["http://", "https://", "http:\\/\\/", "https:\\/\\/"];
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut at = 0;
     loop {
-        let start = match (rest.find("http://"), rest.find("https://")) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => break,
-        };
-        out.push_str(&rest[..start]);
-        let url_len = rest[start..]
+        let Some(start) = SCHEMES.iter().filter_map(|s| lower[at..].find(s)).min().map(|i| at + i) else { break };
+        out.push_str(&text[at..start]);
+        let url_len = text[start..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | '`'))
-            .unwrap_or(rest.len() - start);
-        let url = &rest[start..start + url_len];
+            .unwrap_or(text.len() - start);
+        let url = &text[start..start + url_len];
         match url.find(['?', '#']) {
             Some(q) => {
                 out.push_str(&url[..q]);
@@ -331,9 +330,9 @@ pub fn without_url_queries(text: &str) -> String {
             }
             None => out.push_str(url),
         }
-        rest = &rest[start + url_len..];
+        at = start + url_len;
     }
-    out.push_str(rest);
+    out.push_str(&text[at..]);
     out
 }
 
@@ -377,6 +376,12 @@ mod tests {
         );
         assert_eq!(without_url_queries("no url here?x=1"), "no url here?x=1");
         assert_eq!(without_url_queries("http://a/b"), "http://a/b");
+        assert_eq!(without_url_queries("HTTPS://A/b?password=p x"), "HTTPS://A/b?[redacted] x");
+        assert_eq!(
+            without_url_queries(r#"{"error":"see https:\/\/m.example\/add?password=p"}"#),
+            r#"{"error":"see https:\/\/m.example\/add?[redacted]"}"#
+        );
+        assert_eq!(without_url_queries("ünïcode http://a/?k=v ok"), "ünïcode http://a/?[redacted] ok");
     }
 
     #[tokio::test]

@@ -226,7 +226,7 @@ fn interpret(call: &'static str, status: u16, bytes: &[u8]) -> Result<Value, Mee
     let fail = |class, message: String, uncertain| MeetmaxError {
         call,
         class,
-        message,
+        message: crate::http::without_url_queries(&message),
         uncertain,
         status: Some(status),
         retry_after: None,

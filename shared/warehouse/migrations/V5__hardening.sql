@@ -3,20 +3,21 @@
 -- claimed by a lease instead of a row lock held across the SQS send.
 
 -- The version of each registration: its form (a registration never changes form) and the raw
--- submission it was last written from. An older version never replaces a newer one: the
--- submission's own time decides when both versions carry one and they differ, else receipt
--- order (the raw row's id).
+-- submission it was last written from. An older version never replaces a newer one, in
+-- receipt order: the raw row's `received_at` (for a pulled record, when its page was fetched),
+-- then its id. Formstack's own `timestamp` is the submission's creation time, kept when a
+-- submission is edited, so it is the same for every version and cannot order them.
 CREATE TABLE integration.registration_version (
     registration_id text PRIMARY KEY,
     form_id text NOT NULL,
     raw_id bigint NOT NULL,
-    own_time timestamptz,
+    received_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 -- Registrations that exist already (the original scripts' rows included) keep their form; any
--- version received from now on is newer than what they hold (raw id 0).
-INSERT INTO integration.registration_version (registration_id, form_id, raw_id, own_time)
-SELECT registration_id, form_id, 0, submitted_at
+-- version received from now on is newer than what they hold.
+INSERT INTO integration.registration_version (registration_id, form_id, raw_id, received_at)
+SELECT registration_id, form_id, 0, '-infinity'
   FROM conferences_events.exchange_registration
  WHERE registration_id IS NOT NULL AND form_id IS NOT NULL
 ON CONFLICT DO NOTHING;

@@ -40,6 +40,9 @@ pub struct NewRaw {
     pub body_sha256: Vec<u8>,
     /// The parsed submission (webhooks); `None` when the raw body is the record's JSON (pulls).
     pub parsed: Option<serde_json::Value>,
+    /// When it was received: for a pulled record, when its page was fetched (rows are written
+    /// later, in batches); `None` = now. Orders the versions of a submission.
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// A stored raw submission that still needs mapping.
@@ -73,19 +76,32 @@ pub async fn insert(
     let bodies: Vec<&[u8]> = rows.iter().map(|r| r.raw_body.as_slice()).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
     let parsed: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.parsed.as_ref()).collect();
+    let received: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.received_at).collect();
     let stored = db
         .query(
             "INSERT INTO integration.raw_submission AS s
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
-                     signature_verified, run_id, mapping_status)
-             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5, 'pending'
-               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[])
-                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed)
+                     signature_verified, run_id, mapping_status, received_at)
+             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5, 'pending',
+                    COALESCE(u.received_at, now())
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::timestamptz[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, received_at)
              ON CONFLICT (form_id, submission_id, body_sha256)
              DO UPDATE SET run_id = excluded.run_id
               WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
-            &[&form_ids, &sub_ids, &source.as_str(), &signature_verified, &run_id, &content_types, &bodies, &hashes, &parsed],
+            &[
+                &form_ids,
+                &sub_ids,
+                &source.as_str(),
+                &signature_verified,
+                &run_id,
+                &content_types,
+                &bodies,
+                &hashes,
+                &parsed,
+                &received,
+            ],
         )
         .await?;
     let index: std::collections::HashMap<(&str, &str, &[u8]), usize> = rows

@@ -28,8 +28,8 @@ pub enum RowResult {
 ///
 /// Two guards, kept in `integration.registration_version` and checked in the same statement:
 /// - a registration never changes form: a row of another form is refused ([`RowResult::OtherForm`]);
-/// - an older version never replaces a newer one ([`RowResult::Superseded`]): the submission's
-///   own time decides when both versions carry one and they differ, else receipt order (the raw id).
+/// - an older version never replaces a newer one ([`RowResult::Superseded`]), in receipt order:
+///   the raw row's `received_at` (a pulled record's is when its page was fetched), then its id.
 ///
 /// `authoritative_time`: the rows carry the real submission time (API pull), which then replaces
 /// a stored one; webhook rows (receipt time) never overwrite `submitted_at`.
@@ -105,17 +105,15 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
              FROM u LEFT JOIN integration.registration_version v ON v.registration_id = u.registration_id
                     LEFT JOIN conferences_events.exchange_registration e ON e.registration_id = u.registration_id),
          v AS (
-           INSERT INTO integration.registration_version AS v (registration_id, form_id, raw_id, own_time)
-           SELECT u.registration_id, u.form_id, u.raw_id, u.submitted_at
+           INSERT INTO integration.registration_version AS v (registration_id, form_id, raw_id, received_at)
+           SELECT u.registration_id, u.form_id, u.raw_id, rs.received_at
              FROM u JOIN owner o ON o.registration_id = u.registration_id
+                    JOIN integration.raw_submission rs ON rs.id = u.raw_id
             WHERE o.form_id IS NULL OR o.form_id = u.form_id
            ON CONFLICT (registration_id) DO UPDATE
-              SET raw_id = excluded.raw_id, own_time = COALESCE(excluded.own_time, v.own_time), updated_at = now()
+              SET raw_id = excluded.raw_id, received_at = excluded.received_at, updated_at = now()
             WHERE v.form_id = excluded.form_id
-              AND CASE WHEN excluded.own_time IS NOT NULL AND v.own_time IS NOT NULL
-                             AND excluded.own_time <> v.own_time
-                        THEN excluded.own_time > v.own_time
-                        ELSE excluded.raw_id >= v.raw_id END
+              AND (excluded.received_at, excluded.raw_id) >= (v.received_at, v.raw_id)
            RETURNING v.registration_id),
          w AS (
            INSERT INTO conferences_events.exchange_registration AS r

@@ -394,3 +394,74 @@ async fn a_pull_at_its_deadline_stops_cleanly_and_closes_its_run() {
     h.intake.pull("schedule", false).await.unwrap();
     assert!(count(&h, "SELECT count(*) FROM conferences_events.exchange_registration").await > 0);
 }
+
+#[tokio::test]
+async fn a_pulled_page_written_after_a_webhook_edit_does_not_undo_it() {
+    use platform_domain::submission::Submission;
+    use platform_intake::ingest::{self, Incoming};
+    use platform_warehouse::raw::Source;
+
+    let h = Harness::new(&[]).await;
+    // The pull fetches the submission's first version (its page is buffered, not yet written)...
+    let record = json!({"id": "1650000050", "timestamp": "2026-11-10 08:00:00", "data": {
+        "101": {"value": {"first": "Jane", "last": "Doe"}}, "102": {"value": "Fetched Org"},
+        "104": {"value": "jane@example.org"}}});
+    let fetched = Incoming::from_api(Submission::from_api(DEMO_FORM_ID, &record).unwrap(), &record);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // ...meanwhile an edit arrives by webhook and is applied...
+    let edit =
+        build(DEMO_FORM_ID, "1650000050", &fields("Jane", "Edited Org"), Format::UrlEncoded, Some(DEMO_HMAC_KEY), None);
+    assert_eq!(h.intake.webhook(request(&edit, &[])).await.body["status"], "accepted");
+    // ...then the buffered page is written: its raw row is newer by id, older by fetch time.
+    let mut conn = h.db.warehouse.conn().await.unwrap();
+    let report =
+        ingest::ingest(&mut conn, Source::Pull, false, uuid::Uuid::now_v7(), vec![fetched], None).await.unwrap();
+    assert_eq!((report.superseded, report.updated), (1, 0), "{report:?}");
+    let org: String =
+        h.db.scalar(
+            "SELECT organization FROM conferences_events.exchange_registration WHERE registration_id = '1650000050'",
+        )
+        .await;
+    assert_eq!(org, "Edited Org");
+}
+
+#[tokio::test]
+async fn a_long_full_scan_never_keeps_another_forms_new_submissions_waiting() {
+    // Form A (listed first) has a scan under way; form B has a new submission. With ten calls
+    // this run, B's incremental pull comes before A's scan takes what is left.
+    let h = Harness::new(&[
+        ("FORMSTACK_PER_PAGE", "10"),
+        ("PULLS_PER_DAY", "1"),
+        ("PULL_OVERLAP_MINUTES", "0"),
+        ("FORMSTACK_DAILY_CALL_BUDGET", "1000"),
+    ])
+    .await;
+    h.db.exec(&format!(
+        "INSERT INTO integration.form_config (form_id, time_zone) VALUES ('{OTHER_FORM}', 'America/New_York');
+         INSERT INTO integration.form_field_map (form_id, field_id, subfield, target_column, required, position)
+         SELECT '{OTHER_FORM}', field_id, subfield, target_column, required, position
+           FROM integration.form_field_map WHERE form_id = '{DEMO_FORM_ID}';"
+    ))
+    .await;
+    let start = NaiveDateTime::parse_from_str("2026-11-10 08:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    let mut fixture = fixtures::demo_fixture();
+    fixture.forms[0].submissions = fixtures::generate(200, 1_740_000_000, start);
+    let mut other = fixture.forms[0].clone();
+    other.id = OTHER_FORM.into();
+    other.submissions = fixtures::generate(1, 1_750_000_000, start);
+    fixture.forms.push(other.clone());
+    h.sandbox.load_formstack(fixture.clone()).await;
+    h.intake.pull("schedule", false).await.unwrap();
+    // A scan of form 5095980 is started; form 7000001 gets a new submission.
+    h.db.exec("UPDATE integration.api_budget SET calls = 1000 - 5").await;
+    h.intake.pull("resync", true).await.unwrap();
+    let later = NaiveDateTime::parse_from_str("2026-11-10 09:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    fixture.forms[1].submissions.extend(fixtures::generate(1, 1_750_000_001, later));
+    h.sandbox.load_formstack(fixture).await;
+    h.db.exec("UPDATE integration.api_budget SET calls = 1000 - 10").await;
+    let report = h.intake.pull("schedule", false).await.unwrap();
+    let b = report.forms.iter().find(|f| f.form_id == OTHER_FORM).unwrap();
+    assert_eq!(b.report.inserted, 1, "the new submission landed this run: {b:?}");
+    let a = report.forms.iter().find(|f| f.form_id == DEMO_FORM_ID).unwrap();
+    assert!(a.scan_pages > 0 && !a.scan_completed, "the scan went on with what was left: {a:?}");
+}
