@@ -316,8 +316,7 @@ pub fn without_url_queries(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    loop {
-        let Some(start) = SCHEMES.iter().filter_map(|s| lower[at..].find(s)).min().map(|i| at + i) else { break };
+    while let Some(start) = SCHEMES.iter().filter_map(|s| lower[at..].find(s)).min().map(|i| at + i) {
         out.push_str(&text[at..start]);
         let url_len = text[start..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | '`'))
