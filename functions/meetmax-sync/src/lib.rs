@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 /// Handles one invocation; no MeetMax write starts that the invocation's deadline would cut off.
 pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
+    tracing::debug!(deadline_ms = event.context.deadline, remaining = ?deadline.remaining(), "invocation");
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent =

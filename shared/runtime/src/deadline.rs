@@ -23,10 +23,11 @@ impl Deadline {
         Deadline { stop_at: Some(Instant::now() + remaining.saturating_sub(margin)) }
     }
 
-    /// From a Lambda context's deadline (milliseconds since the Unix epoch), `margin` before it;
-    /// 0 (a context built by hand, without a runtime) means no deadline.
+    /// From a Lambda context's deadline (milliseconds since the Unix epoch), `margin` before it.
+    /// A value that is no time of this century (0 from a context built by hand; `cargo lambda
+    /// watch` 1.9 passes a duration, 600000) means no deadline is known.
     pub fn from_epoch_millis(deadline_ms: u64, margin: Duration) -> Deadline {
-        if deadline_ms == 0 {
+        if deadline_ms < PLAUSIBLE_EPOCH_MS {
             return Deadline::none();
         }
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
@@ -64,6 +65,9 @@ impl Default for Deadline {
     }
 }
 
+/// 2001-09-09 in milliseconds since the epoch: earlier "deadlines" are not epoch times.
+const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+
 /// The margin every function keeps before its invocation's end: enough to finish a vendor call
 /// in flight is not guaranteed, so callers also check [`Deadline::allows`] with a call's length.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(10);
@@ -94,6 +98,7 @@ mod tests {
         let past = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 - 1000;
         assert!(Deadline::from_epoch_millis(past, Duration::ZERO).expired());
         assert_eq!(Deadline::from_epoch_millis(0, Duration::ZERO), Deadline::none(), "no deadline known");
+        assert_eq!(Deadline::from_epoch_millis(600_000, Duration::ZERO), Deadline::none(), "a duration, not a time");
         let future = past + 61_000;
         let d = Deadline::from_epoch_millis(future, Duration::from_secs(10));
         assert!(d.remaining().unwrap() > Duration::from_secs(45) && d.remaining().unwrap() <= Duration::from_secs(50));

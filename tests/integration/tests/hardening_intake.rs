@@ -465,3 +465,22 @@ async fn a_long_full_scan_never_keeps_another_forms_new_submissions_waiting() {
     let a = report.forms.iter().find(|f| f.form_id == DEMO_FORM_ID).unwrap();
     assert!(a.scan_pages > 0 && !a.scan_completed, "the scan went on with what was left: {a:?}");
 }
+
+#[tokio::test]
+async fn every_warehouse_session_carries_its_time_limits() {
+    let h = Harness::new(&[]).await;
+    let conn = h.db.warehouse.conn().await.unwrap();
+    let show = |name: &'static str| {
+        let conn = &conn;
+        async move { conn.query_one(&format!("SHOW {name}"), &[]).await.unwrap().get::<_, String>(0) }
+    };
+    assert_eq!(show("statement_timeout").await, "1min");
+    assert_eq!(show("lock_timeout").await, "10s");
+    assert_eq!(show("idle_in_transaction_session_timeout").await, "1min");
+    // A statement that outlives its limit is cancelled rather than holding the connection.
+    conn.batch_execute("SET statement_timeout = '100ms'").await.unwrap();
+    let err = conn.query_one("SELECT pg_sleep(2)", &[]).await.unwrap_err();
+    let message = err.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default();
+    assert!(message.contains("statement timeout"), "{err:?}");
+    conn.batch_execute("RESET statement_timeout").await.unwrap();
+}
