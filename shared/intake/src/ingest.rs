@@ -171,20 +171,42 @@ pub async fn ingest(
 ) -> Result<IngestReport, IntakeError> {
     let received = items.len() as u64;
     let (raws, subs): (Vec<NewRaw>, Vec<Submission>) = items.into_iter().map(|i| (i.raw, i.submission)).unzip();
-    let (ids, mut tx) = match source {
+    let (tx, mut report, replays) = match source {
         Source::Webhook => {
-            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws).await?;
-            (ids, conn.transaction().await?)
+            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
+            let mut tx = conn.transaction().await?;
+            let pending: Vec<(i64, Submission)> =
+                ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
+            let replays = received - pending.len() as u64;
+            let report = process(&mut tx, run_id, pending).await?;
+            (tx, report, replays)
         }
         Source::Pull => {
-            let tx = conn.transaction().await?;
-            (raw::insert(&tx, source, signature_verified, run_id, &raws).await?, tx)
+            // Mapped before the raw rows are stored, so that they are stored with their outcome
+            // in the same statement; only the few whose write is refused or superseded change.
+            let mut tx = conn.transaction().await?;
+            let refs: Vec<&Submission> = subs.iter().collect();
+            let mappings = load_mappings(&tx, &refs).await?;
+            let mapped: Vec<Result<RegistrationRow, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
+            let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
+            let ids = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&errors)).await?;
+            let mut report = IngestReport::default();
+            let mut replays = 0;
+            let mut rows = Vec::with_capacity(ids.len());
+            for ((id, result), sub) in ids.into_iter().zip(mapped).zip(&subs) {
+                match (id, result) {
+                    (None, _) => replays += 1,
+                    (Some(id), Ok(row)) => rows.push((id, row)),
+                    (Some(_), Err(e)) => report.note_error(&sub.submission_id, &e),
+                }
+            }
+            report.mapped = rows.len() as u64;
+            let written = write_rows(&mut tx, &mappings, rows, run_id, &mut report).await?;
+            let exceptions: Vec<MappingOutcome> = written.into_iter().filter(|o| o.error.is_some()).collect();
+            raw::set_outcomes(&tx, &exceptions).await?;
+            (tx, report, replays)
         }
     };
-    let pending: Vec<(i64, Submission)> =
-        ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
-    let replays = received - pending.len() as u64;
-    let mut report = process(&mut tx, run_id, pending).await?;
     if let Some(mark) = cursor_mark {
         if let Some(high_water) = mark.high_water {
             cursor::advance(&tx, mark.form_id, high_water, run_id).await?;

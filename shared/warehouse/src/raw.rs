@@ -60,15 +60,20 @@ pub struct PendingRaw {
     pub raw_body: Vec<u8>,
 }
 
-/// Stores raw submissions, `pending`, in one statement. Returns, in input order, the row id of
-/// each input that still needs processing: `Some(id)` for new rows and for stored rows still
-/// `pending`, `None` for replays already processed (they change nothing).
+/// Stores raw submissions in one statement. Returns, in input order, the row id of each input
+/// that still needs processing: `Some(id)` for new rows and for stored rows still `pending`,
+/// `None` for replays already processed (they change nothing).
+///
+/// With `outcomes` (one per row: `None` = mapped, `Some(error)`), the rows are stored with their
+/// mapping outcome (the caller writes the registrations in the same transaction and corrects the
+/// few whose write was refused or superseded); without, they are stored `pending`.
 pub async fn insert(
     db: &impl GenericClient,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
     rows: &[NewRaw],
+    outcomes: Option<&[Option<String>]>,
 ) -> Result<Vec<Option<i64>>> {
     let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
@@ -77,17 +82,25 @@ pub async fn insert(
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
     let parsed: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.parsed.as_ref()).collect();
     let received: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.received_at).collect();
+    let mapped = outcomes.is_some();
+    let errors: Vec<Option<&str>> = match outcomes {
+        Some(o) => o.iter().map(|e| e.as_deref()).collect(),
+        None => vec![None; rows.len()],
+    };
     let stored = db
         .query(
             "INSERT INTO integration.raw_submission AS s
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
-                     signature_verified, run_id, mapping_status, received_at)
-             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5, 'pending',
-                    COALESCE(u.received_at, now())
-               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::timestamptz[])
-                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, received_at)
+                     signature_verified, run_id, mapping_status, mapping_error, mapped_at, received_at)
+             SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5,
+                    CASE WHEN NOT $12 THEN 'pending' WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
+                    u.error, CASE WHEN $12 THEN now() END, COALESCE(u.received_at, now())
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::timestamptz[],
+                           $11::text[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, received_at, error)
              ON CONFLICT (form_id, submission_id, body_sha256)
-             DO UPDATE SET run_id = excluded.run_id
+             DO UPDATE SET run_id = excluded.run_id, mapping_status = excluded.mapping_status,
+                           mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
               WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
             &[
@@ -101,6 +114,8 @@ pub async fn insert(
                 &hashes,
                 &parsed,
                 &received,
+                &errors,
+                &mapped,
             ],
         )
         .await?;
