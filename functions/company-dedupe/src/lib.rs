@@ -1,56 +1,141 @@
-//! company-dedupe's handler: SQS messages (registration ids from formstack-intake) and the
-//! scheduled sweep, each adapted to one pass of `platform-dedupe`; an uploaded review workbook
-//! (S3 event under `incoming/`) applied; `{"action": "export_review"}` writes the review workbook.
+//! company-dedupe's handler: adapts each trigger to a call into `platform-dedupe`.
+//!
+//! - SQS batch of `registrations.changed` envelopes (from formstack-intake) → one pass per
+//!   message; a failed or panicking message fails alone ([`platform_runtime::sqs_batch::process`]).
+//! - EventBridge schedule (`Scheduled Event`) or `{"action": "sweep"}` → one pass over every
+//!   registration.
+//! - S3 upload under `incoming/` → the review workbook's decisions applied.
+//! - `{"action": "export_review"}` → the review workbook written to the bucket.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use platform_dedupe::Dedupe;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
-/// Handles one invocation: an SQS batch (partial failures reported per message) or a schedule.
-pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let payload = event.payload;
+/// An operator's or scheduler's command.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// One pass over every registration.
+    Sweep,
+    /// Write the review workbook of unreviewed organisations.
+    ExportReview,
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub enum Trigger {
+    /// An SQS batch from the dedupe queue.
+    Sqs(SqsEvent),
+    /// Objects uploaded to the review bucket: their keys (URL-decoded), only those under
+    /// `incoming/`.
+    Upload(Vec<String>),
+    /// An EventBridge schedule.
+    Schedule,
+    /// A command.
+    Command(Command),
+}
+
+/// Recognises the trigger of `payload`; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Trigger, String> {
     let first_source = payload.pointer("/Records/0/eventSource").and_then(Value::as_str).unwrap_or("");
     if first_source == "aws:s3" {
-        let mut applied = Vec::new();
-        for record in payload["Records"].as_array().into_iter().flatten() {
-            let Some(key) = record.pointer("/s3/object/key").and_then(Value::as_str) else { continue };
+        let keys = payload["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.pointer("/s3/object/key").and_then(Value::as_str))
             // S3 event keys are URL-encoded ('+' for spaces).
-            let key: String =
-                form_urlencoded::parse(format!("k={key}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
-            if !key.starts_with("incoming/") {
-                continue;
-            }
-            let r = dedupe.apply_review(&key).await?;
-            applied.push(json!({"key": key, "applied": r.applied, "rejected": r.rejected, "refused": r.refused,
-                                "result": r.result_key, "released": r.released}));
-        }
-        return Ok(json!({"workbooks": applied}));
+            .map(|key| form_urlencoded::parse(format!("k={key}").as_bytes()).map(|(_, v)| v.into_owned()).collect())
+            .filter(|key: &String| key.starts_with("incoming/"))
+            .collect();
+        return Ok(Trigger::Upload(keys));
     }
     if payload.get("Records").is_some() {
-        let batch: SqsEvent =
-            serde_json::from_value(payload).map_err(|e| Error::from(format!("SQS event not understood: {e}")))?;
-        let resp = platform_runtime::sqs_batch::process(batch, |m: SqsMessage| async move {
-            let env = Envelope::parse(m.body.as_deref().unwrap_or(""), &[KIND_REGISTRATIONS_CHANGED])
-                .map_err(|e| e.to_string())?;
-            dedupe.pass(Some(&env.ids), "sqs").await.map(|_| ()).map_err(|e| e.to_string())
-        })
-        .await;
-        return Ok(serde_json::to_value(resp)?);
+        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
-        || payload.get("action").and_then(Value::as_str) == Some("sweep")
-    {
-        let report = dedupe.pass(None, "schedule").await?;
-        return Ok(json!({
-            "run_id": report.run_id, "new_names": report.names.new, "inserted": report.names.inserted,
-            "auto_approved": report.names.auto_approved, "released": report.released.len(), "published": report.published,
-        }));
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Trigger::Schedule);
     }
-    if payload.get("action").and_then(Value::as_str) == Some("export_review") {
-        let key = dedupe.export_review().await?;
-        return Ok(json!({"review_workbook": key}));
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
     }
     Err("unrecognised event: expected an SQS batch, an S3 upload, a Scheduled Event, or {\"action\": \"sweep\" | \"export_review\"}".into())
+}
+
+/// Handles one invocation, inside one span carrying the request id.
+pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    dispatch(dedupe, event.payload).instrument(span).await
+}
+
+async fn dispatch(dedupe: &Dedupe, payload: Value) -> Result<Value, Error> {
+    let trigger = classify(payload).map_err(|e| {
+        tracing::error!(error = %e, "event refused");
+        Error::from(e)
+    })?;
+    match trigger {
+        Trigger::Upload(keys) => {
+            let mut applied = Vec::new();
+            for key in keys {
+                let r = dedupe.apply_review(&key).await?;
+                applied.push(json!({"key": key, "applied": r.applied, "rejected": r.rejected, "refused": r.refused,
+                                    "result": r.result_key, "released": r.released}));
+            }
+            Ok(json!({"workbooks": applied}))
+        }
+        Trigger::Sqs(batch) => {
+            let resp = platform_runtime::sqs_batch::process(batch, |m: SqsMessage| async move {
+                let env = Envelope::parse(m.body.as_deref().unwrap_or(""), &[KIND_REGISTRATIONS_CHANGED])
+                    .map_err(|e| e.to_string())?;
+                dedupe.pass(Some(&env.ids), "sqs").await.map(|_| ()).map_err(|e| e.to_string())
+            })
+            .await;
+            Ok(serde_json::to_value(resp)?)
+        }
+        Trigger::Schedule | Trigger::Command(Command::Sweep) => {
+            let report = dedupe.pass(None, "schedule").await?;
+            Ok(json!({
+                "run_id": report.run_id, "new_names": report.names.new, "inserted": report.names.inserted,
+                "auto_approved": report.names.auto_approved, "released": report.released.len(), "published": report.published,
+            }))
+        }
+        Trigger::Command(Command::ExportReview) => {
+            let key = dedupe.export_review().await?;
+            Ok(json!({"review_workbook": key}))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../../events/company-dedupe/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn classifies_every_trigger_and_refuses_the_rest() {
+        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
+        assert!(matches!(classify(sample("sqs-with-bad-message.json")), Ok(Trigger::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
+        assert!(matches!(classify(sample("sweep.json")), Ok(Trigger::Command(Command::Sweep))));
+        assert!(matches!(classify(sample("export-review.json")), Ok(Trigger::Command(Command::ExportReview))));
+        match classify(sample("s3-upload.json")) {
+            Ok(Trigger::Upload(keys)) => assert_eq!(keys, vec!["incoming/organizations reviewed.xlsx".to_string()]),
+            other => panic!("{other:?}"),
+        }
+        let elsewhere = json!({"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "review/x.xlsx"}}}]});
+        assert!(
+            matches!(classify(elsewhere), Ok(Trigger::Upload(keys)) if keys.is_empty()),
+            "only incoming/ is applied"
+        );
+        assert!(classify(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+    }
 }

@@ -1,7 +1,13 @@
-//! meetmax-sync's handler: an SQS batch of `registrations.released` envelopes becomes one run over
-//! all their ids (the event's companies listed once), and each message fails on its own when one
-//! of its registrations needs another try; a Scheduled Event or `{"action": "sweep"}` runs over
-//! every released registration; `{"action": "sync", "registration_ids": […]}` over some.
+//! meetmax-sync's handler: adapts each trigger to a call into `platform-meetmax`.
+//!
+//! - SQS batch of `registrations.released` envelopes → one run over the ids of all readable
+//!   messages (the event's companies listed once); a message comes back when one of its
+//!   registrations is to be tried again ([`platform_runtime::sqs_batch::process_together`]).
+//! - EventBridge schedule (`Scheduled Event`) or `{"action": "sweep"}` → a run over every
+//!   released registration.
+//! - `{"action": "sync", "registration_ids": […]}` → a run over those registrations.
+//!
+//! No MeetMax write starts that the invocation's deadline would cut off.
 
 use std::collections::BTreeSet;
 
@@ -10,30 +16,70 @@ use lambda_runtime::{Error, LambdaEvent};
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::{MeetmaxSync, RunReport};
 use platform_runtime::{Deadline, deadline::DEFAULT_MARGIN};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
-/// Handles one invocation; no MeetMax write starts that the invocation's deadline would cut off.
-pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
-    tracing::debug!(deadline_ms = event.context.deadline, remaining = ?deadline.remaining(), "invocation");
-    let payload = event.payload;
+/// An operator's or scheduler's command.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// Every released registration.
+    Sweep,
+    /// These registrations.
+    Sync {
+        /// Registration ids.
+        registration_ids: Vec<String>,
+    },
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub enum Trigger {
+    /// An SQS batch from the meetmax-sync queue.
+    Sqs(SqsEvent),
+    /// An EventBridge schedule.
+    Schedule,
+    /// A command.
+    Command(Command),
+}
+
+/// Recognises the trigger of `payload`; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Trigger, String> {
     if payload.get("Records").is_some() {
-        let batch: SqsEvent =
-            serde_json::from_value(payload).map_err(|e| Error::from(format!("SQS event not understood: {e}")))?;
-        return Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?);
+        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
     }
-    let action = payload.get("action").and_then(Value::as_str);
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") || action == Some("sweep") {
-        let report = sync.run_until(None, "schedule", deadline).await?;
-        return Ok(summary(&report));
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Trigger::Schedule);
     }
-    if action == Some("sync") {
-        let ids: Vec<String> = serde_json::from_value(payload.get("registration_ids").cloned().unwrap_or(Value::Null))
-            .map_err(|e| Error::from(format!("registration_ids must be a list of strings: {e}")))?;
-        let report = sync.run_until(Some(&ids), "operator", deadline).await?;
-        return Ok(summary(&report));
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
     }
     Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"sweep\" | \"sync\"}".into())
+}
+
+/// Handles one invocation, inside one span carrying the request id.
+pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
+    let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    tracing::debug!(parent: &span, deadline_ms = event.context.deadline, remaining = ?deadline.remaining(), "invocation");
+    dispatch(sync, event.payload, deadline).instrument(span).await
+}
+
+async fn dispatch(sync: &MeetmaxSync, payload: Value, deadline: Deadline) -> Result<Value, Error> {
+    let trigger = classify(payload).map_err(|e| {
+        tracing::error!(error = %e, "event refused");
+        Error::from(e)
+    })?;
+    match trigger {
+        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?),
+        Trigger::Schedule | Trigger::Command(Command::Sweep) => {
+            Ok(summary(&sync.run_until(None, "schedule", deadline).await?))
+        }
+        Trigger::Command(Command::Sync { registration_ids }) => {
+            Ok(summary(&sync.run_until(Some(&registration_ids), "operator", deadline).await?))
+        }
+    }
 }
 
 fn summary(report: &RunReport) -> Value {
@@ -42,46 +88,46 @@ fn summary(report: &RunReport) -> Value {
 }
 
 /// One run over the ids of every readable message; a message fails (and comes back) when it is
-/// unreadable, when the run failed, or when one of its registrations should be tried again
-/// (including those the deadline left unstarted).
+/// unreadable, when the run failed or panicked, or when one of its registrations should be tried
+/// again (including those the deadline left unstarted).
 pub async fn handle_batch(sync: &MeetmaxSync, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    let mut messages = Vec::new();
-    let mut all = BTreeSet::new();
-    for m in batch.records {
-        let message_id = m.message_id.clone().unwrap_or_default();
-        match Envelope::parse(m.body.as_deref().unwrap_or(""), &[KIND_REGISTRATIONS_RELEASED]) {
-            Ok(env) => {
-                all.extend(env.ids.iter().cloned());
-                messages.push((message_id, env.ids));
-            }
-            Err(e) => {
-                tracing::error!(%message_id, error = %e, "unreadable message; it will be dead-lettered");
-                response.add_failure(message_id);
-            }
+    let parse = |body: &str| {
+        Envelope::parse(body, &[KIND_REGISTRATIONS_RELEASED]).map(|env| env.ids).map_err(|e| e.to_string())
+    };
+    platform_runtime::sqs_batch::process_together(batch, parse, |messages: Vec<Vec<String>>| async move {
+        let ids: Vec<String> = messages.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let report = sync.run_until(Some(&ids), "sqs", deadline).await?;
+        Ok::<_, platform_meetmax::SyncError>(
+            messages
+                .iter()
+                .map(|ids| ids.iter().any(|id| report.outcomes.get(id).is_some_and(|o| o.retry_via_queue())))
+                .collect(),
+        )
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_trigger_and_refuses_the_rest() {
+        let sample = |name: &str| -> Value {
+            let path = format!("{}/../../events/meetmax-sync/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
+        assert!(matches!(classify(sample("sweep.json")), Ok(Trigger::Command(Command::Sweep))));
+        match classify(sample("sync.json")) {
+            Ok(Trigger::Command(Command::Sync { registration_ids })) => assert_eq!(registration_ids.len(), 2),
+            other => panic!("{other:?}"),
         }
+        assert!(classify(json!({"action": "sync"})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"action": "sync", "registration_ids": [1]})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"Records": 7})).unwrap_err().contains("SQS event not understood"));
+        assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
     }
-    if messages.is_empty() {
-        return response;
-    }
-    let ids: Vec<String> = all.into_iter().collect();
-    match sync.run_until(Some(&ids), "sqs", deadline).await {
-        Ok(report) => {
-            for (message_id, ids) in messages {
-                let retry =
-                    ids.iter().filter(|id| report.outcomes.get(*id).is_some_and(|o| o.retry_via_queue())).count();
-                if retry > 0 {
-                    tracing::warn!(%message_id, retry, "registrations to try again; the message comes back");
-                    response.add_failure(message_id);
-                }
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "meetmax run failed; every message of the batch comes back");
-            for (message_id, _) in messages {
-                response.add_failure(message_id);
-            }
-        }
-    }
-    response
 }

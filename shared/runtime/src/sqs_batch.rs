@@ -1,5 +1,10 @@
-//! SQS batch processing: each message is handled on its own, inside its own span; a failed or
-//! panicking message is reported in `batchItemFailures` and never fails the others.
+//! SQS batch processing with partial failures (`ReportBatchItemFailures`), two ways:
+//!
+//! - [`process`]: each message handled on its own, inside its own span; a failed or panicking
+//!   message is reported and never fails the others (company-dedupe).
+//! - [`process_together`]: the readable messages of a batch handled in one call (meetmax-sync
+//!   lists an event's companies once per batch); an unreadable message fails alone, the call says
+//!   which messages must come back, and an error or panic in it fails every readable message.
 
 use std::{fmt::Display, future::Future, panic::AssertUnwindSafe};
 
@@ -29,14 +34,68 @@ where
                 response.add_failure(message_id);
             }
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic".into());
-                tracing::error!(panic = %what, "message handler panicked; only this message fails");
+                tracing::error!(panic = %panic_text(&*panic), "message handler panicked; only this message fails");
                 response.add_failure(message_id);
             }
+        }
+    }
+    response
+}
+
+/// The text of a panic payload.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
+}
+
+/// Parses every message with `parse` (an unreadable message is reported alone and logged), hands
+/// the readable ones to `handle` in one call, and reports the messages `handle` says must come
+/// back (`true` at their index). An error or a panic in `handle` reports every readable message.
+pub async fn process_together<T, P, F, Fut, E>(event: SqsEvent, parse: P, handle: F) -> SqsBatchResponse
+where
+    P: Fn(&str) -> Result<T, String>,
+    F: FnOnce(Vec<T>) -> Fut,
+    Fut: Future<Output = Result<Vec<bool>, E>>,
+    E: Display,
+{
+    let mut response = SqsBatchResponse::default();
+    let mut ids = Vec::new();
+    let mut parsed = Vec::new();
+    for m in event.records {
+        let message_id = m.message_id.clone().unwrap_or_default();
+        match parse(m.body.as_deref().unwrap_or("")) {
+            Ok(value) => {
+                ids.push(message_id);
+                parsed.push(value);
+            }
+            Err(e) => {
+                tracing::error!(%message_id, error = %e, "unreadable message; it will be retried and then dead-lettered");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    if parsed.is_empty() {
+        return response;
+    }
+    match AssertUnwindSafe(handle(parsed)).catch_unwind().await {
+        Ok(Ok(again)) => {
+            for (message_id, back) in ids.into_iter().zip(again.into_iter().chain(std::iter::repeat(true))) {
+                if back {
+                    tracing::warn!(%message_id, "message comes back: some of its work is to be tried again");
+                    response.add_failure(message_id);
+                }
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "batch failed; every readable message comes back");
+            ids.into_iter().for_each(|id| response.add_failure(id));
+        }
+        Err(panic) => {
+            tracing::error!(panic = %panic_text(&*panic), "batch handler panicked; every readable message comes back");
+            ids.into_iter().for_each(|id| response.add_failure(id));
         }
     }
     response
@@ -45,6 +104,34 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(resp: &SqsBatchResponse) -> Vec<String> {
+        resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn together_unreadable_messages_fail_alone_and_the_handler_chooses_the_rest() {
+        let mut event = SqsEvent::default();
+        event.records = vec![message("a", "1"), message("bad", "x"), message("b", "2"), message("c", "3")];
+        let parse = |b: &str| b.parse::<u32>().map_err(|e| e.to_string());
+        let resp = process_together(event.clone(), parse, |values: Vec<u32>| async move {
+            assert_eq!(values, vec![1, 2, 3], "readable messages together, in order");
+            Ok::<_, String>(values.iter().map(|v| *v == 2).collect())
+        })
+        .await;
+        assert_eq!(failed(&resp), vec!["bad".to_string(), "b".to_string()]);
+        let resp = process_together(event.clone(), parse, |_: Vec<u32>| async { Err::<Vec<bool>, _>("db down") }).await;
+        assert_eq!(failed(&resp), vec!["bad", "a", "b", "c"]);
+        let resp = process_together(event.clone(), parse, |_: Vec<u32>| async {
+            panic!("handler bug");
+            #[allow(unreachable_code)]
+            Ok::<Vec<bool>, String>(vec![])
+        })
+        .await;
+        assert_eq!(failed(&resp), vec!["bad", "a", "b", "c"], "a panic fails the batch, not the function");
+        let resp = process_together(event, parse, |_: Vec<u32>| async { Ok::<_, String>(vec![false]) }).await;
+        assert_eq!(failed(&resp), vec!["bad", "b", "c"], "no answer for a message means it comes back");
+    }
 
     fn message(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
