@@ -8,9 +8,10 @@
 //! - `{"action": "export_review"}` → the review workbook written to the bucket.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use platform_dedupe::Dedupe;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED};
+use platform_runtime::{ErrorKind, InvocationError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -67,15 +68,15 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
 }
 
 /// Handles one invocation, inside one span carrying the request id.
-pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(dedupe: &Dedupe, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
     dispatch(dedupe, event.payload).instrument(span).await
 }
 
-async fn dispatch(dedupe: &Dedupe, payload: Value) -> Result<Value, Error> {
+async fn dispatch(dedupe: &Dedupe, payload: Value) -> Result<Value, InvocationError> {
     let trigger = classify(payload).map_err(|e| {
         tracing::error!(error = %e, "event refused");
-        Error::from(e)
+        InvocationError::new(ErrorKind::Event, e)
     })?;
     match trigger {
         Trigger::Upload(keys) => {

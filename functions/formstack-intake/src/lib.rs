@@ -9,9 +9,9 @@
 
 use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use base64::Engine;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use platform_intake::{Intake, webhook::WebhookRequest};
-use platform_runtime::{Deadline, deadline::DEFAULT_MARGIN};
+use platform_runtime::{Deadline, ErrorKind, InvocationError, deadline::DEFAULT_MARGIN};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -67,17 +67,17 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
 }
 
 /// Handles one invocation; a pull stops fetching before the invocation's deadline.
-pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
     let request_id = event.context.request_id.clone();
     let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
     let span = tracing::info_span!("invocation", %request_id);
     dispatch(intake, event.payload, deadline).instrument(span).await
 }
 
-async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result<Value, Error> {
+async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
     let trigger = classify(payload).map_err(|e| {
         tracing::error!(error = %e, "event refused");
-        Error::from(e)
+        InvocationError::new(ErrorKind::Event, e)
     })?;
     match trigger {
         Trigger::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
@@ -96,7 +96,7 @@ async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result
     }
 }
 
-async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) -> Result<Value, Error> {
+async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) -> Result<Value, InvocationError> {
     let report = intake.pull_until(trigger, full, deadline).await?;
     Ok(json!({
         "run_id": report.run_id,

@@ -12,10 +12,10 @@
 use std::collections::BTreeSet;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::{MeetmaxSync, RunReport};
-use platform_runtime::{Deadline, deadline::DEFAULT_MARGIN};
+use platform_runtime::{Deadline, ErrorKind, InvocationError, deadline::DEFAULT_MARGIN};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -59,17 +59,17 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
 }
 
 /// Handles one invocation, inside one span carrying the request id.
-pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
     tracing::debug!(parent: &span, deadline_ms = event.context.deadline, remaining = ?deadline.remaining(), "invocation");
     dispatch(sync, event.payload, deadline).instrument(span).await
 }
 
-async fn dispatch(sync: &MeetmaxSync, payload: Value, deadline: Deadline) -> Result<Value, Error> {
+async fn dispatch(sync: &MeetmaxSync, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
     let trigger = classify(payload).map_err(|e| {
         tracing::error!(error = %e, "event refused");
-        Error::from(e)
+        InvocationError::new(ErrorKind::Event, e)
     })?;
     match trigger {
         Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?),

@@ -38,6 +38,18 @@ impl From<platform_warehouse::tokio_postgres::Error> for DedupeError {
     }
 }
 
+impl From<DedupeError> for platform_runtime::InvocationError {
+    fn from(e: DedupeError) -> Self {
+        use platform_runtime::ErrorKind;
+        let kind = match &e {
+            DedupeError::Warehouse(_) => ErrorKind::Warehouse,
+            DedupeError::Aws(_) => ErrorKind::Aws,
+            DedupeError::Config(_) => ErrorKind::Config,
+        };
+        platform_runtime::InvocationError::new(kind, e)
+    }
+}
+
 /// The service: build once per container.
 #[derive(Debug, Clone)]
 pub struct Dedupe {

@@ -42,3 +42,16 @@ impl From<platform_warehouse::tokio_postgres::Error> for IntakeError {
         IntakeError::Warehouse(e.into())
     }
 }
+
+impl From<IntakeError> for platform_runtime::InvocationError {
+    fn from(e: IntakeError) -> Self {
+        use platform_runtime::ErrorKind;
+        let kind = match &e {
+            IntakeError::Warehouse(_) => ErrorKind::Warehouse,
+            IntakeError::Aws(_) => ErrorKind::Aws,
+            IntakeError::Vendor(_) => ErrorKind::Vendor,
+            IntakeError::Config(_) => ErrorKind::Config,
+        };
+        platform_runtime::InvocationError::new(kind, e)
+    }
+}

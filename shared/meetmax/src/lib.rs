@@ -56,6 +56,19 @@ impl From<platform_warehouse::tokio_postgres::Error> for SyncError {
     }
 }
 
+impl From<SyncError> for platform_runtime::InvocationError {
+    fn from(e: SyncError) -> Self {
+        use platform_runtime::ErrorKind;
+        let kind = match &e {
+            SyncError::Warehouse(_) => ErrorKind::Warehouse,
+            SyncError::Aws(_) => ErrorKind::Aws,
+            SyncError::Config(_) => ErrorKind::Config,
+            SyncError::Injected(_) => ErrorKind::Internal,
+        };
+        platform_runtime::InvocationError::new(kind, e)
+    }
+}
+
 /// What happened to one registration in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]

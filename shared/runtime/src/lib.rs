@@ -4,8 +4,10 @@
 
 pub mod deadline;
 pub mod env;
+pub mod invocation_error;
 pub mod sqs_batch;
 pub mod tracing_setup;
 
 pub use deadline::Deadline;
 pub use env::{ConfigError, Env};
+pub use invocation_error::{ErrorKind, InvocationError};
