@@ -12,6 +12,29 @@ pub type Fields = BTreeMap<String, String>;
 /// Parameters sent with an add but never edited afterwards.
 const NOT_EDITED: &[&str] = &["crm_id", "username"];
 
+/// Where a registration's MeetMax company comes from (`integration.meetmax_role_rule.company_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompanySource {
+    /// The reviewed clean name of the organisation.
+    Clean,
+    /// The state's full name.
+    State,
+    /// The organisation as typed.
+    Typed,
+}
+
+impl CompanySource {
+    /// The source named in the configuration (`clean`, `state`, `typed`).
+    pub fn parse(name: &str) -> Option<CompanySource> {
+        match name {
+            "clean" => Some(CompanySource::Clean),
+            "state" => Some(CompanySource::State),
+            "typed" => Some(CompanySource::Typed),
+            _ => None,
+        }
+    }
+}
+
 /// A registration as the `integration.meetmax_registration` view computes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Registration {
@@ -28,7 +51,7 @@ pub struct Registration {
     /// MeetMax group.
     pub group_name: Option<String>,
     /// `clean`, `state` or `typed`.
-    pub company_source: Option<String>,
+    pub company_source: Option<CompanySource>,
     /// The company must exist as an entity first.
     pub company_entity: bool,
     /// Title-cased first name.
@@ -89,19 +112,19 @@ pub fn ineligible(r: &Registration) -> Option<String> {
         return Some("e-mail missing".into());
     }
     if present(&r.company).is_none() {
-        return Some(match r.company_source.as_deref() {
-            Some("state") => match present(&r.state_key) {
+        return Some(match r.company_source {
+            Some(CompanySource::State) => match present(&r.state_key) {
                 Some(key) => format!("state '{key}' is not in conferences_events.states"),
                 None => "state organisation missing (the company of this type is the state's name)".into(),
             },
-            Some("clean") => match present(&r.organization) {
+            Some(CompanySource::Clean) => match present(&r.organization) {
                 Some(org) => format!("organisation '{org}' has no clean name yet"),
                 None => "organisation missing".into(),
             },
             _ => "organisation missing".into(),
         });
     }
-    if r.company_source.as_deref() == Some("clean") && r.organization_reviewed != Some(true) {
+    if r.company_source == Some(CompanySource::Clean) && r.organization_reviewed != Some(true) {
         return Some(format!("organisation '{}' is not reviewed", r.organization.as_deref().unwrap_or("")));
     }
     None
@@ -200,7 +223,7 @@ mod tests {
             rule_matched: true,
             rule_send: true,
             attendee_role: Some("NASPO2_SUPPLIER_ATT".into()),
-            company_source: Some("clean".into()),
+            company_source: Some(CompanySource::Clean),
             company_entity: true,
             first_name: Some("Jane".into()),
             last_name: Some("Doe".into()),
@@ -243,7 +266,7 @@ mod tests {
         r.organization_reviewed = Some(false);
         assert_eq!(ineligible(&r).unwrap(), "organisation 'Acme Inc' is not reviewed");
         let mut r = supplier();
-        (r.company, r.company_source, r.state_key) = (None, Some("state".into()), Some("TX".into()));
+        (r.company, r.company_source, r.state_key) = (None, Some(CompanySource::State), Some("TX".into()));
         assert_eq!(ineligible(&r).unwrap(), "state 'TX' is not in conferences_events.states");
         let mut r = supplier();
         r.rule_matched = false;

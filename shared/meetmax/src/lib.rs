@@ -23,7 +23,7 @@ use platform_domain::run::RunCounts;
 use platform_runtime::Deadline;
 use platform_vendors::{
     Pacer, RetryPolicy, VendorClient,
-    meetmax::{Credentials, MeetmaxClient},
+    meetmax::{Credentials, ErrorClass, MeetmaxClient},
 };
 use platform_warehouse::{Warehouse, WarehouseError};
 use serde::Serialize;
@@ -97,10 +97,10 @@ pub enum Outcome {
     Deferred(String),
     /// Not approved and active any more.
     Skipped(String),
-    /// The call failed; the class (`transient`, `permanent`, `auth`) and message.
+    /// The call failed; the class and message.
     Failed {
         /// Error class.
-        class: String,
+        class: ErrorClass,
         /// Message.
         message: String,
     },
@@ -111,7 +111,7 @@ impl Outcome {
     pub fn retry_via_queue(&self) -> bool {
         match self {
             Outcome::Busy | Outcome::Deferred(_) => true,
-            Outcome::Failed { class, .. } => class != "permanent",
+            Outcome::Failed { class, .. } => *class != ErrorClass::Permanent,
             _ => false,
         }
     }

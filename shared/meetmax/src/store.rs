@@ -7,20 +7,50 @@ use std::{collections::HashMap, time::Duration};
 use platform_warehouse::tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
+use platform_vendors::meetmax::ErrorClass;
+
 use crate::{
     SyncError,
-    fields::{Fields, Registration},
+    fields::{CompanySource, Fields, Registration},
 };
+
+/// A registration's sync state (`integration.meetmax_sync.state`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SyncState {
+    /// Claimed or never tried.
+    #[default]
+    Pending,
+    /// In MeetMax.
+    Synced,
+    /// The last add failed.
+    Failed,
+    /// Not sendable.
+    Ineligible,
+}
+
+impl SyncState {
+    /// The state of a stored name (unknown names read as `Pending`).
+    pub fn parse(name: &str) -> SyncState {
+        match name {
+            "synced" => SyncState::Synced,
+            "failed" => SyncState::Failed,
+            "ineligible" => SyncState::Ineligible,
+            _ => SyncState::Pending,
+        }
+    }
+}
 
 /// The sync's own record of a registration.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncRow {
-    /// `pending`, `synced`, `failed` or `ineligible`.
-    pub state: String,
+    /// Pending, synced, failed or ineligible.
+    pub state: SyncState,
     /// MeetMax id.
     pub meetmax_id: Option<String>,
-    /// `transient`, `permanent`, `auth`, `ineligible`.
-    pub error_class: Option<String>,
+    /// The class of the last failure (`None`: none, or not sendable).
+    pub error_class: Option<ErrorClass>,
+    /// The last attempt failed or the registration is not sendable.
+    pub has_error: bool,
     /// Fields of the request that failed.
     pub failed_fields: Option<Fields>,
     /// What MeetMax holds, as far as we know.
@@ -58,7 +88,7 @@ fn candidate(r: &Row) -> Candidate {
         rule_send: r.get(3),
         attendee_role: r.get(4),
         group_name: r.get(5),
-        company_source: r.get(6),
+        company_source: r.get::<_, Option<&str>>(6).and_then(CompanySource::parse),
         company_entity: r.get(7),
         first_name: r.get(8),
         last_name: r.get(9),
@@ -79,10 +109,11 @@ fn candidate(r: &Row) -> Candidate {
         meetings: r.get(24),
         registration_status: r.get(25),
     };
-    let sync = r.get::<_, Option<String>>(29).map(|state| SyncRow {
-        state,
+    let sync = r.get::<_, Option<&str>>(29).map(|state| SyncRow {
+        state: SyncState::parse(state),
         meetmax_id: r.get(30),
-        error_class: r.get(31),
+        error_class: r.get::<_, Option<&str>>(31).and_then(ErrorClass::parse),
+        has_error: r.get::<_, Option<&str>>(31).is_some(),
         failed_fields: fields_of(r.get(32)),
         sent_fields: fields_of(r.get(33)).unwrap_or_default(),
     });
@@ -354,8 +385,8 @@ pub async fn release_lease(db: &impl GenericClient, registration_id: &str, owner
 /// A failure, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// `transient`, `permanent` or `auth`.
-    pub class: &'static str,
+    /// Transient, permanent or auth.
+    pub class: ErrorClass,
     /// What happened (the vendor's message kept).
     pub message: String,
     /// MeetMax may have applied the request: keep the intent so the retry looks first.
@@ -366,10 +397,10 @@ impl Failure {
     /// The text for `exchange_registration.meetmax_status`.
     pub fn status_text(&self) -> String {
         let hint = match self.class {
-            "permanent" => " (retried when the registration changes or this status is cleared)",
+            ErrorClass::Permanent => " (retried when the registration changes or this status is cleared)",
             _ => " (retried automatically)",
         };
-        format!("{}: {}{hint}", self.class, self.message)
+        format!("{}: {}{hint}", self.class.as_str(), self.message)
     }
 }
 
@@ -418,7 +449,7 @@ pub async fn record_failed(
            FROM s WHERE r.registration_id = s.registration_id",
         &[
             &registration_id,
-            &failure.class,
+            &failure.class.as_str(),
             &failure.message,
             &to_json(fields),
             &failure.uncertain,
@@ -461,7 +492,7 @@ pub async fn record_edit_failed(
                      WHERE registration_id = $1 RETURNING registration_id)
          UPDATE conferences_events.exchange_registration r SET meetmax_status = 'edit ' || $5
            FROM s WHERE r.registration_id = s.registration_id",
-        &[&registration_id, &failure.class, &failure.message, &to_json(wanted), &failure.status_text()],
+        &[&registration_id, &failure.class.as_str(), &failure.message, &to_json(wanted), &failure.status_text()],
     )
     .await?;
     Ok(())
@@ -579,7 +610,7 @@ pub async fn record_company_failed(
             SET error_class = $3, error = $4, intent_at = CASE WHEN $5 THEN intent_at END,
                 lease_until = NULL, lease_owner = NULL, updated_at = now()
           WHERE meetmax_event_id = $1 AND company = $2",
-        &[&event_id, &company, &failure.class, &failure.message, &failure.uncertain],
+        &[&event_id, &company, &failure.class.as_str(), &failure.message, &failure.uncertain],
     )
     .await?;
     Ok(())

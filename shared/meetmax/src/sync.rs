@@ -23,6 +23,17 @@ use crate::{
     store::{self, Candidate, Claim, Failure},
 };
 
+/// Whether a company the adds need is in MeetMax.
+#[derive(Debug, Clone)]
+enum Company {
+    /// In MeetMax (its id is in `integration.meetmax_company`).
+    Ready,
+    /// Not in MeetMax: why.
+    Failed(Failure),
+    /// Not tried: the invocation's time ran out.
+    Deferred,
+}
+
 /// What to do with one registration.
 enum Plan {
     Add(Candidate, Fields),
@@ -50,19 +61,11 @@ pub(crate) struct EventRun<'a> {
 const DEFERRED: &str = "stopped before the invocation deadline; continued by the next run";
 
 fn failure(e: &MeetmaxError) -> Failure {
-    Failure {
-        class: match e.class {
-            ErrorClass::Transient => "transient",
-            ErrorClass::Permanent => "permanent",
-            ErrorClass::Auth => "auth",
-        },
-        message: e.to_string(),
-        uncertain: e.uncertain,
-    }
+    Failure { class: e.class, message: e.to_string(), uncertain: e.uncertain }
 }
 
 fn outcome_of(f: &Failure) -> Outcome {
-    Outcome::Failed { class: f.class.to_owned(), message: f.message.clone() }
+    Outcome::Failed { class: f.class, message: f.message.clone() }
 }
 
 impl EventRun<'_> {
@@ -216,15 +219,14 @@ impl EventRun<'_> {
     /// Makes sure each company exists as an entity: known to the warehouse, found in the event's
     /// company list (fetched once, only when something is missing), or added now. A list that
     /// may be truncated proves no absence: each missing company is then looked up by name.
-    async fn companies(&self, needed: BTreeSet<String>) -> Result<HashMap<String, Result<String, Failure>>, SyncError> {
+    async fn companies(&self, needed: BTreeSet<String>) -> Result<HashMap<String, Company>, SyncError> {
         let event_id = self.cfg.event_id.as_str();
         let names: Vec<String> = needed.into_iter().collect();
         let known = {
             let conn = self.db().await?;
             store::known_companies(&**conn, event_id, &names).await?
         };
-        let mut out: HashMap<String, Result<String, Failure>> =
-            known.iter().map(|(k, v)| (k.clone(), Ok(v.clone()))).collect();
+        let mut out: HashMap<String, Company> = known.keys().map(|k| (k.clone(), Company::Ready)).collect();
         let missing: Vec<String> = names.into_iter().filter(|n| !known.contains_key(n)).collect();
         if missing.is_empty() {
             return Ok(out);
@@ -234,12 +236,12 @@ impl EventRun<'_> {
             Err(e) => {
                 let f = failure(&e);
                 for name in missing {
-                    out.insert(name, Err(f.clone()));
+                    out.insert(name, Company::Failed(f.clone()));
                 }
                 return Ok(out);
             }
         };
-        let results: Vec<(String, Result<String, Failure>)> = stream::iter(missing)
+        let results: Vec<(String, Company)> = stream::iter(missing)
             .map(|name| async {
                 let r = self.ensure_company(&name, &listed).await?;
                 Ok::<_, SyncError>((name, r))
@@ -291,17 +293,17 @@ impl EventRun<'_> {
         &self,
         name: &str,
         (listed, complete): &(HashMap<String, String>, bool),
-    ) -> Result<Result<String, Failure>, SyncError> {
+    ) -> Result<Company, SyncError> {
         let event_id = self.cfg.event_id.as_str();
         let lease = self.sync.settings.lease;
         if !self.time_left() {
-            return Ok(Err(Failure { class: "deferred", message: DEFERRED.into(), uncertain: false }));
+            return Ok(Company::Deferred);
         }
         let had_intent = match store::claim_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
-            Claim::Done(id) => return Ok(Ok(id)),
+            Claim::Done(_) => return Ok(Company::Ready),
             Claim::Busy => {
-                return Ok(Err(Failure {
-                    class: "transient",
+                return Ok(Company::Failed(Failure {
+                    class: ErrorClass::Transient,
                     message: format!("company '{name}' is being added by another run"),
                     uncertain: false,
                 }));
@@ -310,7 +312,7 @@ impl EventRun<'_> {
         };
         if let Some(id) = listed.get(name) {
             store::record_company(&**self.db().await?, event_id, name, id, true).await?;
-            return Ok(Ok(id.clone()));
+            return Ok(Company::Ready);
         }
         // The list was read before this claim: an earlier attempt with an unknown outcome (or a
         // list that may be truncated) is checked by a lookup of its own, after the claim.
@@ -318,19 +320,19 @@ impl EventRun<'_> {
             match self.lookup_company(name).await {
                 Ok(Some(id)) => {
                     store::record_company(&**self.db().await?, event_id, name, &id, true).await?;
-                    return Ok(Ok(id));
+                    return Ok(Company::Ready);
                 }
                 Ok(None) => {}
                 Err(e) => {
                     let f = Failure { uncertain: true, ..failure(&e) };
                     store::record_company_failed(&**self.db().await?, event_id, name, &f).await?;
-                    return Ok(Err(f));
+                    return Ok(Company::Failed(f));
                 }
             }
         }
         if !store::renew_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
-            return Ok(Err(Failure {
-                class: "transient",
+            return Ok(Company::Failed(Failure {
+                class: ErrorClass::Transient,
                 message: format!("company '{name}': the claim passed to another run"),
                 uncertain: false,
             }));
@@ -342,21 +344,17 @@ impl EventRun<'_> {
         match result {
             Ok(id) => {
                 store::record_company(&**conn, event_id, name, &id, false).await?;
-                Ok(Ok(id))
+                Ok(Company::Ready)
             }
             Err(e) => {
                 let f = failure(&e);
                 store::record_company_failed(&**conn, event_id, name, &f).await?;
-                Ok(Err(f))
+                Ok(Company::Failed(f))
             }
         }
     }
 
-    async fn add(
-        &self,
-        plan: Plan,
-        companies: &HashMap<String, Result<String, Failure>>,
-    ) -> Result<(String, Outcome), SyncError> {
+    async fn add(&self, plan: Plan, companies: &HashMap<String, Company>) -> Result<(String, Outcome), SyncError> {
         let Plan::Add(c, wanted) = plan else { unreachable!("adds only") };
         let id = c.reg.registration_id.clone();
         let event_id = self.cfg.event_id.as_str();
@@ -366,17 +364,18 @@ impl EventRun<'_> {
         }
         if c.reg.company_entity {
             let company = wanted.get("company").cloned().unwrap_or_default();
-            if let Some(Err(f)) = companies.get(&company) {
-                if f.class == "deferred" {
-                    return Ok((id, Outcome::Deferred(DEFERRED.into())));
+            match companies.get(&company) {
+                Some(Company::Deferred) => return Ok((id, Outcome::Deferred(DEFERRED.into()))),
+                Some(Company::Failed(f)) => {
+                    let f = Failure {
+                        class: f.class,
+                        message: format!("company '{company}' is not in MeetMax: {}", f.message),
+                        uncertain: false,
+                    };
+                    store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
+                    return Ok((id, outcome_of(&f)));
                 }
-                let f = Failure {
-                    class: f.class,
-                    message: format!("company '{company}' is not in MeetMax: {}", f.message),
-                    uncertain: false,
-                };
-                store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
-                return Ok((id, outcome_of(&f)));
+                Some(Company::Ready) | None => {}
             }
         }
         let had_intent = match store::claim_registration(&**self.db().await?, &id, event_id, self.owner, lease).await? {
@@ -425,7 +424,7 @@ impl EventRun<'_> {
             return Ok(if adopted { Outcome::Adopted(mm.to_owned()) } else { Outcome::Added(mm.to_owned()) });
         }
         let message = store::record_duplicate(&**conn, id, mm).await?;
-        Ok(Outcome::Failed { class: "permanent".into(), message })
+        Ok(Outcome::Failed { class: ErrorClass::Permanent, message })
     }
 
     /// Looks for a record an earlier attempt may have created: by `crm_id`, then by e-mail (a
@@ -462,11 +461,7 @@ impl EventRun<'_> {
     /// Sends the changed fields of a synced record, one call each, under a lease on the record
     /// (edits of one registration never interleave); the difference is computed again from
     /// what the warehouse says MeetMax holds once the lease is ours.
-    async fn edit(
-        &self,
-        plan: Plan,
-        companies: &HashMap<String, Result<String, Failure>>,
-    ) -> Result<(String, Outcome), SyncError> {
+    async fn edit(&self, plan: Plan, companies: &HashMap<String, Company>) -> Result<(String, Outcome), SyncError> {
         let Plan::Edit(c, mm, wanted, _) = plan else { unreachable!("edits only") };
         let id = c.reg.registration_id.clone();
         let lease = self.sync.settings.lease;
@@ -487,7 +482,7 @@ impl EventRun<'_> {
         mm: &str,
         wanted: &Fields,
         sent: &Fields,
-        companies: &HashMap<String, Result<String, Failure>>,
+        companies: &HashMap<String, Company>,
     ) -> Result<Outcome, SyncError> {
         let id = c.reg.registration_id.as_str();
         let event_id = self.cfg.event_id.as_str();
@@ -495,13 +490,17 @@ impl EventRun<'_> {
         if diff.is_empty() {
             return Ok(Outcome::Unchanged(mm.to_owned()));
         }
+        let company = wanted.get("company").and_then(|name| companies.get(name));
         if c.reg.company_entity
             && diff.iter().any(|(k, _)| k == "company")
-            && let Some(Err(f)) = wanted.get("company").and_then(|name| companies.get(name))
+            && matches!(company, Some(Company::Deferred))
         {
-            if f.class == "deferred" {
-                return Ok(Outcome::Deferred(DEFERRED.into()));
-            }
+            return Ok(Outcome::Deferred(DEFERRED.into()));
+        }
+        if c.reg.company_entity
+            && diff.iter().any(|(k, _)| k == "company")
+            && let Some(Company::Failed(f)) = company
+        {
             let f = Failure {
                 class: f.class,
                 message: format!("new company is not in MeetMax: {}", f.message),
@@ -529,7 +528,7 @@ impl EventRun<'_> {
             store::record_edit(&**conn, id, field, value).await?;
             sent_now += 1;
         }
-        if c.sync.as_ref().is_some_and(|s| s.error_class.is_some()) {
+        if c.sync.as_ref().is_some_and(|s| s.has_error) {
             store::clear_edit_failure(&**self.db().await?, id).await?;
         }
         Ok(Outcome::Edited { meetmax_id: mm.to_owned(), fields: sent_now })
@@ -539,7 +538,7 @@ impl EventRun<'_> {
 /// A permanent failure waits until the registration changes or an operator clears its status.
 fn held(c: &Candidate, wanted: &Fields) -> bool {
     c.sync.as_ref().is_some_and(|s| {
-        s.error_class.as_deref() == Some("permanent")
+        s.error_class == Some(ErrorClass::Permanent)
             && s.failed_fields.as_ref() == Some(wanted)
             && c.meetmax_status.is_some()
     })

@@ -39,8 +39,9 @@ impl Credentials {
     }
 }
 
-/// How a failed call should be treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a failed call should be treated. Stored as `transient`, `permanent` or `auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Timeouts, 429, 5xx, connection errors, unreadable answers: retry later.
     Transient,
@@ -48,6 +49,27 @@ pub enum ErrorClass {
     Permanent,
     /// The credentials were refused (401/403): nothing of this account can succeed.
     Auth,
+}
+
+impl ErrorClass {
+    /// The stored name (`integration.meetmax_sync.error_class`, operators' status text).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::Permanent => "permanent",
+            ErrorClass::Auth => "auth",
+        }
+    }
+
+    /// The class of a stored name (`None` for anything else, e.g. `ineligible`).
+    pub fn parse(name: &str) -> Option<ErrorClass> {
+        match name {
+            "transient" => Some(ErrorClass::Transient),
+            "permanent" => Some(ErrorClass::Permanent),
+            "auth" => Some(ErrorClass::Auth),
+            _ => None,
+        }
+    }
 }
 
 /// A failed MeetMax call: its class, the vendor's message, and whether MeetMax may have applied

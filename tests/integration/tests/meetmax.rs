@@ -15,6 +15,7 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use integration_tests::meetmax_support::{MeetmaxHarness, Reg, test_settings};
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::Outcome;
+use platform_vendors::meetmax::ErrorClass;
 use vendor_sandbox::{
     Fault, FaultRule,
     meetmax::{Duplicates, Switches},
@@ -194,7 +195,7 @@ async fn an_answer_lost_to_a_timeout_is_looked_up_before_adding_again() {
         .await;
     let first = h.sync.run(None, "test").await.unwrap();
     assert!(
-        matches!(&first.outcomes["t1"], Outcome::Failed { class, .. } if class == "transient"),
+        matches!(&first.outcomes["t1"], Outcome::Failed { class, .. } if *class == ErrorClass::Transient),
         "{:?}",
         first.outcomes
     );
@@ -249,7 +250,7 @@ async fn permanent_errors_are_kept_in_both_modes_and_retried_when_the_row_change
         .await;
         let first = h.sync.run(None, "test").await.unwrap();
         assert!(
-            matches!(&first.outcomes["p1"], Outcome::Failed { class, message } if class == "permanent" && message.contains("unknown option 'Underwater Basket Weaving'")),
+            matches!(&first.outcomes["p1"], Outcome::Failed { class, message } if *class == ErrorClass::Permanent && message.contains("unknown option 'Underwater Basket Weaving'")),
             "mode {error_status}: {:?}",
             first.outcomes
         );
@@ -334,7 +335,7 @@ async fn refused_credentials_stop_the_account_and_write_no_record() {
     let report = h.sync.run(None, "test").await.unwrap();
     assert_eq!(report.outcomes.len(), 12);
     assert!(
-        report.outcomes.values().all(|o| matches!(o, Outcome::Failed { class, .. } if class == "auth")),
+        report.outcomes.values().all(|o| matches!(o, Outcome::Failed { class, .. } if *class == ErrorClass::Auth)),
         "{:?}",
         report.outcomes
     );

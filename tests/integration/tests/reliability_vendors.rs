@@ -16,6 +16,7 @@ use integration_tests::{
     meetmax_support::{MeetmaxHarness, Reg, test_settings},
 };
 use platform_meetmax::Outcome;
+use platform_vendors::meetmax::ErrorClass;
 use vendor_sandbox::{Fault, FaultRule, fixtures};
 
 /// Every fault the sandbox can inject, with a name for the report.
@@ -198,9 +199,9 @@ async fn r4_meetmax_faults_complete_or_stop_cleanly_lose_nothing_and_say_why() {
         let (people, _) = h.record_counts().await;
         for i in 0..3 {
             let id = format!("f{i}");
-            let permanent = failed
-                .iter()
-                .any(|(f, o)| *f == id && matches!(o, Outcome::Failed { class, .. } if class == "permanent"));
+            let permanent = failed.iter().any(|(f, o)| {
+                *f == id && matches!(o, Outcome::Failed { class, .. } if *class == ErrorClass::Permanent)
+            });
             if permanent {
                 // MeetMax refused it: held, with the reason, until the row changes or an operator clears it.
                 let status = h.warehouse_outcome(&id).await.1.unwrap_or_default();
