@@ -3,6 +3,7 @@
 //! registration and per company (lease + intent before each add, result after it, lookup before
 //! adding again when an earlier outcome is unknown), paced per account.
 
+pub mod companies;
 pub mod config;
 pub mod fields;
 pub mod store;

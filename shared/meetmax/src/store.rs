@@ -1,8 +1,8 @@
-//! The sync's warehouse state: registrations to consider, leases and intents before a MeetMax
-//! write, outcomes after it (in `integration.meetmax_sync` / `meetmax_company` and in the
-//! operators' columns `exchange_registration.meetmax_id` / `meetmax_status`).
+//! The sync's warehouse state of registrations: those to consider, leases and intents before a
+//! MeetMax write, outcomes after it (in `integration.meetmax_sync` and in the operators' columns
+//! `exchange_registration.meetmax_id` / `meetmax_status`). Companies: [`crate::companies`].
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use platform_warehouse::tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -76,52 +76,53 @@ fn fields_of(v: Option<serde_json::Value>) -> Option<Fields> {
     v.and_then(|v| serde_json::from_value(v).ok())
 }
 
-fn to_json(f: &Fields) -> serde_json::Value {
+pub(crate) fn to_json(f: &Fields) -> serde_json::Value {
     serde_json::to_value(f).unwrap_or_default()
 }
 
 fn candidate(r: &Row) -> Candidate {
     let reg = Registration {
-        registration_id: r.get(0),
-        form_id: r.get(1),
-        rule_matched: r.get(2),
-        rule_send: r.get(3),
-        attendee_role: r.get(4),
-        group_name: r.get(5),
-        company_source: r.get::<_, Option<&str>>(6).and_then(CompanySource::parse),
-        company_entity: r.get(7),
-        first_name: r.get(8),
-        last_name: r.get(9),
-        company: r.get(10),
-        organization: r.get(11),
-        organization_reviewed: r.get(12),
-        state_key: r.get(13),
-        title: r.get(14),
-        email: r.get(15),
-        phone: r.get(16),
-        registration_type: r.get(17),
-        receive_request: r.get(18),
-        locale: r.get(19),
-        profile: r.get(20),
-        headshot: r.get(21),
-        industries: r.get(22),
-        other_industries: r.get(23),
-        meetings: r.get(24),
-        registration_status: r.get(25),
+        registration_id: r.get("registration_id"),
+        form_id: r.get("form_id"),
+        rule_matched: r.get("rule_matched"),
+        rule_send: r.get("rule_send"),
+        attendee_role: r.get("attendee_role"),
+        group_name: r.get("group_name"),
+        company_source: r.get::<_, Option<&str>>("company_source").and_then(CompanySource::parse),
+        company_entity: r.get("company_entity"),
+        first_name: r.get("first_name"),
+        last_name: r.get("last_name"),
+        company: r.get("company"),
+        organization: r.get("organization"),
+        organization_reviewed: r.get("organization_reviewed"),
+        state_key: r.get("state_key"),
+        title: r.get("title"),
+        email: r.get("email"),
+        phone: r.get("phone"),
+        registration_type: r.get("registration_type"),
+        receive_request: r.get("receive_request"),
+        locale: r.get("locale"),
+        profile: r.get("profile"),
+        headshot: r.get("headshot"),
+        industries: r.get("industries"),
+        other_industries: r.get("other_industries"),
+        meetings: r.get("meetings"),
+        registration_status: r.get("registration_status"),
     };
-    let sync = r.get::<_, Option<&str>>(29).map(|state| SyncRow {
+    let error_class: Option<&str> = r.get("sync_error_class");
+    let sync = r.get::<_, Option<&str>>("sync_state").map(|state| SyncRow {
         state: SyncState::parse(state),
-        meetmax_id: r.get(30),
-        error_class: r.get::<_, Option<&str>>(31).and_then(ErrorClass::parse),
-        has_error: r.get::<_, Option<&str>>(31).is_some(),
-        failed_fields: fields_of(r.get(32)),
-        sent_fields: fields_of(r.get(33)).unwrap_or_default(),
+        meetmax_id: r.get("sync_meetmax_id"),
+        error_class: error_class.and_then(ErrorClass::parse),
+        has_error: error_class.is_some(),
+        failed_fields: fields_of(r.get("sync_failed_fields")),
+        sent_fields: fields_of(r.get("sync_sent_fields")).unwrap_or_default(),
     });
     Candidate {
         reg,
-        approved_active: r.get::<_, Option<bool>>(26).unwrap_or(false),
-        warehouse_meetmax_id: r.get(27),
-        meetmax_status: r.get(28),
+        approved_active: r.get::<_, Option<bool>>("approved_active").unwrap_or(false),
+        warehouse_meetmax_id: r.get("meetmax_id"),
+        meetmax_status: r.get("meetmax_status"),
         sync,
     }
 }
@@ -130,12 +131,14 @@ fn candidate(r: &Row) -> Candidate {
 pub async fn candidates(db: &impl GenericClient, ids: Option<&[String]>) -> Result<Vec<Candidate>, SyncError> {
     let rows = db
         .query(
-            "SELECT m.registration_id, m.form_id, m.rule_type IS NOT NULL, m.rule_send, m.attendee_role, m.group_name,
-                    m.company_source, m.company_entity, m.first_name, m.last_name, m.company, m.organization,
-                    m.organization_reviewed, m.state_key, m.title, m.email, m.phone, m.registration_type,
-                    m.receive_request, m.locale, m.profile, m.headshot, m.industries, m.other_industries,
-                    m.meetings, m.registration_status, m.approved_active, m.meetmax_id, m.meetmax_status,
-                    s.state, s.meetmax_id, s.error_class, s.failed_fields, s.sent_fields
+            "SELECT m.registration_id, m.form_id, m.rule_type IS NOT NULL AS rule_matched, m.rule_send, m.attendee_role,
+                    m.group_name, m.company_source, m.company_entity, m.first_name, m.last_name, m.company,
+                    m.organization, m.organization_reviewed, m.state_key, m.title, m.email, m.phone,
+                    m.registration_type, m.receive_request, m.locale, m.profile, m.headshot, m.industries,
+                    m.other_industries, m.meetings, m.registration_status, m.approved_active, m.meetmax_id,
+                    m.meetmax_status, s.state AS sync_state, s.meetmax_id AS sync_meetmax_id,
+                    s.error_class AS sync_error_class, s.failed_fields AS sync_failed_fields,
+                    s.sent_fields AS sync_sent_fields
                FROM integration.meetmax_registration m
                JOIN integration.meetmax_release rel ON rel.registration_id = m.registration_id
                LEFT JOIN integration.meetmax_sync s ON s.registration_id = m.registration_id
@@ -506,111 +509,6 @@ pub async fn clear_edit_failure(db: &impl GenericClient, registration_id: &str) 
          UPDATE conferences_events.exchange_registration r SET meetmax_status = NULL
            FROM s WHERE r.registration_id = s.registration_id AND r.meetmax_status IS NOT NULL",
         &[&registration_id],
-    )
-    .await?;
-    Ok(())
-}
-
-/// MeetMax ids of the event's companies known to the warehouse.
-pub async fn known_companies(
-    db: &impl GenericClient,
-    event_id: &str,
-    names: &[String],
-) -> Result<HashMap<String, String>, SyncError> {
-    let rows = db
-        .query(
-            "SELECT company, meetmax_id FROM integration.meetmax_company
-              WHERE meetmax_event_id = $1 AND company = ANY($2) AND meetmax_id IS NOT NULL",
-            &[&event_id, &names],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// Claims a company for an add, recording the intent.
-pub async fn claim_company(
-    db: &impl GenericClient,
-    event_id: &str,
-    company: &str,
-    owner: Uuid,
-    lease: Duration,
-) -> Result<Claim, SyncError> {
-    let row = db
-        .query_opt(
-            "WITH old AS (SELECT intent_at FROM integration.meetmax_company WHERE meetmax_event_id = $1 AND company = $2)
-             INSERT INTO integration.meetmax_company AS c (meetmax_event_id, company, lease_until, lease_owner, intent_at, attempts)
-             VALUES ($1, $2, now() + make_interval(secs => $3), $4, now(), 1)
-             ON CONFLICT (meetmax_event_id, company) DO UPDATE
-                SET lease_until = EXCLUDED.lease_until, lease_owner = EXCLUDED.lease_owner,
-                    intent_at = coalesce(c.intent_at, now()), attempts = c.attempts + 1, updated_at = now()
-              WHERE c.meetmax_id IS NULL AND (c.lease_until IS NULL OR c.lease_until < now())
-             RETURNING (SELECT intent_at FROM old) IS NOT NULL",
-            &[&event_id, &company, &lease.as_secs_f64(), &owner],
-        )
-        .await?;
-    if let Some(r) = row {
-        return Ok(Claim::Claimed { had_intent: r.get(0) });
-    }
-    let done: Option<String> = db
-        .query_opt(
-            "SELECT meetmax_id FROM integration.meetmax_company WHERE meetmax_event_id = $1 AND company = $2",
-            &[&event_id, &company],
-        )
-        .await?
-        .and_then(|r| r.get(0));
-    Ok(done.map(Claim::Done).unwrap_or(Claim::Busy))
-}
-
-/// Extends `owner`'s lease on a company right before its add; `false` when it passed to another run.
-pub async fn renew_company(
-    db: &impl GenericClient,
-    event_id: &str,
-    company: &str,
-    owner: Uuid,
-    lease: Duration,
-) -> Result<bool, SyncError> {
-    Ok(db
-        .execute(
-            "UPDATE integration.meetmax_company SET lease_until = now() + make_interval(secs => $4), updated_at = now()
-              WHERE meetmax_event_id = $1 AND company = $2 AND lease_owner = $3 AND meetmax_id IS NULL",
-            &[&event_id, &company, &owner, &lease.as_secs_f64()],
-        )
-        .await?
-        == 1)
-}
-
-/// Records a company's MeetMax id.
-pub async fn record_company(
-    db: &impl GenericClient,
-    event_id: &str,
-    company: &str,
-    meetmax_id: &str,
-    adopted: bool,
-) -> Result<(), SyncError> {
-    db.execute(
-        "UPDATE integration.meetmax_company
-            SET meetmax_id = $3, adopted = $4, intent_at = NULL, lease_until = NULL, lease_owner = NULL,
-                error_class = NULL, error = NULL, updated_at = now()
-          WHERE meetmax_event_id = $1 AND company = $2 AND (meetmax_id IS NULL OR meetmax_id = $3)",
-        &[&event_id, &company, &meetmax_id, &adopted],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Records a failed company add.
-pub async fn record_company_failed(
-    db: &impl GenericClient,
-    event_id: &str,
-    company: &str,
-    failure: &Failure,
-) -> Result<(), SyncError> {
-    db.execute(
-        "UPDATE integration.meetmax_company
-            SET error_class = $3, error = $4, intent_at = CASE WHEN $5 THEN intent_at END,
-                lease_until = NULL, lease_owner = NULL, updated_at = now()
-          WHERE meetmax_event_id = $1 AND company = $2",
-        &[&event_id, &company, &failure.class.as_str(), &failure.message, &failure.uncertain],
     )
     .await?;
     Ok(())

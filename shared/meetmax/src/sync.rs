@@ -17,7 +17,7 @@ use platform_warehouse::Connection;
 use uuid::Uuid;
 
 use crate::{
-    MeetmaxSync, Outcome, SyncError,
+    MeetmaxSync, Outcome, SyncError, companies,
     config::EventConfig,
     fields::{self, Fields},
     store::{self, Candidate, Claim, Failure},
@@ -224,7 +224,7 @@ impl EventRun<'_> {
         let names: Vec<String> = needed.into_iter().collect();
         let known = {
             let conn = self.db().await?;
-            store::known_companies(&**conn, event_id, &names).await?
+            companies::known_companies(&**conn, event_id, &names).await?
         };
         let mut out: HashMap<String, Company> = known.keys().map(|k| (k.clone(), Company::Ready)).collect();
         let missing: Vec<String> = names.into_iter().filter(|n| !known.contains_key(n)).collect();
@@ -299,7 +299,7 @@ impl EventRun<'_> {
         if !self.time_left() {
             return Ok(Company::Deferred);
         }
-        let had_intent = match store::claim_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
+        let had_intent = match companies::claim_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
             Claim::Done(_) => return Ok(Company::Ready),
             Claim::Busy => {
                 return Ok(Company::Failed(Failure {
@@ -311,7 +311,7 @@ impl EventRun<'_> {
             Claim::Claimed { had_intent } => had_intent,
         };
         if let Some(id) = listed.get(name) {
-            store::record_company(&**self.db().await?, event_id, name, id, true).await?;
+            companies::record_company(&**self.db().await?, event_id, name, id, true).await?;
             return Ok(Company::Ready);
         }
         // The list was read before this claim: an earlier attempt with an unknown outcome (or a
@@ -319,18 +319,18 @@ impl EventRun<'_> {
         if had_intent || !complete {
             match self.lookup_company(name).await {
                 Ok(Some(id)) => {
-                    store::record_company(&**self.db().await?, event_id, name, &id, true).await?;
+                    companies::record_company(&**self.db().await?, event_id, name, &id, true).await?;
                     return Ok(Company::Ready);
                 }
                 Ok(None) => {}
                 Err(e) => {
                     let f = Failure { uncertain: true, ..failure(&e) };
-                    store::record_company_failed(&**self.db().await?, event_id, name, &f).await?;
+                    companies::record_company_failed(&**self.db().await?, event_id, name, &f).await?;
                     return Ok(Company::Failed(f));
                 }
             }
         }
-        if !store::renew_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
+        if !companies::renew_company(&**self.db().await?, event_id, name, self.owner, lease).await? {
             return Ok(Company::Failed(Failure {
                 class: ErrorClass::Transient,
                 message: format!("company '{name}': the claim passed to another run"),
@@ -343,12 +343,12 @@ impl EventRun<'_> {
         let conn = self.db().await?;
         match result {
             Ok(id) => {
-                store::record_company(&**conn, event_id, name, &id, false).await?;
+                companies::record_company(&**conn, event_id, name, &id, false).await?;
                 Ok(Company::Ready)
             }
             Err(e) => {
                 let f = failure(&e);
-                store::record_company_failed(&**conn, event_id, name, &f).await?;
+                companies::record_company_failed(&**conn, event_id, name, &f).await?;
                 Ok(Company::Failed(f))
             }
         }
