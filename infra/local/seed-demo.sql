@@ -45,10 +45,10 @@ INSERT INTO integration.meetmax_account (name, environment, base_url, secret_id,
 VALUES ('sandbox', 'sandbox', 'http://127.0.0.1:9', 'platform/local/meetmax', 20, 4, 'the vendor sandbox; make run sets base_url')
 ON CONFLICT (name) DO NOTHING;
 
-INSERT INTO integration.meetmax_event (form_id, account, event_id, company_role, custom_fields, description)
+INSERT INTO integration.meetmax_event (form_id, account, event_id, company_role, custom_fields, no_password, description)
 VALUES ('5095980', 'sandbox', '90199', 'NASPO2_SUPPLIER_CO',
         '{"profile": 12766, "locale": 12784, "headshot": 7581, "meetings": 7664, "industries": 9069, "other_industries": 8928}',
-        'Exchange 2026 (sandbox event 90199)')
+        true, 'Exchange 2026 (sandbox event 90199; attendees without a password)')
 ON CONFLICT (form_id) DO NOTHING;
 
 INSERT INTO integration.meetmax_role_rule (form_id, registration_type, attendee_role, group_name, company_source, company_entity)

@@ -84,6 +84,9 @@ pub struct EventConfig {
     pub custom_fields: BTreeMap<Purpose, String>,
     /// Secret holding the attendee password, when the event wants one.
     pub password_secret_id: Option<String>,
+    /// Attendees are created without a password, by choice (an event with neither this nor a
+    /// password secret is refused).
+    pub no_password: bool,
 }
 
 /// Every enabled event and the accounts they use.
@@ -120,7 +123,7 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
     for r in db
         .query(
             "SELECT form_id, account, event_id, company_role, company_first, company_last, custom_fields,
-                    password_secret_id
+                    password_secret_id, no_password
                FROM integration.meetmax_event WHERE enabled",
             &[],
         )
@@ -138,6 +141,7 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
             company_last: r.get(5),
             custom_fields,
             password_secret_id: r.get(7),
+            no_password: r.get(8),
         };
         config.events.insert(form_id, event);
     }

@@ -214,6 +214,7 @@ mod tests {
             company_last: "Team".into(),
             custom_fields: [(Purpose::Industries, "9069".into()), (Purpose::Meetings, "7664".into())].into(),
             password_secret_id: None,
+            no_password: true,
         }
     }
 

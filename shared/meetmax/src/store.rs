@@ -68,6 +68,8 @@ pub struct Candidate {
     pub warehouse_meetmax_id: Option<String>,
     /// `exchange_registration.meetmax_status`.
     pub meetmax_status: Option<String>,
+    /// An operator excluded it from MeetMax, for this reason (`integration.meetmax_exclusion`).
+    pub excluded: Option<String>,
     /// The sync's row, if any.
     pub sync: Option<SyncRow>,
 }
@@ -123,6 +125,7 @@ fn candidate(r: &Row) -> Candidate {
         approved_active: r.get::<_, Option<bool>>("approved_active").unwrap_or(false),
         warehouse_meetmax_id: r.get("meetmax_id"),
         meetmax_status: r.get("meetmax_status"),
+        excluded: r.get("excluded_reason"),
         sync,
     }
 }
@@ -138,10 +141,11 @@ pub async fn candidates(db: &impl GenericClient, ids: Option<&[String]>) -> Resu
                     m.other_industries, m.meetings, m.registration_status, m.approved_active, m.meetmax_id,
                     m.meetmax_status, s.state AS sync_state, s.meetmax_id AS sync_meetmax_id,
                     s.error_class AS sync_error_class, s.failed_fields AS sync_failed_fields,
-                    s.sent_fields AS sync_sent_fields
+                    s.sent_fields AS sync_sent_fields, x.reason AS excluded_reason
                FROM integration.meetmax_registration m
                JOIN integration.meetmax_release rel ON rel.registration_id = m.registration_id
                LEFT JOIN integration.meetmax_sync s ON s.registration_id = m.registration_id
+               LEFT JOIN integration.meetmax_exclusion x ON x.registration_id = m.registration_id
               WHERE m.event_enabled AND ($1::text[] IS NULL OR m.registration_id = ANY($1))
               ORDER BY m.id",
             &[&ids],

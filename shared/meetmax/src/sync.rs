@@ -151,7 +151,9 @@ impl EventRun<'_> {
                 outcomes.insert(id, Outcome::Skipped("no longer approved and active".into()));
                 continue;
             }
-            if let Some(reason) = fields::ineligible(&c.reg) {
+            if let Some(reason) =
+                c.excluded.as_ref().map(|r| format!("excluded: {r}")).or_else(|| fields::ineligible(&c.reg))
+            {
                 ineligible.push((id.clone(), reason.clone()));
                 outcomes.insert(id, Outcome::Ineligible(reason));
                 continue;

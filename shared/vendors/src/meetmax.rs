@@ -1,4 +1,4 @@
-//! MeetMax scheduling API (`reference/meetmax.md`): every call a GET under `/sched/service/` with
+//! MeetMax scheduling API (`shared/vendors/docs/meetmax.md`): every call a GET under `/sched/service/` with
 //! query parameters and `data_type=json`, signed with two-legged OAuth 1.0a (HMAC-SHA1, consumer
 //! key and secret, no token). Success is a body holding `status_code`; failure a body holding
 //! `error`, whatever the HTTP status.

@@ -1,4 +1,4 @@
-//! Seeded Formstack data: the demo form with every case of `reference/sandbox-contracts.md` §2,
+//! Seeded Formstack data: the demo form with every case of `shared/vendors/docs/formstack.md` §10,
 //! and a deterministic generator of many submissions for benchmarks.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Fake Formstack API v2 (`reference/sandbox-contracts.md` §2): submission listing with bearer
+//! Fake Formstack API v2 (`shared/vendors/docs/formstack.md` §10): submission listing with bearer
 //! auth, paging to `pages`, `min_time`/`max_time`, `sort`, a per-token daily quota (429, with
 //! `Retry-After` when switched on) and the quirk switches (short pages, a submission repeated
 //! across pages, an inflated `total`).

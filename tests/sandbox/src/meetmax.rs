@@ -1,4 +1,4 @@
-//! Fake MeetMax (`reference/sandbox-contracts.md` §4): GET-only `/sched/service/…` verifying
+//! Fake MeetMax (`shared/vendors/docs/meetmax.md` §10): GET-only `/sched/service/…` verifying
 //! two-legged OAuth 1.0a HMAC-SHA1 signatures (RFC 5849, computed here independently of the
 //! client's signing crate), companies before attendees, roles and custom-field options per event,
 //! error modes (200 or 400 with `{"error"}`), duplicates allowed or rejected, a token bucket

@@ -1,0 +1,52 @@
+//! meetmax-sync beside the scripts it replaces (issue 13 A): passwords as an explicit choice,
+//! exclusions by registration with a reason.
+
+use integration_tests::meetmax_support::{MeetmaxHarness, Reg};
+use platform_meetmax::Outcome;
+use platform_vendors::meetmax::ErrorClass;
+
+#[tokio::test]
+async fn an_event_with_neither_a_password_secret_nor_no_password_is_refused() {
+    let h = MeetmaxHarness::new().await;
+    h.db.exec("UPDATE integration.meetmax_event SET no_password = false, password_secret_id = NULL").await;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("n1", "Keynote Speakers LLC") }).await;
+    let refused = h.sync.run(None, "test").await.unwrap();
+    match &refused.outcomes["n1"] {
+        Outcome::Failed { class, message } => {
+            assert_eq!(*class, ErrorClass::Transient, "comes back once configured");
+            assert!(message.contains("no_password") && message.contains("password_secret_id"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.calls("attendee/add").await, 0, "nothing sent");
+    h.db.exec("UPDATE integration.meetmax_event SET no_password = true").await;
+    let sent = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(sent.outcomes["n1"], Outcome::Added(_)), "{:?}", sent.outcomes);
+    let record =
+        h.records().await.into_iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some("n1")).unwrap();
+    assert!(!record.fields.contains_key("password"), "created without a password, by choice");
+}
+
+#[tokio::test]
+async fn an_excluded_registration_is_not_sent_and_says_why_until_the_exclusion_is_removed() {
+    let h = MeetmaxHarness::new().await;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("x1", "Keynote Speakers LLC") }).await;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("x2", "Keynote Speakers LLC") }).await;
+    h.db.exec(
+        "INSERT INTO integration.meetmax_exclusion (registration_id, reason, excluded_by) VALUES ('x1', 'duplicate of x2', 'ops')",
+    )
+    .await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert_eq!(report.outcomes["x1"], Outcome::Ineligible("excluded: duplicate of x2".into()));
+    assert!(matches!(report.outcomes["x2"], Outcome::Added(_)));
+    assert_eq!(h.warehouse_outcome("x1").await, (None, Some("not sent: excluded: duplicate of x2".into())));
+    assert_eq!(h.record_counts().await.0.get("x1"), None);
+    let refused =
+        h.db.rows("INSERT INTO integration.meetmax_exclusion (registration_id, reason) VALUES ('x2', ' ') RETURNING 1");
+    let refused = std::panic::AssertUnwindSafe(refused);
+    assert!(futures_util::FutureExt::catch_unwind(refused).await.is_err(), "a reason is required");
+
+    h.db.exec("DELETE FROM integration.meetmax_exclusion; UPDATE conferences_events.exchange_registration SET meetmax_status = NULL WHERE registration_id = 'x1'").await;
+    let again = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(again.outcomes["x1"], Outcome::Added(_)), "{:?}", again.outcomes);
+}
