@@ -50,3 +50,26 @@ async fn an_excluded_registration_is_not_sent_and_says_why_until_the_exclusion_i
     let again = h.sync.run(None, "test").await.unwrap();
     assert!(matches!(again.outcomes["x1"], Outcome::Added(_)), "{:?}", again.outcomes);
 }
+
+#[tokio::test]
+async fn a_replaced_meetmax_status_is_kept_in_the_history() {
+    let h = MeetmaxHarness::new().await;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("h1", "Keynote Speakers LLC") }).await;
+    // The original scripts' text, then the sync's outcome replaces it.
+    h.db.exec("UPDATE conferences_events.exchange_registration SET meetmax_status = 'Error: company not found (2024 script)' WHERE registration_id = 'h1'").await;
+    h.db.exec("INSERT INTO integration.meetmax_exclusion (registration_id, reason) VALUES ('h1', 'on hold')").await;
+    h.sync.run(None, "test").await.unwrap();
+    h.db.exec("DELETE FROM integration.meetmax_exclusion; UPDATE conferences_events.exchange_registration SET meetmax_status = NULL WHERE registration_id = 'h1'").await;
+    h.sync.run(None, "test").await.unwrap();
+    let history: Vec<String> =
+        h.db.rows("SELECT status FROM integration.meetmax_status_history WHERE registration_id = 'h1' ORDER BY id")
+            .await
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    assert_eq!(
+        history,
+        vec!["Error: company not found (2024 script)".to_string(), "not sent: excluded: on hold".to_string()]
+    );
+    assert!(h.warehouse_outcome("h1").await.0.is_some(), "added in the end");
+}
