@@ -145,6 +145,21 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
         };
         config.events.insert(form_id, event);
     }
+    for r in db
+        .query(
+            "SELECT form_id, registration_type, custom_fields FROM integration.meetmax_role_rule
+              WHERE custom_fields IS NOT NULL",
+            &[],
+        )
+        .await?
+    {
+        let (form_id, kind, names): (String, String, Vec<String>) = (r.get(0), r.get(1), r.get(2));
+        if let Some(bad) = names.iter().find(|n| Purpose::parse(n).is_none()) {
+            return Err(SyncError::Config(format!(
+                "form {form_id}, role rule '{kind}': unknown custom field purpose '{bad}' in custom_fields"
+            )));
+        }
+    }
     Ok(config)
 }
 

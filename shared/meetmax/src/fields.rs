@@ -90,6 +90,10 @@ pub struct Registration {
     pub meetings: Option<i32>,
     /// Registration status.
     pub registration_status: Option<String>,
+    /// Sent with `is_contact=Y` (the rule says so).
+    pub is_contact: bool,
+    /// The custom fields (by purpose name) the rule's attendees get; `None`: all of the event's.
+    pub custom_purposes: Option<Vec<String>>,
 }
 
 fn present(v: &Option<String>) -> Option<&str> {
@@ -150,8 +154,14 @@ pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
     put("grp_name", r.group_name.as_deref());
     put("receive_request", Some(r.receive_request.as_str()));
     put("crm_id", Some(r.registration_id.as_str()));
+    if r.is_contact {
+        put("is_contact", Some("Y"));
+    }
     let meetings = r.meetings.map(|m| m.to_string());
-    for (purpose, id) in &cfg.custom_fields {
+    let wanted = |p: &Purpose| {
+        r.custom_purposes.as_ref().is_none_or(|names| names.iter().any(|n| Purpose::parse(n) == Some(*p)))
+    };
+    for (purpose, id) in cfg.custom_fields.iter().filter(|(p, _)| wanted(p)) {
         let value = match purpose {
             Purpose::Profile => r.profile.as_deref(),
             Purpose::Headshot => r.headshot.as_deref(),

@@ -73,3 +73,38 @@ async fn a_replaced_meetmax_status_is_kept_in_the_history() {
     );
     assert!(h.warehouse_outcome("h1").await.0.is_some(), "added in the end");
 }
+
+#[tokio::test]
+async fn is_contact_and_custom_fields_follow_the_role_rule() {
+    let h = MeetmaxHarness::new().await;
+    h.review("Acme Inc", "Acme").await;
+    h.db.exec(
+        "UPDATE integration.meetmax_role_rule SET is_contact = true, custom_fields = '{meetings}'
+          WHERE form_id = '5095980' AND registration_type = 'Supplier';
+         UPDATE integration.meetmax_role_rule SET custom_fields = '{}'
+          WHERE form_id = '5095980' AND registration_type = 'Speaker or VIP';",
+    )
+    .await;
+    h.registration(&Reg::supplier("r1", "Acme Inc")).await;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("r2", "Keynote Speakers LLC") }).await;
+    h.registration(&Reg { kind: "State Member", state: Some("KY"), org: None, ..Reg::supplier("r3", "") }).await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert!(report.outcomes.values().all(|o| matches!(o, Outcome::Added(_))), "{:?}", report.outcomes);
+    let records = h.records().await;
+    let by =
+        |id: &str| records.iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some(id)).unwrap().clone();
+    let (supplier, speaker, state) = (by("r1"), by("r2"), by("r3"));
+    assert_eq!(supplier.fields.get("is_contact").map(String::as_str), Some("Y"));
+    let customs = |r: &vendor_sandbox::meetmax::Record| {
+        let mut k: Vec<String> = r.fields.keys().filter(|k| k.starts_with("custom_")).cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(customs(&supplier), vec!["custom_7664"], "suppliers get the meetings count only");
+    assert!(customs(&speaker).is_empty() && !speaker.fields.contains_key("is_contact"));
+    assert!(customs(&state).len() > 1, "a rule without custom_fields gets every custom field of the event");
+
+    h.db.exec("UPDATE integration.meetmax_role_rule SET custom_fields = '{meetings,shoe_size}' WHERE registration_type = 'Supplier'").await;
+    let err = h.sync.run(None, "test").await.unwrap_err().to_string();
+    assert!(err.contains("shoe_size") && err.contains("Supplier"), "{err}");
+}
