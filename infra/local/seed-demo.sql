@@ -50,6 +50,9 @@ VALUES ('5095980', 'sandbox', '90199', 'NASPO2_SUPPLIER_CO',
         '{"profile": 12766, "locale": 12784, "headshot": 7581, "meetings": 7664, "industries": 9069, "other_industries": 8928}',
         true, 'Exchange 2026 (sandbox event 90199; attendees without a password)')
 ON CONFLICT (form_id) DO NOTHING;
+-- A demo warehouse seeded before no_password existed: the demo event sends no password, by choice.
+UPDATE integration.meetmax_event SET no_password = true
+ WHERE form_id = '5095980' AND password_secret_id IS NULL AND NOT no_password;
 
 INSERT INTO integration.meetmax_role_rule (form_id, registration_type, attendee_role, group_name, company_source, company_entity)
 VALUES
