@@ -114,31 +114,25 @@ impl Dedupe {
         use platform_domain::{envelope::Envelope, run::RunCounts};
         let run_id = uuid::Uuid::now_v7();
         let mut conn = self.warehouse.conn().await?;
-        platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        let result = async {
-            let names = names::insert_new(&mut conn, registration_ids).await?;
-            let released = gate::release(&mut conn, run_id, registration_ids).await?;
-            Ok::<_, DedupeError>((names, released))
-        }
-        .await;
-        let counts = match &result {
-            Ok((n, r)) => RunCounts {
-                read: n.new,
-                written: n.inserted + r.new.len() as u64,
-                skipped: n.new - n.inserted,
-                failed: 0,
-                notes: vec![format!(
-                    "{} names inserted, {} approved automatically, {} registrations released, {} announced again",
-                    n.inserted,
-                    n.auto_approved,
-                    r.new.len(),
-                    r.again.len()
-                )],
-            },
-            Err(_) => RunCounts::default(),
+        let counts = |(n, r): &(names::NamesReport, gate::Released)| RunCounts {
+            read: n.new,
+            written: n.inserted + r.new.len() as u64,
+            skipped: n.new - n.inserted,
+            failed: 0,
+            notes: vec![format!(
+                "{} names inserted, {} approved automatically, {} registrations released, {} announced again",
+                n.inserted,
+                n.auto_approved,
+                r.new.len(),
+                r.again.len()
+            )],
         };
-        let error = result.as_ref().err().map(|e| e.to_string());
-        platform_warehouse::runs::finish(&**conn, run_id, &counts, error.as_deref()).await?;
+        let work = async |conn: &mut platform_warehouse::tokio_postgres::Client| {
+            let names = names::insert_new(conn, registration_ids).await?;
+            let released = gate::release(conn, run_id, registration_ids).await?;
+            Ok::<_, DedupeError>((names, released))
+        };
+        let result = platform_warehouse::runs::recorded(&mut conn, run_id, FUNCTION_NAME, trigger, work, counts).await;
         let (names, released) = result?;
         let run = run_id.to_string();
         let queue = self.meetmax_queue_url.as_str();

@@ -139,15 +139,11 @@ impl Intake {
         deadline: Deadline,
     ) -> Result<PullReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
-        runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        let result = self.pull_inner(&mut conn, run_id, full, deadline).await;
-        let (counts, error) = match &result {
-            Ok(r) => (r.counts(), None),
-            Err(e) => (RunCounts::default(), Some(e.to_string())),
-        };
-        runs::finish(&**conn, run_id, &counts, error.as_deref()).await?;
+        let pull = async |conn: &mut Client| self.pull_inner(conn, run_id, full, deadline).await;
+        let result = runs::recorded(&mut conn, run_id, FUNCTION_NAME, trigger, pull, PullReport::counts).await;
         drop(conn);
         let mut report = result?;
+        let counts = report.counts();
         report.published = match self.publish(run_id).await {
             Ok(n) => n,
             Err(e) => {

@@ -60,25 +60,30 @@ impl Intake {
         items: Vec<Incoming>,
     ) -> Result<IngestReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
-        runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        let result = ingest::ingest(&mut conn, source, verified, run_id, items, None).await;
-        match &result {
-            Ok(report) => runs::finish(&**conn, run_id, &report.counts(), None).await?,
-            Err(e) => runs::finish(&**conn, run_id, &Default::default(), Some(&e.to_string())).await?,
-        }
-        result
+        runs::recorded(
+            &mut conn,
+            run_id,
+            FUNCTION_NAME,
+            trigger,
+            async |conn| ingest::ingest(conn, source, verified, run_id, items, None).await,
+            IngestReport::counts,
+        )
+        .await
     }
 
     /// Maps stored submissions again (after a configuration fix, or left pending by a crash).
     pub async fn remap(&self, include_errors: bool, form_id: Option<&str>) -> Result<IngestReport, IntakeError> {
         let run_id = Uuid::now_v7();
         let mut conn = self.warehouse.conn().await?;
-        runs::start(&**conn, run_id, FUNCTION_NAME, "remap").await?;
-        let result = ingest::remap(&mut conn, run_id, include_errors, form_id, chrono::Utc::now()).await;
-        match &result {
-            Ok(report) => runs::finish(&**conn, run_id, &report.counts(), None).await?,
-            Err(e) => runs::finish(&**conn, run_id, &Default::default(), Some(&e.to_string())).await?,
-        }
+        let result = runs::recorded(
+            &mut conn,
+            run_id,
+            FUNCTION_NAME,
+            "remap",
+            async |conn| ingest::remap(conn, run_id, include_errors, form_id, chrono::Utc::now()).await,
+            IngestReport::counts,
+        )
+        .await;
         drop(conn);
         self.publish_quietly(run_id).await;
         result

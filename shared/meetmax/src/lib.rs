@@ -132,6 +132,18 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The run record's counts: written = added, adopted or edited; failed; the rest skipped.
+    pub fn run_counts(&self) -> RunCounts {
+        let c = self.counts();
+        let get = |k: &str| c.get(k).copied().unwrap_or(0) as u64;
+        let mut counts = RunCounts { read: self.outcomes.len() as u64, ..RunCounts::default() };
+        counts.written = get("added") + get("adopted") + get("edited");
+        counts.failed = get("failed");
+        counts.skipped = counts.read - counts.written - counts.failed;
+        counts.note(format!("{c:?}; {} MeetMax calls", self.calls));
+        counts
+    }
+
     /// Counts by outcome kind.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
@@ -324,25 +336,16 @@ impl MeetmaxSync {
         deadline: Deadline,
     ) -> Result<RunReport, SyncError> {
         let run_id = Uuid::now_v7();
-        {
-            let conn = self.warehouse.conn().await?;
-            platform_warehouse::runs::start(&**conn, run_id, FUNCTION_NAME, trigger).await?;
-        }
-        let result = self.run_events(run_id, ids, deadline).await;
-        let mut counts = RunCounts::default();
-        if let Ok(report) = &result {
-            let c = report.counts();
-            counts.read = report.outcomes.len() as u64;
-            counts.written = (c.get("added").copied().unwrap_or(0)
-                + c.get("adopted").copied().unwrap_or(0)
-                + c.get("edited").copied().unwrap_or(0)) as u64;
-            counts.failed = c.get("failed").copied().unwrap_or(0) as u64;
-            counts.skipped = counts.read - counts.written - counts.failed;
-            counts.note(format!("{c:?}; {} MeetMax calls", report.calls));
-        }
-        let error = result.as_ref().err().map(|e| e.to_string());
-        let conn = self.warehouse.conn().await?;
-        platform_warehouse::runs::finish(&**conn, run_id, &counts, error.as_deref()).await?;
+        let work = self.run_events(run_id, ids, deadline);
+        let result = platform_warehouse::runs::recorded_apart(
+            &self.warehouse,
+            run_id,
+            FUNCTION_NAME,
+            trigger,
+            work,
+            RunReport::run_counts,
+        )
+        .await;
         if let Ok(report) = &result {
             tracing::info!(%run_id, counts = ?report.counts(), calls = report.calls, "meetmax sync finished");
         }

@@ -4,7 +4,58 @@ use platform_domain::run::RunCounts;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::Result;
+use crate::{Result, Warehouse, WarehouseError};
+
+/// Runs `work` on `conn` under a run record of `function_name`/`trigger`: opened before, closed
+/// after with `counts` of the result, or failed with the error's text. The one place a run
+/// record is written around work that holds a connection.
+pub async fn recorded<T, E>(
+    conn: &mut tokio_postgres::Client,
+    run_id: Uuid,
+    function_name: &str,
+    trigger: &str,
+    work: impl AsyncFnOnce(&mut tokio_postgres::Client) -> std::result::Result<T, E>,
+    counts: impl FnOnce(&T) -> RunCounts,
+) -> std::result::Result<T, E>
+where
+    E: std::fmt::Display + From<WarehouseError>,
+{
+    start(&*conn, run_id, function_name, trigger).await?;
+    let result = work(conn).await;
+    close(&*conn, run_id, &result, counts).await?;
+    result
+}
+
+/// Like [`recorded`] for work that takes its own connections step by step (meetmax-sync holds
+/// none across a vendor call): the record is opened and closed on connections of their own.
+pub async fn recorded_apart<T, E>(
+    warehouse: &Warehouse,
+    run_id: Uuid,
+    function_name: &str,
+    trigger: &str,
+    work: impl Future<Output = std::result::Result<T, E>>,
+    counts: impl FnOnce(&T) -> RunCounts,
+) -> std::result::Result<T, E>
+where
+    E: std::fmt::Display + From<WarehouseError>,
+{
+    start(&**warehouse.conn().await?, run_id, function_name, trigger).await?;
+    let result = work.await;
+    close(&**warehouse.conn().await?, run_id, &result, counts).await?;
+    result
+}
+
+async fn close<T, E: std::fmt::Display>(
+    db: &impl GenericClient,
+    run_id: Uuid,
+    result: &std::result::Result<T, E>,
+    counts: impl FnOnce(&T) -> RunCounts,
+) -> Result<()> {
+    match result {
+        Ok(t) => finish(db, run_id, &counts(t), None).await,
+        Err(e) => finish(db, run_id, &RunCounts::default(), Some(&e.to_string())).await,
+    }
+}
 
 /// Opens a run record.
 pub async fn start(db: &impl GenericClient, run_id: Uuid, function_name: &str, trigger: &str) -> Result<()> {
