@@ -87,6 +87,9 @@ pub struct EventConfig {
     /// Attendees are created without a password, by choice (an event with neither this nor a
     /// password secret is refused).
     pub no_password: bool,
+    /// Industries go as one repeated parameter per label, an `OTHER: …` entry moved to the
+    /// other-industries field (`industries_format = 'list'`); else one `|`-joined value.
+    pub industries_list: bool,
 }
 
 /// Every enabled event and the accounts they use.
@@ -123,7 +126,7 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
     for r in db
         .query(
             "SELECT form_id, account, event_id, company_role, company_first, company_last, custom_fields,
-                    password_secret_id, no_password
+                    password_secret_id, no_password, industries_format
                FROM integration.meetmax_event WHERE enabled",
             &[],
         )
@@ -142,6 +145,7 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
             custom_fields,
             password_secret_id: r.get(7),
             no_password: r.get(8),
+            industries_list: r.get::<_, &str>(9) == "list",
         };
         config.events.insert(form_id, event);
     }

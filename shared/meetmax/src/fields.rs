@@ -158,6 +158,11 @@ pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
         put("is_contact", Some("Y"));
     }
     let meetings = r.meetings.map(|m| m.to_string());
+    let (industries, other_industries) = if cfg.industries_list {
+        split_other(r.industries.as_deref(), r.other_industries.as_deref())
+    } else {
+        (r.industries.clone(), r.other_industries.clone())
+    };
     let wanted = |p: &Purpose| {
         r.custom_purposes.as_ref().is_none_or(|names| names.iter().any(|n| Purpose::parse(n) == Some(*p)))
     };
@@ -165,8 +170,8 @@ pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
         let value = match purpose {
             Purpose::Profile => r.profile.as_deref(),
             Purpose::Headshot => r.headshot.as_deref(),
-            Purpose::Industries => r.industries.as_deref(),
-            Purpose::OtherIndustries => r.other_industries.as_deref(),
+            Purpose::Industries => industries.as_deref(),
+            Purpose::OtherIndustries => other_industries.as_deref(),
             Purpose::Meetings => meetings.as_deref(),
             Purpose::Locale => r.locale.as_deref(),
             Purpose::RegistrationStatus => r.registration_status.as_deref(),
@@ -175,6 +180,45 @@ pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
         put(&format!("custom_{id}"), value);
     }
     f
+}
+
+/// The 2022+ scripts' industries: the `OTHER: …` entries of the `|`-joined labels leave the list;
+/// their text becomes the other-industries value when the registration has none of its own.
+pub fn split_other(industries: Option<&str>, other: Option<&str>) -> (Option<String>, Option<String>) {
+    let mut labels = Vec::new();
+    let mut others = Vec::new();
+    for label in industries.unwrap_or("").split('|').map(str::trim).filter(|l| !l.is_empty()) {
+        match label.get(..6) {
+            Some(head) if head.eq_ignore_ascii_case("other:") => {
+                let text = label[6..].trim();
+                if !text.is_empty() {
+                    others.push(text.to_owned());
+                }
+            }
+            _ => labels.push(label.to_owned()),
+        }
+    }
+    let industries = (!labels.is_empty()).then(|| labels.join("|"));
+    let other = match other.map(str::trim).filter(|o| !o.is_empty()) {
+        Some(own) => Some(own.to_owned()),
+        None => (!others.is_empty()).then(|| others.join("; ")),
+    };
+    (industries, other)
+}
+
+/// `attendee/add` parameters from the wanted fields: with `list_field` (the industries field of an
+/// event that sends them as a list), that field's `|`-joined labels become one repeated
+/// parameter each.
+pub fn add_params(wanted: &Fields, list_field: Option<&str>) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(wanted.len());
+    for (k, v) in wanted {
+        if Some(k.as_str()) == list_field {
+            out.extend(v.split('|').map(|label| (k.clone(), label.to_owned())));
+        } else {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    out
 }
 
 /// The parameters of `attendee/add` for a company entity.
@@ -225,6 +269,7 @@ mod tests {
             custom_fields: [(Purpose::Industries, "9069".into()), (Purpose::Meetings, "7664".into())].into(),
             password_secret_id: None,
             no_password: true,
+            industries_list: false,
         }
     }
 
@@ -306,5 +351,27 @@ mod tests {
             ],
             "username and crm_id are never edited"
         );
+    }
+
+    #[test]
+    fn industries_as_a_list_move_other_entries_to_their_own_field() {
+        assert_eq!(
+            split_other(Some("Information Technology|OTHER: Drones|Facilities"), None),
+            (Some("Information Technology|Facilities".into()), Some("Drones".into()))
+        );
+        assert_eq!(
+            split_other(Some("other: Drones|Other:  "), Some("Typed by hand")),
+            (None, Some("Typed by hand".into())),
+            "the registration's own text wins; an empty OTHER: is dropped"
+        );
+        let mut wanted = Fields::new();
+        wanted.insert("custom_9069".into(), "A|B".into());
+        wanted.insert("first".into(), "Jo".into());
+        let params = add_params(&wanted, Some("custom_9069"));
+        assert_eq!(
+            params,
+            vec![("custom_9069".into(), "A".into()), ("custom_9069".into(), "B".into()), ("first".into(), "Jo".into())]
+        );
+        assert_eq!(add_params(&wanted, None).len(), 2);
     }
 }

@@ -402,7 +402,12 @@ impl EventRun<'_> {
         if !store::renew_registration(&**self.db().await?, &id, self.owner, lease).await? {
             return Ok((id, Outcome::Busy));
         }
-        let mut params: Vec<(String, String)> = wanted.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let list_field = self
+            .cfg
+            .industries_list
+            .then(|| self.cfg.custom_fields.get(&crate::config::Purpose::Industries).map(|id| format!("custom_{id}")))
+            .flatten();
+        let mut params = fields::add_params(&wanted, list_field.as_deref());
         if let Some(pw) = &self.password {
             params.push(("password".into(), pw.clone()));
         }

@@ -108,3 +108,60 @@ async fn is_contact_and_custom_fields_follow_the_role_rule() {
     let err = h.sync.run(None, "test").await.unwrap_err().to_string();
     assert!(err.contains("shoe_size") && err.contains("Supplier"), "{err}");
 }
+
+#[tokio::test]
+async fn industries_go_as_a_list_with_other_moved_to_its_own_field_when_the_event_says_so() {
+    use vendor_sandbox::meetmax::Switches;
+    let h = MeetmaxHarness::new().await;
+    h.db.exec("UPDATE integration.meetmax_event SET industries_format = 'list'").await;
+    let industries = "Information Technology\nOTHER: Drones\nFacilities\n";
+    h.registration(&Reg {
+        kind: "Speaker or VIP",
+        industries: Some(industries),
+        ..Reg::supplier("i1", "Keynote Speakers LLC")
+    })
+    .await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(report.outcomes["i1"], Outcome::Added(_)), "{:?}", report.outcomes);
+    let add = h.sandbox.requests().await.into_iter().find(|r| r.path.ends_with("attendee/add")).unwrap();
+    let mut labels: Vec<&str> =
+        add.params.iter().filter(|(k, _)| k == "custom_9069").map(|(_, v)| v.as_str()).collect();
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        vec!["Facilities", "Information Technology"],
+        "one repeated parameter per label (signed in sorted order)"
+    );
+    let record =
+        h.records().await.into_iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some("i1")).unwrap();
+    assert_eq!(record.fields.get("custom_8928").map(String::as_str), Some("Drones"), "OTHER: moved to its own field");
+
+    // The pipe-joined form (the default) sends one value; a MeetMax refusing repeated keys
+    // refuses the list form with its message, kept on the record.
+    h.db.exec("UPDATE integration.meetmax_event SET industries_format = 'pipe'").await;
+    h.registration(&Reg {
+        kind: "Speaker or VIP",
+        industries: Some(industries),
+        ..Reg::supplier("i2", "Keynote Speakers LLC")
+    })
+    .await;
+    h.sync.run(None, "test").await.unwrap();
+    let add = h.sandbox.requests().await.into_iter().rev().find(|r| r.path.ends_with("attendee/add")).unwrap();
+    assert!(add.params.iter().filter(|(k, _)| k == "custom_9069").count() <= 1);
+    h.db.exec("UPDATE integration.meetmax_event SET industries_format = 'list'").await;
+    h.sandbox.set_meetmax_switches(Switches { reject_repeated_keys: true, ..Switches::default() }).await;
+    h.registration(&Reg {
+        kind: "Speaker or VIP",
+        industries: Some(industries),
+        ..Reg::supplier("i3", "Keynote Speakers LLC")
+    })
+    .await;
+    let strict = h.sync.run(None, "test").await.unwrap();
+    match &strict.outcomes["i3"] {
+        Outcome::Failed { class, message } => {
+            assert_eq!(*class, ErrorClass::Permanent);
+            assert!(message.contains("more than once"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

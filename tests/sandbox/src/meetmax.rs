@@ -76,7 +76,8 @@ impl Default for Switches {
             id_as_string: false,
             duplicates: Duplicates::Allow,
             enforce_company: true,
-            reject_repeated_keys: true,
+            // MeetMax accepted repeated keys for list values (the 2022+ scripts relied on it).
+            reject_repeated_keys: false,
             list_cap: None,
             rate_limit: None,
             latency_ms: 0,
@@ -403,7 +404,17 @@ fn add(mm: &mut MeetmaxState, params: &[(String, String)]) -> Result<Value, Stri
             continue;
         }
         check_field(&ev, k, v)?;
-        fields.insert(k.clone(), v.clone());
+        // A repeated key is a list (what the 2022+ scripts sent): its values kept `|`-joined.
+        match fields.get_mut(k) {
+            Some(existing) => {
+                let existing: &mut String = existing;
+                existing.push('|');
+                existing.push_str(v);
+            }
+            None => {
+                fields.insert(k.clone(), v.clone());
+            }
+        }
     }
     for required in ["first", "last", "company", "attendee_role_id"] {
         if fields.get(required).is_none_or(|v| v.trim().is_empty()) {
