@@ -151,8 +151,10 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
     }
     for r in db
         .query(
-            "SELECT form_id, registration_type, custom_fields FROM integration.meetmax_role_rule
-              WHERE custom_fields IS NOT NULL",
+            "SELECT r.form_id, r.registration_type, r.custom_fields
+               FROM integration.meetmax_role_rule r
+               JOIN integration.meetmax_event e ON e.form_id = r.form_id AND e.enabled
+              WHERE r.custom_fields IS NOT NULL",
             &[],
         )
         .await?

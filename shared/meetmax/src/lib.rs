@@ -372,20 +372,17 @@ impl MeetmaxSync {
         let mut report = RunReport { run_id: run_id.to_string(), marked_waiting, ..RunReport::default() };
         for (form_id, candidates) in by_form {
             let Some(cfg) = config.events.get(&form_id) else { continue };
-            if cfg.password_secret_id.is_none() && !cfg.no_password {
-                // The originals always sent a password: creating attendees without one must be chosen.
+            // The originals always sent a password: creating attendees without one must be chosen.
+            // Edits need none and go on; adds are refused (with the reason on the record).
+            let refuse_adds = (cfg.password_secret_id.is_none() && !cfg.no_password).then(|| {
                 let message = format!(
                     "configuration: MeetMax event {} (form {form_id}) names no password_secret_id and does not set \
-                     no_password; nothing is sent until one of them is configured",
+                     no_password; no attendee is added until one of them is configured",
                     cfg.event_id
                 );
                 tracing::error!(%form_id, event_id = %cfg.event_id, "{message}");
-                for c in candidates {
-                    let outcome = Outcome::Failed { class: ErrorClass::Transient, message: message.clone() };
-                    report.outcomes.insert(c.reg.registration_id, outcome);
-                }
-                continue;
-            }
+                message
+            });
             let account = config.accounts.get(&cfg.account).ok_or_else(|| {
                 SyncError::Config(format!("form {form_id}: unknown MeetMax account '{}'", cfg.account))
             })?;
@@ -407,6 +404,7 @@ impl MeetmaxSync {
                 concurrency: account.concurrency,
                 list_limit: account.list_limit,
                 password,
+                refuse_adds,
                 auth_failed: auth_failed.clone(),
                 deadline,
             };

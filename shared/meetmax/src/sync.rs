@@ -51,6 +51,8 @@ pub(crate) struct EventRun<'a> {
     /// A list this long may be truncated (MeetMax lists have no paging).
     pub list_limit: usize,
     pub password: Option<String>,
+    /// Why no attendee may be added in this event (its password choice is not configured).
+    pub refuse_adds: Option<String>,
     /// Set by the client on the first 401/403: no MeetMax call starts afterwards in this run.
     pub auth_failed: Arc<AtomicBool>,
     /// When the invocation must stop starting work.
@@ -192,7 +194,7 @@ impl EventRun<'_> {
         let needed: BTreeSet<String> = plans
             .iter()
             .filter_map(|p| match p {
-                Plan::Add(c, w) if c.reg.company_entity => w.get("company").cloned(),
+                Plan::Add(c, w) if c.reg.company_entity && self.refuse_adds.is_none() => w.get("company").cloned(),
                 Plan::Edit(c, _, w, diff) if c.reg.company_entity && diff.iter().any(|(k, _)| k == "company") => {
                     w.get("company").cloned()
                 }
@@ -361,6 +363,11 @@ impl EventRun<'_> {
         let id = c.reg.registration_id.clone();
         let event_id = self.cfg.event_id.as_str();
         let lease = self.sync.settings.lease;
+        if let Some(reason) = &self.refuse_adds {
+            let f = Failure { class: ErrorClass::Transient, message: reason.clone(), uncertain: false };
+            store::record_failed(&**self.db().await?, &id, event_id, &f, &wanted, self.owner).await?;
+            return Ok((id, outcome_of(&f)));
+        }
         if !self.time_left() {
             return Ok((id, Outcome::Deferred(DEFERRED.into())));
         }

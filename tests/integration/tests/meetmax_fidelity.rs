@@ -19,6 +19,8 @@ async fn an_event_with_neither_a_password_secret_nor_no_password_is_refused() {
         other => panic!("{other:?}"),
     }
     assert_eq!(h.calls("attendee/add").await, 0, "nothing sent");
+    let status = h.warehouse_outcome("n1").await.1.unwrap_or_default();
+    assert!(status.contains("no_password"), "the record says why: {status}");
     h.db.exec("UPDATE integration.meetmax_event SET no_password = true").await;
     let sent = h.sync.run(None, "test").await.unwrap();
     assert!(matches!(sent.outcomes["n1"], Outcome::Added(_)), "{:?}", sent.outcomes);
