@@ -29,19 +29,34 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    const ALL: [Purpose; 8] = [
+        Purpose::Profile,
+        Purpose::Headshot,
+        Purpose::Industries,
+        Purpose::OtherIndustries,
+        Purpose::Meetings,
+        Purpose::Locale,
+        Purpose::RegistrationStatus,
+        Purpose::RegistrationType,
+    ];
+
+    /// The purpose's name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Profile => "profile",
+            Purpose::Headshot => "headshot",
+            Purpose::Industries => "industries",
+            Purpose::OtherIndustries => "other_industries",
+            Purpose::Meetings => "meetings",
+            Purpose::Locale => "locale",
+            Purpose::RegistrationStatus => "registration_status",
+            Purpose::RegistrationType => "registration_type",
+        }
+    }
+
     /// The purpose named in `custom_fields`.
     pub fn parse(name: &str) -> Option<Purpose> {
-        Some(match name {
-            "profile" => Purpose::Profile,
-            "headshot" => Purpose::Headshot,
-            "industries" => Purpose::Industries,
-            "other_industries" => Purpose::OtherIndustries,
-            "meetings" => Purpose::Meetings,
-            "locale" => Purpose::Locale,
-            "registration_status" => Purpose::RegistrationStatus,
-            "registration_type" => Purpose::RegistrationType,
-            _ => return None,
-        })
+        Purpose::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -166,7 +181,45 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
             )));
         }
     }
+    for r in db
+        .query(
+            "SELECT r.form_id, r.registration_type, r.condition_column, r.list_caps,
+                    r.condition_column IS NULL OR EXISTS (
+                        SELECT 1 FROM information_schema.columns c
+                         WHERE c.table_schema = 'conferences_events' AND c.table_name = 'exchange_registration'
+                           AND c.column_name = r.condition_column)
+               FROM integration.meetmax_role_rule r
+               JOIN integration.meetmax_event e ON e.form_id = r.form_id AND e.enabled",
+            &[],
+        )
+        .await?
+    {
+        let (form_id, kind): (String, String) = (r.get(0), r.get(1));
+        if !r.get::<_, bool>(4) {
+            let column: String = r.get(2);
+            return Err(SyncError::Config(format!(
+                "form {form_id}, role rule '{kind}': condition_column '{column}' is not a column of exchange_registration"
+            )));
+        }
+        parse_list_caps(&r.get(3))
+            .map_err(|e| SyncError::Config(format!("form {form_id}, role rule '{kind}': {e}")))?;
+    }
     Ok(config)
+}
+
+/// A role rule's `list_caps`: purpose name → the most list items sent (a positive integer).
+pub fn parse_list_caps(raw: &serde_json::Value) -> Result<BTreeMap<String, usize>, String> {
+    let obj = raw.as_object().ok_or("list_caps must be a JSON object of purpose → number of items")?;
+    let mut out = BTreeMap::new();
+    for (name, cap) in obj {
+        Purpose::parse(name).ok_or_else(|| format!("unknown custom field purpose '{name}' in list_caps"))?;
+        let cap = cap
+            .as_u64()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| format!("list_caps of '{name}' must be a positive number"))?;
+        out.insert(name.clone(), cap as usize);
+    }
+    Ok(out)
 }
 
 /// `{"industries": 9069, "profile": "12766"}` → purpose → id (digits only).

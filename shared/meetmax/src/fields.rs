@@ -94,6 +94,8 @@ pub struct Registration {
     pub is_contact: bool,
     /// The custom fields (by purpose name) the rule's attendees get; `None`: all of the event's.
     pub custom_purposes: Option<Vec<String>>,
+    /// Caps on `|`-joined list values by purpose name (the rule's `list_caps`).
+    pub list_caps: BTreeMap<String, usize>,
 }
 
 fn present(v: &Option<String>) -> Option<&str> {
@@ -177,7 +179,11 @@ pub fn attendee(r: &Registration, cfg: &EventConfig) -> Fields {
             Purpose::RegistrationStatus => r.registration_status.as_deref(),
             Purpose::RegistrationType => r.registration_type.as_deref(),
         };
-        put(&format!("custom_{id}"), value);
+        let capped = match (value, r.list_caps.get(purpose.name())) {
+            (Some(v), Some(cap)) => Some(v.split('|').take(*cap).collect::<Vec<_>>().join("|")),
+            (v, _) => v.map(str::to_owned),
+        };
+        put(&format!("custom_{id}"), capped.as_deref());
     }
     f
 }
@@ -373,5 +379,19 @@ mod tests {
             vec![("custom_9069".into(), "A".into()), ("custom_9069".into(), "B".into()), ("first".into(), "Jo".into())]
         );
         assert_eq!(add_params(&wanted, None).len(), 2);
+    }
+
+    #[test]
+    fn a_rule_caps_a_list_value() {
+        let cfg =
+            EventConfig { custom_fields: [(Purpose::Industries, "9069".to_owned())].into_iter().collect(), ..cfg() };
+        let r = Registration {
+            industries: Some("A|B|C|D|E|F|G".into()),
+            list_caps: [("industries".to_owned(), 5)].into_iter().collect(),
+            ..supplier()
+        };
+        assert_eq!(attendee(&r, &cfg).get("custom_9069").map(String::as_str), Some("A|B|C|D|E"));
+        let uncapped = Registration { list_caps: BTreeMap::new(), ..r };
+        assert_eq!(attendee(&uncapped, &cfg).get("custom_9069").map(String::as_str), Some("A|B|C|D|E|F|G"));
     }
 }

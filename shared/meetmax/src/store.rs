@@ -112,6 +112,10 @@ fn candidate(r: &Row) -> Candidate {
         registration_status: r.get("registration_status"),
         is_contact: r.get("is_contact"),
         custom_purposes: r.get("rule_custom_fields"),
+        list_caps: r
+            .get::<_, Option<serde_json::Value>>("rule_list_caps")
+            .and_then(|v| crate::config::parse_list_caps(&v).ok())
+            .unwrap_or_default(),
     };
     let error_class: Option<&str> = r.get("sync_error_class");
     let sync = r.get::<_, Option<&str>>("sync_state").map(|state| SyncRow {
@@ -144,7 +148,7 @@ pub async fn candidates(db: &impl GenericClient, ids: Option<&[String]>) -> Resu
                     m.meetmax_status, s.state AS sync_state, s.meetmax_id AS sync_meetmax_id,
                     s.error_class AS sync_error_class, s.failed_fields AS sync_failed_fields,
                     s.sent_fields AS sync_sent_fields, x.reason AS excluded_reason, m.is_contact,
-                    m.rule_custom_fields
+                    m.rule_custom_fields, m.rule_list_caps
                FROM integration.meetmax_registration m
                JOIN integration.meetmax_release rel ON rel.registration_id = m.registration_id
                LEFT JOIN integration.meetmax_sync s ON s.registration_id = m.registration_id

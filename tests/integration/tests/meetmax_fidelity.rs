@@ -167,3 +167,38 @@ async fn industries_go_as_a_list_with_other_moved_to_its_own_field_when_the_even
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_role_rule_can_depend_on_an_answer_and_cap_a_list() {
+    let h = MeetmaxHarness::new().await;
+    h.review("Acme Inc", "Acme").await;
+    // The later scripts: a supplier answering "No" to one-on-one meetings gets another role.
+    h.db.exec(
+        "INSERT INTO integration.meetmax_role_rule
+                (form_id, registration_type, attendee_role, company_source, company_entity, condition_column, condition_values)
+         VALUES ('5095980', 'Supplier', 'NASPO2_OTHER_ATTENDEE', 'clean', false, 'one_one', '{no}');
+         UPDATE integration.meetmax_role_rule SET list_caps = '{\"industries\": 1}'
+          WHERE registration_type = 'Supplier' AND condition_column IS NULL;",
+    )
+    .await;
+    h.registration(&Reg::supplier("q1", "Acme Inc")).await;
+    h.registration(&Reg::supplier("q2", "Acme Inc")).await;
+    h.db.exec("UPDATE conferences_events.exchange_registration SET one_one = ' No ' WHERE registration_id = 'q2'")
+        .await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert!(report.outcomes.values().all(|o| matches!(o, Outcome::Added(_))), "{:?}", report.outcomes);
+    let records = h.records().await;
+    let by =
+        |id: &str| records.iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some(id)).unwrap().clone();
+    assert_eq!(by("q1").fields["attendee_role_id"], "NASPO2_SUPPLIER_ATT");
+    assert_eq!(by("q2").fields["attendee_role_id"], "NASPO2_OTHER_ATTENDEE", "chosen by the answer");
+    assert_eq!(by("q1").fields["custom_9069"], "Information Technology", "capped at one item");
+    assert!(by("q2").fields["custom_9069"].contains('|'), "the other rule has no cap");
+
+    h.db.exec(
+        "UPDATE integration.meetmax_role_rule SET condition_column = 'shoe_size' WHERE condition_column = 'one_one'",
+    )
+    .await;
+    let err = h.sync.run(None, "test").await.unwrap_err().to_string();
+    assert!(err.contains("shoe_size"), "{err}");
+}
