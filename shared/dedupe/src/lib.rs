@@ -32,11 +32,7 @@ pub enum DedupeError {
     Config(String),
 }
 
-impl From<platform_warehouse::tokio_postgres::Error> for DedupeError {
-    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
-        DedupeError::Warehouse(e.into())
-    }
-}
+platform_warehouse::impl_from_db_error!(DedupeError);
 
 impl From<DedupeError> for platform_runtime::InvocationError {
     fn from(e: DedupeError) -> Self {

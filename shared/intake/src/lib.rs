@@ -37,11 +37,7 @@ pub enum IntakeError {
     Config(String),
 }
 
-impl From<platform_warehouse::tokio_postgres::Error> for IntakeError {
-    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
-        IntakeError::Warehouse(e.into())
-    }
-}
+platform_warehouse::impl_from_db_error!(IntakeError);
 
 impl From<IntakeError> for platform_runtime::InvocationError {
     fn from(e: IntakeError) -> Self {

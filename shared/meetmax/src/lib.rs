@@ -51,11 +51,7 @@ pub enum SyncError {
     Injected(String),
 }
 
-impl From<platform_warehouse::tokio_postgres::Error> for SyncError {
-    fn from(e: platform_warehouse::tokio_postgres::Error) -> Self {
-        SyncError::Warehouse(e.into())
-    }
-}
+platform_warehouse::impl_from_db_error!(SyncError);
 
 impl From<SyncError> for platform_runtime::InvocationError {
     fn from(e: SyncError) -> Self {

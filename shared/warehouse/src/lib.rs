@@ -33,5 +33,19 @@ pub enum WarehouseError {
     Migration(#[from] refinery::Error),
 }
 
+/// Implements `From<tokio_postgres::Error>` for a service's error enum through its
+/// `Warehouse(WarehouseError)` variant: the one conversion path from a database error, written
+/// once for every service.
+#[macro_export]
+macro_rules! impl_from_db_error {
+    ($error:ty) => {
+        impl From<$crate::tokio_postgres::Error> for $error {
+            fn from(e: $crate::tokio_postgres::Error) -> Self {
+                Self::Warehouse(e.into())
+            }
+        }
+    };
+}
+
 /// Result of warehouse operations.
 pub type Result<T, E = WarehouseError> = std::result::Result<T, E>;
