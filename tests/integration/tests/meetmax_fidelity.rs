@@ -202,3 +202,49 @@ async fn a_role_rule_can_depend_on_an_answer_and_cap_a_list() {
     let err = h.sync.run(None, "test").await.unwrap_err().to_string();
     assert!(err.contains("shoe_size"), "{err}");
 }
+
+#[tokio::test]
+async fn the_operators_view_keeps_the_published_values_for_forms_without_configuration() {
+    // The view as published (V1), created beside the current one under another name.
+    const V1: &str = include_str!("../../../shared/warehouse/migrations/V1__conferences_events.sql");
+    let start = V1.find("CREATE VIEW conferences_events.exchange_meetmax AS").unwrap();
+    let end = start + V1[start..].find("$view$").unwrap();
+    let published =
+        V1[start..end].replace("conferences_events.exchange_meetmax", "conferences_events.exchange_meetmax_published");
+    let h = MeetmaxHarness::new().await;
+    h.db.exec(&published).await;
+    h.db.exec(
+        "INSERT INTO conferences_events.states (name, full_name) SELECT 'TX', 'Texas'
+          WHERE NOT EXISTS (SELECT 1 FROM conferences_events.states WHERE name = 'TX');
+         INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+         VALUES ('Initech LLC', 'Initech', true);
+         INSERT INTO conferences_events.exchange_registration
+            (form_id, registration_id, first_name, last_name, organization, email, registration_type, one_one,
+             time_zone, industries, state_organization, meetings, approval_status, registration_status)
+         VALUES
+            ('7777777', 'u1', 'ann', 'ray', 'State of TX', 'A@X.org', 'State Member', 'Yes', 'Central Time', E'A, B\\nC', 'TX', 3, 'Approved', 'Active'),
+            ('7777777', 'u2', 'bo', 'tan', 'Initech LLC', 'b@x.org', 'Supplier', 'No', 'Eastern Time', NULL, NULL, 6, 'Approved', 'Active'),
+            ('7777777', 'u3', 'cy', 'vo', 'Retired', 'c@x.org', 'Life Member or Honorary Member', 'yes', NULL, E'X\\n', NULL, NULL, 'Approved', 'Active'),
+            ('7777777', 'u4', 'di', 'wu', 'Acme', 'd@x.org', 'Speaker or VIP', NULL, 'Pacific Time', NULL, NULL, NULL, 'Approved', 'Active')",
+    )
+    .await;
+    let rows = |view: &'static str| {
+        let h = &h;
+        async move {
+            h.db.rows(&format!("SELECT t::text FROM (SELECT * FROM conferences_events.{view} WHERE registration_id LIKE 'u%' ORDER BY registration_id) t"))
+                .await
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let (old, new) = (rows("exchange_meetmax_published").await, rows("exchange_meetmax").await);
+    assert_eq!(old.len(), 4);
+    assert_eq!(new, old, "every column and value of an unconfigured form as the published view shows it");
+    // A configured form's rows come from its configuration.
+    h.registration(&Reg::supplier("c1", "Acme Inc")).await;
+    let role: String =
+        h.db.scalar("SELECT attendee_role_id FROM conferences_events.exchange_meetmax WHERE registration_id = 'c1'")
+            .await;
+    assert_eq!(role, "NASPO2_SUPPLIER_ATT");
+}
