@@ -12,7 +12,7 @@ use std::{
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use platform_runtime::Deadline;
-use platform_vendors::meetmax::{ErrorClass, MeetmaxClient, MeetmaxError};
+use platform_vendors::meetmax::{ErrorClass, ListedRecord, MeetmaxClient, MeetmaxError};
 use platform_warehouse::Connection;
 use uuid::Uuid;
 
@@ -120,6 +120,26 @@ impl EventRun<'_> {
     /// Whether one more MeetMax write (with its retries) still fits before the deadline.
     fn time_left(&self) -> bool {
         self.deadline.allows(self.sync.settings.call_step())
+    }
+
+    /// Whether every record of a lookup's answer shows `field`: a list whose items leave it out
+    /// cannot tell our record from another, so the lookup is an uncertain failure rather than
+    /// "absent" (which would add a duplicate) or a match (which could adopt another's record).
+    fn shows(&self, found: &[ListedRecord], field: &str) -> Result<(), MeetmaxError> {
+        if found.iter().all(|r| r.fields.contains_key(field)) {
+            return Ok(());
+        }
+        Err(MeetmaxError {
+            call: "attendee/list",
+            class: ErrorClass::Transient,
+            message: format!(
+                "MeetMax's attendee/list answer does not show '{field}': whether an earlier add landed cannot be told \
+                 (check the event in MeetMax, then clear this registration's intent)"
+            ),
+            uncertain: true,
+            status: None,
+            retry_after: None,
+        })
     }
 
     /// A lookup that found nothing among `results` records: "absent", or an uncertain failure
@@ -281,6 +301,10 @@ impl EventRun<'_> {
     /// The company entity named exactly `name`, looked up by itself.
     async fn lookup_company(&self, name: &str) -> Result<Option<String>, MeetmaxError> {
         let found = self.call("attendee/list", self.client.list_attendees(&self.cfg.event_id, "company", name)).await?;
+        self.shows(&found, "company")?;
+        if found.iter().any(|r| !r.fields.contains_key("is_entity") && !r.fields.contains_key("attendee_role_id")) {
+            self.shows(&found, "is_entity")?;
+        }
         let results = found.len();
         let hit = found
             .into_iter()
@@ -449,6 +473,7 @@ impl EventRun<'_> {
         let id = c.reg.registration_id.as_str();
         match self.call("attendee/list", self.client.list_attendees(event_id, "crm_id", id)).await {
             Ok(found) => {
+                self.shows(&found, "crm_id")?;
                 let results = found.len();
                 if let Some(mm) = found.into_iter().find(|r| r.text("crm_id").as_deref() == Some(id)).and_then(|r| r.id)
                 {
@@ -462,6 +487,7 @@ impl EventRun<'_> {
         }
         let Some(email) = c.reg.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else { return Ok(None) };
         let found = self.call("attendee/list", self.client.list_attendees(event_id, "email", email)).await?;
+        self.shows(&found, "email")?;
         let results = found.len();
         let hit = found
             .into_iter()

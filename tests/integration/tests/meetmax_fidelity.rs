@@ -248,3 +248,79 @@ async fn the_operators_view_keeps_the_published_values_for_forms_without_configu
             .await;
     assert_eq!(role, "NASPO2_SUPPLIER_ATT");
 }
+
+/// Adds `id` with its answer lost (MeetMax created it after the client gave up).
+async fn lost_add(h: &MeetmaxHarness, id: &str) {
+    use vendor_sandbox::FaultRule;
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier(id, "Keynote Speakers LLC") }).await;
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/sched/service/attendee/add".into(),
+            on_requests: vec![1],
+            fault: vendor_sandbox::Fault::LateAnswer { delay_ms: 1500 },
+        }])
+        .await;
+    let first = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(first.outcomes[id], Outcome::Failed { .. }), "{:?}", first.outcomes);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    h.sandbox.set_faults(Vec::<FaultRule>::new()).await;
+}
+
+fn short_timeout() -> platform_meetmax::Settings {
+    let mut s = integration_tests::meetmax_support::test_settings();
+    s.timeout = std::time::Duration::from_millis(500);
+    s
+}
+
+#[tokio::test]
+async fn list_items_without_the_searched_field_make_a_lost_add_uncertain_not_duplicated() {
+    use vendor_sandbox::meetmax::Switches;
+    let h = MeetmaxHarness::with(short_timeout(), 200.0, 1).await;
+    lost_add(&h, "s1").await;
+    // MeetMax answers lists with id, company and names only (what the originals read).
+    h.sandbox.set_meetmax_switches(Switches { sparse_list_items: true, ..Switches::default() }).await;
+    let adds = h.calls("attendee/add").await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    match &report.outcomes["s1"] {
+        Outcome::Failed { message, .. } => assert!(message.contains("does not show 'crm_id'"), "{message}"),
+        other => panic!("neither adopt nor add what cannot be verified: {other:?}"),
+    }
+    assert_eq!(h.calls("attendee/add").await, adds, "no second add");
+    // With full list items (the default) the same record is adopted.
+    h.sandbox.set_meetmax_switches(Switches::default()).await;
+    let again = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(again.outcomes["s1"], Outcome::Adopted(_)), "{:?}", again.outcomes);
+    assert_eq!(h.record_counts().await.0.get("s1"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_search_that_matches_substrings_adopts_only_the_exact_record() {
+    use vendor_sandbox::meetmax::Switches;
+    let h = MeetmaxHarness::with(short_timeout(), 200.0, 1).await;
+    // "k10" exists; "k1" is added with its answer lost; MeetMax's search then matches "k1" in "k10" too.
+    h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("k10", "Keynote Speakers LLC") }).await;
+    h.sync.run(None, "test").await.unwrap();
+    lost_add(&h, "k1").await;
+    h.sandbox.set_meetmax_switches(Switches { search_contains: true, ..Switches::default() }).await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    let Outcome::Adopted(adopted) = &report.outcomes["k1"] else { panic!("{:?}", report.outcomes) };
+    let record = h.records().await.into_iter().find(|r| r.id.to_string() == *adopted).unwrap();
+    assert_eq!(record.fields["crm_id"], "k1", "the exact record, not k10");
+    let (people, _) = h.record_counts().await;
+    assert_eq!((people.get("k1"), people.get("k10")), (Some(&1), Some(&1)));
+}
+
+#[tokio::test]
+async fn company_is_required_for_company_records_only_unless_the_switch_says_otherwise() {
+    use vendor_sandbox::meetmax::Switches;
+    let h = MeetmaxHarness::new().await;
+    h.review("Acme Inc", "Acme").await;
+    h.registration(&Reg::supplier("p1", "Acme Inc")).await;
+    // Both settings: the sync sends company on every record, so its behaviour does not depend on it.
+    for strict in [false, true] {
+        h.sandbox.set_meetmax_switches(Switches { company_required_for_people: strict, ..Switches::default() }).await;
+        h.db.exec("DELETE FROM integration.meetmax_sync; DELETE FROM integration.meetmax_company; UPDATE conferences_events.exchange_registration SET meetmax_id = NULL, meetmax_status = NULL").await;
+        let report = h.sync.run(None, "test").await.unwrap();
+        assert!(matches!(report.outcomes["p1"], Outcome::Added(_)), "strict={strict}: {:?}", report.outcomes);
+    }
+}

@@ -67,6 +67,14 @@ pub struct Switches {
     pub check_timestamp: bool,
     /// Refuse a nonce seen before.
     pub check_nonce: bool,
+    /// `company` is required on person records too (the originals show it required for company
+    /// records only).
+    pub company_required_for_people: bool,
+    /// `attendee/list` items carry only `id`, `company`, `first` and `last` (the originals read
+    /// nothing else); off: every field but the password.
+    pub sparse_list_items: bool,
+    /// `search_for` matches as a case-insensitive substring, not exactly (unconfirmed either way).
+    pub search_contains: bool,
 }
 
 impl Default for Switches {
@@ -83,6 +91,9 @@ impl Default for Switches {
             latency_ms: 0,
             check_timestamp: false,
             check_nonce: false,
+            company_required_for_people: false,
+            sparse_list_items: false,
+            search_contains: false,
         }
     }
 }
@@ -319,11 +330,12 @@ fn roles(mm: &MeetmaxState, params: &[(String, String)]) -> Result<Value, String
     Ok(json!({"results": ev.roles.iter().map(|r| json!({"id": r.id, "name": r.name})).collect::<Vec<_>>()}))
 }
 
-fn record_json(r: &Record, id_as_string: bool) -> Value {
+fn record_json(r: &Record, id_as_string: bool, sparse: bool) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("id".into(), if id_as_string { json!(r.id.to_string()) } else { json!(r.id) });
     for (k, v) in &r.fields {
-        if k != "password" {
+        let kept = if sparse { matches!(k.as_str(), "company" | "first" | "last") } else { k != "password" };
+        if kept {
             m.insert(k.clone(), json!(v));
         }
     }
@@ -339,10 +351,13 @@ fn list(mm: &MeetmaxState, params: &[(String, String)]) -> Result<Value, String>
         .iter()
         .filter(|r| r.event_id == ev.id)
         .filter(|r| match (fld, needle) {
+            (Some(f), Some(n)) if mm.switches.search_contains => {
+                r.fields.get(f).is_some_and(|v| v.to_lowercase().contains(&n.to_lowercase()))
+            }
             (Some(f), Some(n)) => r.fields.get(f).is_some_and(|v| v == n),
             _ => true,
         })
-        .map(|r| record_json(r, mm.switches.id_as_string))
+        .map(|r| record_json(r, mm.switches.id_as_string, mm.switches.sparse_list_items))
         .collect();
     if let Some(cap) = mm.switches.list_cap {
         results.truncate(cap);
@@ -416,7 +431,12 @@ fn add(mm: &mut MeetmaxState, params: &[(String, String)]) -> Result<Value, Stri
             }
         }
     }
+    let entity = fields.get("is_entity").is_some_and(|v| v.eq_ignore_ascii_case("y"));
+    let company_required = entity || mm.switches.company_required_for_people;
     for required in ["first", "last", "company", "attendee_role_id"] {
+        if required == "company" && !company_required {
+            continue;
+        }
         if fields.get(required).is_none_or(|v| v.trim().is_empty()) {
             return Err(format!("{required} is required"));
         }
@@ -428,7 +448,8 @@ fn add(mm: &mut MeetmaxState, params: &[(String, String)]) -> Result<Value, Stri
     if is_entity && !role.entity {
         return Err(format!("attendee_role_id {role_id} is not a company role"));
     }
-    let company = &fields["company"];
+    let no_company = String::new();
+    let company = fields.get("company").unwrap_or(&no_company);
     let in_event = |r: &&Record| r.event_id == ev.id;
     if !is_entity
         && role.company_rep
