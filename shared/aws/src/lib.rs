@@ -1,11 +1,14 @@
 //! AWS adapters shared by the functions: SDK configuration (honours `AWS_ENDPOINT_URL`),
-//! a Secrets Manager cache, an SQS sender and an S3 client.
+//! a Secrets Manager cache, an SQS sender, an S3 client, and the per-container [`Foundation`]
+//! (SDK, secrets cache, warehouse).
 
+pub mod foundation;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;
 
 pub use aws_config::SdkConfig;
+pub use foundation::Foundation;
 pub use secrets::{Secret, SecretsCache};
 pub use sqs::SqsSender;
 

@@ -81,19 +81,14 @@ impl Dedupe {
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Dedupe, DedupeError> {
         let meetmax_queue_url = env.required("MEETMAX_QUEUE_URL").map_err(|e| DedupeError::Config(e.to_string()))?;
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| DedupeError::Config(e.to_string()))?;
-        let sdk = platform_aws::sdk_config().await;
-        let secrets = platform_aws::SecretsCache::new(
-            platform_aws::secrets::Client::new(&sdk),
-            std::time::Duration::from_secs(secret_ttl),
-        );
-        let cache = &secrets;
-        let db = platform_warehouse::DbSettings::from_env(
+        let platform_aws::Foundation { sdk, warehouse, .. } = platform_aws::Foundation::from_env(
             |name| env.optional(name),
-            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
+            std::time::Duration::from_secs(secret_ttl),
+            2,
         )
         .await?;
         Ok(Dedupe {
-            warehouse: Warehouse::new(&db)?,
+            warehouse,
             sqs: SqsSender::new(platform_aws::sqs::Client::new(&sdk)),
             meetmax_queue_url,
             s3: platform_aws::s3::client(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use platform_aws::{SecretsCache, SqsSender};
 use platform_runtime::Env;
 use platform_vendors::{RetryPolicy, VendorClient, formstack::FormstackClient};
-use platform_warehouse::{DbSettings, Warehouse, raw::Source, runs};
+use platform_warehouse::{Warehouse, raw::Source, runs};
 use uuid::Uuid;
 
 use crate::{
@@ -35,15 +35,8 @@ impl Intake {
     /// the warehouse (`DATABASE_URL`, or the RDS-style secret named by `DATABASE_SECRET_ID`).
     pub async fn from_env(env: &Env) -> Result<Intake, IntakeError> {
         let settings = IntakeSettings::from_env(env).map_err(|e| IntakeError::Config(e.to_string()))?;
-        let sdk = platform_aws::sdk_config().await;
-        let secrets = SecretsCache::new(aws_sdk_secretsmanager(&sdk), settings.secret_ttl);
-        let cache = &secrets;
-        let db = DbSettings::from_env(
-            |name| env.optional(name),
-            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
-        )
-        .await?;
-        let warehouse = Warehouse::new(&db)?;
+        let platform_aws::Foundation { sdk, secrets, warehouse } =
+            platform_aws::Foundation::from_env(|name| env.optional(name), settings.secret_ttl, 2).await?;
         let sqs = SqsSender::new(aws_sdk_sqs(&sdk));
         let http = VendorClient::new("formstack", settings.http_timeout, RetryPolicy::default())?;
         let formstack = FormstackClient::new(http, &settings.formstack_api_url);
@@ -102,10 +95,6 @@ impl Intake {
             tracing::error!(error = %e, "outbox not drained; the next invocation will send it");
         }
     }
-}
-
-fn aws_sdk_secretsmanager(sdk: &platform_aws::SdkConfig) -> platform_aws::secrets::Client {
-    platform_aws::secrets::Client::new(sdk)
 }
 
 fn aws_sdk_sqs(sdk: &platform_aws::SdkConfig) -> platform_aws::sqs::Client {

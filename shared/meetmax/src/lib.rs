@@ -276,19 +276,10 @@ impl MeetmaxSync {
             instances: env.parse_or("MEETMAX_INSTANCES", 1.0f64).map_err(cfg)?.max(1.0),
         };
         settings.check()?;
-        let sdk = platform_aws::sdk_config().await;
-        let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
-        let cache = &secrets;
-        let mut db = platform_warehouse::DbSettings::from_env(
-            |name| env.optional(name),
-            |id| async move { cache.get(&id).await.map(|s| s.json().clone()) },
-        )
-        .await?;
-        if env.optional("DATABASE_POOL_SIZE").is_none() {
-            // Each call in flight holds a connection for its claim and result.
-            db = db.with_pool_size(8);
-        }
-        Ok(MeetmaxSync::new(Warehouse::new(&db)?, secrets, settings))
+        // A connection per call in flight for its claim and result (none held across the call).
+        let foundation =
+            platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 8).await?;
+        Ok(MeetmaxSync::new(foundation.warehouse, foundation.secrets, settings))
     }
 
     /// The account's client: one per account and credentials, kept across invocations so its

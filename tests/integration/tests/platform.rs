@@ -191,3 +191,18 @@ async fn outbox_entries_survive_an_unreachable_queue_and_are_sent_by_the_next_in
     assert_eq!(ids_of(&drain_queue(&h.sdk, &h.queue_url).await).len(), 15);
     assert_eq!(h.intake.publish(uuid::Uuid::now_v7()).await.unwrap(), 0, "sent once");
 }
+
+#[tokio::test]
+async fn the_foundation_is_built_once_from_the_environment() {
+    let db = TestDb::new().await;
+    let sdk = aws().await;
+    let url = format!("{} dbname={}", std::env::var("DATABASE_URL").unwrap(), db.name);
+    let secret = new_secret(&sdk, &json!({"token": "t"})).await;
+    let env = |name: &str| (name == "DATABASE_URL").then(|| url.clone());
+    let f = platform_aws::Foundation::from_env(env, Duration::from_secs(60), 3).await.unwrap();
+    let conn = f.warehouse.conn().await.unwrap();
+    let name: String = conn.query_one("SELECT current_database()", &[]).await.unwrap().get(0);
+    assert_eq!(name, db.name);
+    assert!(format!("{:?}", f.warehouse).contains("max_size: 3"), "the default pool size: {:?}", f.warehouse);
+    assert_eq!(f.secrets.get(&secret).await.unwrap().field("token").as_deref(), Some("t"), "one cache for the secrets");
+}
