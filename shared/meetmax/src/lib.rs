@@ -392,7 +392,6 @@ impl MeetmaxSync {
                 list_limit: account.list_limit,
                 password,
                 refuse_adds,
-                auth_failed: auth_failed.clone(),
                 deadline,
             };
             let outcomes = run.run(candidates).await?;

@@ -283,9 +283,10 @@ pub async fn claim_registration(
     Ok(done.map(Claim::Done).unwrap_or(Claim::Busy))
 }
 
-/// Extends `owner`'s lease on a registration it claimed for an add, right before the call;
-/// `false` when the lease passed to another run (then the add must not be made).
-pub async fn renew_registration(
+/// Extends `owner`'s lease on a registration (claimed for an add or for its edits) right before
+/// the next MeetMax write; `false` when the lease passed to another run (then no write is made).
+/// Recording an add clears the lease, so a recorded record is never renewed.
+pub async fn renew_lease(
     db: &impl GenericClient,
     registration_id: &str,
     owner: Uuid,
@@ -294,7 +295,7 @@ pub async fn renew_registration(
     Ok(db
         .execute(
             "UPDATE integration.meetmax_sync SET lease_until = now() + make_interval(secs => $3), updated_at = now()
-              WHERE registration_id = $1 AND lease_owner = $2 AND meetmax_id IS NULL",
+              WHERE registration_id = $1 AND lease_owner = $2",
             &[&registration_id, &owner, &lease.as_secs_f64()],
         )
         .await?
@@ -366,23 +367,6 @@ pub async fn claim_edit(
         )
         .await?;
     Ok(row.map(|r| fields_of(r.get(0)).unwrap_or_default()))
-}
-
-/// Extends an edit lease before the next call; `false` when it passed to another run.
-pub async fn renew_edit(
-    db: &impl GenericClient,
-    registration_id: &str,
-    owner: Uuid,
-    lease: Duration,
-) -> Result<bool, SyncError> {
-    Ok(db
-        .execute(
-            "UPDATE integration.meetmax_sync SET lease_until = now() + make_interval(secs => $3)
-              WHERE registration_id = $1 AND lease_owner = $2",
-            &[&registration_id, &owner, &lease.as_secs_f64()],
-        )
-        .await?
-        == 1)
 }
 
 /// Gives a lease back (edits done).

@@ -2,13 +2,7 @@
 //! they need exists (the event's companies listed once), add the attendees, then send the edits.
 //! Every write to MeetMax is claimed (lease + intent) before the call and recorded after it.
 
-use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use platform_runtime::Deadline;
@@ -53,8 +47,6 @@ pub(crate) struct EventRun<'a> {
     pub password: Option<String>,
     /// Why no attendee may be added in this event (its password choice is not configured).
     pub refuse_adds: Option<String>,
-    /// Set by the client on the first 401/403: no MeetMax call starts afterwards in this run.
-    pub auth_failed: Arc<AtomicBool>,
     /// When the invocation must stop starting work.
     pub deadline: Deadline,
 }
@@ -79,24 +71,14 @@ impl EventRun<'_> {
         }
     }
 
-    /// Makes one MeetMax call, unless the credentials were refused earlier in this run (then no
-    /// call is made). The client itself sets the latch on a refusal and checks it again right
-    /// before sending, after its pacing: no call starts once a refusal was seen.
+    /// Makes one MeetMax call, cut off at the invocation's deadline. No call starts once MeetMax
+    /// refused the credentials in this run: the client's latch (see
+    /// [`MeetmaxClient::with_auth_latch`]) is checked right before sending, after its pacing.
     async fn call<T>(
         &self,
         call: &'static str,
         request: impl Future<Output = Result<T, MeetmaxError>>,
     ) -> Result<T, MeetmaxError> {
-        if self.auth_failed.load(Ordering::Relaxed) {
-            return Err(MeetmaxError {
-                call,
-                class: ErrorClass::Auth,
-                message: "not called: MeetMax refused the credentials earlier in this run".into(),
-                uncertain: false,
-                status: None,
-                retry_after: None,
-            });
-        }
         match self.deadline.bound(request).await {
             Some(result) => result,
             // Abandoned in flight: MeetMax may have carried it out, so the intent stays and the
@@ -430,7 +412,7 @@ impl EventRun<'_> {
         }
         // The lease is renewed right before the call and outlasts it (see `Settings::lease`):
         // no other run can claim this registration while the add is in flight.
-        if !store::renew_registration(&**self.db().await?, &id, self.owner, lease).await? {
+        if !store::renew_lease(&**self.db().await?, &id, self.owner, lease).await? {
             return Ok((id, Outcome::Busy));
         }
         let list_field = self
@@ -554,7 +536,7 @@ impl EventRun<'_> {
             if !self.time_left() {
                 return Ok(Outcome::Deferred(DEFERRED.into()));
             }
-            if !store::renew_edit(&**self.db().await?, id, self.owner, self.sync.settings.lease).await? {
+            if !store::renew_lease(&**self.db().await?, id, self.owner, self.sync.settings.lease).await? {
                 return Ok(Outcome::Busy);
             }
             let result = self.call("attendee/edit", self.client.edit_attendee(event_id, mm, field, value)).await;

@@ -61,23 +61,7 @@ impl RedrivenQueue {
 
     /// Bodies waiting in the dead-letter queue (received and deleted).
     pub async fn dead_letters(&self, sdk: &SdkConfig) -> Vec<String> {
-        let sqs = aws_sdk_sqs::Client::new(sdk);
-        let mut out = Vec::new();
-        loop {
-            let got = sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).send().await.unwrap();
-            if got.messages().is_empty() {
-                return out;
-            }
-            for m in got.messages() {
-                out.push(m.body().unwrap_or_default().to_owned());
-                sqs.delete_message()
-                    .queue_url(&self.dlq_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        crate::drain_bodies(sdk, &self.dlq_url).await
     }
 }
 

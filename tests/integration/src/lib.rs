@@ -62,6 +62,17 @@ impl TestDb {
         self.warehouse.conn().await.unwrap().query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
     }
 
+    /// The staff step: every organisation name reviewed (its clean name, or the name as typed)
+    /// and every registration approved and active.
+    pub async fn review_and_approve_all(&self) {
+        self.exec(
+            "UPDATE conferences_events.exchange_organizations
+                SET reviewed = true, clean_organization = COALESCE(NULLIF(btrim(clean_organization), ''), btrim(original_organization));
+             UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', registration_status = 'Active';",
+        )
+        .await;
+    }
+
     /// Rows of a query.
     pub async fn rows(&self, sql: &str) -> Vec<tokio_postgres::Row> {
         self.warehouse.conn().await.unwrap().query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"))

@@ -107,6 +107,24 @@ impl MeetmaxHarness {
         self.sandbox.meetmax_records().await.into_iter().filter(|r| r.event_id == EVENT).collect()
     }
 
+    /// One run in which the first `attendee/add` loses its answer: MeetMax creates the record but
+    /// answers after 1.5 s, beyond the timeout of [`short_timeout_settings`]; returns once the
+    /// late answer has landed (and the fault is cleared).
+    pub async fn run_losing_first_add(&self) -> platform_meetmax::RunReport {
+        use vendor_sandbox::{Fault, FaultRule};
+        self.sandbox
+            .set_faults(vec![FaultRule {
+                path_prefix: "/sched/service/attendee/add".into(),
+                on_requests: vec![1],
+                fault: Fault::LateAnswer { delay_ms: 1500 },
+            }])
+            .await;
+        let report = self.sync.run(None, "test").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        self.sandbox.set_faults(Vec::new()).await;
+        report
+    }
+
     /// Records per `crm_id` and entity records per company.
     pub async fn record_counts(&self) -> (HashMap<String, usize>, HashMap<String, usize>) {
         record_counts(&self.sandbox).await
@@ -130,6 +148,11 @@ impl MeetmaxHarness {
             .unwrap();
         (r.get(0), r.get(1))
     }
+}
+
+/// [`test_settings`] with a 500 ms timeout (for lost answers).
+pub fn short_timeout_settings() -> Settings {
+    Settings { timeout: Duration::from_millis(500), ..test_settings() }
 }
 
 /// Records of the demo event per `crm_id`, and entity records per company, in `sandbox`.

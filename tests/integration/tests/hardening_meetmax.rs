@@ -4,32 +4,22 @@
 
 use std::time::Duration;
 
-use integration_tests::meetmax_support::{MeetmaxHarness, Reg, test_settings};
+use integration_tests::meetmax_support::{MeetmaxHarness, Reg, short_timeout_settings, test_settings};
 use platform_meetmax::Outcome;
 use platform_runtime::Deadline;
-use vendor_sandbox::{Fault, FaultRule, meetmax::Switches};
+use vendor_sandbox::meetmax::Switches;
 
 #[tokio::test]
 async fn an_uncertain_company_add_is_looked_up_by_name_when_the_list_hides_it() {
     // The lost answer landed in MeetMax, but the role list (capped at one result by MeetMax,
     // with no way for us to know the cap) does not show it: the intent makes the run look the
     // company up by its own name instead of adding it again.
-    let mut settings = test_settings();
-    settings.timeout = Duration::from_millis(500);
-    let h = MeetmaxHarness::with(settings, 200.0, 2).await;
+    let h = MeetmaxHarness::with(short_timeout_settings(), 200.0, 2).await;
     h.sandbox.set_meetmax_switches(Switches { list_cap: Some(1), ..Switches::default() }).await;
     h.review("Initech", "Initech").await;
     h.registration(&Reg::supplier("c1", "Initech")).await;
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/sched/service/attendee/add".into(),
-            on_requests: vec![1],
-            fault: Fault::LateAnswer { delay_ms: 1500 },
-        }])
-        .await;
-    let first = h.sync.run(None, "test").await.unwrap();
+    let first = h.run_losing_first_add().await;
     assert!(matches!(&first.outcomes["c1"], Outcome::Failed { .. }), "{:?}", first.outcomes);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     let second = h.sync.run(None, "test").await.unwrap();
     assert!(matches!(&second.outcomes["c1"], Outcome::Added(_)), "{:?}", second.outcomes);
     let (people, companies) = h.record_counts().await;
@@ -71,19 +61,9 @@ async fn a_person_lookup_at_the_list_limit_adopts_a_match_and_never_takes_silenc
     // capped at the account's limit (1). t1's crm_id lookup finds it: a match is proof, adopted.
     // t2's e-mail lookup returns a full list holding only t1's record: that proves nothing about
     // t2, which is held as uncertain rather than added (nor adopted: the record is t1's).
-    let mut settings = test_settings();
-    settings.timeout = Duration::from_millis(500);
-    let h = MeetmaxHarness::with(settings, 200.0, 1).await;
+    let h = MeetmaxHarness::with(short_timeout_settings(), 200.0, 1).await;
     h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("t1", "Keynote Speakers LLC") }).await;
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/sched/service/attendee/add".into(),
-            on_requests: vec![1],
-            fault: Fault::LateAnswer { delay_ms: 1500 },
-        }])
-        .await;
-    h.sync.run(None, "test").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    h.run_losing_first_add().await;
     h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("t2", "Keynote Speakers LLC") }).await;
     h.db.exec(
         "UPDATE conferences_events.exchange_registration SET email = 't1@example.org' WHERE registration_id = 't2';

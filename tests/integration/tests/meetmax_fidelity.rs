@@ -251,31 +251,15 @@ async fn the_operators_view_keeps_the_published_values_for_forms_without_configu
 
 /// Adds `id` with its answer lost (MeetMax created it after the client gave up).
 async fn lost_add(h: &MeetmaxHarness, id: &str) {
-    use vendor_sandbox::FaultRule;
     h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier(id, "Keynote Speakers LLC") }).await;
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/sched/service/attendee/add".into(),
-            on_requests: vec![1],
-            fault: vendor_sandbox::Fault::LateAnswer { delay_ms: 1500 },
-        }])
-        .await;
-    let first = h.sync.run(None, "test").await.unwrap();
+    let first = h.run_losing_first_add().await;
     assert!(matches!(first.outcomes[id], Outcome::Failed { .. }), "{:?}", first.outcomes);
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    h.sandbox.set_faults(Vec::<FaultRule>::new()).await;
-}
-
-fn short_timeout() -> platform_meetmax::Settings {
-    let mut s = integration_tests::meetmax_support::test_settings();
-    s.timeout = std::time::Duration::from_millis(500);
-    s
 }
 
 #[tokio::test]
 async fn list_items_without_the_searched_field_make_a_lost_add_uncertain_not_duplicated() {
     use vendor_sandbox::meetmax::Switches;
-    let h = MeetmaxHarness::with(short_timeout(), 200.0, 1).await;
+    let h = MeetmaxHarness::with(integration_tests::meetmax_support::short_timeout_settings(), 200.0, 1).await;
     lost_add(&h, "s1").await;
     // MeetMax answers lists with id, company and names only (what the originals read).
     h.sandbox.set_meetmax_switches(Switches { sparse_list_items: true, ..Switches::default() }).await;
@@ -296,7 +280,7 @@ async fn list_items_without_the_searched_field_make_a_lost_add_uncertain_not_dup
 #[tokio::test]
 async fn a_search_that_matches_substrings_adopts_only_the_exact_record() {
     use vendor_sandbox::meetmax::Switches;
-    let h = MeetmaxHarness::with(short_timeout(), 200.0, 1).await;
+    let h = MeetmaxHarness::with(integration_tests::meetmax_support::short_timeout_settings(), 200.0, 1).await;
     // "k10" exists; "k1" is added with its answer lost; MeetMax's search then matches "k1" in "k10" too.
     h.registration(&Reg { kind: "Speaker or VIP", ..Reg::supplier("k10", "Keynote Speakers LLC") }).await;
     h.sync.run(None, "test").await.unwrap();

@@ -65,12 +65,7 @@ async fn r1_every_message_twice_and_out_of_order_across_all_three_functions() {
         assert!(dedupe_batch(&dedupe, chunk).await.is_empty(), "no dedupe message fails");
     }
     // Staff review every name and approve every registration; the sweep releases them.
-    h.db.exec(
-        "UPDATE conferences_events.exchange_organizations
-            SET reviewed = true, clean_organization = COALESCE(NULLIF(btrim(clean_organization), ''), btrim(original_organization));
-         UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', registration_status = 'Active';",
-    )
-    .await;
+    h.db.review_and_approve_all().await;
     dedupe.pass(None, "sweep").await.unwrap();
     dedupe.pass(None, "sweep").await.unwrap();
     let released = one_id_each(&drain_bodies(&h.sdk, &meetmax_queue).await, KIND_REGISTRATIONS_RELEASED);

@@ -141,12 +141,7 @@ async fn r7_no_secret_value_appears_in_logs_stored_errors_run_records_or_the_san
         review_bucket: None,
     };
     dedupe.pass(None, "r7").await.unwrap();
-    h.db.exec(
-        "UPDATE conferences_events.exchange_organizations
-            SET reviewed = true, clean_organization = COALESCE(NULLIF(btrim(clean_organization), ''), btrim(original_organization));
-         UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', registration_status = 'Active';",
-    )
-    .await;
+    h.db.review_and_approve_all().await;
     dedupe.pass(None, "r7").await.unwrap();
 
     // meetmax-sync with the attendee password, through a timeout (whose error text used to carry

@@ -12,7 +12,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use vendor_sandbox::{
     fixtures::{DEMO_FORM_ID, DEMO_HMAC_KEY},
-    webhook::{Format, build, signature},
+    webhook::{Format, SignedWebhook, build, signature},
 };
 
 const OTHER_FORM: &str = "7000001";
@@ -55,9 +55,23 @@ fn fields(rng: &mut Rng, first: String) -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// A webhook built by the sandbox, delivered base64-encoded without a query string.
+fn delivered(kind: &'static str, submission_id: String, w: SignedWebhook, expect: u16) -> Case {
+    Case {
+        kind,
+        submission_id,
+        body: w.body,
+        headers: w.headers,
+        query: String::new(),
+        base64: true,
+        raw_event_body: None,
+        expect,
+    }
+}
+
 fn signed(kind: &'static str, id: String, body: Vec<u8>, content_type: &str, key: &str, expect: u16) -> Case {
     let headers = vec![("content-type".into(), content_type.into()), ("x-fs-signature".into(), signature(&body, key))];
-    Case { kind, submission_id: id, body, headers, query: String::new(), base64: true, raw_event_body: None, expect }
+    delivered(kind, id, SignedWebhook { body, headers }, expect)
 }
 
 fn generate() -> Vec<Case> {
@@ -69,78 +83,26 @@ fn generate() -> Vec<Case> {
         let name = rng.pick(&["Ava", "Ben", "Zoë", "Renée", "O'Brien"]).to_owned();
         let f = fields(&mut rng, name.clone());
         let valid = build(DEMO_FORM_ID, &id(0), &f, format, Some(DEMO_HMAC_KEY), None);
-        let mut plain = Case {
-            kind: "valid, plain body",
-            submission_id: id(0),
-            body: valid.body.clone(),
-            headers: valid.headers.clone(),
-            query: String::new(),
-            base64: false,
-            raw_event_body: None,
-            expect: 200,
-        };
-        if i % 4 == 0 {
-            plain.kind = "valid, base64 body";
-            plain.base64 = true;
-        }
-        cases.push(plain);
+        cases.push(if i % 4 == 0 {
+            delivered("valid, base64 body", id(0), valid, 200)
+        } else {
+            Case { base64: false, ..delivered("valid, plain body", id(0), valid, 200) }
+        });
         let w = build(DEMO_FORM_ID, &id(1), &f, format, Some("not-the-key"), None);
-        cases.push(Case {
-            kind: "forged",
-            submission_id: id(1),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 401,
-        });
+        cases.push(delivered("forged", id(1), w, 401));
         let w = build(DEMO_FORM_ID, &id(2), &f, format, Some(OTHER_KEY), None);
-        cases.push(Case {
-            kind: "another form's key",
-            submission_id: id(2),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 401,
-        });
+        cases.push(delivered("another form's key", id(2), w, 401));
         let w = build(DEMO_FORM_ID, &id(3), &f, format, None, None);
-        cases.push(Case {
-            kind: "unsigned",
-            submission_id: id(3),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 401,
-        });
+        cases.push(delivered("unsigned", id(3), w, 401));
         let w = build(DEMO_FORM_ID, &id(4), &f, format, Some(DEMO_HMAC_KEY), None);
         cases.push(Case {
-            kind: "query form_id of another form",
-            submission_id: id(4),
-            body: w.body,
-            headers: w.headers,
             query: format!("form_id={OTHER_FORM}"),
-            base64: true,
-            raw_event_body: None,
-            expect: 401,
+            ..delivered("query form_id of another form", id(4), w, 401)
         });
         let mut big = f.clone();
         big.push(("103", json!("x".repeat(MAX_BYTES + 10))));
         let w = build(DEMO_FORM_ID, &id(5), &big, format, Some(DEMO_HMAC_KEY), None);
-        cases.push(Case {
-            kind: "oversized",
-            submission_id: id(5),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 413,
-        });
+        cases.push(delivered("oversized", id(5), w, 413));
         let junk = format!("this is not a form {i}").into_bytes();
         cases.push(signed("malformed form body", id(6), junk, "application/x-www-form-urlencoded", DEMO_HMAC_KEY, 400));
         let truncated =
@@ -151,52 +113,16 @@ fn generate() -> Vec<Case> {
         cases.push(signed("invalid UTF-8", id(8), bad_utf8, "application/x-www-form-urlencoded", DEMO_HMAC_KEY, 400));
         let nul = fields(&mut rng, format!("{name}\u{0}{i}"));
         let w = build(DEMO_FORM_ID, &id(9), &nul, format, Some(DEMO_HMAC_KEY), None);
-        cases.push(Case {
-            kind: "NUL in a field",
-            submission_id: id(9),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 200,
-        });
+        cases.push(delivered("NUL in a field", id(9), w, 200));
         let long = fields(&mut rng, "L".repeat(10_000));
         let w = build(DEMO_FORM_ID, &id(10), &long, format, Some(DEMO_HMAC_KEY), None);
-        cases.push(Case {
-            kind: "10,000-character field",
-            submission_id: id(10),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: i % 2 == 1,
-            raw_event_body: None,
-            expect: 200,
-        });
+        cases.push(Case { base64: i % 2 == 1, ..delivered("10,000-character field", id(10), w, 200) });
         let no_id = format!("FormID={DEMO_FORM_ID}&101=Jo").into_bytes();
         cases.push(signed("missing UniqueID", id(11), no_id, "application/x-www-form-urlencoded", DEMO_HMAC_KEY, 400));
         let w = build(DEMO_FORM_ID, &id(12), &f, format, Some(DEMO_HMAC_KEY), None);
-        cases.push(Case {
-            kind: "bad base64",
-            submission_id: id(12),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: Some("%%%not base64%%%".into()),
-            expect: 400,
-        });
+        cases.push(Case { raw_event_body: Some("%%%not base64%%%".into()), ..delivered("bad base64", id(12), w, 400) });
         let w = build("7000002", &id(13), &f, format, Some(DEMO_HMAC_KEY), None);
-        cases.push(Case {
-            kind: "form without a key",
-            submission_id: id(13),
-            body: w.body,
-            headers: w.headers,
-            query: String::new(),
-            base64: true,
-            raw_event_body: None,
-            expect: 401,
-        });
+        cases.push(delivered("form without a key", id(13), w, 401));
     }
     cases
 }
