@@ -42,3 +42,22 @@ pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec
     let bytes = out.body.collect().await.map_err(|e| err(e.to_string()))?;
     Ok(bytes.into_bytes().to_vec())
 }
+
+/// A presigned GET URL for one object, valid for `valid_for` (S3 allows at most 7 days).
+pub async fn presigned_get(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    valid_for: std::time::Duration,
+) -> Result<String, AwsError> {
+    let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: key.into(), message };
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for).map_err(|e| err(e.to_string()))?;
+    let req = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(config)
+        .await
+        .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+    Ok(req.uri().to_owned())
+}

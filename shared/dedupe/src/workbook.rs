@@ -4,6 +4,7 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
+use platform_workbook::Cell;
 use rust_xlsxwriter::{Format, Workbook};
 
 /// Header of the decision column (and of the name column it is matched on).
@@ -54,26 +55,21 @@ pub enum WorkbookError {
 /// The review workbook: one row per unreviewed organisation and an empty decision column.
 pub fn review(rows: &[ReviewRow]) -> Result<Vec<u8>, WorkbookError> {
     let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    let sheet = book.add_worksheet().set_name("review")?;
-    let headers = [ORIGINAL, "suggested_clean", "score", "alternatives", "registrations_waiting", DECISION];
-    for (c, h) in headers.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        sheet.write_string(row, 0, &r.original)?;
-        sheet.write_string(row, 1, r.suggested.as_deref().unwrap_or(""))?;
-        if let Some(score) = r.score {
-            sheet.write_number(row, 2, (score * 100.0).round() / 100.0)?;
-        }
-        sheet.write_string(row, 3, &r.alternatives)?;
-        sheet.write_number(row, 4, r.waiting as f64)?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (c, width) in [(0u16, 40.0), (1, 40.0), (2, 8.0), (3, 60.0), (4, 12.0), (5, 40.0)] {
-        sheet.set_column_width(c, width)?;
-    }
+    let headers: Vec<String> =
+        [ORIGINAL, "suggested_clean", "score", "alternatives", "registrations_waiting", DECISION]
+            .map(String::from)
+            .to_vec();
+    let cells = rows.iter().map(|r| {
+        vec![
+            Cell::from(r.original.as_str()),
+            Cell::from(r.suggested.clone()),
+            r.score.map_or(Cell::Empty, |s| Cell::Number((s * 100.0).round() / 100.0)),
+            Cell::from(r.alternatives.as_str()),
+            Cell::from(r.waiting),
+            Cell::Empty,
+        ]
+    });
+    platform_workbook::add_table(&mut book, "review", &headers, cells, &[40.0, 40.0, 8.0, 60.0, 12.0, 40.0])?;
     let help = book.add_worksheet().set_name("how to")?;
     for (i, line) in [
         "Write the clean name of each organisation in the decision column (the same clean name for every variant of one company).",

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    FaultRule, FormstackFixture, MeetmaxFixture, Shared,
+    AventriFixture, FaultRule, FormstackFixture, MeetmaxFixture, Shared,
+    aventri::{AventriState, AventriSwitches},
     formstack::{FormstackState, StoredSubmission},
     meetmax::{MeetmaxState, Switches},
 };
@@ -27,6 +28,10 @@ pub fn router() -> Router<Shared> {
         .route("/__sandbox/meetmax/fixture", post(load_meetmax))
         .route("/__sandbox/meetmax/switches", post(set_meetmax_switches))
         .route("/__sandbox/meetmax/records", get(meetmax_records))
+        .route("/__sandbox/aventri/fixture", post(load_aventri))
+        .route("/__sandbox/aventri/switches", post(set_aventri_switches))
+        .route("/__sandbox/aventri/expire-tokens", post(expire_aventri_tokens))
+        .route("/__sandbox/aventri/events/{id}/{list}", post(upsert_aventri))
         .route("/__sandbox/faults", post(set_faults))
         .route("/__sandbox/clock", post(set_clock))
         .route("/__sandbox/requests", get(requests))
@@ -36,6 +41,7 @@ pub fn router() -> Router<Shared> {
 async fn reset(State(state): State<Shared>) -> StatusCode {
     *state.formstack.lock().await = FormstackState::default();
     *state.meetmax.lock().await = MeetmaxState::default();
+    *state.aventri.lock().await = AventriState::default();
     state.faults.lock().await.set(Vec::new());
     state.requests.lock().await.clear();
     StatusCode::NO_CONTENT
@@ -70,6 +76,38 @@ async fn set_meetmax_switches(State(state): State<Shared>, Json(switches): Json<
 
 async fn meetmax_records(State(state): State<Shared>) -> Response {
     Json(state.meetmax.lock().await.records.clone()).into_response()
+}
+
+async fn load_aventri(State(state): State<Shared>, Json(fixture): Json<AventriFixture>) -> StatusCode {
+    *state.aventri.lock().await = AventriState::from_fixture(fixture);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_aventri_switches(State(state): State<Shared>, Json(switches): Json<AventriSwitches>) -> Response {
+    match state.aventri.lock().await.fixture.as_mut() {
+        Some(f) => {
+            f.switches = switches;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => (StatusCode::CONFLICT, Json(json!({"error": "no Aventri fixture loaded"}))).into_response(),
+    }
+}
+
+async fn expire_aventri_tokens(State(state): State<Shared>) -> StatusCode {
+    state.aventri.lock().await.expire_tokens();
+    StatusCode::NO_CONTENT
+}
+
+async fn upsert_aventri(
+    State(state): State<Shared>,
+    Path((id, list)): Path<(String, String)>,
+    Json(records): Json<Vec<serde_json::Value>>,
+) -> Response {
+    if state.aventri.lock().await.upsert(&id, &list, records) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({"error": "no such event or list"}))).into_response()
+    }
 }
 
 async fn set_faults(State(state): State<Shared>, Json(rules): Json<Vec<FaultRule>>) -> StatusCode {

@@ -125,3 +125,108 @@ pub fn generate(n: usize, first_id: u64, start: NaiveDateTime) -> Vec<StoredSubm
         })
         .collect()
 }
+
+/// The demo Aventri account id.
+pub const AVENTRI_ACCOUNT: &str = "sandbox-aventri-account";
+/// The demo Aventri API key.
+pub const AVENTRI_KEY: &str = "sandbox-aventri-key";
+/// The demo Aventri event id.
+pub const AVENTRI_EVENT: &str = "52301";
+
+fn attendee(id: &str, first: &str, last: &str, status: &str, category: &str, modified: &str) -> Value {
+    json!({
+        "attendeeid": id, "fname": first, "lname": last,
+        "email": format!("{}.{}@example.org", first, last).to_lowercase(),
+        "company": "Lexington Partners", "title": "Director",
+        "status": status, "category": {"categoryid": if category == "Sponsor" { "9" } else { "1" }, "name": category},
+        "lastmodified": modified, "responses": [], "sessions": []
+    })
+}
+
+/// The Aventri demo: one event with every case of the connector's rules — each status (Confirmed,
+/// Attended, Cancelled, Incomplete, Waitlisted), two sponsors (category "Sponsor") with levels,
+/// an uploaded profile photo, a name in Unicode, two attendees sharing one `lastmodified`,
+/// sessions without times (empty end, `0000-00-00`), two concurrent sessions with `in_slot`,
+/// speakers with photos, and schedules.
+pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
+    use crate::aventri::{Account, AventriEvent, AventriFixture};
+    let mut attendees = vec![
+        attendee("1001", "Ada", "Lovelace", "Confirmed", "Attendee", "2026-11-01 09:00:00"),
+        attendee("1002", "Grace", "Hopper", "Attended", "Attendee", "2026-11-01 09:00:00"),
+        attendee("1003", "Alan", "Turing", "Cancelled", "Attendee", "2026-11-02 10:00:00"),
+        attendee("1004", "Edsger", "Dijkstra", "Incomplete", "Attendee", "2026-11-02 10:00:00"),
+        attendee("1005", "Barbara", "Liskov", "Waitlisted", "Attendee", "2026-11-03 11:00:00"),
+        attendee("1006", "Zoë", "Ångström-Łukasiewicz", "confirmed ", "VIP", "2026-11-03 11:00:00"),
+        attendee("1007", "Katherine", "Johnson", "Confirmed", "Attendee", "2026-11-04 12:00:00"),
+        attendee("1008", "Acme", "Sponsorship", "Confirmed", "Sponsor", "2026-11-04 12:00:00"),
+        attendee("1009", "Globex", "Partnerships", "Confirmed", "Sponsor", "2026-11-05 08:30:00"),
+    ];
+    attendees[0]["sessions"] = json!(["2001", "2003"]);
+    attendees[1]["sessions"] = json!(["2002"]);
+    attendees[6]["sessions"] = json!(["2001", "2002", "2003"]);
+    attendees[6]["responses"] =
+        json!([{"fieldid": "77", "name": "Profile Photo", "value": "{sandbox}/aventri-photos/uploads/1007"}]);
+    attendees[7]["responses"] = json!([{"fieldid": "81", "name": "Sponsor Level", "value": "Gold"}]);
+    attendees[8]["responses"] = json!([{"fieldid": "81", "name": "Sponsor Level", "value": "Silver"}]);
+    let session = |id: &str, name: &str, date: &str, start: &str, end: &str, slot: &str| {
+        json!({"sessionid": id, "sessionkey": format!("K{id}"), "name": name, "sessiondate": date,
+               "starttime": start, "endtime": end, "in_slot": slot, "lastmodified": "2026-11-01 08:00:00"})
+    };
+    let sessions = vec![
+        session("2001", "Opening keynote", "2026-12-01", "09:00:00", "10:00:00", "1"),
+        session("2002", "Workshop: data pipelines", "2026-12-01", "09:00:00", "10:30:00", "1"),
+        session("2003", "Panel: the road ahead", "2026-12-01", "11:00:00", "12:00:00", ""),
+        session("2004", "Networking (time to be announced)", "0000-00-00", "", "", ""),
+        session("2005", "Closing drinks", "2026-12-01", "18:00:00", "", ""),
+    ];
+    let speaker = |id: &str, first: &str, last: &str| {
+        json!({"speakerid": id, "fname": first, "lname": last, "company": "Analytical Engines Ltd",
+               "bio": format!("{first} {last} speaks on computing."), "lastmodified": "2026-11-01 08:00:00"})
+    };
+    AventriFixture {
+        accounts: vec![Account { accountid: AVENTRI_ACCOUNT.into(), key: AVENTRI_KEY.into() }],
+        token_ttl_secs: 600,
+        rate_per_minute: 400,
+        max_limit: 1000,
+        page_byte_cap: None,
+        photos: [
+            ("presenters/3001", "presenter-3001-v1"),
+            ("persons/1001", "person-1001-v1"),
+            ("uploads/1007", "upload-1007-v1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        switches: Default::default(),
+        events: vec![AventriEvent {
+            eventid: AVENTRI_EVENT.into(),
+            name: "Sandbox Summit 2026".into(),
+            timezoneid: "17".into(),
+            attendees,
+            sessions,
+            speakers: vec![speaker("3001", "Charles", "Babbage"), speaker("3002", "Hedy", "Lamarr")],
+            categories: vec![
+                json!({"categoryid": "1", "name": "Attendee"}),
+                json!({"categoryid": "9", "name": "Sponsor"}),
+            ],
+        }],
+    }
+}
+
+/// An Aventri event of `n` attendees for benchmarks: attendee `i` was last modified at
+/// `2026-10-01 00:00:00` plus `i` seconds, so the newest ones form the tail of the list.
+pub fn aventri_many(n: usize) -> crate::aventri::AventriFixture {
+    let mut fixture = aventri_demo_fixture();
+    fixture.photos.clear();
+    let base = NaiveDateTime::parse_from_str("2026-10-01 00:00:00", "%Y-%m-%d %H:%M:%S").expect("date");
+    fixture.events[0].attendees = (0..n)
+        .map(|i| {
+            let ts = (base + Duration::seconds(i as i64)).format("%Y-%m-%d %H:%M:%S").to_string();
+            let mut a =
+                attendee(&format!("{}", 100_000 + i), "Bench", &format!("Person{i}"), "Confirmed", "Attendee", &ts);
+            a["responses"] = json!([{"fieldid": "50", "name": "Dietary", "value": "none"}]);
+            a
+        })
+        .collect();
+    fixture
+}

@@ -1,7 +1,7 @@
 //! The vendor sandbox: the project's local fake of every external service, over real HTTP.
 //!
 //! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
-//! `/api/v2/…`, MeetMax: `/sched/service/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
 //! path, query, headers with secrets redacted, body, response status), and a fault schedule can
 //! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
 //!
@@ -10,6 +10,7 @@
 // Handlers return `Result<_, Response>` (axum's idiom); the size of `Response` does not matter here.
 #![allow(clippy::result_large_err)]
 
+pub mod aventri;
 pub mod control;
 pub mod faults;
 pub mod fixtures;
@@ -23,6 +24,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use tokio::{net::TcpListener, sync::Mutex};
 
+pub use aventri::AventriFixture;
 pub use faults::{Fault, FaultRule};
 pub use formstack::FormstackFixture;
 pub use meetmax::MeetmaxFixture;
@@ -33,6 +35,8 @@ pub use recording::RecordedRequest;
 pub struct State {
     /// Formstack's forms, submissions, tokens, quota and quirk switches.
     pub formstack: Mutex<formstack::FormstackState>,
+    /// Aventri's accounts, tokens, events and switches.
+    pub aventri: Mutex<aventri::AventriState>,
     /// MeetMax's events, records, consumers and switches.
     pub meetmax: Mutex<meetmax::MeetmaxState>,
     /// The fault schedule.
@@ -58,6 +62,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .merge(formstack::router())
         .merge(meetmax::router())
+        .merge(aventri::router())
         .merge(control::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
         .with_state(state)
@@ -109,6 +114,16 @@ impl Sandbox {
     /// MeetMax's records, in creation order.
     pub async fn meetmax_records(&self) -> Vec<meetmax::Record> {
         self.state.meetmax.lock().await.records.clone()
+    }
+
+    /// Aventri's API v2 endpoint on this sandbox (the `endPoint` credential).
+    pub fn aventri_endpoint(&self) -> String {
+        format!("{}/api/v2", self.url)
+    }
+
+    /// Replaces Aventri's state with a fixture.
+    pub async fn load_aventri(&self, fixture: AventriFixture) {
+        *self.state.aventri.lock().await = aventri::AventriState::from_fixture(fixture);
     }
 
     /// Sets the fault schedule.

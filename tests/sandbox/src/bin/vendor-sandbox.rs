@@ -1,6 +1,6 @@
 //! `vendor-sandbox [--port N] [--demo | --fixture FILE] [--meetmax-fixture FILE]`: serves the
 //! sandbox on 127.0.0.1 until killed; `--demo` loads `tests/sandbox/fixtures/formstack-demo.json`
-//! and `meetmax-demo.json`, `--fixture` any Formstack fixture file of that shape,
+//! and `meetmax-demo.json` and the Aventri demo event, `--fixture` any Formstack fixture file of that shape,
 //! `--meetmax-fixture` any MeetMax fixture. Prints `listening <url>` once ready.
 
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--demo") {
         sandbox.load_formstack(fixtures::demo_fixture()).await;
         sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
+        sandbox.load_aventri(fixtures::aventri_demo_fixture()).await;
     }
     if let Some(fixture) = fixture_arg(&args, "--fixture")? {
         sandbox.load_formstack(fixture).await;

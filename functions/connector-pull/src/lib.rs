@@ -1,0 +1,174 @@
+//! connector-pull's handler: adapts each trigger to a call into `platform-connectors`.
+//!
+//! - EventBridge schedule (`Scheduled Event`) or `{"action": "plan"[, "connection": …]}` → one
+//!   `connector.pull` message per enabled stream of every enabled connection.
+//! - SQS batch of `connector.pull` envelopes → each message pulls its stream until done or the
+//!   deadline (then the continuation is queued); a failed message comes back alone.
+//! - `{"action": "pull", "connection": …, "stream": …, "full": true|false}` → an operator's pull
+//!   of one stream now (`full`: every record, whatever the cursor).
+//! - `{"action": "preview", "connection": …}` → the preview report's presigned link.
+//! - `{"action": "confirm_removal", "connection": …, "stream": …}` → applies a removal the share
+//!   guard refused.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::LambdaEvent;
+use platform_connectors::{ConnectorError, Connectors, KIND_CONNECTOR_PULL};
+use platform_domain::envelope::Envelope;
+use platform_runtime::{Deadline, ErrorKind, InvocationError, deadline::DEFAULT_MARGIN};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+/// An operator's or scheduler's command.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Queue a pull of every enabled stream (of one connection, or of all).
+    Plan {
+        /// Only this connection.
+        #[serde(default)]
+        connection: Option<String>,
+    },
+    /// Pull one stream now.
+    Pull {
+        /// Connection name.
+        connection: String,
+        /// Stream name.
+        stream: String,
+        /// Every record, whatever the cursor.
+        #[serde(default)]
+        full: bool,
+    },
+    /// Check the credentials and report the first page of every stream.
+    Preview {
+        /// Connection name.
+        connection: String,
+    },
+    /// Apply a removal the share guard refused.
+    ConfirmRemoval {
+        /// Connection name.
+        connection: String,
+        /// Stream name.
+        stream: String,
+    },
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub enum Trigger {
+    /// An SQS batch from the connector queue.
+    Sqs(SqsEvent),
+    /// An EventBridge schedule.
+    Schedule,
+    /// A command.
+    Command(Command),
+}
+
+/// Recognises the trigger of `payload`; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Trigger, String> {
+    if payload.get("Records").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Trigger::Schedule);
+    }
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
+    }
+    Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"plan\" | \"pull\" | \"preview\" | \"confirm_removal\"}".into())
+}
+
+/// Handles one invocation, inside one span carrying the request id.
+pub async fn handle(service: &Connectors, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
+    let deadline = Deadline::from_epoch_millis(event.context.deadline, DEFAULT_MARGIN);
+    let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    dispatch(service, event.payload, deadline).instrument(span).await
+}
+
+fn failure(e: ConnectorError) -> InvocationError {
+    let kind = match &e {
+        ConnectorError::Config(_) | ConnectorError::NotFound(_) => ErrorKind::Config,
+        ConnectorError::Credentials(_)
+        | ConnectorError::Provider(_)
+        | ConnectorError::TooLarge(_)
+        | ConnectorError::Vendor(_) => ErrorKind::Vendor,
+        ConnectorError::Warehouse(_) => ErrorKind::Warehouse,
+        ConnectorError::Aws(_) => ErrorKind::Aws,
+        ConnectorError::Workbook(_) => ErrorKind::Internal,
+    };
+    tracing::error!(error = %e, "connector-pull failed");
+    InvocationError::new(kind, e)
+}
+
+async fn dispatch(service: &Connectors, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
+    let trigger = classify(payload).map_err(|e| {
+        tracing::error!(error = %e, "event refused");
+        InvocationError::new(ErrorKind::Event, e)
+    })?;
+    match trigger {
+        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch, deadline).await)?),
+        Trigger::Schedule | Trigger::Command(Command::Plan { connection: None }) => planned(service, None).await,
+        Trigger::Command(Command::Plan { connection: Some(c) }) => planned(service, Some(&c)).await,
+        Trigger::Command(Command::Pull { connection, stream, full }) => {
+            let report = if full {
+                service.pull_full(&connection, &stream, &deadline).await
+            } else {
+                service.pull_now(&connection, &stream, &deadline).await
+            };
+            Ok(serde_json::to_value(report.map_err(failure)?)?)
+        }
+        Trigger::Command(Command::Preview { connection }) => service.preview(&connection).await.map_err(failure),
+        Trigger::Command(Command::ConfirmRemoval { connection, stream }) => {
+            service.confirm_removal(&connection, &stream).await.map_err(failure)
+        }
+    }
+}
+
+async fn planned(service: &Connectors, only: Option<&str>) -> Result<Value, InvocationError> {
+    let envelopes = service.plan(only).await.map_err(failure)?;
+    let streams: Vec<&String> = envelopes.iter().flat_map(|e| &e.ids).collect();
+    Ok(json!({"planned": streams}))
+}
+
+/// Each message pulls its stream; a failed or unreadable message comes back alone.
+pub async fn handle_batch(service: &Connectors, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
+    platform_runtime::sqs_batch::process(batch, |message| {
+        let deadline = deadline.clone();
+        async move {
+            let body = message.body.unwrap_or_default();
+            let envelope = Envelope::parse(&body, &[KIND_CONNECTOR_PULL]).map_err(|e| e.to_string())?;
+            service.handle(&envelope, &deadline).await.map(|_| ()).map_err(|e| e.to_string())
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_trigger_and_refuses_the_rest() {
+        let sample = |name: &str| -> Value {
+            let path = format!("{}/../../events/connector-pull/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
+        assert!(matches!(classify(sample("plan.json")), Ok(Trigger::Command(Command::Plan { connection: None }))));
+        assert!(matches!(classify(sample("pull-full.json")), Ok(Trigger::Command(Command::Pull { full: true, .. }))));
+        assert!(matches!(classify(sample("preview.json")), Ok(Trigger::Command(Command::Preview { .. }))));
+        assert!(matches!(
+            classify(sample("confirm-removal.json")),
+            Ok(Trigger::Command(Command::ConfirmRemoval { .. }))
+        ));
+        assert!(classify(json!({"action": "pull", "connection": "x"})).unwrap_err().contains("unknown command"));
+        assert!(
+            classify(json!({"action": "preview", "connection": "x", "extra": 1}))
+                .unwrap_err()
+                .contains("unknown command")
+        );
+        assert!(classify(json!({"Records": 7})).unwrap_err().contains("SQS event not understood"));
+        assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+    }
+}

@@ -1,0 +1,297 @@
+//! The Aventri (Stova) API v2 connector: its description and its authentication. Every fact it
+//! relies on, with its source, is in `docs/aventri.md`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{
+    ConnectorError,
+    description::{
+        ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, StatusRule, StreamSpec,
+        Target, Times,
+    },
+};
+
+/// Aventri's published limit: 400 requests a minute per account (docs §7).
+pub const RATE_PER_MINUTE: f64 = 400.0;
+
+const PAGING: Paging = Paging {
+    limit_param: "limit",
+    offset_param: "offset",
+    default_limit: 1000,
+    min_limit: 25,
+    too_large_statuses: &[500, 502, 504],
+};
+
+/// The Aventri description.
+pub fn provider() -> Provider {
+    Provider {
+        key: "aventri",
+        display: "Aventri",
+        event_param: Some("eventid"),
+        errors: ErrorRule {
+            marker: "/error",
+            message: "/error/data",
+            end_of_list: &["No * found"],
+            empty_array_ends: true,
+            invalid_token: &["Invalid access token", "*token*expired*", "*invalid*token*"],
+            throttled: &["API limit exceeded", "*rate limit*"],
+        },
+        // A margin under the published 400/min keeps a sliding-window counter from refusing
+        // the 401st request of a window at the boundary.
+        rate_per_minute: RATE_PER_MINUTE * 0.98,
+        streams: vec![
+            StreamSpec {
+                name: "participants",
+                target: Target::Participant,
+                source: Source::List {
+                    call: "ereg/listAttendees.json",
+                    paging: PAGING,
+                    records_at: "",
+                    modified_since: Some(ModifiedSince {
+                        param: "lastmodified-gt",
+                        format: "%Y-%m-%d %H:%M:%S",
+                        look_back: Duration::from_secs(24 * 3600),
+                    }),
+                },
+                id_field: "attendeeid",
+                default_mapping: &[
+                    ("first_name", "fname"),
+                    ("last_name", "lname"),
+                    ("email", "email"),
+                    ("company", "company"),
+                    ("title", "title"),
+                    ("category", "category.name"),
+                ],
+                status: Some(StatusRule {
+                    field: "status",
+                    setting: "active_statuses",
+                    default_active: &["Confirmed", "Attended"],
+                }),
+                reroute: Some(Reroute { field: "category.name", equals: "Sponsor", to: "sponsors" }),
+                require: None,
+                times: None,
+                concurrent_sessions: false,
+                photo: Some(PhotoRule { endpoint_credential: "personPhotoEndpoint" }),
+            },
+            StreamSpec {
+                name: "schedule",
+                target: Target::Schedule,
+                source: Source::PerParent {
+                    parent: "participants",
+                    call: "ereg/getAttendee.json",
+                    id_param: "attendeeid",
+                    records_at: "/sessions",
+                    child_field: "session_ext_id",
+                    parent_field: "participant_ext_id",
+                },
+                id_field: "sessionid",
+                default_mapping: &[],
+                status: None,
+                reroute: None,
+                require: None,
+                times: None,
+                concurrent_sessions: false,
+                photo: None,
+            },
+            StreamSpec {
+                name: "sponsors",
+                target: Target::Sponsor,
+                source: Source::Rerouted { from: "participants" },
+                id_field: "attendeeid",
+                default_mapping: &[
+                    ("name", "company"),
+                    ("contact_email", "email"),
+                    ("level", "responses.Sponsor Level"),
+                ],
+                status: Some(StatusRule {
+                    field: "status",
+                    setting: "active_statuses",
+                    default_active: &["Confirmed", "Attended"],
+                }),
+                reroute: None,
+                require: None,
+                times: None,
+                concurrent_sessions: false,
+                photo: None,
+            },
+            StreamSpec {
+                name: "sponsor_levels",
+                target: Target::SponsorLevel,
+                source: Source::Derived { from: "sponsors", field: "level" },
+                id_field: "level",
+                default_mapping: &[],
+                status: None,
+                reroute: None,
+                require: None,
+                times: None,
+                concurrent_sessions: false,
+                photo: None,
+            },
+            StreamSpec {
+                name: "sessions",
+                target: Target::Session,
+                source: Source::List {
+                    call: "ereg/listSessions.json",
+                    paging: PAGING,
+                    records_at: "",
+                    modified_since: None,
+                },
+                id_field: "sessionid",
+                default_mapping: &[("title", "name"), ("session_key", "sessionkey"), ("in_slot", "in_slot")],
+                status: None,
+                reroute: None,
+                require: Some(Require {
+                    fields: &["sessiondate", "starttime", "endtime"],
+                    empty_values: &["0000-00-00", "00:00", "0000-00-00 00:00:00"],
+                    reason: "no start or end time",
+                    label: "name",
+                }),
+                times: Some(Times { date: "sessiondate", start: "starttime", end: "endtime" }),
+                concurrent_sessions: true,
+                photo: None,
+            },
+            StreamSpec {
+                name: "presenters",
+                target: Target::Presenter,
+                source: Source::List {
+                    call: "ereg/listSpeakers.json",
+                    paging: PAGING,
+                    records_at: "",
+                    modified_since: None,
+                },
+                id_field: "speakerid",
+                default_mapping: &[
+                    ("first_name", "fname"),
+                    ("last_name", "lname"),
+                    ("company", "company"),
+                    ("bio", "bio"),
+                ],
+                status: None,
+                reroute: None,
+                require: None,
+                times: None,
+                concurrent_sessions: false,
+                photo: Some(PhotoRule { endpoint_credential: "presenterPhotoEndpoint" }),
+            },
+        ],
+    }
+}
+
+/// Checks the `endPoint` credential: it must be `https://HOST/api/v2` (a trailing slash is
+/// dropped; plain `http://` is accepted only for a loopback host, the local sandbox).
+pub fn normalise_endpoint(raw: &str) -> Result<String, ConnectorError> {
+    let refuse = || {
+        ConnectorError::Config(format!(
+            "Aventri endPoint {raw:?} is not of the form https://HOST/api/v2 (e.g. https://api-na.eventscloud.com/api/v2)"
+        ))
+    };
+    let trimmed = raw.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(trimmed).map_err(|_| refuse())?;
+    let host = url.host_str().ok_or_else(refuse)?;
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok || url.path() != "/api/v2" || url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse());
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Aventri's credentials (secret fields `endPoint`, `accountid`, `key`, `eventid`,
+/// `presenterPhotoEndpoint`, `personPhotoEndpoint`). `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The normalised endpoint.
+    pub endpoint: String,
+    /// Account id.
+    pub accountid: String,
+    key: String,
+    /// Event id.
+    pub eventid: String,
+    /// Other fields (photo endpoints), by name.
+    pub extra: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("endpoint", &self.endpoint)
+            .field("accountid", &self.accountid)
+            .field("eventid", &self.eventid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Reads and checks the secret's fields; nothing is called before this succeeds.
+    pub fn from_secret(secret: &Value) -> Result<Credentials, ConnectorError> {
+        let field = |name: &str| -> Option<String> {
+            match secret.get(name)? {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let need =
+            |name: &str| field(name).ok_or_else(|| ConnectorError::Config(format!("the Aventri secret has no {name}")));
+        let extra = ["presenterPhotoEndpoint", "personPhotoEndpoint"]
+            .iter()
+            .filter_map(|n| field(n).map(|v| ((*n).to_owned(), v)))
+            .collect();
+        Ok(Credentials {
+            endpoint: normalise_endpoint(&need("endPoint")?)?,
+            accountid: need("accountid")?,
+            key: need("key")?,
+            eventid: need("eventid")?,
+            extra,
+        })
+    }
+
+    /// The form fields of `global/authorize.json`.
+    pub fn authorize_form(&self) -> [(&'static str, &str); 2] {
+        [("accountid", self.accountid.as_str()), ("key", self.key.as_str())]
+    }
+
+    /// The pacing account: endpoint host and account id (one budget per account).
+    pub fn account_key(&self) -> String {
+        format!("aventri:{}:{}", self.endpoint, self.accountid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_must_be_https_host_api_v2() {
+        assert_eq!(
+            normalise_endpoint("https://api-na.eventscloud.com/api/v2/").unwrap(),
+            "https://api-na.eventscloud.com/api/v2"
+        );
+        assert_eq!(normalise_endpoint("http://127.0.0.1:8080/api/v2").unwrap(), "http://127.0.0.1:8080/api/v2");
+        for bad in [
+            "https://api-na.eventscloud.com",
+            "https://api-na.eventscloud.com/api/v1",
+            "http://api-na.eventscloud.com/api/v2",
+            "api-na.eventscloud.com/api/v2",
+            "https://api-na.eventscloud.com/api/v2/ereg",
+            "https://api-na.eventscloud.com/api/v2?x=1",
+            "",
+        ] {
+            let err = normalise_endpoint(bad).unwrap_err().to_string();
+            assert!(err.contains("https://HOST/api/v2"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_checked_and_never_shown() {
+        let secret = serde_json::json!({"endPoint": "https://api-emea.eventscloud.com/api/v2/", "accountid": 42,
+            "key": "k-secret", "eventid": "9", "personPhotoEndpoint": "https://p/{id}"});
+        let c = Credentials::from_secret(&secret).unwrap();
+        assert_eq!((c.endpoint.as_str(), c.accountid.as_str()), ("https://api-emea.eventscloud.com/api/v2", "42"));
+        assert!(!format!("{c:?}").contains("k-secret"));
+        let missing = Credentials::from_secret(&serde_json::json!({"endPoint": "https://a/api/v2"})).unwrap_err();
+        assert!(missing.to_string().contains("accountid"), "{missing}");
+    }
+}

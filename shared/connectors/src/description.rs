@@ -1,0 +1,276 @@
+//! What a provider is, as data: its streams (the call, the paging rule, where a page's records
+//! are, the end-of-list rule, the record id, the modified-since parameter and its look-back,
+//! streams fed by another stream's ids or records) and the rules applied to records. The engine
+//! reads these descriptions and knows no provider.
+
+use std::time::Duration;
+
+/// A provider: its streams and how its answers signal errors.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Key in `connector.connection.provider` (e.g. `aventri`).
+    pub key: &'static str,
+    /// Name shown to operators (e.g. `Aventri`).
+    pub display: &'static str,
+    /// Parameter carrying the event id on event-scoped calls (from the credentials' `eventid`).
+    pub event_param: Option<&'static str>,
+    /// How errors arrive inside successful answers.
+    pub errors: ErrorRule,
+    /// The account's request budget per minute (shared by every invocation).
+    pub rate_per_minute: f64,
+    /// The streams, parents before the streams they feed.
+    pub streams: Vec<StreamSpec>,
+}
+
+impl Provider {
+    /// The stream named `name`.
+    pub fn stream(&self, name: &str) -> Option<&StreamSpec> {
+        self.streams.iter().find(|s| s.name == name)
+    }
+}
+
+/// How a provider reports errors in an HTTP 2xx answer.
+#[derive(Debug, Clone)]
+pub struct ErrorRule {
+    /// JSON pointer whose presence marks an error (e.g. `/error`).
+    pub marker: &'static str,
+    /// JSON pointer of the message (e.g. `/error/data`); the marker's JSON when absent.
+    pub message: &'static str,
+    /// Messages meaning "past the end of the list" (`*` matches any text).
+    pub end_of_list: &'static [&'static str],
+    /// Whether an empty array also ends a list.
+    pub empty_array_ends: bool,
+    /// Messages meaning "the token is invalid or expired": authorise again, once.
+    pub invalid_token: &'static [&'static str],
+    /// Messages meaning "over the rate limit": wait and retry.
+    pub throttled: &'static [&'static str],
+}
+
+/// Whether `message` matches `pattern`, where `*` stands for any text (case-insensitive).
+pub fn matches_pattern(pattern: &str, message: &str) -> bool {
+    let (p, m) = (pattern.to_lowercase(), message.trim().to_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == m;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !m.starts_with(first) || !m.ends_with(last) || m.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &m[first.len()..m.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The warehouse table a stream writes (schema `connector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `connector.participant`
+    Participant,
+    /// `connector.session`
+    Session,
+    /// `connector.presenter`
+    Presenter,
+    /// `connector.sponsor`
+    Sponsor,
+    /// `connector.sponsor_level`
+    SponsorLevel,
+    /// `connector.schedule`
+    Schedule,
+}
+
+impl Target {
+    /// The table's name (a fixed identifier, never operator input).
+    pub fn table(self) -> &'static str {
+        match self {
+            Target::Participant => "participant",
+            Target::Session => "session",
+            Target::Presenter => "presenter",
+            Target::Sponsor => "sponsor",
+            Target::SponsorLevel => "sponsor_level",
+            Target::Schedule => "schedule",
+        }
+    }
+}
+
+/// Where a stream's records come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A paged list call.
+    List {
+        /// Path under the endpoint (e.g. `ereg/listAttendees.json`).
+        call: &'static str,
+        /// Paging rule.
+        paging: Paging,
+        /// JSON pointer of the record array in a page (`""` = the answer is the array).
+        records_at: &'static str,
+        /// The modified-since filter, when the call has one (else pulled in full every run).
+        modified_since: Option<ModifiedSince>,
+    },
+    /// One detail call per record created or changed in `parent` during the same pull; the
+    /// children are found at `records_at` in the answer (strings are child ids). Each child row's
+    /// id is `<parent id>/<child id>`, its `parent_ext_id` the parent's id.
+    PerParent {
+        /// The parent stream.
+        parent: &'static str,
+        /// Detail call (e.g. `ereg/getAttendee.json`).
+        call: &'static str,
+        /// Parameter carrying the parent's id.
+        id_param: &'static str,
+        /// JSON pointer of the children in the answer.
+        records_at: &'static str,
+        /// Field name the child id goes to, and the parent id's field name.
+        child_field: &'static str,
+        /// Field name the parent id goes to.
+        parent_field: &'static str,
+    },
+    /// Records another stream hands over by its [`Reroute`] rule.
+    Rerouted {
+        /// The stream that reads them.
+        from: &'static str,
+    },
+    /// The distinct values of a mapped field of another stream's live rows.
+    Derived {
+        /// The stream whose rows are read.
+        from: &'static str,
+        /// Its mapped field.
+        field: &'static str,
+    },
+}
+
+/// `limit`/`offset` paging.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    /// Parameter of the page size.
+    pub limit_param: &'static str,
+    /// Parameter of the position.
+    pub offset_param: &'static str,
+    /// Page size used unless the connection's `page_limit` setting says otherwise.
+    pub default_limit: u32,
+    /// Smallest page size the engine halves down to when the provider fails on large answers.
+    pub min_limit: u32,
+    /// Statuses answered to an answer too large (the engine halves the page size).
+    pub too_large_statuses: &'static [u16],
+}
+
+/// A modified-since filter.
+#[derive(Debug, Clone)]
+pub struct ModifiedSince {
+    /// Parameter name.
+    pub param: &'static str,
+    /// `chrono` format of its value (UTC).
+    pub format: &'static str,
+    /// How far before the last successful pull the next one starts (the setting
+    /// `look_back_hours` overrides it).
+    pub look_back: Duration,
+}
+
+/// Active/cancelled from a status field and a setting listing the active values.
+#[derive(Debug, Clone)]
+pub struct StatusRule {
+    /// Provider field holding the status.
+    pub field: &'static str,
+    /// Connection setting: comma-separated active statuses (trimmed, case-insensitive).
+    pub setting: &'static str,
+    /// Active statuses when the setting is absent.
+    pub default_active: &'static [&'static str],
+}
+
+/// Records whose `field` equals `equals` (case-insensitive) belong to another stream.
+#[derive(Debug, Clone)]
+pub struct Reroute {
+    /// Provider field (flattened path, e.g. `category.name`).
+    pub field: &'static str,
+    /// The value.
+    pub equals: &'static str,
+    /// The receiving stream.
+    pub to: &'static str,
+}
+
+/// Records lacking any of `fields` (absent, empty or one of `empty_values`) are skipped.
+#[derive(Debug, Clone)]
+pub struct Require {
+    /// Provider fields.
+    pub fields: &'static [&'static str],
+    /// Values that count as empty.
+    pub empty_values: &'static [&'static str],
+    /// The reason reported.
+    pub reason: &'static str,
+    /// Provider field shown beside the id in the report (e.g. the title).
+    pub label: &'static str,
+}
+
+/// Event-local date and times turned into UTC `starts_at`/`ends_at` with the connection's
+/// `event_time_zone` setting (IANA name).
+#[derive(Debug, Clone)]
+pub struct Times {
+    /// Date field (`YYYY-MM-DD`).
+    pub date: &'static str,
+    /// Start time field (`HH:MM[:SS]`).
+    pub start: &'static str,
+    /// End time field.
+    pub end: &'static str,
+}
+
+/// Photos of a stream's records, stored in S3 when new or changed.
+#[derive(Debug, Clone)]
+pub struct PhotoRule {
+    /// Credential holding the photo endpoint (`{id}` in it is replaced by the record id, else
+    /// `/<id>` is appended).
+    pub endpoint_credential: &'static str,
+}
+
+/// One stream of a provider.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    /// Name (`participants`, `sessions`, …).
+    pub name: &'static str,
+    /// Target table.
+    pub target: Target,
+    /// Source.
+    pub source: Source,
+    /// Provider field holding the record id (compared as a string).
+    pub id_field: &'static str,
+    /// Target field → provider field, before the stream's configured mapping.
+    pub default_mapping: &'static [(&'static str, &'static str)],
+    /// Status rule (else every record is active).
+    pub status: Option<StatusRule>,
+    /// Records handed to another stream.
+    pub reroute: Option<Reroute>,
+    /// Records that are skipped without these fields.
+    pub require: Option<Require>,
+    /// Event-local times.
+    pub times: Option<Times>,
+    /// Master sessions for concurrent sessions (when `in_slot` is mapped and the connection sets
+    /// `ConcurrentSessionsTitle`).
+    pub concurrent_sessions: bool,
+    /// Photos.
+    pub photo: Option<PhotoRule>,
+}
+
+impl StreamSpec {
+    /// Whether the engine starts pulls of this stream (others are fed by their source stream).
+    pub fn is_root(&self) -> bool {
+        matches!(self.source, Source::List { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("No * found", "No attendees found"));
+        assert!(matches_pattern("no * found", " No sessions FOUND "));
+        assert!(!matches_pattern("No * found", "Invalid access token"));
+        assert!(!matches_pattern("No * found", "No found"));
+        assert!(matches_pattern("Invalid access token", "invalid access token"));
+        assert!(matches_pattern("*limit*", "API limit exceeded"));
+    }
+}

@@ -1,0 +1,626 @@
+//! The engine: pulls one root stream of a connection page by page from its cursor, applies the
+//! description's rules, writes each page with its state in one transaction, fetches dependent
+//! records and photos for what changed, and on completion moves the cursor, removes outdated
+//! rows (complete full pulls only, under the share guard), rebuilds master sessions and derived
+//! streams. A pull that meets the invocation's deadline stops between pages and says so; the
+//! next invocation continues from the saved page position.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use platform_runtime::Deadline;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    ConnectorError,
+    description::{Provider, Source, StreamSpec},
+    fetch::{Answer, Fetcher},
+    records::{self, Outcome, Row, RuleSettings},
+    store::{self, Connection, PageCounts, PullState, Removal, Stream},
+};
+
+/// Time a page needs at most (a call with its retries, and the write).
+pub const PAGE_BUDGET: Duration = Duration::from_secs(15);
+
+/// Where photos go.
+#[derive(Debug, Clone)]
+pub struct PhotoStore<'a> {
+    /// S3 client.
+    pub s3: &'a platform_aws::s3::Client,
+    /// Bucket.
+    pub bucket: &'a str,
+}
+
+/// What one invocation did to one stream pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Progress {
+    /// The pull completed.
+    Complete,
+    /// The deadline came first: continue with the same run.
+    Continue,
+    /// Another invocation holds the stream.
+    Busy,
+    /// This run had already completed (a repeated message).
+    AlreadyDone,
+}
+
+/// Everything a pull needs.
+pub struct Pull<'a> {
+    /// The description.
+    pub provider: &'a Provider,
+    /// The connection.
+    pub connection: &'a Connection,
+    /// Its stream rows.
+    pub streams: &'a [Stream],
+    /// The provider calls.
+    pub fetcher: &'a Fetcher<'a>,
+    /// The warehouse.
+    pub warehouse: &'a platform_warehouse::Warehouse,
+    /// Photos' destination (photos are not fetched without it).
+    pub photos: Option<PhotoStore<'a>>,
+}
+
+impl Pull<'_> {
+    fn row_of(&self, name: &str) -> Option<&Stream> {
+        self.streams.iter().find(|s| s.stream == name)
+    }
+
+    fn enabled(&self, name: &str) -> bool {
+        self.row_of(name).is_some_and(|s| s.enabled)
+    }
+
+    fn mapping(&self, spec: &StreamSpec) -> Result<BTreeMap<String, String>, ConnectorError> {
+        let configured = self.row_of(spec.name).map(|s| s.mapping.clone()).unwrap_or(Value::Object(Map::new()));
+        records::mapping(spec, &configured)
+    }
+
+    fn rules(&self) -> RuleSettings {
+        RuleSettings { settings: self.connection.settings.clone() }
+    }
+
+    fn look_back(&self, spec: &StreamSpec) -> Option<Duration> {
+        let Source::List { modified_since: Some(m), .. } = &spec.source else { return None };
+        let hours = self.connection.settings.get("look_back_hours").and_then(Value::as_f64);
+        Some(hours.map_or(m.look_back, |h| Duration::from_secs_f64(h.max(0.0) * 3600.0)))
+    }
+
+    fn children(&self, parent: &str) -> Vec<&StreamSpec> {
+        self.provider
+            .streams
+            .iter()
+            .filter(|s| matches!(s.source, Source::PerParent { parent: p, .. } if p == parent) && self.enabled(s.name))
+            .collect()
+    }
+
+    fn event_params(&self) -> Vec<(String, String)> {
+        match (self.provider.event_param, self.fetcher.auth.event_id()) {
+            (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Pulls `stream` until it completes or `deadline` comes; `run_id` is the pull the message
+    /// names (a new pull starts under it when none is under way).
+    pub async fn run(
+        &self,
+        stream: &str,
+        run_id: Uuid,
+        trigger: &str,
+        deadline: &Deadline,
+    ) -> Result<Progress, ConnectorError> {
+        let spec = self.provider.stream(stream).filter(|s| s.is_root()).ok_or_else(|| {
+            ConnectorError::NotFound(format!(
+                "{} has no stream {stream:?} that is pulled on its own",
+                self.provider.display
+            ))
+        })?;
+        let Source::List { call, paging, records_at, modified_since } = &spec.source else { unreachable!("root") };
+        let lease_secs = deadline.remaining().map_or(900.0, |d| d.as_secs_f64() + 30.0);
+        let db = self.warehouse.conn().await?;
+        let Some(row) = store::lease(&**db, &self.connection.name, stream, lease_secs).await? else {
+            return Ok(Progress::Busy);
+        };
+        drop(db);
+        let result = self
+            .run_leased(spec, &row, run_id, trigger, deadline, call, paging, records_at, modified_since.is_some())
+            .await;
+        let db = self.warehouse.conn().await?;
+        store::release(&**db, &self.connection.name, stream).await?;
+        if let Err(e) = &result {
+            let permanent = matches!(e, ConnectorError::Credentials(_) | ConnectorError::Config(_));
+            let text = e.to_string();
+            db.execute(
+                "UPDATE connector.stream SET last_error = $3, pull = CASE WHEN $4 THEN NULL ELSE pull END
+                  WHERE connection = $1 AND stream = $2",
+                &[&self.connection.name, &stream, &text, &permanent],
+            )
+            .await?;
+            db.execute(
+                "UPDATE connector.stream_run SET error = $2,
+                        status = CASE WHEN $3 THEN 'failed' ELSE status END,
+                        finished_at = CASE WHEN $3 THEN now() ELSE finished_at END
+                  WHERE run_id = (SELECT (pull ->> 'run_id')::uuid FROM connector.stream WHERE connection = $1 AND stream = $4)
+                     OR (run_id = $5 AND status = 'running')",
+                &[&self.connection.name, &text, &permanent, &stream, &run_id],
+            )
+            .await?;
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_leased(
+        &self,
+        spec: &StreamSpec,
+        row: &Stream,
+        run_id: Uuid,
+        trigger: &str,
+        deadline: &Deadline,
+        call: &str,
+        paging: &crate::description::Paging,
+        records_at: &str,
+        incremental_capable: bool,
+    ) -> Result<Progress, ConnectorError> {
+        let name = &self.connection.name;
+        let map = self.mapping(spec)?;
+        // Every mapping this pull uses is checked before the first call.
+        for s in &self.provider.streams {
+            self.mapping(s)?;
+        }
+        let mut state = match &row.pull {
+            Some(p) => p.clone(),
+            None if row.last_run_id == Some(run_id) => return Ok(Progress::AlreadyDone),
+            None => {
+                let full = row.full_requested || row.cursor_at.is_none() || !incremental_capable;
+                let limit = self
+                    .connection
+                    .settings
+                    .get("page_limit")
+                    .and_then(Value::as_u64)
+                    .map_or(paging.default_limit, |l| (l as u32).max(paging.min_limit));
+                let mut db = self.warehouse.conn().await?;
+                let tx = crate::store::client(&mut db).transaction().await?;
+                let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
+                let state = store::open_pull(&tx, name, spec.name, run_id, full, look_back, trigger, limit).await?;
+                tx.execute(
+                    "UPDATE connector.stream SET full_requested = false, last_run_id = $3 WHERE connection = $1 AND stream = $2",
+                    &[name, &spec.name, &run_id],
+                )
+                .await?;
+                tx.commit().await?;
+                state
+            }
+        };
+        let db = self.warehouse.conn().await?;
+        db.execute("UPDATE connector.stream_run SET invocations = invocations + 1 WHERE run_id = $1", &[&state.run_id])
+            .await?;
+        drop(db);
+        let children = self.children(spec.name);
+        loop {
+            if !deadline.allows(PAGE_BUDGET) {
+                return Ok(Progress::Continue);
+            }
+            let before = self.fetcher.requests();
+            if !state.pending_children.is_empty() {
+                self.fetch_children(spec, &children, &mut state, deadline).await?;
+                continue;
+            }
+            let mut params = self.event_params();
+            if let (false, Some(since), Source::List { modified_since: Some(m), .. }) =
+                (state.full, state.since, &spec.source)
+            {
+                params.push((m.param.to_owned(), since.format(m.format).to_string()));
+            }
+            let page = self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await?;
+            let Some(records) = page else {
+                self.complete(spec, &map, &state, self.fetcher.requests() - before).await?;
+                return Ok(Progress::Complete);
+            };
+            let mut counts = PageCounts {
+                requests: self.fetcher.requests() - before,
+                read: records.len() as u64,
+                ..Default::default()
+            };
+            let n = records.len() as u64;
+            let changed = self.write_page(spec, &map, &mut state, records, &mut counts).await?;
+            state.offset += n;
+            let mut pending: Vec<String> = Vec::new();
+            if !children.is_empty() {
+                pending.extend(changed.iter().cloned());
+            }
+            if spec.photo.is_some() && self.photos.is_some() {
+                self.store_photos(spec, &changed, state.run_id, &mut counts).await?;
+            }
+            state.pending_children = pending;
+            let mut db = self.warehouse.conn().await?;
+            let tx = crate::store::client(&mut db).transaction().await?;
+            store::add_counts(&tx, state.run_id, &std::mem::take(&mut counts)).await?;
+            store::save_state(&tx, name, spec.name, Some(&state)).await?;
+            tx.commit().await?;
+        }
+    }
+
+    /// Writes one page's records (own rows, rerouted rows, rejected records) in one transaction
+    /// and returns the ids of the own rows created or changed.
+    async fn write_page(
+        &self,
+        spec: &StreamSpec,
+        map: &BTreeMap<String, String>,
+        state: &mut PullState,
+        records: Vec<Value>,
+        counts: &mut PageCounts,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let rules = self.rules();
+        let mut own: Vec<Row> = Vec::new();
+        let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
+        let mut rejected: Vec<(Option<String>, String, Value)> = Vec::new();
+        for record in records {
+            match records::transform(spec, map, &rules, record) {
+                Outcome::Row(r) => own.push(r),
+                Outcome::Rerouted { to, raw, ext_id } => {
+                    let reason = format!("imported as {to} ({} rule)", spec.reroute.as_ref().map_or("", |r| r.field));
+                    *counts.skipped.entry(reason).or_default() += 1;
+                    if !self.enabled(to) {
+                        continue;
+                    }
+                    let to_spec = self.provider.stream(to).expect("reroute names a stream");
+                    let to_map = self.mapping(to_spec)?;
+                    let flat = records::flatten(&raw);
+                    if let Outcome::Row(r) = records::row(to_spec, &to_map, &rules, raw, &flat, ext_id) {
+                        rerouted.entry(to).or_default().push(r);
+                    }
+                }
+                Outcome::Skipped { reason, label } => {
+                    if counts.notes.len() < 20 {
+                        counts.notes.push(format!("{} {label}: {reason}", spec.name));
+                    }
+                    *counts.skipped.entry(reason).or_default() += 1;
+                }
+                Outcome::Rejected { reason, raw } => rejected.push((None, reason, raw)),
+            }
+        }
+        let name = &self.connection.name;
+        let mut db = self.warehouse.conn().await?;
+        let mut tx = crate::store::client(&mut db).transaction().await?;
+        let mut changed = Vec::new();
+        if !own.is_empty() {
+            let (w, refused) = upsert_isolating(&mut tx, spec, name, state.run_id, own).await?;
+            counts.written = (w.created, w.updated, w.unchanged);
+            changed = w.changed_ids;
+            rejected.extend(refused);
+        }
+        for (to, rows) in rerouted {
+            let to_spec = self.provider.stream(to).expect("stream");
+            let ids: Vec<String> = rows.iter().map(|r| r.ext_id.clone()).collect();
+            let (w, refused) = upsert_isolating(&mut tx, to_spec, name, state.run_id, rows).await?;
+            rejected.extend(refused);
+            // A record that moved to another stream leaves this one.
+            store::mark_removed(&tx, spec.target, name, state.run_id, &ids).await?;
+            let e = counts.by_target.entry(to.to_owned()).or_default();
+            *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
+        }
+        counts.failed += rejected.len() as u64;
+        for (_, reason, _) in &rejected {
+            if counts.notes.len() < 20 {
+                counts.notes.push(format!("{} rejected: {reason}", spec.name));
+            }
+        }
+        store::reject(&tx, state.run_id, name, spec.name, &rejected).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Fetches the dependent records of the pending parents, a few parents per transaction.
+    async fn fetch_children(
+        &self,
+        spec: &StreamSpec,
+        children: &[&StreamSpec],
+        state: &mut PullState,
+        deadline: &Deadline,
+    ) -> Result<(), ConnectorError> {
+        let name = &self.connection.name;
+        let take = state.pending_children.len().min(10);
+        let parents: Vec<String> = state.pending_children.drain(..take).collect();
+        let before = self.fetcher.requests();
+        let mut counts = PageCounts::default();
+        let mut mutations: Vec<(&StreamSpec, String, Vec<Row>)> = Vec::new();
+        for child in children {
+            let Source::PerParent { call, id_param, records_at, child_field, parent_field, .. } = &child.source else {
+                continue;
+            };
+            for parent in &parents {
+                let mut params = self.event_params();
+                params.push(((*id_param).to_owned(), parent.clone()));
+                let items = match self.fetcher.call(call, &params, &[]).await {
+                    Ok(Answer::Data(v)) => v.pointer(records_at).and_then(Value::as_array).cloned().unwrap_or_default(),
+                    Ok(Answer::End) => Vec::new(),
+                    Err(ConnectorError::Provider(message)) => {
+                        counts.failed += 1;
+                        counts.notes.push(format!("{} of {} {parent}: {message}", child.name, spec.name));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let rows: Vec<Row> = items
+                    .into_iter()
+                    .filter_map(|item| {
+                        let item = records::without_nul(item);
+                        let child_id = match &item {
+                            Value::String(s) => s.clone(),
+                            other => records::flatten(other).get(child.id_field)?.clone(),
+                        };
+                        let mut fields = Map::new();
+                        fields.insert((*child_field).to_owned(), Value::String(child_id.clone()));
+                        fields.insert((*parent_field).to_owned(), Value::String(parent.clone()));
+                        Some(Row {
+                            ext_id: format!("{parent}/{child_id}"),
+                            status: records::Status::Active,
+                            raw_status: None,
+                            fields,
+                            raw: item,
+                            parent: Some(parent.clone()),
+                        })
+                    })
+                    .collect();
+                counts.read += rows.len() as u64;
+                mutations.push((child, parent.clone(), rows));
+            }
+        }
+        let _ = deadline;
+        counts.requests = self.fetcher.requests() - before;
+        let mut db = self.warehouse.conn().await?;
+        let tx = crate::store::client(&mut db).transaction().await?;
+        for (child, parent, rows) in mutations {
+            let keep: Vec<String> = rows.iter().map(|r| r.ext_id.clone()).collect();
+            let w = if rows.is_empty() {
+                Default::default()
+            } else {
+                store::upsert(&tx, child.target, name, state.run_id, &rows).await?
+            };
+            if self.row_of(child.name).is_some_and(|s| s.remove_outdated) {
+                store::remove_other_children(&tx, child.target, name, state.run_id, &parent, &keep).await?;
+            }
+            let e = counts.by_target.entry(child.name.to_owned()).or_default();
+            *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
+        }
+        counts.read = 0; // children are counted under their own target, not as records of the stream
+        store::add_counts(&tx, state.run_id, &counts).await?;
+        store::save_state(&tx, name, spec.name, Some(state)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores the photos of the rows `ids` (created or changed in this pull): from the mapped
+    /// `photo` field when it holds a URL, else from the photo endpoint credential; written to S3
+    /// only when the bytes differ from the stored photo.
+    async fn store_photos(
+        &self,
+        spec: &StreamSpec,
+        ids: &[String],
+        run_id: Uuid,
+        counts: &mut PageCounts,
+    ) -> Result<(), ConnectorError> {
+        let (Some(rule), Some(photos)) = (&spec.photo, &self.photos) else { return Ok(()) };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let name = &self.connection.name;
+        let db = self.warehouse.conn().await?;
+        let rows = db
+            .query(
+                &format!(
+                    "SELECT t.fp_ext_id, t.fields ->> 'photo', p.sha256 FROM connector.{} t
+                       LEFT JOIN connector.photo p ON p.connection = t.connection AND p.fp_ext_id = $3 || '/' || t.fp_ext_id
+                      WHERE t.connection = $1 AND t.fp_ext_id = ANY($2)",
+                    spec.target.table()
+                ),
+                &[name, &ids, &spec.name],
+            )
+            .await?;
+        drop(db);
+        let endpoint = self.fetcher.auth.credential(rule.endpoint_credential);
+        let (mut stored, mut absent) = (0u64, 0u64);
+        for r in rows {
+            let (id, mapped, old_sha): (String, Option<String>, Option<String>) = (r.get(0), r.get(1), r.get(2));
+            let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint) {
+                (Some(u), _) => u,
+                (None, Some(ep)) if ep.contains("{id}") => ep.replace("{id}", &id),
+                (None, Some(ep)) => format!("{}/{id}", ep.trim_end_matches('/')),
+                (None, None) => continue,
+            };
+            let Some((bytes, content_type)) = self.fetcher.bytes(&url).await? else {
+                absent += 1;
+                continue;
+            };
+            let sha = hex::encode(Sha256::digest(&bytes));
+            if old_sha.as_deref() == Some(sha.as_str()) {
+                continue;
+            }
+            let key = format!("connectors/{name}/photos/{}/{id}", spec.name);
+            let ct = content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+            platform_aws::s3::put(photos.s3, photos.bucket, &key, bytes.clone(), &ct).await?;
+            let db = self.warehouse.conn().await?;
+            let source = platform_vendors::http::without_url_queries(&url);
+            db.execute(
+                "INSERT INTO connector.photo AS p (connection, fp_ext_id, source_url, sha256, content_type, bytes, s3_key, changed_by_run)
+                 VALUES ($1, $2 || '/' || $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (connection, fp_ext_id) DO UPDATE SET source_url = excluded.source_url, sha256 = excluded.sha256,
+                     content_type = excluded.content_type, bytes = excluded.bytes, s3_key = excluded.s3_key,
+                     last_changed = now(), changed_by_run = excluded.changed_by_run",
+                &[name, &spec.name, &id, &source, &sha, &content_type, &(bytes.len() as i64), &key, &run_id],
+            )
+            .await?;
+            db.execute(
+                &format!(
+                    "UPDATE connector.{} SET photo_s3_key = $3 WHERE connection = $1 AND fp_ext_id = $2",
+                    spec.target.table()
+                ),
+                &[name, &id, &key],
+            )
+            .await?;
+            stored += 1;
+        }
+        let e = counts.by_target.entry("photos".into()).or_default();
+        e.0 += stored;
+        if absent > 0 {
+            *counts.skipped.entry("no photo at the photo endpoint".into()).or_default() += absent;
+        }
+        Ok(())
+    }
+
+    /// Completes a pull: cursor, removal, master sessions, derived streams, the run closed.
+    async fn complete(
+        &self,
+        spec: &StreamSpec,
+        map: &BTreeMap<String, String>,
+        state: &PullState,
+        requests: u64,
+    ) -> Result<(), ConnectorError> {
+        let name = &self.connection.name;
+        let mut db = self.warehouse.conn().await?;
+        let tx = crate::store::client(&mut db).transaction().await?;
+        let mut notes: Vec<String> = Vec::new();
+        if spec.concurrent_sessions {
+            let title = self.rules().text("ConcurrentSessionsTitle");
+            match (map.contains_key("in_slot"), title) {
+                (true, Some(title)) => {
+                    let n = store::master_sessions(&tx, name, state.run_id, &title).await?;
+                    notes.push(format!("master sessions: {n}"));
+                }
+                _ => notes.push("master sessions: off (map in_slot and set ConcurrentSessionsTitle)".into()),
+            }
+        }
+        // Removal: this stream and the streams it feeds by rerouting.
+        let mut removal_texts = Vec::new();
+        let mut removed_total = 0u64;
+        let fed: Vec<&StreamSpec> = std::iter::once(spec)
+            .chain(
+                self.provider
+                    .streams
+                    .iter()
+                    .filter(|s| matches!(s.source, Source::Rerouted { from } if from == spec.name)),
+            )
+            .collect();
+        for s in &fed {
+            let Some(row) = self.row_of(s.name).filter(|r| r.enabled || s.name == spec.name) else { continue };
+            let removal = if !row.remove_outdated {
+                Removal::Off
+            } else if !state.full {
+                Removal::NotAfterIncremental
+            } else {
+                store::remove_outdated(
+                    &tx,
+                    s.target,
+                    name,
+                    s.name,
+                    state.run_id,
+                    state.started_at,
+                    row.removal_max_share,
+                    false,
+                )
+                .await?
+            };
+            match &removal {
+                Removal::Off => {}
+                Removal::NotAfterIncremental => removal_texts.push(format!(
+                    "{}: nothing removed: this pull was incremental (rows are removed only after a complete full pull)",
+                    s.name
+                )),
+                Removal::Removed(n) => {
+                    removed_total += n;
+                    removal_texts.push(format!("{}: {n} removed", s.name));
+                }
+                Removal::Refused { would_remove, of_rows } => removal_texts.push(format!(
+                    "{}: removal refused: it would remove {would_remove} of {of_rows} rows, more than {:.0} %; \
+                     confirm with {{\"action\": \"confirm_removal\", \"connection\": \"{name}\", \"stream\": \"{}\"}}",
+                    s.name,
+                    row.removal_max_share * 100.0,
+                    s.name
+                )),
+            }
+        }
+        // Derived streams of what this pull wrote.
+        for d in &self.provider.streams {
+            if let Source::Derived { from, field } = d.source
+                && fed.iter().any(|f| f.name == from)
+                && self.enabled(d.name)
+            {
+                let from_target = self.provider.stream(from).expect("derived from a stream").target;
+                let remove = self.row_of(d.name).is_some_and(|r| r.remove_outdated);
+                let w = store::derive(&tx, from_target, field, d.target, name, state.run_id, remove).await?;
+                let mut c = PageCounts::default();
+                c.by_target.insert(d.name.to_owned(), (w.created, w.updated, w.unchanged));
+                store::add_counts(&tx, state.run_id, &c).await?;
+            }
+        }
+        let counts = PageCounts { requests, notes, ..Default::default() };
+        store::add_counts(&tx, state.run_id, &counts).await?;
+        let removal_text = (!removal_texts.is_empty()).then(|| removal_texts.join("; "));
+        tx.execute(
+            "UPDATE connector.stream_run SET finished_at = now(), removed_count = removed_count + $2, removal = $3,
+                    status = CASE WHEN failed_count > 0 OR $3 LIKE '%refused%' THEN 'partial' ELSE 'succeeded' END, error = NULL
+              WHERE run_id = $1",
+            &[&state.run_id, &(removed_total as i64), &removal_text],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE connector.stream SET pull = NULL, cursor_at = $3, last_error = NULL,
+                    last_full_pull_at = CASE WHEN $4 THEN $3 ELSE last_full_pull_at END
+              WHERE connection = $1 AND stream = $2",
+            &[name, &spec.name, &state.started_at, &state.full],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Upserts rows; when the database refuses the batch for a row-level reason, each row is tried
+/// alone (in a savepoint) and the refused ones come back with the database's reason.
+async fn upsert_isolating(
+    tx: &mut platform_warehouse::tokio_postgres::Transaction<'_>,
+    spec: &StreamSpec,
+    connection: &str,
+    run_id: Uuid,
+    rows: Vec<Row>,
+) -> Result<(store::Written, Vec<(Option<String>, String, Value)>), ConnectorError> {
+    let sp = tx.savepoint("page").await?;
+    match store::upsert(&sp, spec.target, connection, run_id, &rows).await {
+        Ok(w) => {
+            sp.commit().await?;
+            return Ok((w, Vec::new()));
+        }
+        Err(ConnectorError::Warehouse(e)) if row_level(&e) => sp.rollback().await?,
+        Err(e) => return Err(e),
+    }
+    let mut total = store::Written::default();
+    let mut refused = Vec::new();
+    for row in rows {
+        let one = tx.savepoint("row").await?;
+        match store::upsert(&one, spec.target, connection, run_id, std::slice::from_ref(&row)).await {
+            Ok(w) => {
+                one.commit().await?;
+                total.created += w.created;
+                total.updated += w.updated;
+                total.unchanged += w.unchanged;
+                total.changed_ids.extend(w.changed_ids);
+            }
+            Err(ConnectorError::Warehouse(e)) if row_level(&e) => {
+                one.rollback().await?;
+                refused.push((Some(row.ext_id.clone()), format!("refused by the database: {e}"), row.raw));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((total, refused))
+}
+
+fn row_level(e: &platform_warehouse::WarehouseError) -> bool {
+    let platform_warehouse::WarehouseError::Db(db) = e else { return false };
+    db.code().is_some_and(|c| {
+        let c = c.code();
+        c.starts_with("22") || c.starts_with("23") || c == "54000"
+    })
+}

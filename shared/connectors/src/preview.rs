@@ -1,0 +1,153 @@
+//! The preview operators run to check credentials and to find a field's column name: the first
+//! page of every stream, read without touching the target tables, as an XLSX report — a sheet
+//! per stream with every field seen (named as the mapping must name them) and a sheet of what a
+//! pull would skip or divert, and why.
+
+use std::collections::BTreeMap;
+
+use platform_workbook::{Cell, Workbook, add_table};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    ConnectorError,
+    description::{Provider, Source},
+    fetch::{Answer, Fetcher},
+    records::{self, Outcome, RuleSettings},
+};
+
+/// Records read per stream in a preview.
+pub const PREVIEW_LIMIT: u32 = 50;
+
+/// What a preview read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Preview {
+    /// Per stream: the records read and the field names seen, in order of first appearance.
+    pub streams: BTreeMap<String, (Vec<BTreeMap<String, String>>, Vec<String>)>,
+    /// What a pull would skip or divert: stream, record, what, why.
+    pub skips: Vec<[String; 4]>,
+    /// Mapped provider fields not seen in any record read: stream, target field, provider field.
+    pub unmatched_mappings: Vec<[String; 3]>,
+}
+
+/// Reads the first page of every stream (dependent streams: for the first parents read).
+pub async fn read(
+    provider: &Provider,
+    fetcher: &Fetcher<'_>,
+    mappings: &BTreeMap<String, Value>,
+    rules: &RuleSettings,
+) -> Result<Preview, ConnectorError> {
+    let mut out = Preview::default();
+    let event: Vec<(String, String)> = match (provider.event_param, fetcher.auth.event_id()) {
+        (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
+        _ => Vec::new(),
+    };
+    let mut first_ids: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for spec in &provider.streams {
+        let records: Vec<Value> = match &spec.source {
+            Source::List { call, paging, records_at, .. } => {
+                let mut limit = PREVIEW_LIMIT.max(paging.min_limit);
+                fetcher.page(call, paging, records_at, &event, 0, &mut limit).await?.unwrap_or_default()
+            }
+            Source::PerParent { parent, call, id_param, records_at, .. } => {
+                let mut items = Vec::new();
+                for id in first_ids.get(parent).into_iter().flatten().take(5) {
+                    let mut params = event.clone();
+                    params.push(((*id_param).to_owned(), id.clone()));
+                    if let Answer::Data(v) = fetcher.call(call, &params, &[]).await? {
+                        for item in v.pointer(records_at).and_then(Value::as_array).cloned().unwrap_or_default() {
+                            items.push(match item {
+                                Value::String(s) => serde_json::json!({spec.id_field: s, "parent": id}),
+                                other => other,
+                            });
+                        }
+                    }
+                }
+                items
+            }
+            Source::Rerouted { .. } | Source::Derived { .. } => continue,
+        };
+        let configured = mappings.get(spec.name).cloned().unwrap_or_else(|| serde_json::json!({}));
+        let map = records::mapping(spec, &configured)?;
+        let mut columns: Vec<String> = Vec::new();
+        let mut flats = Vec::new();
+        for record in records {
+            let flat = records::flatten(&records::without_nul(record.clone()));
+            for k in flat.keys() {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+            if let Some(id) = flat.get(spec.id_field) {
+                first_ids.entry(spec.name).or_default().push(id.clone());
+            }
+            let label = flat.get(spec.id_field).cloned().unwrap_or_else(|| "(no id)".into());
+            match records::transform(spec, &map, rules, record) {
+                Outcome::Row(r) if r.status == records::Status::Cancelled => out.skips.push([
+                    spec.name.into(),
+                    label,
+                    "imported as cancelled".into(),
+                    format!("status {:?} is not an active status", r.raw_status.unwrap_or_default()),
+                ]),
+                Outcome::Row(_) => {}
+                Outcome::Rerouted { to, .. } => {
+                    out.skips.push([spec.name.into(), label, format!("imported as {to}"), "reroute rule".into()])
+                }
+                Outcome::Skipped { reason, label } => {
+                    out.skips.push([spec.name.into(), label, "skipped".into(), reason])
+                }
+                Outcome::Rejected { reason, .. } => {
+                    out.skips.push([spec.name.into(), label, "rejected".into(), reason])
+                }
+            }
+            flats.push(flat);
+        }
+        for (target, source) in &map {
+            if !flats.is_empty() && !columns.contains(source) {
+                out.unmatched_mappings.push([spec.name.into(), target.clone(), source.clone()]);
+            }
+        }
+        out.streams.insert(spec.name.to_owned(), (flats, columns));
+    }
+    Ok(out)
+}
+
+/// The preview workbook.
+pub fn workbook(provider: &Provider, connection: &str, p: &Preview) -> Result<Vec<u8>, platform_workbook::XlsxError> {
+    let mut book = Workbook::new();
+    let summary: Vec<Vec<Cell>> = p
+        .streams
+        .iter()
+        .map(|(name, (rows, cols))| {
+            vec![Cell::from(name.as_str()), Cell::from(rows.len() as i64), Cell::from(cols.len() as i64)]
+        })
+        .collect();
+    add_table(
+        &mut book,
+        "summary",
+        &[format!("{} connection {connection}: stream", provider.display), "records read".into(), "fields seen".into()],
+        summary,
+        &[50.0, 14.0, 14.0],
+    )?;
+    for (name, (rows, cols)) in &p.streams {
+        let cells = rows.iter().map(|r| cols.iter().map(|c| Cell::from(r.get(c).cloned())).collect());
+        add_table(&mut book, name, cols, cells, &[])?;
+    }
+    let skips = p.skips.iter().map(|s| s.iter().map(|t| Cell::from(t.as_str())).collect());
+    add_table(
+        &mut book,
+        "skipped",
+        &["stream".into(), "record".into(), "what".into(), "why".into()],
+        skips,
+        &[16.0, 30.0, 24.0, 60.0],
+    )?;
+    let unmatched = p.unmatched_mappings.iter().map(|s| s.iter().map(|t| Cell::from(t.as_str())).collect());
+    add_table(
+        &mut book,
+        "mapping not found",
+        &["stream".into(), "target field".into(), "provider field (not seen)".into()],
+        unmatched,
+        &[16.0, 20.0, 40.0],
+    )?;
+    book.save_to_buffer()
+}

@@ -1,0 +1,375 @@
+//! Pure record handling: flattening a provider record into named fields (the names the mapping
+//! and the preview use), the stream's mapping checked and applied, and the description's rules
+//! (status, reroute, required fields, event-local times) turning a record into a target row or a
+//! reported skip. No I/O.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use serde_json::{Map, Value};
+
+use crate::{
+    ConnectorError,
+    description::{StreamSpec, matches_pattern},
+};
+
+/// Target fields the engine computes; a mapping may not name them.
+pub const COMPUTED_FIELDS: [&str; 2] = ["fp_ext_id", "fp_status"];
+
+/// A record's fields by flattened name: nested objects as `a.b`, arrays of `{name, value}`
+/// objects (custom fields, questions) as `a.<name>`, other arrays as JSON text, `null` left out.
+pub fn flatten(record: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    walk(record, "", &mut out);
+    out
+}
+
+fn walk(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
+    let join = |k: &str| if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, v)| walk(v, &join(k), out)),
+        Value::Array(items)
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.get("name").and_then(Value::as_str).is_some() && i.get("value").is_some()) =>
+        {
+            for i in items {
+                let name = i["name"].as_str().unwrap_or_default();
+                walk(&i["value"], &join(name), out);
+            }
+        }
+        Value::Array(items) if items.is_empty() => {}
+        Value::Array(_) => {
+            out.insert(prefix.to_owned(), v.to_string());
+        }
+        Value::String(s) => {
+            out.insert(prefix.to_owned(), s.clone());
+        }
+        Value::Number(n) => {
+            out.insert(prefix.to_owned(), n.to_string());
+        }
+        Value::Bool(b) => {
+            out.insert(prefix.to_owned(), b.to_string());
+        }
+        Value::Null => {}
+    }
+}
+
+/// The effective mapping of a stream (target field → provider field): the description's
+/// defaults, then the configured mapping (a configured empty string removes a default). A
+/// mapping naming `fp_ext_id` or `fp_status`, or with a non-text value, is refused.
+pub fn mapping(spec: &StreamSpec, configured: &Value) -> Result<BTreeMap<String, String>, ConnectorError> {
+    let mut out: BTreeMap<String, String> =
+        spec.default_mapping.iter().map(|(t, p)| ((*t).to_owned(), (*p).to_owned())).collect();
+    let Some(obj) = configured.as_object() else {
+        return Err(ConnectorError::Config(format!("stream {}: the mapping must be a JSON object", spec.name)));
+    };
+    for (target, provider) in obj {
+        if COMPUTED_FIELDS.contains(&target.as_str()) {
+            return Err(ConnectorError::Config(format!(
+                "stream {}: {target} cannot be mapped: the connector computes it (the id and the active/cancelled status)",
+                spec.name
+            )));
+        }
+        match provider.as_str() {
+            Some("") => {
+                out.remove(target);
+            }
+            Some(p) => {
+                out.insert(target.clone(), p.to_owned());
+            }
+            None => {
+                return Err(ConnectorError::Config(format!(
+                    "stream {}: the mapping of {target} must be a provider field name (text)",
+                    spec.name
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a record counts as active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `active`
+    Active,
+    /// `cancelled`
+    Cancelled,
+}
+
+impl Status {
+    /// The `fp_status` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A row for a target table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// `fp_ext_id`.
+    pub ext_id: String,
+    /// `fp_status`.
+    pub status: Status,
+    /// The provider's status as it came.
+    pub raw_status: Option<String>,
+    /// Mapped fields (and computed ones: `starts_at`, `ends_at`).
+    pub fields: Map<String, Value>,
+    /// The provider's record, NUL characters removed.
+    pub raw: Value,
+    /// `parent_ext_id`.
+    pub parent: Option<String>,
+}
+
+/// What becomes of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A row of the stream's own target.
+    Row(Row),
+    /// A row for another stream (by the reroute rule), with the reason.
+    Rerouted {
+        /// The receiving stream.
+        to: &'static str,
+        /// The row (mapped with the receiving stream's mapping by the caller).
+        raw: Value,
+        /// Its id.
+        ext_id: String,
+    },
+    /// Not imported, with the reason and a label (id and title) for the report.
+    Skipped {
+        /// Why.
+        reason: String,
+        /// Id and label.
+        label: String,
+    },
+    /// Not usable at all (no id): stored raw with the reason.
+    Rejected {
+        /// Why.
+        reason: String,
+        /// The record.
+        raw: Value,
+    },
+}
+
+/// Connection settings the rules read.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSettings {
+    /// The connection's settings object.
+    pub settings: Map<String, Value>,
+}
+
+impl RuleSettings {
+    /// A setting as text.
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.settings.get(name)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The active statuses: the comma-separated setting (trimmed, lower-cased) or `default`.
+    pub fn active_statuses(&self, setting: &str, default: &[&str]) -> Vec<String> {
+        match self.text(setting) {
+            Some(list) => list.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
+            None => default.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+}
+
+/// Removes NUL characters from every string (PostgreSQL text and jsonb cannot hold them).
+pub fn without_nul(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k.replace('\0', ""), without_nul(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nul).collect()),
+        other => other,
+    }
+}
+
+/// Applies the stream's rules to one record. `map` is the stream's effective mapping.
+pub fn transform(spec: &StreamSpec, map: &BTreeMap<String, String>, rules: &RuleSettings, record: Value) -> Outcome {
+    let record = without_nul(record);
+    let flat = flatten(&record);
+    let Some(ext_id) = flat.get(spec.id_field).filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()) else {
+        return Outcome::Rejected { reason: format!("no {} (the record id)", spec.id_field), raw: record };
+    };
+    if let Some(r) = &spec.reroute
+        && flat.get(r.field).is_some_and(|v| v.trim().eq_ignore_ascii_case(r.equals))
+    {
+        return Outcome::Rerouted { to: r.to, raw: record, ext_id };
+    }
+    let label = |flat: &BTreeMap<String, String>, field: &str| match flat.get(field) {
+        Some(l) => format!("{ext_id} {l:?}"),
+        None => ext_id.clone(),
+    };
+    if let Some(req) = &spec.require {
+        let empty = |f: &str| {
+            flat.get(f).is_none_or(|v| v.trim().is_empty() || req.empty_values.iter().any(|e| v.trim() == *e))
+        };
+        if req.fields.iter().any(|f| empty(f)) {
+            return Outcome::Skipped { reason: req.reason.to_owned(), label: label(&flat, req.label) };
+        }
+    }
+    row(spec, map, rules, record, &flat, ext_id)
+}
+
+/// Maps a record into a row of `spec` (used for rerouted records by the receiving stream).
+pub fn row(
+    spec: &StreamSpec,
+    map: &BTreeMap<String, String>,
+    rules: &RuleSettings,
+    record: Value,
+    flat: &BTreeMap<String, String>,
+    ext_id: String,
+) -> Outcome {
+    let mut fields = Map::new();
+    for (target, source) in map {
+        if let Some(v) = flat.get(source) {
+            fields.insert(target.clone(), Value::String(v.clone()));
+        }
+    }
+    let (status, raw_status) = match &spec.status {
+        Some(rule) => {
+            let raw = flat.get(rule.field).cloned();
+            let active = rules.active_statuses(rule.setting, rule.default_active);
+            let is_active = raw.as_deref().is_some_and(|s| active.contains(&s.trim().to_lowercase()));
+            (if is_active { Status::Active } else { Status::Cancelled }, raw)
+        }
+        None => (Status::Active, None),
+    };
+    if let Some(t) = &spec.times {
+        let zone = rules.text("event_time_zone").unwrap_or_else(|| "UTC".into());
+        let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
+            return Outcome::Skipped { reason: format!("event_time_zone {zone:?} is not a time zone"), label: ext_id };
+        };
+        let at = |time_field: &str| -> Option<String> {
+            let date = NaiveDate::parse_from_str(flat.get(t.date)?.trim(), "%Y-%m-%d").ok()?;
+            let raw = flat.get(time_field)?.trim().to_owned();
+            let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
+                .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
+                .ok()?;
+            let local = tz.from_local_datetime(&date.and_time(time)).earliest()?;
+            Some(local.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        match (at(t.start), at(t.end)) {
+            (Some(s), Some(e)) => {
+                fields.insert("starts_at".into(), Value::String(s));
+                fields.insert("ends_at".into(), Value::String(e));
+            }
+            _ => {
+                return Outcome::Skipped {
+                    reason: "start or end time unreadable".into(),
+                    label: format!("{ext_id} {:?}", flat.get("name").cloned().unwrap_or_default()),
+                };
+            }
+        }
+    }
+    Outcome::Row(Row { ext_id, status, raw_status, fields, raw: record, parent: None })
+}
+
+/// Whether an error message of the provider matches one of `patterns`.
+pub fn is_one_of(patterns: &[&str], message: &str) -> bool {
+    patterns.iter().any(|p| matches_pattern(p, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::aventri;
+
+    fn spec(name: &str) -> StreamSpec {
+        aventri::provider().stream(name).unwrap().clone()
+    }
+
+    #[test]
+    fn flattening_names_nested_and_custom_fields() {
+        let flat = flatten(&json!({"a": "1", "category": {"name": "Sponsor"}, "n": 7, "x": null,
+            "responses": [{"fieldid": "77", "name": "Profile Photo", "value": "http://p"}], "tags": ["a", "b"]}));
+        assert_eq!(flat["category.name"], "Sponsor");
+        assert_eq!(flat["responses.Profile Photo"], "http://p");
+        assert_eq!(flat["n"], "7");
+        assert_eq!(flat["tags"], "[\"a\",\"b\"]");
+        assert!(!flat.contains_key("x"));
+    }
+
+    #[test]
+    fn computed_fields_cannot_be_mapped() {
+        let s = spec("participants");
+        for f in COMPUTED_FIELDS {
+            let err = mapping(&s, &json!({f: "attendeeid"})).unwrap_err().to_string();
+            assert!(err.contains("cannot be mapped"), "{err}");
+        }
+        assert!(mapping(&s, &json!({"photo": 3})).unwrap_err().to_string().contains("must be a provider field"));
+        let m = mapping(&s, &json!({"photo": "responses.Profile Photo", "title": ""})).unwrap();
+        assert_eq!(m["photo"], "responses.Profile Photo");
+        assert!(!m.contains_key("title"));
+    }
+
+    #[test]
+    fn statuses_follow_the_setting_trimmed_and_case_insensitive() {
+        let s = spec("participants");
+        let m = mapping(&s, &json!({})).unwrap();
+        let status =
+            |rules: &RuleSettings, st: &str| match transform(&s, &m, rules, json!({"attendeeid": "1", "status": st})) {
+                Outcome::Row(r) => r.status,
+                other => panic!("{other:?}"),
+            };
+        let default = RuleSettings::default();
+        assert_eq!(status(&default, "Confirmed"), Status::Active);
+        assert_eq!(status(&default, " attended "), Status::Active);
+        assert_eq!(status(&default, "Cancelled"), Status::Cancelled);
+        assert_eq!(status(&default, "Waitlisted"), Status::Cancelled);
+        let custom = RuleSettings {
+            settings: json!({"active_statuses": " Confirmed , WAITLISTED ,"}).as_object().unwrap().clone(),
+        };
+        assert_eq!(status(&custom, "Waitlisted"), Status::Active);
+        assert_eq!(status(&custom, "Attended"), Status::Cancelled);
+    }
+
+    #[test]
+    fn sponsors_reroute_sessions_without_times_skip_and_ids_are_required() {
+        let p = spec("participants");
+        let m = mapping(&p, &json!({})).unwrap();
+        let rules = RuleSettings::default();
+        let sponsor = json!({"attendeeid": 5, "category": {"name": "sponsor"}});
+        assert!(
+            matches!(transform(&p, &m, &rules, sponsor), Outcome::Rerouted { to: "sponsors", ext_id, .. } if ext_id == "5")
+        );
+        assert!(matches!(transform(&p, &m, &rules, json!({"fname": "x"})), Outcome::Rejected { .. }));
+        let s = spec("sessions");
+        let sm = mapping(&s, &json!({})).unwrap();
+        for (date, start, end) in [("0000-00-00", "09:00:00", "10:00:00"), ("2026-12-01", "09:00:00", ""), ("", "", "")]
+        {
+            let rec = json!({"sessionid": "9", "name": "T", "sessiondate": date, "starttime": start, "endtime": end});
+            match transform(&s, &sm, &rules, rec) {
+                Outcome::Skipped { reason, label } => {
+                    assert_eq!(reason, "no start or end time");
+                    assert_eq!(label, "9 \"T\"");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn event_local_times_become_utc_and_nul_is_removed() {
+        let s = spec("sessions");
+        let sm = mapping(&s, &json!({})).unwrap();
+        let rules =
+            RuleSettings { settings: json!({"event_time_zone": "America/New_York"}).as_object().unwrap().clone() };
+        let rec = json!({"sessionid": "9", "name": "Zoë\u{0}", "sessiondate": "2026-12-01", "starttime": "09:00:00", "endtime": "10:30"});
+        let Outcome::Row(r) = transform(&s, &sm, &rules, rec) else { panic!() };
+        assert_eq!(r.fields["starts_at"], "2026-12-01T14:00:00Z");
+        assert_eq!(r.fields["ends_at"], "2026-12-01T15:30:00Z");
+        assert_eq!(r.fields["title"], "Zoë");
+        assert_eq!(r.raw["name"], "Zoë");
+    }
+}
