@@ -132,13 +132,10 @@ async fn planned(service: &Connectors, only: Option<&str>) -> Result<Value, Invo
 
 /// Each message pulls its stream; a failed or unreadable message comes back alone.
 pub async fn handle_batch(service: &Connectors, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::process(batch, |message| {
-        let deadline = deadline.clone();
-        async move {
-            let body = message.body.unwrap_or_default();
-            let envelope = Envelope::parse(&body, &[KIND_CONNECTOR_PULL]).map_err(|e| e.to_string())?;
-            service.handle(&envelope, &deadline).await.map(|_| ()).map_err(|e| e.to_string())
-        }
+    platform_runtime::sqs_batch::process(batch, |message| async move {
+        let body = message.body.unwrap_or_default();
+        let envelope = Envelope::parse(&body, &[KIND_CONNECTOR_PULL]).map_err(|e| e.to_string())?;
+        service.handle(&envelope, &deadline).await.map(|_| ()).map_err(|e| e.to_string())
     })
     .await
 }

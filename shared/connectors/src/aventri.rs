@@ -20,7 +20,7 @@ const PAGING: Paging = Paging {
     limit_param: "limit",
     offset_param: "offset",
     default_limit: 1000,
-    min_limit: 25,
+    min_limit: 1,
     too_large_statuses: &[500, 502, 504],
 };
 

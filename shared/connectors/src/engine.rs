@@ -60,6 +60,8 @@ pub struct Pull<'a> {
     pub warehouse: &'a platform_warehouse::Warehouse,
     /// Photos' destination (photos are not fetched without it).
     pub photos: Option<PhotoStore<'a>>,
+    /// Most pages one invocation reads (then the pull continues in the next message).
+    pub max_pages: Option<u32>,
 }
 
 impl Pull<'_> {
@@ -179,7 +181,7 @@ impl Pull<'_> {
                     .settings
                     .get("page_limit")
                     .and_then(Value::as_u64)
-                    .map_or(paging.default_limit, |l| (l as u32).max(paging.min_limit));
+                    .map_or(paging.default_limit, |l| (l as u32).max(1));
                 let mut db = self.warehouse.conn().await?;
                 let tx = crate::store::client(&mut db).transaction().await?;
                 let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
@@ -198,10 +200,12 @@ impl Pull<'_> {
             .await?;
         drop(db);
         let children = self.children(spec.name);
+        let mut pages = 0u32;
         loop {
-            if !deadline.allows(PAGE_BUDGET) {
+            if !deadline.allows(PAGE_BUDGET) || self.max_pages.is_some_and(|m| pages >= m) {
                 return Ok(Progress::Continue);
             }
+            pages += 1;
             let before = self.fetcher.requests();
             if !state.pending_children.is_empty() {
                 self.fetch_children(spec, &children, &mut state, deadline).await?;
@@ -234,6 +238,7 @@ impl Pull<'_> {
                 self.store_photos(spec, &changed, state.run_id, &mut counts).await?;
             }
             state.pending_children = pending;
+            counts.requests = self.fetcher.requests() - before;
             let mut db = self.warehouse.conn().await?;
             let tx = crate::store::client(&mut db).transaction().await?;
             store::add_counts(&tx, state.run_id, &std::mem::take(&mut counts)).await?;

@@ -85,6 +85,9 @@ pub struct Settings {
     pub link_ttl: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Most pages (or dependent-record steps) one invocation reads before it hands the pull to
+    /// the next message (`CONNECTOR_MAX_PAGES`; default: as many as the deadline allows).
+    pub max_pages: Option<u32>,
 }
 
 /// The connector-pull service, built once per container.
@@ -130,7 +133,7 @@ impl Connectors {
 
     /// Builds the service from the environment: the warehouse variables, `CONNECTOR_QUEUE_URL`,
     /// `CONNECTOR_BUCKET`, `PREVIEW_LINK_SECONDS` (default 7 days), `CONNECTOR_TIMEOUT_SECONDS`
-    /// (default 30), `SECRET_TTL_SECONDS`, `S3_FORCE_PATH_STYLE`.
+    /// (default 30), `CONNECTOR_MAX_PAGES`, `SECRET_TTL_SECONDS`, `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Connectors, ConnectorError> {
         let cfg = |e: platform_runtime::env::ConfigError| ConnectorError::Config(e.to_string());
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
@@ -141,6 +144,11 @@ impl Connectors {
                 env.parse_or("PREVIEW_LINK_SECONDS", 7 * 24 * 3600u64).map_err(cfg)?.min(7 * 24 * 3600),
             ),
             timeout: Duration::from_secs(env.parse_or("CONNECTOR_TIMEOUT_SECONDS", 30u64).map_err(cfg)?),
+            max_pages: env
+                .optional("CONNECTOR_MAX_PAGES")
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|_| ConnectorError::Config("CONNECTOR_MAX_PAGES must be a whole number".into()))?,
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
@@ -262,6 +270,7 @@ impl Connectors {
             fetcher: &fetcher,
             warehouse: &self.warehouse,
             photos,
+            max_pages: self.settings.max_pages,
         };
         let span = tracing::info_span!("pull", connection, stream, %run_id);
         let progress = {

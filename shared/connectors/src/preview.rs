@@ -19,11 +19,14 @@ use crate::{
 /// Records read per stream in a preview.
 pub const PREVIEW_LIMIT: u32 = 50;
 
+/// One stream's sample: the flattened records and the field names in order of first appearance.
+pub type Sample = (Vec<BTreeMap<String, String>>, Vec<String>);
+
 /// What a preview read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Preview {
     /// Per stream: the records read and the field names seen, in order of first appearance.
-    pub streams: BTreeMap<String, (Vec<BTreeMap<String, String>>, Vec<String>)>,
+    pub streams: BTreeMap<String, Sample>,
     /// What a pull would skip or divert: stream, record, what, why.
     pub skips: Vec<[String; 4]>,
     /// Mapped provider fields not seen in any record read: stream, target field, provider field.

@@ -4,6 +4,7 @@
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
 pub mod company_quality;
+pub mod connector_support;
 pub mod forwarder;
 pub mod meetmax_support;
 

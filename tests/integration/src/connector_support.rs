@@ -1,0 +1,117 @@
+//! connector-pull test support: the sandbox's Aventri demo event (at a test-friendly rate), its
+//! credentials in moto's Secrets Manager, a bucket and a queue, a connection with every stream,
+//! and the service wired to all of them.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use platform_aws::{SecretsCache, SqsSender};
+use platform_connectors::{Connectors, PullReport, Settings};
+use platform_runtime::Deadline;
+use serde_json::{Value, json};
+use vendor_sandbox::{AventriFixture, Sandbox, fixtures};
+
+use crate::{TestDb, aws, new_queue, new_secret};
+
+/// The connection's name in tests.
+pub const CONNECTION: &str = "test-aventri";
+
+/// Everything a connector test needs.
+pub struct ConnectorHarness {
+    /// The database.
+    pub db: TestDb,
+    /// The sandbox.
+    pub sandbox: Sandbox,
+    /// moto.
+    pub sdk: SdkConfig,
+    /// The service.
+    pub service: Connectors,
+    /// Its queue.
+    pub queue_url: String,
+    /// Its bucket.
+    pub bucket: String,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+}
+
+/// The demo fixture at 6,000 requests a minute (tests do not wait on the production rate).
+pub fn fast_fixture() -> AventriFixture {
+    let mut f = fixtures::aventri_demo_fixture();
+    f.rate_per_minute = 6000;
+    f
+}
+
+impl ConnectorHarness {
+    /// A harness over `fixture`, with the connection's `settings` and its stream rows.
+    pub async fn new(fixture: AventriFixture, settings: Value) -> ConnectorHarness {
+        let db = TestDb::new().await;
+        let sandbox = Sandbox::start_local().await.unwrap();
+        sandbox.load_aventri(fixture).await;
+        let sdk = aws().await;
+        let queue_url = new_queue(&sdk, "connector").await;
+        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
+        let s3 = platform_aws::s3::client(&sdk, true);
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let secret = new_secret(
+            &sdk,
+            &json!({"endPoint": format!("{}/", sandbox.aventri_endpoint()), "accountid": fixtures::AVENTRI_ACCOUNT,
+                    "key": fixtures::AVENTRI_KEY, "eventid": fixtures::AVENTRI_EVENT,
+                    "personPhotoEndpoint": format!("{}/aventri-photos/persons/{{id}}", sandbox.url),
+                    "presenterPhotoEndpoint": format!("{}/aventri-photos/presenters", sandbox.url)}),
+        )
+        .await;
+        let mut settings = settings;
+        if settings.get("rate_per_minute").is_none() {
+            settings["rate_per_minute"] = json!(6000);
+        }
+        db.exec(&format!(
+            "INSERT INTO connector.connection (name, provider, secret_id, settings) VALUES ('{CONNECTION}', 'aventri', '{secret}', '{}');
+             INSERT INTO connector.stream (connection, stream)
+             SELECT '{CONNECTION}', s FROM unnest(ARRAY['participants', 'schedule', 'sponsors', 'sponsor_levels', 'sessions', 'presenters']) s;",
+            settings.to_string().replace('\'', "''")
+        ))
+        .await;
+        let service = Connectors::new(
+            db.warehouse.clone(),
+            SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(60)),
+            Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk))),
+            Some(s3.clone()),
+            Settings {
+                queue_url: Some(queue_url.clone()),
+                bucket: Some(bucket.clone()),
+                link_ttl: Duration::from_secs(3600),
+                timeout: Duration::from_secs(5),
+                max_pages: None,
+            },
+        )
+        .unwrap();
+        ConnectorHarness { db, sandbox, sdk, service, queue_url, bucket, s3 }
+    }
+
+    /// The demo event with the demo settings (New York times, a master-session title).
+    pub async fn demo() -> ConnectorHarness {
+        ConnectorHarness::new(
+            fast_fixture(),
+            json!({"event_time_zone": "America/New_York", "ConcurrentSessionsTitle": "Concurrent sessions"}),
+        )
+        .await
+    }
+
+    /// Pulls one stream now, to completion (no deadline).
+    pub async fn pull(&self, stream: &str) -> PullReport {
+        self.service
+            .pull_now(CONNECTION, stream, &Deadline::none())
+            .await
+            .unwrap_or_else(|e| panic!("pull {stream}: {e}"))
+    }
+
+    /// Requests the sandbox saw for a path suffix.
+    pub async fn requests_to(&self, suffix: &str) -> Vec<vendor_sandbox::RecordedRequest> {
+        self.sandbox.requests().await.into_iter().filter(|r| r.path.ends_with(suffix)).collect()
+    }
+}
+
+/// A run record's counter.
+pub fn count(report: &PullReport, name: &str) -> i64 {
+    report.run[name].as_i64().unwrap_or_else(|| panic!("{name} in {}", report.run))
+}

@@ -1,0 +1,452 @@
+//! connector-pull against the sandbox's Aventri over HTTP, a real PostgreSQL and moto: every rule
+//! of the Aventri connector, the incremental pull and its cursor, continuation across
+//! invocations, removal and its guard, the preview, and bad input.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{
+    connector_support::{CONNECTION, ConnectorHarness, count, fast_fixture},
+    drain_bodies, sqs_event,
+};
+use platform_connectors::{ConnectorError, Progress};
+use platform_runtime::Deadline;
+use serde_json::json;
+use vendor_sandbox::{Fault, FaultRule, aventri::AventriSwitches};
+
+#[tokio::test]
+async fn a_first_pull_applies_every_rule_of_the_demo_event() {
+    let h = ConnectorHarness::demo().await;
+    h.db.exec(&format!(
+        "UPDATE connector.stream SET mapping = '{{\"photo\": \"responses.Profile Photo\"}}' WHERE connection = '{CONNECTION}' AND stream = 'participants'"
+    ))
+    .await;
+    let p = h.pull("participants").await;
+    assert_eq!(p.progress, Progress::Complete);
+    assert_eq!(p.run["mode"], "full", "the first pull reads everything");
+    assert_eq!((count(&p, "read_count"), count(&p, "created_count")), (9, 7), "{}", p.run);
+    assert_eq!(p.run["skipped_reasons"]["imported as sponsors (category.name rule)"], 2, "{}", p.run);
+    assert_eq!(p.run["by_target"]["sponsors"]["created"], 2);
+    assert_eq!(p.run["by_target"]["schedule"]["created"], 6, "{}", p.run);
+    assert_eq!(p.run["status"], "succeeded");
+
+    // Active statuses: Confirmed and Attended, trimmed and case-insensitive; the raw status kept.
+    let statuses = h.db.rows("SELECT fp_ext_id, fp_status, raw_status FROM connector.participant ORDER BY 1").await;
+    let got: Vec<(String, String, String)> = statuses.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let expect = [
+        ("1001", "active", "Confirmed"),
+        ("1002", "active", "Attended"),
+        ("1003", "cancelled", "Cancelled"),
+        ("1004", "cancelled", "Incomplete"),
+        ("1005", "cancelled", "Waitlisted"),
+        ("1006", "active", "confirmed "),
+        ("1007", "active", "Confirmed"),
+    ];
+    assert_eq!(got, expect.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())).to_vec());
+    let unicode: String = h.db.scalar("SELECT last_name FROM connector.participants WHERE fp_ext_id = '1006'").await;
+    assert_eq!(unicode, "Ångström-Łukasiewicz");
+
+    // Sponsors are not participants; their levels are derived.
+    let sponsors: Vec<String> =
+        h.db.rows("SELECT fp_ext_id FROM connector.sponsor ORDER BY 1").await.iter().map(|r| r.get(0)).collect();
+    assert_eq!(sponsors, ["1008", "1009"]);
+    let levels: Vec<String> =
+        h.db.rows("SELECT fields ->> 'name' FROM connector.sponsor_level ORDER BY 1")
+            .await
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    assert_eq!(levels, ["Gold", "Silver"]);
+
+    // Schedule from the detail call, one per participant created.
+    let schedule: i64 = h.db.scalar("SELECT count(*) FROM connector.schedule WHERE parent_ext_id = '1007'").await;
+    assert_eq!(schedule, 3);
+    assert_eq!(h.requests_to("getAttendee.json").await.len(), 7, "one detail call per participant created");
+
+    // Photos: from the endpoint (1001) and from the mapped upload field (1007), into S3.
+    let photos = h.db.rows("SELECT fp_ext_id, s3_key FROM connector.photo ORDER BY 1").await;
+    let keys: Vec<(String, String)> = photos.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(keys[0], ("participants/1001".into(), format!("connectors/{CONNECTION}/photos/participants/1001")));
+    assert_eq!(keys[1].0, "participants/1007");
+    let body = platform_aws::s3::get(&h.s3, &h.bucket, &keys[1].1).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).ends_with("upload-1007-v1"));
+    let on_record: Option<String> =
+        h.db.scalar("SELECT photo_s3_key FROM connector.participant WHERE fp_ext_id = '1007'").await;
+    assert_eq!(on_record.as_deref(), Some(keys[1].1.as_str()));
+
+    // Sessions: times converted from New York; those without times reported; masters.
+    let s = h.pull("sessions").await;
+    assert_eq!(count(&s, "created_count"), 3, "{}", s.run);
+    assert_eq!(s.run["skipped_reasons"]["no start or end time"], 2);
+    let notes = s.run["notes"].to_string();
+    assert!(notes.contains("2004 \\\"Networking (time to be announced)\\\": no start or end time"), "{notes}");
+    assert!(notes.contains("2005 \\\"Closing drinks\\\""), "{notes}");
+    assert!(notes.contains("master sessions: 1"), "{notes}");
+    let starts: chrono::DateTime<chrono::Utc> =
+        h.db.scalar("SELECT starts_at FROM connector.sessions WHERE fp_ext_id = '2001'").await;
+    assert_eq!(starts.to_rfc3339(), "2026-12-01T14:00:00+00:00");
+    let masters = h.db.rows("SELECT fp_ext_id, title FROM connector.sessions WHERE is_master").await;
+    assert_eq!(masters.len(), 1);
+    let master: String = masters[0].get(0);
+    assert_eq!(master, "master:2026-12-01T14:00:00Z");
+    assert_eq!(masters[0].get::<_, String>(1), "Concurrent sessions");
+    let children: Vec<String> = h
+        .db
+        .rows("SELECT fp_ext_id FROM connector.sessions WHERE master_ext_id = 'master:2026-12-01T14:00:00Z' ORDER BY 1")
+        .await
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(children, ["2001", "2002"]);
+
+    // A re-run creates no duplicate master; a master without two sessions goes away.
+    let again = h.pull("sessions").await;
+    assert_eq!((count(&again, "created_count"), count(&again, "updated_count")), (0, 0), "{}", again.run);
+    let moved = json!([{"sessionid": "2002", "sessionkey": "K2002", "name": "Workshop: data pipelines", "sessiondate": "2026-12-01",
+        "starttime": "13:00:00", "endtime": "14:00:00", "in_slot": "1", "lastmodified": "2026-11-20 08:00:00"}]);
+    h.sandbox.state.aventri.lock().await.upsert(
+        vendor_sandbox::fixtures::AVENTRI_EVENT,
+        "sessions",
+        serde_json::from_value(moved).unwrap(),
+    );
+    h.pull("sessions").await;
+    let masters_left: i64 = h.db.scalar("SELECT count(*) FROM connector.session WHERE is_master").await;
+    let parent: Option<String> =
+        h.db.scalar("SELECT parent_ext_id FROM connector.session WHERE fp_ext_id = '2001'").await;
+    assert_eq!((masters_left, parent), (0, None));
+
+    // Presenters: a photo from the endpoint without {id}; a 404 is "no photo", not a failure.
+    let pr = h.pull("presenters").await;
+    assert_eq!(count(&pr, "created_count"), 2);
+    assert_eq!(pr.run["skipped_reasons"]["no photo at the photo endpoint"], 1, "{}", pr.run);
+    let presenter_photo: i64 =
+        h.db.scalar("SELECT count(*) FROM connector.photo WHERE fp_ext_id = 'presenters/3001'").await;
+    assert_eq!(presenter_photo, 1);
+
+    // The token travels as the accesstoken parameter and the sandbox log never shows it.
+    let reqs = h.requests_to("listAttendees.json").await;
+    assert!(reqs.iter().all(|r| r.param("accesstoken") == Some("[redacted]")), "{:?}", reqs[0].params);
+}
+
+#[tokio::test]
+async fn incremental_pulls_look_back_one_day_and_never_rewrite_unchanged_rows() {
+    let h = ConnectorHarness::demo().await;
+    let first = h.pull("participants").await;
+    let cursor: chrono::DateTime<chrono::Utc> =
+        h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
+    let before: Vec<(String, chrono::DateTime<chrono::Utc>)> =
+        h.db.rows("SELECT fp_ext_id, last_changed FROM connector.participant ORDER BY 1")
+            .await
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    let details_before = h.requests_to("getAttendee.json").await.len();
+
+    // One attendee changes in Aventri; nothing else does.
+    let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[1].clone();
+    changed["status"] = json!("Cancelled");
+    changed["lastmodified"] = json!("2026-11-22 10:00:00");
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
+    let second = h.pull("participants").await;
+    assert_eq!(second.run["mode"], "incremental", "{}", second.run);
+    let since = (cursor - chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let list = h.requests_to("listAttendees.json").await;
+    assert_eq!(
+        list.last().unwrap().param("lastmodified-gt"),
+        Some(since.as_str()),
+        "one day before the last successful pull"
+    );
+    assert!(list[..list.len() - 2].iter().all(|r| r.param("lastmodified-gt").is_none()), "the first pull was full");
+    assert_eq!((count(&second, "updated_count"), count(&second, "created_count")), (1, 0), "{}", second.run);
+    assert_eq!(h.requests_to("getAttendee.json").await.len(), details_before + 1, "details only for what changed");
+    let status: String = h.db.scalar("SELECT fp_status FROM connector.participant WHERE fp_ext_id = '1002'").await;
+    assert_eq!(status, "cancelled");
+    let after: Vec<(String, chrono::DateTime<chrono::Utc>)> =
+        h.db.rows("SELECT fp_ext_id, last_changed FROM connector.participant ORDER BY 1")
+            .await
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    for ((id, t0), (_, t1)) in before.iter().zip(&after) {
+        assert_eq!(id != "1002", t0 == t1, "{id}: last_changed moves only for the changed row");
+    }
+    let run_of_unchanged: uuid::Uuid =
+        h.db.scalar("SELECT changed_by_run FROM connector.participant WHERE fp_ext_id = '1001'").await;
+    assert_eq!(run_of_unchanged, first.run_id);
+}
+
+#[tokio::test]
+async fn a_failed_page_keeps_the_cursor_and_the_next_message_continues_from_its_page() {
+    let h = ConnectorHarness::new(fast_fixture(), json!({"page_limit": 2, "event_time_zone": "UTC"})).await;
+    // Page 3 fails with 503 on every attempt: the pull stops there.
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/v2/ereg/listAttendees.json".into(),
+            on_requests: vec![3, 4, 5, 6, 7],
+            fault: Fault::ServerError { status: 503 },
+        }])
+        .await;
+    let err = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Vendor(_)), "{err}");
+    let (cursor, offset): (Option<chrono::DateTime<chrono::Utc>>, i64) = {
+        let r = &h
+            .db
+            .rows("SELECT cursor_at, (pull ->> 'offset')::bigint FROM connector.stream WHERE stream = 'participants'")
+            .await[0];
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((cursor, offset), (None, 4), "the cursor does not move; the page position is kept");
+    let last_error: String = h.db.scalar("SELECT last_error FROM connector.stream WHERE stream = 'participants'").await;
+    assert!(last_error.contains("503"), "{last_error}");
+
+    // The next invocations, one page each, continue from offset 4 through the queue.
+    h.sandbox.set_faults(vec![]).await;
+    let mut service = h.service.clone();
+    service.settings.max_pages = Some(1);
+    let first = service.pull_now(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    assert_eq!(first.progress, Progress::Continue);
+    let mut invocations = 1;
+    loop {
+        let bodies = drain_bodies(&h.sdk, &h.queue_url).await;
+        if bodies.is_empty() {
+            break;
+        }
+        let response = connector_pull::handle_batch(&service, sqs_event(&bodies), Deadline::none()).await;
+        assert!(response.batch_item_failures.is_empty());
+        invocations += 1;
+        assert!(invocations < 30, "the pull must end");
+    }
+    let offsets: Vec<String> = h
+        .requests_to("listAttendees.json")
+        .await
+        .iter()
+        .filter(|r| r.status == 200)
+        .filter_map(|r| r.param("offset").map(str::to_owned))
+        .collect();
+    assert_eq!(offsets, ["0", "2", "4", "6", "8", "9"], "never restarted from the start");
+    let run: serde_json::Value =
+        h.db.scalar("SELECT to_jsonb(r) FROM connector.stream_run r ORDER BY started_at LIMIT 1").await;
+    assert_eq!((run["status"].as_str(), run["created_count"].as_i64()), (Some("succeeded"), Some(7)), "{run}");
+    assert!(run["invocations"].as_i64().unwrap() >= 5, "{run}");
+    let cursor: Option<chrono::DateTime<chrono::Utc>> =
+        h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
+    assert!(cursor.is_some());
+    // A repeated message of the finished run changes nothing.
+    let repeat = h.service.pull(CONNECTION, "participants", first.run_id, "sqs", &Deadline::none()).await.unwrap();
+    assert_eq!(repeat.progress, Progress::AlreadyDone);
+}
+
+#[tokio::test]
+async fn provider_quirks_end_of_list_token_expiry_size_limit_and_errors_in_200() {
+    let mut fixture = fast_fixture();
+    fixture.switches = AventriSwitches { end_of_list_empty_array: true, ..Default::default() };
+    fixture.page_byte_cap = Some(1500);
+    let h = ConnectorHarness::new(fixture, json!({"event_time_zone": "UTC", "page_limit": 8})).await;
+    let p = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await;
+    let seen: Vec<(String, u16)> =
+        h.requests_to("listAttendees.json").await.iter().map(|r| (r.query.clone(), r.status)).collect();
+    let p = p.unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+    assert_eq!(count(&p, "created_count"), 7, "{}", p.run);
+    let limits: Vec<String> =
+        h.requests_to("listAttendees.json").await.iter().filter_map(|r| r.param("limit").map(str::to_owned)).collect();
+    assert_eq!(&limits[..3], ["8", "4", "4"], "the page size is halved on 502 and stays halved");
+
+    // An expired token: authorised again once, and the pull goes on.
+    h.sandbox.state.aventri.lock().await.expire_tokens();
+    let auths = h.requests_to("authorize.json").await.len();
+    h.pull("presenters").await;
+    assert_eq!(h.requests_to("authorize.json").await.len(), auths + 1);
+
+    // A truncated answer is retried; an error object inside a 200 fails the pull with its text.
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/v2/ereg/listSessions.json".into(),
+            on_requests: vec![1],
+            fault: Fault::Malformed,
+        }])
+        .await;
+    let s = h.pull("sessions").await;
+    assert_eq!(s.progress, Progress::Complete);
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/v2/ereg/listSpeakers.json".into(),
+            on_requests: vec![],
+            fault: Fault::ErrorIn200,
+        }])
+        .await;
+    let err = h.service.pull_now(CONNECTION, "presenters", &Deadline::none()).await.unwrap_err();
+    assert!(matches!(&err, ConnectorError::Provider(m) if m.contains("An error occurred")), "{err}");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_clearly_and_bad_records_are_kept_apart() {
+    let h = ConnectorHarness::demo().await;
+    // A malformed endPoint: refused before any call, with the expected form.
+    let bad = integration_tests::new_secret(
+        &h.sdk,
+        &json!({"endPoint": "https://api-na.eventscloud.com", "accountid": "a", "key": "k", "eventid": "1"}),
+    )
+    .await;
+    h.db.exec(&format!("UPDATE connector.connection SET secret_id = '{bad}'")).await;
+    let err = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await.unwrap_err().to_string();
+    assert!(err.contains("https://HOST/api/v2"), "{err}");
+    assert!(h.sandbox.requests().await.is_empty(), "nothing was called");
+
+    // Wrong credentials: the operator reads what Aventri refused.
+    let wrong = integration_tests::new_secret(
+        &h.sdk,
+        &json!({"endPoint": h.sandbox.aventri_endpoint(), "accountid": vendor_sandbox::fixtures::AVENTRI_ACCOUNT, "key": "wrong", "eventid": "1"}),
+    )
+    .await;
+    h.db.exec(&format!("UPDATE connector.connection SET secret_id = '{wrong}'")).await;
+    let err = h.service.preview(CONNECTION).await.unwrap_err().to_string();
+    assert_eq!(err, "Aventri refused the account id / key");
+    h.sandbox.state.aventri.lock().await.fixture.as_mut().unwrap().switches.bad_credentials_401 = true;
+    let err = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await.unwrap_err().to_string();
+    assert_eq!(err, "Aventri refused the account id / key");
+    assert!(!err.contains("wrong"));
+
+    // fp_ext_id and fp_status cannot be remapped.
+    let good = integration_tests::new_secret(
+        &h.sdk,
+        &json!({"endPoint": h.sandbox.aventri_endpoint(), "accountid": vendor_sandbox::fixtures::AVENTRI_ACCOUNT,
+                "key": vendor_sandbox::fixtures::AVENTRI_KEY, "eventid": vendor_sandbox::fixtures::AVENTRI_EVENT}),
+    )
+    .await;
+    h.db.exec(&format!(
+        "UPDATE connector.connection SET secret_id = '{good}';
+         UPDATE connector.stream SET mapping = '{{\"fp_status\": \"status\"}}' WHERE stream = 'participants'"
+    ))
+    .await;
+    let err = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await.unwrap_err().to_string();
+    assert!(err.contains("fp_status cannot be mapped"), "{err}");
+    h.db.exec("UPDATE connector.stream SET mapping = '{}'").await;
+
+    // A record without an id is stored raw with its reason; NUL and Unicode land cleanly.
+    h.sandbox.state.aventri.lock().await.upsert(
+        vendor_sandbox::fixtures::AVENTRI_EVENT,
+        "attendees",
+        vec![
+            json!({"attendeeid": "", "fname": "No", "lname": "Id", "status": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
+            json!({"attendeeid": "1010", "fname": "Nul\u{0}Byte", "lname": "名前", "status": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
+        ],
+    );
+    let p = h.pull("participants").await;
+    assert_eq!((count(&p, "created_count"), count(&p, "failed_count")), (8, 1), "{}", p.run);
+    assert_eq!(p.run["status"], "partial");
+    let reason: String = h.db.scalar("SELECT reason FROM connector.rejected").await;
+    assert_eq!(reason, "no attendeeid (the record id)");
+    let name: (String, String) = {
+        let r =
+            &h.db.rows("SELECT first_name, last_name FROM connector.participants WHERE fp_ext_id = '1010'").await[0];
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(name, ("NulByte".to_owned(), "名前".to_owned()));
+}
+
+#[tokio::test]
+async fn removal_waits_for_a_complete_full_pull_and_the_share_guard() {
+    let h = ConnectorHarness::demo().await;
+    h.db.exec("UPDATE connector.stream SET remove_outdated = true WHERE stream = 'participants'").await;
+    h.pull("participants").await;
+    h.sandbox.state.aventri.lock().await.remove(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", &["1005".into()]);
+
+    // Incremental: nothing can be removed, and the run says why.
+    let inc = h.pull("participants").await;
+    assert_eq!(inc.run["mode"], "incremental");
+    assert_eq!(count(&inc, "removed_count"), 0);
+    assert!(inc.run["removal"].as_str().unwrap().contains("nothing removed: this pull was incremental"), "{}", inc.run);
+
+    // Full: 1 of 7 rows (14 %) is over the 10 % guard: refused and reported.
+    let full = h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    assert_eq!(full.run["mode"], "full");
+    assert_eq!(count(&full, "removed_count"), 0);
+    assert!(
+        full.run["removal"].as_str().unwrap().contains("removal refused: it would remove 1 of 7 rows"),
+        "{}",
+        full.run
+    );
+    assert_eq!(full.run["status"], "partial");
+    let live: i64 = h.db.scalar("SELECT count(*) FROM connector.participants").await;
+    assert_eq!(live, 7);
+
+    // The operator confirms: the row is marked removed, not deleted.
+    let confirmed = h.service.confirm_removal(CONNECTION, "participants").await.unwrap();
+    assert_eq!(confirmed["removed"], 1);
+    let removed: Option<chrono::DateTime<chrono::Utc>> =
+        h.db.scalar("SELECT removed_at FROM connector.participant WHERE fp_ext_id = '1005'").await;
+    assert!(removed.is_some());
+    assert!(h.service.confirm_removal(CONNECTION, "participants").await.is_err(), "nothing waits any more");
+
+    // Within the share, a full pull removes at once; a record that comes back is live again.
+    h.db.exec("UPDATE connector.stream SET removal_max_share = 0.5 WHERE stream = 'participants'").await;
+    h.sandbox.state.aventri.lock().await.remove(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", &["1004".into()]);
+    let again = h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    assert_eq!(count(&again, "removed_count"), 1, "{}", again.run);
+    let back = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[4].clone();
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![back]);
+    h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    let alive: Option<chrono::DateTime<chrono::Utc>> =
+        h.db.scalar("SELECT removed_at FROM connector.participant WHERE fp_ext_id = '1005'").await;
+    assert_eq!(alive, None);
+}
+
+#[tokio::test]
+async fn the_preview_reports_fields_and_skips_without_touching_the_tables() {
+    let h = ConnectorHarness::demo().await;
+    let answer = h.service.preview(CONNECTION).await.unwrap();
+    let fields = answer["streams"]["participants"]["fields"].to_string();
+    assert!(fields.contains("responses.Profile Photo") && fields.contains("category.name"), "{fields}");
+    let url = answer["url"].as_str().unwrap();
+    let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    for sheet in ["summary", "participants", "sessions", "presenters", "schedule", "skipped"] {
+        assert!(names.iter().any(|n| n == sheet), "{sheet} in {names:?}");
+    }
+    let skipped = book.worksheet_range("skipped").unwrap();
+    let text: Vec<String> =
+        skipped.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("|")).collect();
+    assert!(text.iter().any(|l| l.starts_with("participants|1008|imported as sponsors")), "{text:?}");
+    assert!(text.iter().any(|l| l.contains("no start or end time")), "{text:?}");
+    assert!(text.iter().any(|l| l.contains("1003|imported as cancelled")), "{text:?}");
+    let rows: i64 =
+        h.db.scalar("SELECT (SELECT count(*) FROM connector.participant) + (SELECT count(*) FROM connector.session)")
+            .await;
+    assert_eq!(rows, 0, "the preview writes no target row");
+}
+
+#[tokio::test]
+async fn pacing_is_shared_through_the_warehouse_by_concurrent_pulls() {
+    // 600 a minute: one request every 100 ms for the account, whichever invocation makes it.
+    let h = ConnectorHarness::new(
+        fast_fixture(),
+        json!({"rate_per_minute": 600, "page_limit": 3, "event_time_zone": "UTC"}),
+    )
+    .await;
+    let started = Instant::now();
+    let (a, b) = tokio::join!(h.pull("participants"), h.pull("presenters"));
+    let elapsed = started.elapsed();
+    let requests = count(&a, "requests") + count(&b, "requests");
+    let floor = Duration::from_millis(100 * (requests as u64 - 1));
+    assert!(elapsed >= floor.mul_f64(0.95), "{requests} requests in {elapsed:?}: the shared budget spaces them");
+    let account: i64 = h.db.scalar("SELECT count(*) FROM connector.pacing").await;
+    assert_eq!(account, 1, "one budget per account");
+}
+
+#[tokio::test]
+async fn the_handler_plans_every_stream_and_fails_only_a_bad_message() {
+    let h = ConnectorHarness::demo().await;
+    let planned = h.service.plan(None).await.unwrap();
+    let ids: Vec<String> = planned.iter().flat_map(|e| e.ids.clone()).collect();
+    assert_eq!(
+        ids,
+        [format!("{CONNECTION}/participants"), format!("{CONNECTION}/presenters"), format!("{CONNECTION}/sessions")]
+    );
+    let mut bodies = drain_bodies(&h.sdk, &h.queue_url).await;
+    bodies.push("{\"kind\": \"connector.pull\", \"version\": 1, \"ids\": [\"nobody/participants\"], \"run_id\": \"0193a1b2-0000-7000-8000-000000000002\"}".into());
+    let response = connector_pull::handle_batch(&h.service, sqs_event(&bodies), Deadline::none()).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "only the message naming an unknown connection fails");
+    let done: i64 = h.db.scalar("SELECT count(*) FROM connector.stream_run WHERE status = 'succeeded'").await;
+    assert_eq!(done, 3);
+}
