@@ -1,7 +1,9 @@
 """Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
 KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs), the review bucket, the
-Formstack secret and the sandbox MeetMax account's credentials."""
+Formstack secret, the sandbox MeetMax account's credentials, the connector queue and bucket,
+and the sandbox Aventri connection's credentials (endPoint from SANDBOX_URL)."""
 import json
+import os
 import sys
 
 import boto3
@@ -38,10 +40,27 @@ def secret(name, value):
 
 secret("platform/local/formstack", formstack_secret)
 secret("platform/local/meetmax", meetmax_secret)
+sandbox = os.environ.get("SANDBOX_URL", "http://127.0.0.1:9")
+secret(
+    "platform/local/aventri",
+    {
+        "endPoint": f"{sandbox}/api/v2",
+        "accountid": "sandbox-aventri-account",
+        "key": "sandbox-aventri-key",
+        "eventid": "52301",
+        "personPhotoEndpoint": f"{sandbox}/aventri-photos/persons/{{id}}",
+        "presenterPhotoEndpoint": f"{sandbox}/aventri-photos/presenters",
+    },
+)
+connector = queue_with_dlq("platform-local-connector-pull")
 
 s3 = boto3.client("s3")
 try:
     s3.create_bucket(Bucket="platform-local-review")
+except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+    pass
+try:
+    s3.create_bucket(Bucket="platform-local-connectors")
 except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
     pass
 
@@ -50,4 +69,6 @@ print("REVIEW_BUCKET=platform-local-review")
 print(f"MEETMAX_QUEUE_URL={meetmax}")
 print("FORMSTACK_SECRET_ID=platform/local/formstack")
 print("MEETMAX_SECRET_ID=platform/local/meetmax")
+print(f"CONNECTOR_QUEUE_URL={connector}")
+print("CONNECTOR_BUCKET=platform-local-connectors")
 sys.stdout.flush()

@@ -33,7 +33,7 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 say "building the functions, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p vendor-sandbox -p platform-warehouse --bins
 
 say "starting the vendor sandbox (demo Formstack and MeetMax data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
@@ -44,7 +44,7 @@ SANDBOX_URL=$(sed -n 's/^listening //p' "$WORK/sandbox.out")
 echo "sandbox: $SANDBOX_URL"
 
 say "creating the queue and secret in moto, migrating and seeding the warehouse"
-"$PY" infra/local/aws_setup.py >"$WORK/aws.env"
+SANDBOX_URL="$SANDBOX_URL" "$PY" infra/local/aws_setup.py >"$WORK/aws.env"
 cat "$WORK/aws.env"
 # shellcheck disable=SC1091
 . "$WORK/aws.env"
@@ -83,6 +83,8 @@ DEDUPE_QUEUE_URL="$DEDUPE_QUEUE_URL"
 MEETMAX_QUEUE_URL="$MEETMAX_QUEUE_URL"
 MEETMAX_TIMEOUT_SECONDS="10"
 REVIEW_BUCKET="$REVIEW_BUCKET"
+CONNECTOR_QUEUE_URL="$CONNECTOR_QUEUE_URL"
+CONNECTOR_BUCKET="$CONNECTOR_BUCKET"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
@@ -206,4 +208,56 @@ echo "messages waiting on the meetmax-sync queue: $("$PY" infra/local/queue_dept
 echo "review workbook of what waits for review: s3://$REVIEW_BUCKET/$REVIEW_KEY (edit the decision column, upload under incoming/)"
 dups=$(psql_q -tA -c "SELECT count(*) - count(DISTINCT registration_id) FROM conferences_events.exchange_registration")
 if [ "$dups" != 0 ]; then echo "DUPLICATE registrations: $dups" >&2; exit 1; fi
-echo "no duplicate registrations; make run finished"
+echo "no duplicate registrations"
+
+say "connector-pull: the sandbox's demo Aventri event (plan, then the queue forwarded to connector-pull)"
+# Every make run starts the demo connection afresh (demo warehouse only), so the first pull is full.
+psql_q <<'SQL'
+DELETE FROM connector.schedule WHERE connection = 'demo-aventri';
+DELETE FROM connector.participant WHERE connection = 'demo-aventri';
+DELETE FROM connector.session WHERE connection = 'demo-aventri';
+DELETE FROM connector.presenter WHERE connection = 'demo-aventri';
+DELETE FROM connector.sponsor WHERE connection = 'demo-aventri';
+DELETE FROM connector.sponsor_level WHERE connection = 'demo-aventri';
+DELETE FROM connector.photo WHERE connection = 'demo-aventri';
+DELETE FROM connector.pacing;
+UPDATE connector.stream SET cursor_at = NULL, last_full_pull_at = NULL, pull = NULL, lease_until = NULL, last_run_id = NULL
+ WHERE connection = 'demo-aventri';
+SQL
+connector_invoke() {
+  cargo lambda invoke connector-pull -A 127.0.0.1 -P "$WATCH_PORT" --data-file "events/connector-pull/$1" -o json 2>>"$WORK/invoke.err" \
+    || { echo "connector-pull $1 failed:" >&2; cat "$WORK/invoke.err" "$WORK/watch.log" >&2; exit 1; }
+}
+pull_round() {
+  local since
+  since=$(psql_q -tA -c "SELECT now()")
+  connector_invoke plan.json >/dev/null
+  "$PY" infra/local/forward_sqs.py "$CONNECTOR_QUEUE_URL" connector-pull "$WATCH_PORT"
+  psql_q -v since="$since" <<'SQL'
+SELECT stream, mode, status, requests, read_count AS read, created_count AS created, updated_count AS updated,
+       unchanged_count AS unchanged, skipped_count AS skipped, failed_count AS failed
+  FROM connector.stream_run WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY stream;
+SELECT stream, key AS skipped_because, value AS records
+  FROM connector.stream_run, jsonb_each(skipped_reasons) WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1, 2;
+SELECT stream, key AS also_wrote, value ->> 'created' AS created, value ->> 'updated' AS updated
+  FROM connector.stream_run, jsonb_each(by_target) WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1, 2;
+SELECT stream, jsonb_array_elements_text(notes) AS note
+  FROM connector.stream_run WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1;
+SQL
+}
+echo "first pull (full):"
+pull_round
+psql_q <<'SQL'
+SELECT fp_ext_id, title, starts_at, master_ext_id FROM connector.sessions WHERE connection = 'demo-aventri' ORDER BY starts_at, fp_ext_id;
+SELECT fp_ext_id, s3_key, bytes FROM connector.photo WHERE connection = 'demo-aventri' ORDER BY 1;
+SELECT fp_status, raw_status, count(*) AS participants FROM connector.participants
+ WHERE connection = 'demo-aventri' GROUP BY 1, 2 ORDER BY 1, 2;
+SQL
+echo "second pull (participants incremental from the last pull minus one day; the others in full):"
+pull_round
+echo "preview report:"
+connector_invoke preview.json | "$PY" -c 'import json,sys; a=json.load(sys.stdin); print("  s3://platform-local-connectors/" + a["key"]); print("  " + a["url"]); print("  fields seen per stream: " + ", ".join(k + ": " + str(len(v["fields"])) for k, v in a["streams"].items()))'
+live=$(psql_q -tA -c "SELECT count(*) FROM connector.participants WHERE connection = 'demo-aventri'")
+[ "$live" = 7 ] || { echo "expected 7 demo participants, found $live" >&2; exit 1; }
+echo "messages waiting on the connector queue: $("$PY" infra/local/queue_depth.py "$CONNECTOR_QUEUE_URL")"
+echo "make run finished"

@@ -68,3 +68,16 @@ ON CONFLICT DO NOTHING;
 
 INSERT INTO conferences_events.states (name, full_name)
 SELECT 'KY', 'Kentucky' WHERE NOT EXISTS (SELECT 1 FROM conferences_events.states WHERE name = 'KY');
+
+-- connector-pull: the sandbox's demo Aventri event (credentials in platform/local/aventri).
+INSERT INTO connector.connection (name, provider, secret_id, settings)
+VALUES ('demo-aventri', 'aventri', 'platform/local/aventri',
+        '{"active_statuses": "Confirmed, Attended", "event_time_zone": "America/New_York",
+          "ConcurrentSessionsTitle": "Concurrent sessions", "look_back_hours": 24}')
+ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, secret_id = excluded.secret_id, settings = excluded.settings;
+INSERT INTO connector.stream (connection, stream, mapping)
+VALUES ('demo-aventri', 'participants', '{"photo": "responses.Profile Photo"}'),
+       ('demo-aventri', 'schedule', '{}'), ('demo-aventri', 'sponsors', '{}'),
+       ('demo-aventri', 'sponsor_levels', '{}'), ('demo-aventri', 'sessions', '{}'),
+       ('demo-aventri', 'presenters', '{}')
+ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;

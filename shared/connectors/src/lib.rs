@@ -404,7 +404,7 @@ impl Connectors {
                 "CONNECTOR_BUCKET is not set: the preview report has nowhere to go".into(),
             ));
         };
-        let key = format!("connectors/{connection}/previews/{}.xlsx", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+        let key = format!("previews/{connection}/{}.xlsx", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
         platform_aws::s3::put(
             s3,
             bucket,
