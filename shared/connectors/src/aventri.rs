@@ -24,6 +24,10 @@ const PAGING: Paging = Paging {
     too_large_statuses: &[500, 502, 504],
 };
 
+/// Active statuses (docs §6): the `active_statuses` setting, by default Confirmed and Attended.
+const ACTIVE_STATUSES: StatusRule =
+    StatusRule { field: "status", setting: "active_statuses", default_active: &["Confirmed", "Attended"] };
+
 /// The Aventri description.
 pub fn provider() -> Provider {
     Provider {
@@ -64,11 +68,7 @@ pub fn provider() -> Provider {
                     ("title", "title"),
                     ("category", "category.name"),
                 ],
-                status: Some(StatusRule {
-                    field: "status",
-                    setting: "active_statuses",
-                    default_active: &["Confirmed", "Attended"],
-                }),
+                status: Some(ACTIVE_STATUSES),
                 reroute: Some(Reroute { field: "category.name", equals: "Sponsor", to: "sponsors" }),
                 require: None,
                 times: None,
@@ -105,11 +105,7 @@ pub fn provider() -> Provider {
                     ("contact_email", "email"),
                     ("level", "responses.Sponsor Level"),
                 ],
-                status: Some(StatusRule {
-                    field: "status",
-                    setting: "active_statuses",
-                    default_active: &["Confirmed", "Attended"],
-                }),
+                status: Some(ACTIVE_STATUSES),
                 reroute: None,
                 require: None,
                 times: None,

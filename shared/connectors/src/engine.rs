@@ -208,7 +208,7 @@ impl Pull<'_> {
             pages += 1;
             let before = self.fetcher.requests();
             if !state.pending_children.is_empty() {
-                self.fetch_children(spec, &children, &mut state, deadline).await?;
+                self.fetch_children(spec, &children, &mut state).await?;
                 continue;
             }
             let mut params = self.event_params();
@@ -323,7 +323,6 @@ impl Pull<'_> {
         spec: &StreamSpec,
         children: &[&StreamSpec],
         state: &mut PullState,
-        deadline: &Deadline,
     ) -> Result<(), ConnectorError> {
         let name = &self.connection.name;
         let take = state.pending_children.len().min(10);
@@ -369,11 +368,9 @@ impl Pull<'_> {
                         })
                     })
                     .collect();
-                counts.read += rows.len() as u64;
                 mutations.push((child, parent.clone(), rows));
             }
         }
-        let _ = deadline;
         counts.requests = self.fetcher.requests() - before;
         let mut db = self.warehouse.conn().await?;
         let tx = crate::store::client(&mut db).transaction().await?;
@@ -390,7 +387,6 @@ impl Pull<'_> {
             let e = counts.by_target.entry(child.name.to_owned()).or_default();
             *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
         }
-        counts.read = 0; // children are counted under their own target, not as records of the stream
         store::add_counts(&tx, state.run_id, &counts).await?;
         store::save_state(&tx, name, spec.name, Some(state)).await?;
         tx.commit().await?;

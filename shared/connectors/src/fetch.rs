@@ -139,12 +139,7 @@ const MAX_ATTEMPTS: u32 = 5;
 
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(250 * 2u64.pow(attempt.min(6)));
-    base.min(Duration::from_secs(20)) + Duration::from_millis(fastrand_ms())
-}
-
-fn fastrand_ms() -> u64 {
-    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) % 200)
-        as u64
+    base.min(Duration::from_secs(20)) + Duration::from_millis(fastrand::u64(0..200))
 }
 
 impl<'a> Fetcher<'a> {

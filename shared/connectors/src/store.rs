@@ -529,7 +529,7 @@ pub async fn derive(
     let rows = tx
         .query(
             &format!(
-                "SELECT lower(btrim(fields ->> $2)), min(btrim(fields ->> $2)), count(*)
+                "SELECT lower(btrim(fields ->> $2)), min(btrim(fields ->> $2))
                    FROM connector.{} WHERE connection = $1 AND removed_at IS NULL AND COALESCE(btrim(fields ->> $2), '') <> ''
                   GROUP BY 1 ORDER BY 1",
                 from.table()
@@ -540,7 +540,7 @@ pub async fn derive(
     let derived: Vec<Row> = rows
         .iter()
         .map(|r| {
-            let (id, name, n): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
+            let (id, name): (String, String) = (r.get(0), r.get(1));
             let mut fields = Map::new();
             fields.insert("name".into(), Value::String(name.clone()));
             Row {
@@ -548,11 +548,7 @@ pub async fn derive(
                 status: crate::records::Status::Active,
                 raw_status: None,
                 fields,
-                raw: serde_json::json!({"value": name, "rows": n})
-                    .get("value")
-                    .cloned()
-                    .map(|v| serde_json::json!({"value": v}))
-                    .unwrap_or_default(),
+                raw: serde_json::json!({"value": name}),
                 parent: None,
             }
         })
