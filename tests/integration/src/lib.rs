@@ -3,6 +3,7 @@
 //! all three. Run through `make test` (or `infra/local/stack.sh exec cargo nextest run`), which
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
+pub mod bench_report;
 pub mod company_quality;
 pub mod connector_support;
 pub mod forwarder;

@@ -341,6 +341,53 @@ async fn bad_input_is_refused_clearly_and_bad_records_are_kept_apart() {
         (r.get(0), r.get(1))
     };
     assert_eq!(name, ("NulByte".to_owned(), "名前".to_owned()));
+
+    // A record the database refuses (an id beyond the index's row size) is stored raw with the
+    // database's reason; the rest of its page lands.
+    let long_id: String = (0..250).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    h.sandbox.state.aventri.lock().await.upsert(
+        vendor_sandbox::fixtures::AVENTRI_EVENT,
+        "attendees",
+        vec![
+            json!({"attendeeid": long_id, "fname": "Too", "lname": "Long", "status": "Confirmed", "lastmodified": now}),
+            json!({"attendeeid": "1011", "fname": "Next", "lname": "Door", "status": "Confirmed", "lastmodified": now}),
+        ],
+    );
+    let p = h.pull("participants").await;
+    assert_eq!(p.run["mode"], "incremental");
+    assert_eq!((count(&p, "created_count"), count(&p, "failed_count")), (1, 1), "{}", p.run);
+    let refused: (Option<String>, String, String) = {
+        let r =
+            &h.db.rows("SELECT ext_id, reason, raw->>'lname' FROM connector.rejected ORDER BY id DESC LIMIT 1").await
+                [0];
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(refused.0.as_deref(), Some(long_id.as_str()));
+    assert!(refused.1.starts_with("refused by the database: "), "{}", refused.1);
+    assert_eq!(refused.2, "Long", "the raw record is kept");
+    let landed: i64 = h.db.scalar("SELECT count(*) FROM connector.participant WHERE fp_ext_id = '1011'").await;
+    assert_eq!(landed, 1);
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_waited_out_whether_it_answers_429_or_an_error_in_a_200() {
+    for in_200 in [false, true] {
+        // One request per second per token, and the client paced far faster than that.
+        let mut fixture = fast_fixture();
+        fixture.rate_per_minute = 1;
+        fixture.rate_window_secs = 1;
+        fixture.switches.throttle_in_200 = in_200;
+        let h = ConnectorHarness::new(fixture, json!({})).await;
+        let p = h.pull("sessions").await;
+        assert_eq!(p.progress, Progress::Complete, "in a 200: {in_200}");
+        assert_eq!(p.run["status"], "succeeded", "{}", p.run);
+        assert_eq!((count(&p, "read_count"), count(&p, "created_count")), (5, 3), "{}", p.run);
+        let throttled = h.sandbox.state.aventri.lock().await.throttled;
+        assert!(throttled > 0, "the limit was met (in a 200: {in_200})");
+        let reqs = h.requests_to("listSessions.json").await;
+        assert_eq!(reqs.iter().filter(|r| r.status == 429).count() > 0, !in_200, "429s only without the switch");
+    }
 }
 
 #[tokio::test]

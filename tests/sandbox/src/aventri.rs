@@ -77,6 +77,9 @@ pub struct AventriFixture {
     /// Requests per minute per token.
     #[serde(default = "default_rate")]
     pub rate_per_minute: usize,
+    /// The rate's window in seconds (production: 60; tests shorten it to meet the limit fast).
+    #[serde(default = "default_window")]
+    pub rate_window_secs: u64,
     /// Largest `limit` honoured (a larger one is cut to it).
     #[serde(default = "default_limit")]
     pub max_limit: usize,
@@ -96,6 +99,9 @@ pub struct AventriFixture {
 fn default_ttl() -> u64 {
     600
 }
+fn default_window() -> u64 {
+    60
+}
 fn default_rate() -> usize {
     400
 }
@@ -111,6 +117,8 @@ pub struct AventriState {
     tokens: HashMap<String, Instant>,
     windows: HashMap<String, VecDeque<Instant>>,
     issued: u64,
+    /// Requests refused by the rate limit so far (429, or the error in a 200).
+    pub throttled: u64,
 }
 
 impl AventriState {
@@ -216,6 +224,7 @@ fn admit(av: &mut AventriState, params: &[(String, String)]) -> Result<(), Respo
     let fixture = av.fixture.as_ref().ok_or_else(|| error_body("Invalid access token"))?;
     let (ttl, rate, throttle_in_200) =
         (Duration::from_secs(fixture.token_ttl_secs), fixture.rate_per_minute, fixture.switches.throttle_in_200);
+    let window_len = Duration::from_secs(fixture.rate_window_secs.max(1));
     let token = param(params, "accesstoken").unwrap_or_default().to_owned();
     match av.tokens.get(&token) {
         Some(issued) if issued.elapsed() < ttl => {}
@@ -223,14 +232,18 @@ fn admit(av: &mut AventriState, params: &[(String, String)]) -> Result<(), Respo
     }
     let window = av.windows.entry(token).or_default();
     let now = Instant::now();
-    while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+    while window.front().is_some_and(|t| now.duration_since(*t) >= window_len) {
         window.pop_front();
     }
     if window.len() >= rate {
+        av.throttled += 1;
         if throttle_in_200 {
             return Err(error_body("API limit exceeded"));
         }
-        let wait = 60u64.saturating_sub(window.front().map(|t| now.duration_since(*t).as_secs()).unwrap_or(0)).max(1);
+        let wait = window_len
+            .as_secs()
+            .saturating_sub(window.front().map(|t| now.duration_since(*t).as_secs()).unwrap_or(0))
+            .max(1);
         let mut resp =
             (StatusCode::TOO_MANY_REQUESTS, Json(json!({"error": {"data": "API limit exceeded"}}))).into_response();
         resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));
@@ -280,7 +293,7 @@ async fn call(
             .iter()
             .map(|e| json!({"eventid": e.eventid, "name": e.name, "timezoneid": e.timezoneid}))
             .collect();
-        return page(fixture, events, &params, "events", None);
+        return page(fixture, &events, &params, "events", None);
     }
     if module != "ereg" {
         return error_body(&format!("Unknown function {module}/{call}"));
@@ -295,10 +308,10 @@ async fn call(
         }
     };
     match call.as_str() {
-        "listAttendees.json" => page(fixture, event.attendees.clone(), &params, "attendees", Some(&host)),
-        "listSessions.json" => page(fixture, event.sessions.clone(), &params, "sessions", Some(&host)),
-        "listSpeakers.json" => page(fixture, event.speakers.clone(), &params, "speakers", Some(&host)),
-        "listCategories.json" => page(fixture, event.categories.clone(), &params, "categories", None),
+        "listAttendees.json" => page(fixture, &event.attendees, &params, "attendees", Some(&host)),
+        "listSessions.json" => page(fixture, &event.sessions, &params, "sessions", Some(&host)),
+        "listSpeakers.json" => page(fixture, &event.speakers, &params, "speakers", Some(&host)),
+        "listCategories.json" => page(fixture, &event.categories, &params, "categories", None),
         "getAttendee.json" => detail(&event.attendees, "attendeeid", "Attendee"),
         "getSession.json" => detail(&event.sessions, "sessionid", "Session"),
         "getSpeaker.json" => detail(&event.speakers, "speakerid", "Speaker"),
@@ -314,7 +327,7 @@ async fn call(
 /// cap a 502. List answers leave out an attendee's `sessions` (only `getAttendee` shows them).
 fn page(
     fixture: &AventriFixture,
-    items: Vec<Value>,
+    items: &[Value],
     params: &[(String, String)],
     what: &str,
     host: Option<&str>,
@@ -331,7 +344,7 @@ fn page(
     let limit: usize = param(params, "limit").and_then(|v| v.parse().ok()).unwrap_or(1000).clamp(1, fixture.max_limit);
     let fields: Option<Vec<&str>> = param(params, "fields").map(|f| f.split(',').map(str::trim).collect());
     let selected: Vec<Value> = items
-        .into_iter()
+        .iter()
         .filter(|r| {
             let m = modified(r);
             gt.is_none_or(|g| m.is_some_and(|m| m > g))
@@ -340,7 +353,8 @@ fn page(
         })
         .skip(offset)
         .take(limit)
-        .map(|mut r| {
+        .map(|r| {
+            let mut r = r.clone();
             if let Value::Object(o) = &mut r {
                 o.remove("sessions");
                 if let Some(keep) = &fields {

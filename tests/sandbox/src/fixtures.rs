@@ -187,6 +187,7 @@ pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
         accounts: vec![Account { accountid: AVENTRI_ACCOUNT.into(), key: AVENTRI_KEY.into() }],
         token_ttl_secs: 600,
         rate_per_minute: 400,
+        rate_window_secs: 60,
         max_limit: 1000,
         page_byte_cap: None,
         photos: [
