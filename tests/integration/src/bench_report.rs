@@ -131,11 +131,7 @@ pub fn bench_dir() -> PathBuf {
 }
 
 fn number(v: f64) -> String {
-    if (v.fract() == 0.0 && v.abs() < 1e15) || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
-    }
+    if (v.fract() == 0.0 && v.abs() < 1e15) || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.3}") }
 }
 
 #[cfg(test)]
