@@ -51,7 +51,7 @@ pub fn provider() -> Provider {
                 target: Target::Participant,
                 source: Source::List {
                     call: "ereg/listAttendees.json",
-                    paging: PAGING,
+                    paging: Some(PAGING),
                     records_at: "",
                     modified_since: Some(ModifiedSince {
                         param: "lastmodified-gt",
@@ -130,7 +130,7 @@ pub fn provider() -> Provider {
                 target: Target::Session,
                 source: Source::List {
                     call: "ereg/listSessions.json",
-                    paging: PAGING,
+                    paging: Some(PAGING),
                     records_at: "",
                     modified_since: None,
                 },
@@ -144,7 +144,7 @@ pub fn provider() -> Provider {
                     reason: "no start or end time",
                     label: "name",
                 }),
-                times: Some(Times { date: "sessiondate", start: "starttime", end: "endtime" }),
+                times: Some(Times::LocalDate { date: "sessiondate", start: "starttime", end: "endtime" }),
                 concurrent_sessions: true,
                 photo: None,
             },
@@ -153,7 +153,7 @@ pub fn provider() -> Provider {
                 target: Target::Presenter,
                 source: Source::List {
                     call: "ereg/listSpeakers.json",
-                    paging: PAGING,
+                    paging: Some(PAGING),
                     records_at: "",
                     modified_since: None,
                 },

@@ -82,6 +82,10 @@ pub enum Target {
     SponsorLevel,
     /// `connector.schedule`
     Schedule,
+    /// `connector.location`
+    Location,
+    /// `connector.session_tag`
+    SessionTag,
 }
 
 impl Target {
@@ -94,6 +98,8 @@ impl Target {
             Target::Sponsor => "sponsor",
             Target::SponsorLevel => "sponsor_level",
             Target::Schedule => "schedule",
+            Target::Location => "location",
+            Target::SessionTag => "session_tag",
         }
     }
 }
@@ -101,12 +107,13 @@ impl Target {
 /// Where a stream's records come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// A paged list call.
+    /// A list call, paged or answering the whole list at once.
     List {
-        /// Path under the endpoint (e.g. `ereg/listAttendees.json`).
+        /// Path under the endpoint (e.g. `ereg/listAttendees.json`); `{event}` stands for the
+        /// credentials' event id (e.g. `events/{event}/persons`).
         call: &'static str,
-        /// Paging rule.
-        paging: Paging,
+        /// Paging rule; `None`: one call answers every record.
+        paging: Option<Paging>,
         /// JSON pointer of the record array in a page (`""` = the answer is the array).
         records_at: &'static str,
         /// The modified-since filter, when the call has one (else pulled in full every run).
@@ -205,16 +212,26 @@ pub struct Require {
     pub label: &'static str,
 }
 
-/// Event-local date and times turned into UTC `starts_at`/`ends_at` with the connection's
-/// `event_time_zone` setting (IANA name).
+/// Start and end turned into UTC `starts_at`/`ends_at`; local times are read in the
+/// connection's `event_time_zone` setting (IANA name).
 #[derive(Debug, Clone)]
-pub struct Times {
-    /// Date field (`YYYY-MM-DD`).
-    pub date: &'static str,
-    /// Start time field (`HH:MM[:SS]`).
-    pub start: &'static str,
-    /// End time field.
-    pub end: &'static str,
+pub enum Times {
+    /// A date field and two local time fields.
+    LocalDate {
+        /// Date field (`YYYY-MM-DD`).
+        date: &'static str,
+        /// Start time field (`HH:MM[:SS]`).
+        start: &'static str,
+        /// End time field.
+        end: &'static str,
+    },
+    /// Two date-time fields: ISO-8601 with an offset, or without one in the event's zone.
+    Instants {
+        /// Start field.
+        start: &'static str,
+        /// End field.
+        end: &'static str,
+    },
 }
 
 /// Photos of a stream's records, stored in S3 when new or changed.
@@ -234,7 +251,8 @@ pub struct StreamSpec {
     pub target: Target,
     /// Source.
     pub source: Source,
-    /// Provider field holding the record id (compared as a string).
+    /// Provider field holding the record id (compared as a string). Fields joined by `/` make
+    /// a composite id (`PersonId/SessionId` → `p1/s1`) whose first part is the row's parent.
     pub id_field: &'static str,
     /// Target field → provider field, before the stream's configured mapping.
     pub default_mapping: &'static [(&'static str, &'static str)],

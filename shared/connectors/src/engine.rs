@@ -84,8 +84,9 @@ impl Pull<'_> {
 
     fn look_back(&self, spec: &StreamSpec) -> Option<Duration> {
         let Source::List { modified_since: Some(m), .. } = &spec.source else { return None };
-        let hours = self.connection.settings.get("look_back_hours").and_then(Value::as_f64);
-        Some(hours.map_or(m.look_back, |h| Duration::from_secs_f64(h.max(0.0) * 3600.0)))
+        let setting = |name: &str| self.connection.settings.get(name).and_then(Value::as_f64);
+        let seconds = setting("look_back_minutes").map(|m| m * 60.0).or(setting("look_back_hours").map(|h| h * 3600.0));
+        Some(seconds.map_or(m.look_back, |s| Duration::from_secs_f64(s.max(0.0))))
     }
 
     fn children(&self, parent: &str) -> Vec<&StreamSpec> {
@@ -126,7 +127,7 @@ impl Pull<'_> {
         };
         drop(db);
         let result = self
-            .run_leased(spec, &row, run_id, trigger, deadline, call, paging, records_at, modified_since.is_some())
+            .run_leased(spec, &row, run_id, trigger, deadline, call, paging.as_ref(), records_at, modified_since.is_some())
             .await;
         let db = self.warehouse.conn().await?;
         store::release(&**db, &self.connection.name, stream).await?;
@@ -161,7 +162,7 @@ impl Pull<'_> {
         trigger: &str,
         deadline: &Deadline,
         call: &str,
-        paging: &crate::description::Paging,
+        paging: Option<&crate::description::Paging>,
         records_at: &str,
         incremental_capable: bool,
     ) -> Result<Progress, ConnectorError> {
@@ -181,7 +182,7 @@ impl Pull<'_> {
                     .settings
                     .get("page_limit")
                     .and_then(Value::as_u64)
-                    .map_or(paging.default_limit, |l| (l as u32).max(1));
+                    .map_or(paging.map_or(0, |p| p.default_limit), |l| (l as u32).max(1));
                 let mut db = self.warehouse.conn().await?;
                 let tx = crate::store::client(&mut db).transaction().await?;
                 let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
@@ -215,7 +216,13 @@ impl Pull<'_> {
             if let (false, Some(since), Source::List { modified_since: Some(m), .. }) =
                 (state.full, state.since, &spec.source)
             {
-                params.push((m.param.to_owned(), since.format(m.format).to_string()));
+                let format = self.connection.settings.get("modified_since_format").and_then(Value::as_str);
+                let format = format.unwrap_or(m.format);
+                let mut value = String::new();
+                std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
+                    ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
+                })?;
+                params.push((m.param.to_owned(), value));
             }
             let page = self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await?;
             let Some(records) = page else {

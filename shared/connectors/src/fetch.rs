@@ -17,6 +17,7 @@ use crate::{
     ConnectorError,
     aventri::Credentials as AventriCredentials,
     description::{Paging, Provider},
+    lenos::{self, AuthMode, Credentials as LenosCredentials},
     records::is_one_of,
 };
 
@@ -31,6 +32,33 @@ pub enum Auth {
         /// The current token.
         token: Mutex<Option<String>>,
     },
+    /// Lenos (the provisional contract `lenos-provisional-v1`): HTTP Basic on every call, or a
+    /// bearer token from `POST /login` renewed before it expires and once after a 401.
+    Lenos {
+        /// Checked credentials.
+        creds: LenosCredentials,
+        /// The current token and when it expires (token mode).
+        token: Mutex<Option<(String, std::time::Instant)>>,
+    },
+}
+
+/// How a call carries its authentication.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// Query parameters.
+    Query(Vec<(String, String)>),
+    /// An `Authorization` header value.
+    Header(String),
+}
+
+impl Credential {
+    /// `builder` with this credential attached.
+    pub fn apply(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Credential::Query(q) => builder.query(q),
+            Credential::Header(h) => builder.header(reqwest::header::AUTHORIZATION, h),
+        }
+    }
 }
 
 impl Auth {
@@ -38,6 +66,7 @@ impl Auth {
     pub fn from_secret(provider: &str, secret: &Value) -> Result<Auth, ConnectorError> {
         match provider {
             "aventri" => Ok(Auth::Aventri { creds: AventriCredentials::from_secret(secret)?, token: Mutex::new(None) }),
+            "lenos" => Ok(Auth::Lenos { creds: LenosCredentials::from_secret(secret)?, token: Mutex::new(None) }),
             other => Err(ConnectorError::Config(format!("unknown provider {other:?}"))),
         }
     }
@@ -46,6 +75,7 @@ impl Auth {
     pub fn endpoint(&self) -> &str {
         match self {
             Auth::Aventri { creds, .. } => &creds.endpoint,
+            Auth::Lenos { creds, .. } => &creds.endpoint,
         }
     }
 
@@ -53,6 +83,7 @@ impl Auth {
     pub fn event_id(&self) -> Option<&str> {
         match self {
             Auth::Aventri { creds, .. } => Some(&creds.eventid),
+            Auth::Lenos { creds, .. } => Some(&creds.event_id),
         }
     }
 
@@ -60,6 +91,7 @@ impl Auth {
     pub fn credential(&self, name: &str) -> Option<&str> {
         match self {
             Auth::Aventri { creds, .. } => creds.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
+            Auth::Lenos { .. } => None,
         }
     }
 
@@ -67,31 +99,54 @@ impl Auth {
     pub fn account_key(&self) -> String {
         match self {
             Auth::Aventri { creds, .. } => creds.account_key(),
+            Auth::Lenos { creds, .. } => creds.account_key(),
+        }
+    }
+
+    /// What an operator reads when the provider refuses the credentials.
+    pub fn refused(&self) -> String {
+        match self {
+            Auth::Aventri { .. } => "Aventri refused the account id / key".into(),
+            Auth::Lenos { .. } => "Lenos refused the username / password".into(),
         }
     }
 
     async fn forget(&self) {
         match self {
             Auth::Aventri { token, .. } => *token.lock().await = None,
+            Auth::Lenos { token, .. } => *token.lock().await = None,
         }
     }
 
-    /// Query parameters that authenticate a call, authorising first when needed.
-    async fn params(&self, f: &Fetcher<'_>) -> Result<Vec<(String, String)>, ConnectorError> {
+    /// What authenticates a call, authorising first when needed.
+    pub async fn authenticate(&self, f: &Fetcher<'_>) -> Result<Credential, ConnectorError> {
         match self {
             Auth::Aventri { creds, token } => {
                 let mut held = token.lock().await;
                 if held.is_none() {
                     *held = Some(aventri_authorize(f, creds).await?);
                 }
-                Ok(vec![("accesstoken".into(), held.clone().unwrap_or_default())])
+                Ok(Credential::Query(vec![("accesstoken".into(), held.clone().unwrap_or_default())]))
             }
+            Auth::Lenos { creds, token } => match creds.mode {
+                AuthMode::Basic => Ok(Credential::Header(creds.basic_header())),
+                AuthMode::Token => {
+                    let mut held = token.lock().await;
+                    let fresh = held.as_ref().is_some_and(|(_, until)| *until > std::time::Instant::now());
+                    if !fresh {
+                        f.pace().await?;
+                        f.requests.fetch_add(1, Ordering::Relaxed);
+                        *held = Some(lenos::login(f.http, creds).await?);
+                    }
+                    Ok(Credential::Header(format!("Bearer {}", held.as_ref().map(|(t, _)| t.as_str()).unwrap_or(""))))
+                }
+            },
         }
     }
 }
 
 async fn aventri_authorize(f: &Fetcher<'_>, creds: &AventriCredentials) -> Result<String, ConnectorError> {
-    let refused = || ConnectorError::Credentials(format!("{} refused the account id / key", f.provider.display));
+    let refused = || ConnectorError::Credentials(f.auth.refused());
     let url = format!("{}/global/authorize.json", creds.endpoint);
     f.pace().await?;
     f.requests.fetch_add(1, Ordering::Relaxed);
@@ -198,15 +253,16 @@ impl<'a> Fetcher<'a> {
     ) -> Result<Answer, ConnectorError> {
         let rule = &self.provider.errors;
         let shown = self.provider.display;
-        let url = format!("{}/{}", self.auth.endpoint(), call);
+        let path = call.replace("{event}", self.auth.event_id().unwrap_or_default());
+        let url = format!("{}/{}", self.auth.endpoint(), path);
         let mut reauthorised = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let auth = self.auth.params(self).await?;
+            let auth = self.auth.authenticate(self).await?;
             self.pace().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self.http.send_write(|c| c.get(&url).query(params).query(&auth)).await;
+            let sent = self.http.send_write(|c| auth.apply(c.get(&url).query(params))).await;
             let resp = match sent {
                 Ok(r) => r,
                 Err(VendorError::Status { status, .. }) if too_large.contains(&status) => {
@@ -218,7 +274,12 @@ impl<'a> Fetcher<'a> {
                     continue;
                 }
                 Err(VendorError::Status { status: 401 | 403, .. }) => {
-                    return Err(ConnectorError::Credentials(format!("{shown} refused the access token")));
+                    return Err(ConnectorError::Credentials(self.auth.refused()));
+                }
+                Err(VendorError::Status { status: 404, .. }) => {
+                    return Err(ConnectorError::Provider(format!(
+                        "{shown}: {call} answered 404 not found (is the event id right?)"
+                    )));
                 }
                 Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                     tracing::warn!(provider = %shown, error = %e, attempt, "retrying");
@@ -285,16 +346,27 @@ impl<'a> Fetcher<'a> {
     }
 
     /// One page at `offset`, halving `limit` (down to the paging rule's minimum) while the
-    /// provider fails on the answer's size. Returns the records, or `None` past the end.
+    /// provider fails on the answer's size. Returns the records, or `None` past the end. Without
+    /// a paging rule the first call answers every record and any later offset is past the end.
+    #[allow(clippy::too_many_arguments)]
     pub async fn page(
         &self,
         call: &str,
-        paging: &Paging,
+        paging: Option<&Paging>,
         records_at: &str,
         base: &[(String, String)],
         offset: u64,
         limit: &mut u32,
     ) -> Result<Option<Vec<Value>>, ConnectorError> {
+        let Some(paging) = paging else {
+            if offset > 0 {
+                return Ok(None);
+            }
+            return match self.call(call, base, &[]).await? {
+                Answer::End => Ok(None),
+                Answer::Data(v) => Ok(Some(self.records(call, records_at, v)?).filter(|r| !r.is_empty())),
+            };
+        };
         loop {
             let mut params = base.to_vec();
             params.push((paging.limit_param.into(), limit.to_string()));
@@ -314,17 +386,19 @@ impl<'a> Fetcher<'a> {
                 }
                 Err(e) => return Err(e),
                 Ok(Answer::End) => return Ok(None),
-                Ok(Answer::Data(v)) => {
-                    let list = if records_at.is_empty() { Some(&v) } else { v.pointer(records_at) };
-                    return match list.and_then(Value::as_array) {
-                        Some(items) => Ok(Some(items.clone())),
-                        None => Err(ConnectorError::Provider(format!(
-                            "{}: {call} answered something other than a list of records",
-                            self.provider.display
-                        ))),
-                    };
-                }
+                Ok(Answer::Data(v)) => return self.records(call, records_at, v).map(Some),
             }
+        }
+    }
+
+    fn records(&self, call: &str, records_at: &str, mut v: Value) -> Result<Vec<Value>, ConnectorError> {
+        let list = if records_at.is_empty() { Some(&mut v) } else { v.pointer_mut(records_at) };
+        match list.map(Value::take) {
+            Some(Value::Array(items)) => Ok(items),
+            _ => Err(ConnectorError::Provider(format!(
+                "{}: {call} answered something other than a list of records",
+                self.provider.display
+            ))),
         }
     }
 

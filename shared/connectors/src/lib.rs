@@ -13,8 +13,10 @@ pub mod aventri;
 pub mod description;
 pub mod engine;
 pub mod fetch;
+pub mod lenos;
 pub mod preview;
 pub mod records;
+pub mod register;
 pub mod store;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -71,7 +73,7 @@ platform_warehouse::impl_from_db_error!(ConnectorError);
 
 /// Every provider the engine knows.
 pub fn providers() -> Vec<Provider> {
-    vec![aventri::provider()]
+    vec![aventri::provider(), lenos::provider()]
 }
 
 /// Deploy-time settings.

@@ -49,8 +49,8 @@ pub async fn read(
     for spec in &provider.streams {
         let records: Vec<Value> = match &spec.source {
             Source::List { call, paging, records_at, .. } => {
-                let mut limit = PREVIEW_LIMIT.max(paging.min_limit);
-                fetcher.page(call, paging, records_at, &event, 0, &mut limit).await?.unwrap_or_default()
+                let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit));
+                fetcher.page(call, paging.as_ref(), records_at, &event, 0, &mut limit).await?.unwrap_or_default()
             }
             Source::PerParent { parent, call, id_param, records_at, .. } => {
                 let mut items = Vec::new();

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::{Map, Value};
 
 use crate::{
     ConnectorError,
-    description::{StreamSpec, matches_pattern},
+    description::{StreamSpec, Times, matches_pattern},
 };
 
 /// Target fields the engine computes; a mapping may not name them.
@@ -196,7 +196,7 @@ pub fn without_nul(v: Value) -> Value {
 pub fn transform(spec: &StreamSpec, map: &BTreeMap<String, String>, rules: &RuleSettings, record: Value) -> Outcome {
     let record = without_nul(record);
     let flat = flatten(&record);
-    let Some(ext_id) = flat.get(spec.id_field).filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()) else {
+    let Some(ext_id) = record_id(spec.id_field, &flat) else {
         return Outcome::Rejected { reason: format!("no {} (the record id)", spec.id_field), raw: record };
     };
     if let Some(r) = &spec.reroute
@@ -248,16 +248,35 @@ pub fn row(
         let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
             return Outcome::Skipped { reason: format!("event_time_zone {zone:?} is not a time zone"), label: ext_id };
         };
-        let at = |time_field: &str| -> Option<String> {
-            let date = NaiveDate::parse_from_str(flat.get(t.date)?.trim(), "%Y-%m-%d").ok()?;
-            let raw = flat.get(time_field)?.trim().to_owned();
-            let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
-                .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
-                .ok()?;
-            let local = tz.from_local_datetime(&date.and_time(time)).earliest()?;
-            Some(local.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        let utc = |local: NaiveDateTime| -> Option<String> {
+            let at = tz.from_local_datetime(&local).earliest()?;
+            Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         };
-        match (at(t.start), at(t.end)) {
+        let at = |field: &str| -> Option<String> {
+            match t {
+                Times::LocalDate { date, .. } => {
+                    let date = NaiveDate::parse_from_str(flat.get(*date)?.trim(), "%Y-%m-%d").ok()?;
+                    let raw = flat.get(field)?.trim().to_owned();
+                    let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
+                        .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
+                        .ok()?;
+                    utc(date.and_time(time))
+                }
+                Times::Instants { .. } => {
+                    let raw = flat.get(field)?.trim();
+                    match chrono::DateTime::parse_from_rfc3339(raw) {
+                        Ok(at) => {
+                            Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        }
+                        Err(_) => utc(NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").ok()?),
+                    }
+                }
+            }
+        };
+        let (start, end) = match t {
+            Times::LocalDate { start, end, .. } | Times::Instants { start, end } => (*start, *end),
+        };
+        match (at(start), at(end)) {
             (Some(s), Some(e)) => {
                 fields.insert("starts_at".into(), Value::String(s));
                 fields.insert("ends_at".into(), Value::String(e));
@@ -270,7 +289,17 @@ pub fn row(
             }
         }
     }
-    Outcome::Row(Row { ext_id, status, raw_status, fields, raw: record, parent: None })
+    let parent = spec.id_field.contains('/').then(|| ext_id.split('/').next().unwrap_or_default().to_owned());
+    Outcome::Row(Row { ext_id, status, raw_status, fields, raw: record, parent })
+}
+
+/// The record's id: one field, or `/`-joined fields (every part present) for a composite id.
+fn record_id(id_field: &str, flat: &BTreeMap<String, String>) -> Option<String> {
+    let parts: Option<Vec<&str>> = id_field
+        .split('/')
+        .map(|f| flat.get(f).map(|v| v.trim()).filter(|v| !v.is_empty()))
+        .collect();
+    Some(parts?.join("/"))
 }
 
 /// Whether an error message of the provider matches one of `patterns`.

@@ -14,7 +14,9 @@ use serde_json::json;
 
 use crate::{
     AventriFixture, FaultRule, FormstackFixture, MeetmaxFixture, Shared,
+    LenosFixture,
     aventri::{AventriState, AventriSwitches},
+    lenos::{LenosState, LenosSwitches},
     formstack::{FormstackState, StoredSubmission},
     meetmax::{MeetmaxState, Switches},
 };
@@ -32,6 +34,8 @@ pub fn router() -> Router<Shared> {
         .route("/__sandbox/aventri/switches", post(set_aventri_switches))
         .route("/__sandbox/aventri/expire-tokens", post(expire_aventri_tokens))
         .route("/__sandbox/aventri/events/{id}/{list}", post(upsert_aventri))
+        .route("/__sandbox/lenos/fixture", post(load_lenos))
+        .route("/__sandbox/lenos/switches", post(set_lenos_switches))
         .route("/__sandbox/faults", post(set_faults))
         .route("/__sandbox/clock", post(set_clock))
         .route("/__sandbox/requests", get(requests))
@@ -42,6 +46,7 @@ async fn reset(State(state): State<Shared>) -> StatusCode {
     *state.formstack.lock().await = FormstackState::default();
     *state.meetmax.lock().await = MeetmaxState::default();
     *state.aventri.lock().await = AventriState::default();
+    *state.lenos.lock().await = LenosState::default();
     state.faults.lock().await.set(Vec::new());
     state.requests.lock().await.clear();
     StatusCode::NO_CONTENT
@@ -90,6 +95,21 @@ async fn set_aventri_switches(State(state): State<Shared>, Json(switches): Json<
             StatusCode::NO_CONTENT.into_response()
         }
         None => (StatusCode::CONFLICT, Json(json!({"error": "no Aventri fixture loaded"}))).into_response(),
+    }
+}
+
+async fn load_lenos(State(state): State<Shared>, Json(fixture): Json<LenosFixture>) -> StatusCode {
+    *state.lenos.lock().await = LenosState::from_fixture(fixture);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_lenos_switches(State(state): State<Shared>, Json(switches): Json<LenosSwitches>) -> Response {
+    match state.lenos.lock().await.fixture.as_mut() {
+        Some(f) => {
+            f.switches = switches;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => (StatusCode::CONFLICT, Json(json!({"error": "no Lenos fixture loaded"}))).into_response(),
     }
 }
 

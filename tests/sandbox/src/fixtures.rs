@@ -231,3 +231,76 @@ pub fn aventri_many(n: usize) -> crate::aventri::AventriFixture {
         .collect();
     fixture
 }
+
+/// The Lenos demo event's id.
+pub const LENOS_EVENT: &str = "ev-2027";
+/// The Lenos demo user.
+pub const LENOS_USER: &str = "platform-sync";
+/// Its password.
+pub const LENOS_PASSWORD: &str = "lenos-demo-password";
+
+/// A Lenos person.
+pub fn lenos_person(id: &str, first: &str, last: &str, status: &str, modified: &str) -> Value {
+    json!({"Id": id, "FirstName": first, "LastName": last, "Email": format!("{}@example.org", first.to_lowercase()),
+           "Company": "Example Co", "Title": "Engineer", "RegistrationStatus": status, "UtcModifiedDate": modified})
+}
+
+/// The Lenos demo (provisional contract): persons with each `RegistrationStatus`, two
+/// concurrent sessions with `in_slot`, a full session (capacity 1, taken), a closed session, a
+/// session without times, registrations, locations and tags.
+pub fn lenos_demo_fixture() -> crate::lenos::LenosFixture {
+    use crate::lenos::{LenosEvent, LenosFixture, LenosSwitches};
+    let persons = vec![
+        lenos_person("p1", "Ada", "Lovelace", "Registered", "2026-11-01T09:00:00Z"),
+        lenos_person("p2", "Grace", "Hopper", "Registered", "2026-11-01T09:00:00Z"),
+        lenos_person("p3", "Alan", "Turing", "Cancelled", "2026-11-02T10:00:00Z"),
+        lenos_person("p4", "Edsger", "Dijkstra", "Declined", "2026-11-02T10:00:00Z"),
+        lenos_person("p5", "Barbara", "Liskov", "Pending", "2026-11-03T11:00:00Z"),
+        lenos_person("p6", "Zoë", "Ångström", "Registered", "2026-11-03T11:00:00Z"),
+    ];
+    let session = |id: &str, title: &str, start: &str, end: &str, slot: Option<&str>, capacity: Option<u64>| {
+        json!({"Id": id, "Title": title, "Description": format!("{title}."), "Start": start, "End": end,
+               "LocationId": "l1", "TagIds": ["t1"], "in_slot": slot, "Capacity": capacity})
+    };
+    let mut sessions = vec![
+        session("s1", "Opening keynote", "2027-03-01T09:00:00+01:00", "2027-03-01T10:00:00+01:00", Some("A"), Some(200)),
+        session("s2", "Workshop: APIs", "2027-03-01T09:00:00+01:00", "2027-03-01T10:30:00+01:00", Some("A"), Some(30)),
+        session("s3", "Masterclass (one seat)", "2027-03-01T11:00:00+01:00", "2027-03-01T12:00:00+01:00", None, Some(1)),
+        session("s4", "Closed briefing", "2027-03-01T14:00:00+01:00", "2027-03-01T15:00:00+01:00", None, None),
+        session("s5", "Networking (time to be announced)", "", "", None, None),
+        session("s6", "Afternoon panel", "2027-03-01T16:00:00+01:00", "2027-03-01T17:00:00+01:00", None, Some(100)),
+    ];
+    sessions[3]["Closed"] = json!(true);
+    let registration = |p: &str, s: &str, status: &str| json!({"PersonId": p, "SessionId": s, "Status": status});
+    LenosFixture {
+        username: LENOS_USER.into(),
+        password: LENOS_PASSWORD.into(),
+        switches: LenosSwitches::default(),
+        events: vec![LenosEvent {
+            id: LENOS_EVENT.into(),
+            persons,
+            sessions,
+            registrations: vec![
+                registration("p1", "s1", "Registered"),
+                registration("p2", "s3", "Registered"),
+                registration("p3", "s1", "Cancelled"),
+            ],
+            locations: vec![json!({"Id": "l1", "Name": "Hall A"}), json!({"Id": "l2", "Name": "Room 2"})],
+            session_tags: vec![json!({"Id": "t1", "Name": "Keynotes"}), json!({"Id": "t2", "Name": "Workshops"})],
+        }],
+    }
+}
+
+/// The Lenos demo with `n` generated persons (`q<i>`, modified one second apart from
+/// 2026-10-01T00:00:00Z), for benchmarks.
+pub fn lenos_many(n: usize) -> crate::lenos::LenosFixture {
+    let mut fixture = lenos_demo_fixture();
+    let base = NaiveDateTime::parse_from_str("2026-10-01 00:00:00", "%Y-%m-%d %H:%M:%S").expect("date");
+    fixture.events[0].persons = (0..n)
+        .map(|i| {
+            let ts = (base + Duration::seconds(i as i64)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            lenos_person(&format!("q{i}"), "Bench", &format!("Person{i}"), "Registered", &ts)
+        })
+        .collect();
+    fixture
+}

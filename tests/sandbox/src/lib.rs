@@ -1,7 +1,7 @@
 //! The vendor sandbox: the project's local fake of every external service, over real HTTP.
 //!
 //! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
-//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`, Lenos: `/lenos/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
 //! path, query, headers with secrets redacted, body, response status), and a fault schedule can
 //! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
 //!
@@ -15,6 +15,7 @@ pub mod control;
 pub mod faults;
 pub mod fixtures;
 pub mod formstack;
+pub mod lenos;
 pub mod meetmax;
 pub mod recording;
 pub mod webhook;
@@ -27,6 +28,7 @@ use tokio::{net::TcpListener, sync::Mutex};
 pub use aventri::AventriFixture;
 pub use faults::{Fault, FaultRule};
 pub use formstack::FormstackFixture;
+pub use lenos::LenosFixture;
 pub use meetmax::MeetmaxFixture;
 pub use recording::RecordedRequest;
 
@@ -37,6 +39,8 @@ pub struct State {
     pub formstack: Mutex<formstack::FormstackState>,
     /// Aventri's accounts, tokens, events and switches.
     pub aventri: Mutex<aventri::AventriState>,
+    /// Lenos's events, tokens and switches (the provisional contract).
+    pub lenos: Mutex<lenos::LenosState>,
     /// MeetMax's events, records, consumers and switches.
     pub meetmax: Mutex<meetmax::MeetmaxState>,
     /// The fault schedule.
@@ -63,6 +67,7 @@ pub fn router(state: Shared) -> Router {
         .merge(formstack::router())
         .merge(meetmax::router())
         .merge(aventri::router())
+        .merge(lenos::router())
         .merge(control::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
         .with_state(state)
@@ -119,6 +124,16 @@ impl Sandbox {
     /// Aventri's API v2 endpoint on this sandbox (the `endPoint` credential).
     pub fn aventri_endpoint(&self) -> String {
         format!("{}/api/v2", self.url)
+    }
+
+    /// Lenos's base URL on this sandbox (the `endPoint` credential).
+    pub fn lenos_endpoint(&self) -> String {
+        format!("{}/lenos", self.url)
+    }
+
+    /// Replaces Lenos's state with a fixture.
+    pub async fn load_lenos(&self, fixture: LenosFixture) {
+        *self.state.lenos.lock().await = lenos::LenosState::from_fixture(fixture);
     }
 
     /// Replaces Aventri's state with a fixture.
