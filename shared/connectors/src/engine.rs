@@ -127,7 +127,17 @@ impl Pull<'_> {
         };
         drop(db);
         let result = self
-            .run_leased(spec, &row, run_id, trigger, deadline, call, paging.as_ref(), records_at, modified_since.is_some())
+            .run_leased(
+                spec,
+                &row,
+                run_id,
+                trigger,
+                deadline,
+                call,
+                paging.as_ref(),
+                records_at,
+                modified_since.is_some(),
+            )
             .await;
         let db = self.warehouse.conn().await?;
         store::release(&**db, &self.connection.name, stream).await?;

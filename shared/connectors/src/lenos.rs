@@ -292,9 +292,7 @@ pub async fn register(
     let url = format!("{}/events/{}/registrations", creds.endpoint, creds.event_id);
     let body = json!({"personId": person, "sessionId": session});
     let sent = http
-        .send_write(|c| {
-            c.post(&url).timeout(timeout).header(reqwest::header::AUTHORIZATION, auth_header).json(&body)
-        })
+        .send_write(|c| c.post(&url).timeout(timeout).header(reqwest::header::AUTHORIZATION, auth_header).json(&body))
         .await;
     let text = match sent {
         Ok(resp) => match read_body(http.vendor(), resp).await {
@@ -334,13 +332,22 @@ mod tests {
         let c = Credentials::from_secret(&json!({"endPoint": "https://lenos.example.com/api/", "username": "u",
             "password": "p-secret", "eventId": 7, "authMode": "Token"}))
         .unwrap();
-        assert_eq!((c.endpoint.as_str(), c.event_id.as_str(), c.mode), ("https://lenos.example.com/api", "7", AuthMode::Token));
+        assert_eq!(
+            (c.endpoint.as_str(), c.event_id.as_str(), c.mode),
+            ("https://lenos.example.com/api", "7", AuthMode::Token)
+        );
         assert!(!format!("{c:?}").contains("p-secret"));
         assert_eq!(c.basic_header(), "Basic dTpwLXNlY3JldA==");
         for (secret, says) in [
             (json!({"endPoint": "https://l/api", "username": "u", "eventId": "1"}), "password"),
-            (json!({"endPoint": "http://lenos.example.com", "username": "u", "password": "p", "eventId": "1"}), "https://"),
-            (json!({"endPoint": "https://l", "username": "u", "password": "p", "eventId": "1", "authMode": "oauth"}), "authMode"),
+            (
+                json!({"endPoint": "http://lenos.example.com", "username": "u", "password": "p", "eventId": "1"}),
+                "https://",
+            ),
+            (
+                json!({"endPoint": "https://l", "username": "u", "password": "p", "eventId": "1", "authMode": "oauth"}),
+                "authMode",
+            ),
         ] {
             let err = Credentials::from_secret(&secret).unwrap_err().to_string();
             assert!(err.contains(says), "{err}");

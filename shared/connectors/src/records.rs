@@ -295,10 +295,8 @@ pub fn row(
 
 /// The record's id: one field, or `/`-joined fields (every part present) for a composite id.
 fn record_id(id_field: &str, flat: &BTreeMap<String, String>) -> Option<String> {
-    let parts: Option<Vec<&str>> = id_field
-        .split('/')
-        .map(|f| flat.get(f).map(|v| v.trim()).filter(|v| !v.is_empty()))
-        .collect();
+    let parts: Option<Vec<&str>> =
+        id_field.split('/').map(|f| flat.get(f).map(|v| v.trim()).filter(|v| !v.is_empty())).collect();
     Some(parts?.join("/"))
 }
 

@@ -148,7 +148,8 @@ impl Registrar {
                 ));
             }
         };
-        for (name, value) in [("person_id", &body.person_id), ("session_id", &body.session_id), ("request_id", &body.request_id)]
+        for (name, value) in
+            [("person_id", &body.person_id), ("session_id", &body.session_id), ("request_id", &body.request_id)]
         {
             if value.trim().is_empty() || value.len() > 200 || value.chars().any(char::is_control) {
                 return Ok(RegisterAnswer::error(400, format!("{name} must be 1 to 200 printable characters")));
@@ -159,7 +160,10 @@ impl Registrar {
             Some("unregister") | None => {
                 return Ok(RegisterAnswer::error(
                     501,
-                    format!("unregistering is not offered: the Lenos contract this platform speaks ({}) has no unregister call", lenos::CONTRACT),
+                    format!(
+                        "unregistering is not offered: the Lenos contract this platform speaks ({}) has no unregister call",
+                        lenos::CONTRACT
+                    ),
                 ));
             }
             Some(other) => return Ok(RegisterAnswer::error(400, format!("unknown action {other:?}"))),
@@ -172,7 +176,10 @@ impl Registrar {
             .await?
             .map(|r| r.get::<_, String>(0))
         else {
-            return Ok(RegisterAnswer::error(403, format!("app {app:?} may not register attendees (connector.register_app)")));
+            return Ok(RegisterAnswer::error(
+                403,
+                format!("app {app:?} may not register attendees (connector.register_app)"),
+            ));
         };
         let connection_row = store::connection(&**conn, &connection).await?;
         if connection_row.provider != "lenos" {
@@ -251,7 +258,9 @@ impl Registrar {
             match reply {
                 RegisterReply::Confirmed(id) => ("confirmed", None, id, Some(ms)),
                 RegisterReply::Refused(r) => ("refused", Some(r), None, Some(ms)),
-                RegisterReply::Unknown => ("unknown", Some("Lenos does not know the person or the session".into()), None, Some(ms)),
+                RegisterReply::Unknown => {
+                    ("unknown", Some("Lenos does not know the person or the session".into()), None, Some(ms))
+                }
                 RegisterReply::Unauthorised => {
                     tracing::error!(connection = %connection, "Lenos refused the username / password on a registration");
                     ("try_again", Some("Lenos refused the platform's credentials".into()), None, Some(ms))

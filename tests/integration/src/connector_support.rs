@@ -15,6 +15,8 @@ use crate::{TestDb, aws, new_queue, new_secret};
 
 /// The connection's name in tests.
 pub const CONNECTION: &str = "test-aventri";
+/// The Lenos connection's name in tests.
+pub const LENOS_CONNECTION: &str = "test-lenos";
 
 /// Everything a connector test needs.
 pub struct ConnectorHarness {
@@ -26,6 +28,8 @@ pub struct ConnectorHarness {
     pub sdk: SdkConfig,
     /// The service.
     pub service: Connectors,
+    /// The connection pulled by [`pull`](Self::pull).
+    pub connection: &'static str,
     /// Its queue.
     pub queue_url: String,
     /// Its bucket.
@@ -60,17 +64,42 @@ impl ConnectorHarness {
                     "presenterPhotoEndpoint": format!("{}/aventri-photos/presenters", sandbox.url)}),
         )
         .await;
-        let mut settings = settings;
-        if settings.get("rate_per_minute").is_none() {
-            settings["rate_per_minute"] = json!(6000);
-        }
-        db.exec(&format!(
-            "INSERT INTO connector.connection (name, provider, secret_id, settings) VALUES ('{CONNECTION}', 'aventri', '{secret}', '{}');
-             INSERT INTO connector.stream (connection, stream)
-             SELECT '{CONNECTION}', s FROM unnest(ARRAY['participants', 'schedule', 'sponsors', 'sponsor_levels', 'sessions', 'presenters']) s;",
-            settings.to_string().replace('\'', "''")
-        ))
+        add_connection(&db, CONNECTION, "aventri", &secret, settings).await;
+        ConnectorHarness::wire(db, sandbox, sdk, queue_url, bucket, s3, CONNECTION)
+    }
+
+    /// A harness over a Lenos `fixture` (basic or token mode as its switches say), with the
+    /// connection [`LENOS_CONNECTION`] and every Lenos stream.
+    pub async fn lenos(fixture: vendor_sandbox::LenosFixture, settings: Value) -> ConnectorHarness {
+        let db = TestDb::new().await;
+        let sandbox = Sandbox::start_local().await.unwrap();
+        let token = fixture.switches.token_auth;
+        sandbox.load_lenos(fixture).await;
+        let sdk = aws().await;
+        let queue_url = new_queue(&sdk, "connector").await;
+        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
+        let s3 = platform_aws::s3::client(&sdk, true);
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let secret = new_secret(
+            &sdk,
+            &json!({"endPoint": format!("{}/", sandbox.lenos_endpoint()), "username": fixtures::LENOS_USER,
+                    "password": fixtures::LENOS_PASSWORD, "eventId": fixtures::LENOS_EVENT,
+                    "authMode": if token { "token" } else { "basic" }}),
+        )
         .await;
+        add_connection(&db, LENOS_CONNECTION, "lenos", &secret, settings).await;
+        ConnectorHarness::wire(db, sandbox, sdk, queue_url, bucket, s3, LENOS_CONNECTION)
+    }
+
+    fn wire(
+        db: TestDb,
+        sandbox: Sandbox,
+        sdk: SdkConfig,
+        queue_url: String,
+        bucket: String,
+        s3: aws_sdk_s3::Client,
+        connection: &'static str,
+    ) -> ConnectorHarness {
         let service = Connectors::new(
             db.warehouse.clone(),
             SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(60)),
@@ -85,7 +114,7 @@ impl ConnectorHarness {
             },
         )
         .unwrap();
-        ConnectorHarness { db, sandbox, sdk, service, queue_url, bucket, s3 }
+        ConnectorHarness { db, sandbox, sdk, service, connection, queue_url, bucket, s3 }
     }
 
     /// The demo event with the demo settings (New York times, a master-session title).
@@ -100,7 +129,7 @@ impl ConnectorHarness {
     /// Pulls one stream now, to completion (no deadline).
     pub async fn pull(&self, stream: &str) -> PullReport {
         self.service
-            .pull_now(CONNECTION, stream, &Deadline::none())
+            .pull_now(self.connection, stream, &Deadline::none())
             .await
             .unwrap_or_else(|e| panic!("pull {stream}: {e}"))
     }
@@ -114,4 +143,28 @@ impl ConnectorHarness {
 /// A run record's counter.
 pub fn count(report: &PullReport, name: &str) -> i64 {
     report.run[name].as_i64().unwrap_or_else(|| panic!("{name} in {}", report.run))
+}
+
+/// Adds connection `name` of `provider` with `settings` (at 6,000 requests a minute unless
+/// they say otherwise) and a row for each of the provider's streams.
+pub async fn add_connection(db: &TestDb, name: &str, provider: &str, secret: &str, settings: Value) {
+    let mut settings = settings;
+    if settings.get("rate_per_minute").is_none() {
+        settings["rate_per_minute"] = json!(6000);
+    }
+    let streams: Vec<String> = platform_connectors::providers()
+        .into_iter()
+        .find(|p| p.key == provider)
+        .expect("provider")
+        .streams
+        .iter()
+        .map(|s| format!("'{}'", s.name))
+        .collect();
+    db.exec(&format!(
+        "INSERT INTO connector.connection (name, provider, secret_id, settings) VALUES ('{name}', '{provider}', '{secret}', '{}');
+         INSERT INTO connector.stream (connection, stream) SELECT '{name}', s FROM unnest(ARRAY[{}]) s;",
+        settings.to_string().replace('\'', "''"),
+        streams.join(", ")
+    ))
+    .await;
 }
