@@ -52,6 +52,18 @@ secret(
         "presenterPhotoEndpoint": f"{sandbox}/aventri-photos/presenters",
     },
 )
+secret(
+    "platform/local/lenos",
+    {
+        "endPoint": f"{sandbox}/lenos",
+        "username": "platform-sync",
+        "password": "lenos-demo-password",
+        "eventId": "ev-2027",
+        "authMode": "basic",
+    },
+)
+# Two-way registration: the demo event app's HMAC key.
+secret("platform/local/register-app-keys", {"demo-event-app": "local-demo-app-key"})
 connector = queue_with_dlq("platform-local-connector-pull")
 
 s3 = boto3.client("s3")
@@ -71,4 +83,5 @@ print("FORMSTACK_SECRET_ID=platform/local/formstack")
 print("MEETMAX_SECRET_ID=platform/local/meetmax")
 print(f"CONNECTOR_QUEUE_URL={connector}")
 print("CONNECTOR_BUCKET=platform-local-connectors")
+print("REGISTER_APP_KEYS_SECRET_ID=platform/local/register-app-keys")
 sys.stdout.flush()

@@ -33,7 +33,7 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 say "building the functions, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p session-register -p vendor-sandbox -p platform-warehouse --bins
 
 say "starting the vendor sandbox (demo Formstack and MeetMax data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
@@ -85,6 +85,7 @@ MEETMAX_TIMEOUT_SECONDS="10"
 REVIEW_BUCKET="$REVIEW_BUCKET"
 CONNECTOR_QUEUE_URL="$CONNECTOR_QUEUE_URL"
 CONNECTOR_BUCKET="$CONNECTOR_BUCKET"
+REGISTER_APP_KEYS_SECRET_ID="$REGISTER_APP_KEYS_SECRET_ID"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
@@ -213,16 +214,20 @@ echo "no duplicate registrations"
 say "connector-pull: the sandbox's demo Aventri event (plan, then the queue forwarded to connector-pull)"
 # Every make run starts the demo connection afresh (demo warehouse only), so the first pull is full.
 psql_q <<'SQL'
-DELETE FROM connector.schedule WHERE connection = 'demo-aventri';
-DELETE FROM connector.participant WHERE connection = 'demo-aventri';
-DELETE FROM connector.session WHERE connection = 'demo-aventri';
+DELETE FROM connector.schedule WHERE connection IN ('demo-aventri', 'demo-lenos');
+DELETE FROM connector.participant WHERE connection IN ('demo-aventri', 'demo-lenos');
+DELETE FROM connector.session WHERE connection IN ('demo-aventri', 'demo-lenos');
 DELETE FROM connector.presenter WHERE connection = 'demo-aventri';
 DELETE FROM connector.sponsor WHERE connection = 'demo-aventri';
 DELETE FROM connector.sponsor_level WHERE connection = 'demo-aventri';
 DELETE FROM connector.photo WHERE connection = 'demo-aventri';
+DELETE FROM connector.location WHERE connection = 'demo-lenos';
+DELETE FROM connector.session_tag WHERE connection = 'demo-lenos';
+DELETE FROM connector.register_request WHERE connection = 'demo-lenos';
+DELETE FROM connector.register_attempt WHERE connection = 'demo-lenos';
 DELETE FROM connector.pacing;
 UPDATE connector.stream SET cursor_at = NULL, last_full_pull_at = NULL, pull = NULL, lease_until = NULL, last_run_id = NULL
- WHERE connection = 'demo-aventri';
+ WHERE connection IN ('demo-aventri', 'demo-lenos');
 SQL
 connector_invoke() {
   cargo lambda invoke connector-pull -A 127.0.0.1 -P "$WATCH_PORT" --data-file "events/connector-pull/$1" -o json 2>>"$WORK/invoke.err" \
@@ -234,30 +239,70 @@ pull_round() {
   connector_invoke plan.json >/dev/null
   "$PY" infra/local/forward_sqs.py "$CONNECTOR_QUEUE_URL" connector-pull "$WATCH_PORT"
   psql_q -v since="$since" <<'SQL'
-SELECT stream, mode, status, requests, read_count AS read, created_count AS created, updated_count AS updated,
+SELECT connection, stream, mode, status, requests, read_count AS read, created_count AS created, updated_count AS updated,
        unchanged_count AS unchanged, skipped_count AS skipped, failed_count AS failed
-  FROM connector.stream_run WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY stream;
-SELECT stream, key AS skipped_because, value AS records
-  FROM connector.stream_run, jsonb_each(skipped_reasons) WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1, 2;
-SELECT stream, key AS also_wrote, value ->> 'created' AS created, value ->> 'updated' AS updated
-  FROM connector.stream_run, jsonb_each(by_target) WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1, 2;
-SELECT stream, jsonb_array_elements_text(notes) AS note
-  FROM connector.stream_run WHERE connection = 'demo-aventri' AND started_at >= :'since' ORDER BY 1;
+  FROM connector.stream_run WHERE started_at >= :'since' ORDER BY connection, stream;
+SELECT connection, stream, key AS skipped_because, value AS records
+  FROM connector.stream_run, jsonb_each(skipped_reasons) WHERE started_at >= :'since' ORDER BY 1, 2, 3;
+SELECT connection, stream, key AS also_wrote, value ->> 'created' AS created, value ->> 'updated' AS updated
+  FROM connector.stream_run, jsonb_each(by_target) WHERE started_at >= :'since' ORDER BY 1, 2, 3;
+SELECT connection, stream, jsonb_array_elements_text(notes) AS note
+  FROM connector.stream_run WHERE started_at >= :'since' ORDER BY 1, 2;
 SQL
 }
 echo "first pull (full):"
 pull_round
 psql_q <<'SQL'
-SELECT fp_ext_id, title, starts_at, master_ext_id FROM connector.sessions WHERE connection = 'demo-aventri' ORDER BY starts_at, fp_ext_id;
+SELECT connection, fp_ext_id, title, starts_at, master_ext_id FROM connector.sessions ORDER BY connection, starts_at, fp_ext_id;
 SELECT fp_ext_id, s3_key, bytes FROM connector.photo WHERE connection = 'demo-aventri' ORDER BY 1;
-SELECT fp_status, raw_status, count(*) AS participants FROM connector.participants
- WHERE connection = 'demo-aventri' GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT connection, fp_status, raw_status, count(*) AS participants FROM connector.participants
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SQL
-echo "second pull (participants incremental from the last pull minus one day; the others in full):"
+echo "second pull (Aventri participants incremental from the last pull minus one day, Lenos persons minus 10 minutes; the others in full):"
 pull_round
 echo "preview report:"
 connector_invoke preview.json | "$PY" -c 'import json,sys; a=json.load(sys.stdin); print("  s3://platform-local-connectors/" + a["key"]); print("  " + a["url"]); print("  fields seen per stream: " + ", ".join(k + ": " + str(len(v["fields"])) for k, v in a["streams"].items()))'
 live=$(psql_q -tA -c "SELECT count(*) FROM connector.participants WHERE connection = 'demo-aventri'")
 [ "$live" = 7 ] || { echo "expected 7 demo participants, found $live" >&2; exit 1; }
 echo "messages waiting on the connector queue: $("$PY" infra/local/queue_depth.py "$CONNECTOR_QUEUE_URL")"
+
+say "two-way session registration: the demo event app asks session-register (its Function URL) to register attendees with Lenos"
+register() { # person session request_id: POST the signed request, print the status and answer
+  local body
+  body=$(printf '{"person_id":"%s","session_id":"%s","request_id":"%s"}' "$1" "$2" "$3")
+  "$PY" - "$body" "http://127.0.0.1:$WATCH_PORT/lambda-url/session-register/" <<'PY'
+import hashlib, hmac, json, sys, time, urllib.request, urllib.error
+body, url = sys.argv[1].encode(), sys.argv[2]
+sig = "sha256=" + hmac.new(b"local-demo-app-key", body, hashlib.sha256).hexdigest()
+req = urllib.request.Request(url, data=body, method="POST",
+                             headers={"content-type": "application/json", "x-app-id": "demo-event-app", "x-signature": sig})
+t = time.monotonic()
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, text = r.status, r.read().decode()
+except urllib.error.HTTPError as e:
+    status, text = e.code, e.read().decode()
+a = json.loads(text)
+print(f"  {json.loads(body)['person_id']} -> {json.loads(body)['session_id']}: HTTP {status} {a.get('answer')}"
+      + (f" ({a['reason']})" if a.get("reason") else "") + (" [repeated: answered from the record]" if a.get("repeated") else "")
+      + f" in {1000 * (time.monotonic() - t):.0f} ms")
+PY
+}
+lenos_registers() { curl -s "$SANDBOX_URL/__sandbox/requests" | "$PY" -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"] == "POST" and r["path"].endswith("/registrations")))'; }
+register p6 s6 demo-req-1
+register p1 s3 demo-req-2
+curl -s -o /dev/null -X POST "$SANDBOX_URL/__sandbox/lenos/switches" -H 'content-type: application/json' -d '{"latency_ms": 4000}'
+echo "  (the sandbox's Lenos now answers after 4 s)"
+register p2 s6 demo-req-3
+curl -s -o /dev/null -X POST "$SANDBOX_URL/__sandbox/lenos/switches" -H 'content-type: application/json' -d '{}'
+before=$(lenos_registers)
+register p6 s6 demo-req-1
+after=$(lenos_registers)
+echo "  register calls Lenos received for the repeat: $((after - before))"
+[ "$after" = "$before" ] || { echo "the repeated confirmation was sent to Lenos again" >&2; exit 1; }
+psql_q <<'SQL'
+SELECT request_id, person_ext_id AS person, session_ext_id AS session, answer, reason, attempts FROM connector.register_request
+ WHERE connection = 'demo-lenos' ORDER BY request_id;
+SELECT fp_ext_id AS registration, fp_status FROM connector.schedule WHERE connection = 'demo-lenos' ORDER BY 1;
+SQL
 echo "make run finished"

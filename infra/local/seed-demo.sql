@@ -81,3 +81,18 @@ VALUES ('demo-aventri', 'participants', '{"photo": "responses.Profile Photo"}'),
        ('demo-aventri', 'sponsor_levels', '{}'), ('demo-aventri', 'sessions', '{}'),
        ('demo-aventri', 'presenters', '{}')
 ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;
+
+-- connector-pull: the sandbox's demo Lenos event (credentials in platform/local/lenos; the
+-- provisional contract lenos-provisional-v1), and the demo event app allowed to register
+-- attendees to its sessions (its key in platform/local/register-app-keys).
+INSERT INTO connector.connection (name, provider, secret_id, settings)
+VALUES ('demo-lenos', 'lenos', 'platform/local/lenos',
+        '{"event_time_zone": "Europe/Paris", "ConcurrentSessionsTitle": "Parallel sessions", "look_back_minutes": 10,
+          "register_timeout_seconds": 3}')
+ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, secret_id = excluded.secret_id, settings = excluded.settings;
+INSERT INTO connector.stream (connection, stream, mapping)
+VALUES ('demo-lenos', 'participants', '{}'), ('demo-lenos', 'sessions', '{"in_slot": "in_slot"}'),
+       ('demo-lenos', 'registrations', '{}'), ('demo-lenos', 'locations', '{}'), ('demo-lenos', 'session_tags', '{}')
+ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;
+INSERT INTO connector.register_app (app, connection) VALUES ('demo-event-app', 'demo-lenos')
+ON CONFLICT (app) DO UPDATE SET connection = excluded.connection, enabled = true;
