@@ -58,11 +58,13 @@ pub struct RegisterAnswer {
     pub status: u16,
     /// JSON body.
     pub body: Value,
+    /// How long Lenos took, when it was asked (not sent to the app).
+    pub lenos: Option<Duration>,
 }
 
 impl RegisterAnswer {
     fn error(status: u16, message: impl Into<String>) -> RegisterAnswer {
-        RegisterAnswer { status, body: json!({"error": message.into()}) }
+        RegisterAnswer { status, body: json!({"error": message.into()}), lenos: None }
     }
 }
 
@@ -170,46 +172,69 @@ impl Registrar {
         }
         let (person, session, request_id) = (body.person_id.trim(), body.session_id.trim(), body.request_id.trim());
 
+        // One statement: the app's connection, its credentials' secret and settings, and
+        // whether the person and the session are synced there.
         let mut conn = self.warehouse.conn().await?;
-        let Some(connection) = conn
-            .query_opt("SELECT connection FROM connector.register_app WHERE app = $1 AND enabled", &[&app])
-            .await?
-            .map(|r| r.get::<_, String>(0))
-        else {
+        let lookup = conn
+            .prepare_cached(
+                "SELECT c.name, c.provider, c.secret_id, c.settings,
+                        EXISTS (SELECT 1 FROM connector.participant p
+                                 WHERE p.connection = c.name AND p.fp_ext_id = $2 AND p.removed_at IS NULL),
+                        EXISTS (SELECT 1 FROM connector.session s
+                                 WHERE s.connection = c.name AND s.fp_ext_id = $3 AND s.removed_at IS NULL AND NOT s.is_master)
+                   FROM connector.register_app a JOIN connector.connection c ON c.name = a.connection
+                  WHERE a.app = $1 AND a.enabled",
+            )
+            .await?;
+        let Some(found) = conn.query_opt(&lookup, &[&app, &person, &session]).await? else {
             return Ok(RegisterAnswer::error(
                 403,
                 format!("app {app:?} may not register attendees (connector.register_app)"),
             ));
         };
-        let connection_row = store::connection(&**conn, &connection).await?;
-        if connection_row.provider != "lenos" {
+        let (connection, provider, secret_id, settings): (String, String, String, Value) =
+            (found.get(0), found.get(1), found.get(2), found.get(3));
+        if provider != "lenos" {
             return Err(ConnectorError::Config(format!(
                 "register_app {app:?} points at connection {connection:?}, which is not a Lenos connection"
             )));
         }
-        let creds = Credentials::from_secret(self.secrets.get(&connection_row.secret_id).await?.json())?;
-        let timeout = connection_row
-            .settings
+        let creds = Credentials::from_secret(self.secrets.get(&secret_id).await?.json())?;
+        let timeout = settings
             .get("register_timeout_seconds")
             .and_then(Value::as_f64)
             .map_or(DEFAULT_LENOS_TIMEOUT, |s| Duration::from_secs_f64(s.clamp(0.5, 3.5)));
+        let mut unknown = Vec::new();
+        if !found.get::<_, bool>(4) {
+            unknown.push("person");
+        }
+        if !found.get::<_, bool>(5) {
+            unknown.push("session");
+        }
 
-        let tx = store::client(&mut conn).transaction().await?;
-        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")).await?;
-        tx.execute(
-            "INSERT INTO connector.register_request (app, request_id, connection, person_ext_id, session_ext_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[&app, &request_id, &connection, &person, &session],
-        )
-        .await?;
-        let row = match tx
-            .query_one(
-                "SELECT person_ext_id, session_ext_id, answer, reason, registration_id FROM connector.register_request
-                  WHERE app = $1 AND request_id = $2 FOR UPDATE",
-                &[&app, &request_id],
+        // The request's row, created or found and locked in one statement (a twin waits for it).
+        let claim = conn
+            .prepare_cached(
+                "INSERT INTO connector.register_request AS r (app, request_id, connection, person_ext_id, session_ext_id)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (app, request_id) DO UPDATE SET app = r.app
+                 RETURNING person_ext_id, session_ext_id, answer, reason, registration_id",
             )
-            .await
-        {
+            .await?;
+        let finish = conn
+            .prepare_cached(
+                "WITH request AS (
+                     UPDATE connector.register_request SET answer = $6, reason = $7, registration_id = $10,
+                            attempts = attempts + 1, answered_at = now()
+                      WHERE app = $1 AND request_id = $2)
+                 INSERT INTO connector.register_attempt
+                        (app, request_id, connection, person_ext_id, session_ext_id, answer, reason, lenos_ms, total_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await?;
+        let tx = conn.transaction().await?;
+        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")).await?;
+        let row = match tx.query_one(&claim, &[&app, &request_id, &connection, &person, &session]).await {
             Ok(r) => r,
             Err(e) if e.code().is_some_and(|c| c.code() == "55P03") => {
                 let mut a = RegisterAnswer::error(503, "the same request_id is being answered; try again");
@@ -229,43 +254,29 @@ impl Registrar {
         if let (Some(answer), reason, registration_id) = &recorded
             && (answer == "confirmed" || answer == "refused")
         {
-            tx.commit().await?;
+            tx.rollback().await?;
             return Ok(reply(answer, person, session, request_id, reason.as_deref(), registration_id.as_deref(), true));
         }
 
-        // Known locally?
-        let known = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM connector.participant WHERE connection = $1 AND fp_ext_id = $2 AND removed_at IS NULL),
-                        EXISTS (SELECT 1 FROM connector.session WHERE connection = $1 AND fp_ext_id = $3 AND removed_at IS NULL AND NOT is_master)",
-                &[&connection, &person, &session],
-            )
-            .await?;
-        let mut unknown = Vec::new();
-        if !known.get::<_, bool>(0) {
-            unknown.push("person");
-        }
-        if !known.get::<_, bool>(1) {
-            unknown.push("session");
-        }
-        let (answer, reason, registration_id, lenos_ms) = if !unknown.is_empty() {
+        let mut lenos_time = None;
+        let (answer, reason, registration_id) = if !unknown.is_empty() {
             let reason = format!("not synced for connection {connection}: {}", unknown.join(" and "));
-            ("unknown", Some(reason), None, None)
+            ("unknown", Some(reason), None)
         } else {
             let t = Instant::now();
             let reply = self.ask_lenos(&creds, person, session, timeout).await;
-            let ms = t.elapsed().as_millis() as i32;
+            lenos_time = Some(t.elapsed());
             match reply {
-                RegisterReply::Confirmed(id) => ("confirmed", None, id, Some(ms)),
-                RegisterReply::Refused(r) => ("refused", Some(r), None, Some(ms)),
+                RegisterReply::Confirmed(id) => ("confirmed", None, id),
+                RegisterReply::Refused(r) => ("refused", Some(r), None),
                 RegisterReply::Unknown => {
-                    ("unknown", Some("Lenos does not know the person or the session".into()), None, Some(ms))
+                    ("unknown", Some("Lenos does not know the person or the session".into()), None)
                 }
                 RegisterReply::Unauthorised => {
                     tracing::error!(connection = %connection, "Lenos refused the username / password on a registration");
-                    ("try_again", Some("Lenos refused the platform's credentials".into()), None, Some(ms))
+                    ("try_again", Some("Lenos refused the platform's credentials".into()), None)
                 }
-                RegisterReply::NoAnswer(why) => ("try_again", Some(why), None, Some(ms)),
+                RegisterReply::NoAnswer(why) => ("try_again", Some(why), None),
             }
         };
         if answer == "confirmed" {
@@ -283,24 +294,28 @@ impl Registrar {
             };
             store::upsert(&tx, Target::Schedule, &connection, Uuid::now_v7(), &[row]).await?;
         }
+        let lenos_ms = lenos_time.map(|d| d.as_millis() as i32);
         let total_ms = started.elapsed().as_millis() as i32;
         tx.execute(
-            "UPDATE connector.register_request SET answer = $3, reason = $4, registration_id = $5,
-                    attempts = attempts + 1, answered_at = now()
-              WHERE app = $1 AND request_id = $2",
-            &[&app, &request_id, &answer, &reason, &registration_id],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO connector.register_attempt
-                    (app, request_id, connection, person_ext_id, session_ext_id, answer, reason, lenos_ms, total_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[&app, &request_id, &connection, &person, &session, &answer, &reason, &lenos_ms, &total_ms],
+            &finish,
+            &[
+                &app,
+                &request_id,
+                &connection,
+                &person,
+                &session,
+                &answer,
+                &reason,
+                &lenos_ms,
+                &total_ms,
+                &registration_id,
+            ],
         )
         .await?;
         tx.commit().await?;
         tracing::info!(app = %app, request_id, person, session, answer, reason = reason.as_deref().unwrap_or(""), lenos_ms, total_ms, "registration answered");
         let mut a = reply(answer, person, session, request_id, reason.as_deref(), registration_id.as_deref(), false);
+        a.lenos = lenos_time;
         if answer == "unknown" && !unknown.is_empty() {
             a.body["unknown"] = json!(unknown);
         }
@@ -366,5 +381,5 @@ fn reply(
     if let Some(id) = registration_id {
         body["registration_id"] = json!(id);
     }
-    RegisterAnswer { status, body }
+    RegisterAnswer { status, body, lenos: None }
 }

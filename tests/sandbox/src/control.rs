@@ -13,11 +13,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    AventriFixture, FaultRule, FormstackFixture, MeetmaxFixture, Shared,
-    LenosFixture,
+    AventriFixture, FaultRule, FormstackFixture, LenosFixture, MeetmaxFixture, Shared,
     aventri::{AventriState, AventriSwitches},
-    lenos::{LenosState, LenosSwitches},
     formstack::{FormstackState, StoredSubmission},
+    lenos::{LenosState, LenosSwitches},
     meetmax::{MeetmaxState, Switches},
 };
 

@@ -263,9 +263,23 @@ pub fn lenos_demo_fixture() -> crate::lenos::LenosFixture {
                "LocationId": "l1", "TagIds": ["t1"], "in_slot": slot, "Capacity": capacity})
     };
     let mut sessions = vec![
-        session("s1", "Opening keynote", "2027-03-01T09:00:00+01:00", "2027-03-01T10:00:00+01:00", Some("A"), Some(200)),
+        session(
+            "s1",
+            "Opening keynote",
+            "2027-03-01T09:00:00+01:00",
+            "2027-03-01T10:00:00+01:00",
+            Some("A"),
+            Some(200),
+        ),
         session("s2", "Workshop: APIs", "2027-03-01T09:00:00+01:00", "2027-03-01T10:30:00+01:00", Some("A"), Some(30)),
-        session("s3", "Masterclass (one seat)", "2027-03-01T11:00:00+01:00", "2027-03-01T12:00:00+01:00", None, Some(1)),
+        session(
+            "s3",
+            "Masterclass (one seat)",
+            "2027-03-01T11:00:00+01:00",
+            "2027-03-01T12:00:00+01:00",
+            None,
+            Some(1),
+        ),
         session("s4", "Closed briefing", "2027-03-01T14:00:00+01:00", "2027-03-01T15:00:00+01:00", None, None),
         session("s5", "Networking (time to be announced)", "", "", None, None),
         session("s6", "Afternoon panel", "2027-03-01T16:00:00+01:00", "2027-03-01T17:00:00+01:00", None, Some(100)),

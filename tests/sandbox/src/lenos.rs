@@ -121,9 +121,7 @@ impl LenosState {
 
 /// Lenos's routes.
 pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/lenos/login", post(login))
-        .route("/lenos/events/{id}/{list}", get(list).post(register))
+    Router::new().route("/lenos/login", post(login)).route("/lenos/events/{id}/{list}", get(list).post(register))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -157,8 +155,8 @@ fn authorised(l: &LenosState, headers: &HeaderMap) -> Result<(), Response> {
     let ok = if fixture.switches.token_auth {
         value.strip_prefix("Bearer ").and_then(|t| l.tokens.get(t)).is_some_and(|at| at.elapsed() < ttl)
     } else {
-        let expected = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", fixture.username, fixture.password));
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", fixture.username, fixture.password));
         value.strip_prefix("Basic ") == Some(expected.as_str())
     };
     if ok { Ok(()) } else { Err(error(StatusCode::UNAUTHORIZED, "invalid credentials")) }
@@ -273,7 +271,11 @@ async fn register(
     };
     let registered = |r: &Value| r["Status"] == "Registered";
     let reg_id = format!("reg-{person}-{session}");
-    if event.registrations.iter().any(|r| r["PersonId"] == person.as_str() && r["SessionId"] == session.as_str() && registered(r)) {
+    if event
+        .registrations
+        .iter()
+        .any(|r| r["PersonId"] == person.as_str() && r["SessionId"] == session.as_str() && registered(r))
+    {
         return Json(json!({"status": "Confirmed", "registrationId": reg_id})).into_response();
     }
     let refuse = |reason: &str| {
