@@ -239,3 +239,23 @@ async fn the_lambda_handler_answers_function_url_requests() {
     .unwrap_err();
     assert!(err.to_string().contains("Function URL"), "{err}");
 }
+
+#[tokio::test]
+async fn two_copies_of_one_request_at_once_ask_lenos_once() {
+    let s = setup(false).await;
+    s.switches(|w| w.latency_ms = 300).await;
+    let (a, b) = tokio::join!(s.ask("p6", "s6", "twin"), s.ask("p6", "s6", "twin"));
+    let mut answers = [a.body["repeated"].as_bool(), b.body["repeated"].as_bool()];
+    answers.sort();
+    assert_eq!((a.body["answer"].as_str(), b.body["answer"].as_str()), (Some("confirmed"), Some("confirmed")));
+    assert_eq!(answers, [Some(false), Some(true)], "one asked Lenos, the other waited and read its answer");
+    assert_eq!(s.lenos_calls().await, 1);
+
+    // A twin that waits longer than the lock wait is told to try again, never a second call.
+    s.switches(|w| w.latency_ms = 1600).await;
+    let (a, b) = tokio::join!(s.ask("p1", "s6", "slow-twin"), s.ask("p1", "s6", "slow-twin"));
+    let mut got = [a.body["answer"].as_str().unwrap().to_owned(), b.body["answer"].as_str().unwrap().to_owned()];
+    got.sort();
+    assert_eq!(got, ["confirmed", "try_again"]);
+    assert_eq!(s.lenos_calls().await, 2);
+}
