@@ -15,6 +15,7 @@ pub mod control;
 pub mod faults;
 pub mod fixtures;
 pub mod formstack;
+pub mod leads;
 pub mod lenos;
 pub mod meetmax;
 pub mod recording;
@@ -39,6 +40,8 @@ pub struct State {
     pub formstack: Mutex<formstack::FormstackState>,
     /// Aventri's accounts, tokens, events and switches.
     pub aventri: Mutex<aventri::AventriState>,
+    /// Lead intake systems' identities, switches and received leads (provisional contract).
+    pub leads: Mutex<leads::LeadIntakeState>,
     /// Lenos's events, tokens and switches (the provisional contract).
     pub lenos: Mutex<lenos::LenosState>,
     /// MeetMax's events, records, consumers and switches.
@@ -68,6 +71,7 @@ pub fn router(state: Shared) -> Router {
         .merge(meetmax::router())
         .merge(aventri::router())
         .merge(lenos::router())
+        .merge(leads::router())
         .merge(control::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
         .with_state(state)
@@ -129,6 +133,16 @@ impl Sandbox {
     /// Lenos's base URL on this sandbox (the `endPoint` credential).
     pub fn lenos_endpoint(&self) -> String {
         format!("{}/lenos", self.url)
+    }
+
+    /// Replaces the lead intake systems' identities and switches (received leads are kept).
+    pub async fn load_leads(&self, fixture: leads::LeadIntakeFixture) {
+        self.state.leads.lock().await.fixture = fixture;
+    }
+
+    /// Every lead the intake systems received, in order.
+    pub async fn received_leads(&self) -> Vec<leads::ReceivedLead> {
+        self.state.leads.lock().await.received.clone()
     }
 
     /// Replaces Lenos's state with a fixture.

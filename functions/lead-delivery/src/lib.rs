@@ -1,0 +1,173 @@
+//! lead-delivery's handler: adapts each trigger to a call into `platform-leads`.
+//!
+//! - SQS batch of `leads.received` envelopes (one lead each) → each lead to every integration
+//!   of its lander; a lead with a transient failure comes back alone.
+//! - Function URL request → the generic signed lead endpoint (landers not built on Formstack).
+//! - EventBridge schedule or `{"action": "refresh_states"}` → integrations' states recomputed,
+//!   the leads that waited for a now-ready integration queued, the outbox drained.
+//! - `{"action": "redeliver", "integration": …}` → its rejected, invalid and unknown-outcome
+//!   leads queued again.
+//! - `{"action": "test_lead", "integration": …}` → a marked test lead sent now, the answer
+//!   reported.
+//! - `{"action": "publish"}` → unsent outbox entries to the queue.
+
+use aws_lambda_events::{
+    lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse},
+    sqs::{SqsBatchResponse, SqsEvent},
+};
+use base64::Engine;
+use lambda_runtime::LambdaEvent;
+use platform_domain::envelope::Envelope;
+use platform_leads::{KIND_LEADS_RECEIVED, LeadError, Leads, endpoint::LeadHttp};
+use platform_runtime::{ErrorKind, InvocationError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+/// An operator's or scheduler's command.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Recompute integrations' states and release waiting leads.
+    RefreshStates,
+    /// Queue an integration's failed leads again.
+    Redeliver {
+        /// Integration id.
+        integration: String,
+    },
+    /// Send a marked test lead through an integration now.
+    TestLead {
+        /// Integration id.
+        integration: String,
+    },
+    /// Drain the outbox to the queue.
+    Publish,
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub enum Trigger {
+    /// An SQS batch from the lead queue.
+    Sqs(SqsEvent),
+    /// A Function URL request (the generic lead endpoint).
+    FunctionUrl(Box<LambdaFunctionUrlRequest>),
+    /// An EventBridge schedule.
+    Schedule,
+    /// A command.
+    Command(Command),
+}
+
+/// Recognises the trigger of `payload`; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Trigger, String> {
+    if payload.get("Records").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    }
+    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
+        return serde_json::from_value(payload)
+            .map(|r| Trigger::FunctionUrl(Box::new(r)))
+            .map_err(|e| format!("Function URL event not understood: {e}"));
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Trigger::Schedule);
+    }
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
+    }
+    Err("unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}".into())
+}
+
+/// Handles one invocation, inside one span carrying the request id.
+pub async fn handle(service: &Leads, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
+    let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    dispatch(service, event.payload).instrument(span).await
+}
+
+fn failure(e: LeadError) -> InvocationError {
+    let kind = match &e {
+        LeadError::Config(_) | LeadError::NotFound(_) => ErrorKind::Config,
+        LeadError::Vendor(_) | LeadError::Retry(_) => ErrorKind::Vendor,
+        LeadError::Warehouse(_) => ErrorKind::Warehouse,
+        LeadError::Aws(_) => ErrorKind::Aws,
+    };
+    tracing::error!(error = %e, "lead-delivery failed");
+    InvocationError::new(kind, e)
+}
+
+async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationError> {
+    let trigger = classify(payload).map_err(|e| {
+        tracing::error!(error = %e, "event refused");
+        InvocationError::new(ErrorKind::Event, e)
+    })?;
+    match trigger {
+        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
+        Trigger::FunctionUrl(req) => Ok(serde_json::to_value(endpoint(service, *req).await)?),
+        Trigger::Schedule | Trigger::Command(Command::RefreshStates) => {
+            service.refresh_states().await.map_err(failure)
+        }
+        Trigger::Command(Command::Redeliver { integration }) => {
+            let ids = service.redeliver(&integration).await.map_err(failure)?;
+            Ok(json!({"integration": integration, "queued": ids}))
+        }
+        Trigger::Command(Command::TestLead { integration }) => service.test_lead(&integration).await.map_err(failure),
+        Trigger::Command(Command::Publish) => Ok(json!({"published": service.publish().await.map_err(failure)?})),
+    }
+}
+
+/// Each message delivers its lead; a lead to retry comes back alone.
+pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse {
+    platform_runtime::sqs_batch::process(batch, |message| async move {
+        let body = message.body.unwrap_or_default();
+        let envelope = Envelope::parse(&body, &[KIND_LEADS_RECEIVED]).map_err(|e| e.to_string())?;
+        service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+async fn endpoint(service: &Leads, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+    let method = req.request_context.http.method.clone().unwrap_or_default();
+    let body = match (req.body, req.is_base64_encoded) {
+        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => return respond(400, json!({"error": "body is not valid base64"})),
+        },
+        (Some(b), false) => b.into_bytes(),
+        (None, _) => Vec::new(),
+    };
+    let headers = req
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+        .collect();
+    let out = service.receive(LeadHttp { method, headers, body }).await;
+    respond(out.status, out.body)
+}
+
+fn respond(status: u16, body: Value) -> LambdaFunctionUrlResponse {
+    let mut resp = LambdaFunctionUrlResponse::default();
+    resp.status_code = i64::from(status);
+    resp.headers.insert("content-type", "application/json".parse().expect("static header"));
+    resp.body = Some(body.to_string());
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_trigger_and_refuses_the_rest() {
+        let sample = |name: &str| -> Value {
+            let path = format!("{}/../../events/lead-delivery/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
+        assert!(matches!(classify(sample("lead.json")), Ok(Trigger::FunctionUrl(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
+        assert!(matches!(classify(sample("refresh-states.json")), Ok(Trigger::Command(Command::RefreshStates))));
+        assert!(matches!(classify(sample("redeliver.json")), Ok(Trigger::Command(Command::Redeliver { .. }))));
+        assert!(matches!(classify(sample("test-lead.json")), Ok(Trigger::Command(Command::TestLead { .. }))));
+        assert!(matches!(classify(sample("publish.json")), Ok(Trigger::Command(Command::Publish))));
+        assert!(classify(json!({"action": "redeliver"})).unwrap_err().contains("unknown command"));
+        assert!(classify(json!({"hello": 1})).unwrap_err().contains("unrecognised event"));
+    }
+}

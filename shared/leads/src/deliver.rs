@@ -1,0 +1,366 @@
+//! Delivering one lead to one integration, at most once with a 2xx.
+//!
+//! The delivery row is the guard. An attempt first **claims** it (`waiting`/`retrying` →
+//! `sending`, with `claimed_until`), then posts, then records the answer. Whatever happens:
+//! - a 2xx is recorded `delivered` and the row is never claimed again;
+//! - a 4xx is `rejected` with the vendor's answer (permanent until an operator redelivers);
+//! - network errors, 429 (honouring `Retry-After`) and 5xx are retried with backoff and jitter
+//!   inside the attempt; when they persist the row is `retrying` and the queue brings it back;
+//! - a row found still `sending` after its claim expired means an attempt posted and its answer
+//!   was lost (a crash between the vendor's answer and the database write). We cannot ask these
+//!   vendors whether they have the lead, so it is **not re-posted**: it becomes
+//!   `unknown_outcome` and waits for an operator (who can check with the client and redeliver).
+//!   Each post carries the platform's lead id (map `ID` to `lead_id`) so a vendor with
+//!   duplicate detection refuses a second copy.
+
+use std::time::Instant;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use tokio_postgres::GenericClient;
+
+use crate::{
+    LeadError, Leads,
+    config::Integration,
+    shape::{self, LeadData},
+    vendors,
+};
+use platform_warehouse::tokio_postgres;
+
+/// What happened to one lead × integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Posted, 2xx.
+    Delivered {
+        /// The vendor's lead id, when its answer had one.
+        vendor_lead_id: Option<String>,
+    },
+    /// Delivered before: nothing sent.
+    AlreadyDelivered,
+    /// The integration is not ready: the lead waits.
+    Waiting {
+        /// What is missing.
+        missing: Vec<String>,
+    },
+    /// Broke the integration's rules: not sent.
+    Invalid {
+        /// Field and reason.
+        reason: String,
+    },
+    /// The vendor refused it (4xx).
+    Rejected {
+        /// Status and the start of the answer.
+        reason: String,
+    },
+    /// Transient failures persisted: to be retried by the queue.
+    Retrying {
+        /// The last error.
+        reason: String,
+    },
+    /// Another attempt holds it now.
+    Busy,
+    /// An earlier attempt's answer was lost: not re-posted.
+    UnknownOutcome,
+    /// Rejected, invalid or unknown before: nothing sent until an operator redelivers.
+    Held {
+        /// The status.
+        status: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the queue should bring the lead back.
+    pub fn retry(&self) -> bool {
+        matches!(self, Outcome::Retrying { .. } | Outcome::Busy)
+    }
+}
+
+pub(crate) const INTEGRATION_COLUMNS: &str = "id, lander_id, client_id, parser, endpoint, secret_id, mapping, constants, rules, options, contact_email, state";
+
+/// Reads an integration row (selected with [`INTEGRATION_COLUMNS`]).
+pub(crate) fn integration(row: &tokio_postgres::Row) -> Result<Integration, LeadError> {
+    Ok(Integration::from_parts(
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get::<_, String>(3).as_str(),
+        row.get(4),
+        row.get(5),
+        &row.get::<_, Value>(6),
+        &row.get::<_, Value>(7),
+        &row.get::<_, Value>(8),
+        &row.get::<_, Value>(9),
+        row.get(10),
+        row.get(11),
+    )?)
+}
+
+/// A lead's data for shaping.
+pub async fn load_lead(db: &impl GenericClient, lead_id: i64) -> Result<(LeadData, String), LeadError> {
+    let row = db
+        .query_opt(
+            "SELECT lander_id, fields, first_name, last_name, email, phone, received_at, is_test FROM leads.lead WHERE id = $1",
+            &[&lead_id],
+        )
+        .await?
+        .ok_or_else(|| LeadError::NotFound(format!("no lead {lead_id}")))?;
+    let mut fields: Map<String, Value> = row.get::<_, Value>(1).as_object().cloned().unwrap_or_default();
+    for (i, name) in [(2, "first_name"), (3, "last_name"), (4, "email"), (5, "phone")] {
+        if let Some(v) = row.get::<_, Option<String>>(i) {
+            fields.insert(name.into(), json!(v));
+        }
+    }
+    let received: chrono::DateTime<chrono::Utc> = row.get(6);
+    fields.insert("received_at".into(), json!(received.to_rfc3339()));
+    Ok((LeadData { id: lead_id, fields, is_test: row.get(7) }, row.get(0)))
+}
+
+impl Leads {
+    /// Delivers lead `lead_id` to every enabled integration of its lander.
+    pub async fn deliver_lead(&self, lead_id: i64) -> Result<Vec<(String, Outcome)>, LeadError> {
+        let db = self.warehouse.conn().await?;
+        let (lead, lander) = load_lead(&**db, lead_id).await?;
+        let rows = db
+            .query(
+                &format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE lander_id = $1 AND enabled ORDER BY id"),
+                &[&lander],
+            )
+            .await?;
+        drop(db);
+        let mut out = Vec::new();
+        for row in &rows {
+            let i = integration(row)?;
+            let o = self.deliver_one(&i, &lead).await?;
+            out.push((i.id.clone(), o));
+        }
+        Ok(out)
+    }
+
+    /// Delivers `lead` to integration `i` (see the module's rules).
+    pub async fn deliver_one(&self, i: &Integration, lead: &LeadData) -> Result<Outcome, LeadError> {
+        let db = self.warehouse.conn().await?;
+        db.execute(
+            "INSERT INTO leads.delivery (lead_id, integration_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&lead.id, &i.id],
+        )
+        .await?;
+        if i.state == "awaiting_information" && !lead.is_test {
+            let missing = i.missing();
+            db.execute(
+                "UPDATE leads.delivery SET reason = $3, updated_at = now() WHERE lead_id = $1 AND integration_id = $2 AND status = 'waiting'",
+                &[&lead.id, &i.id, &format!("waiting for the integration: {}", missing.join(", "))],
+            )
+            .await?;
+            return Ok(Outcome::Waiting { missing });
+        }
+        let claim_secs = self.settings.claim.as_secs_f64();
+        let claimed = db
+            .query_opt(
+                "UPDATE leads.delivery SET status = 'sending', attempts = attempts + 1, updated_at = now(),
+                        claimed_until = now() + make_interval(secs => $3)
+                  WHERE lead_id = $1 AND integration_id = $2 AND status IN ('waiting', 'retrying')
+                 RETURNING attempts",
+                &[&lead.id, &i.id, &claim_secs],
+            )
+            .await?;
+        if claimed.is_none() {
+            // Someone else's: delivered, held, in flight, or in flight and lost.
+            let lost = db
+                .query_opt(
+                    "UPDATE leads.delivery SET status = 'unknown_outcome', updated_at = now(),
+                            reason = 'an earlier attempt posted and its answer was lost; not re-posted (the vendor may have the lead): check with the client, then redeliver'
+                      WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending' AND claimed_until < now()
+                     RETURNING 1",
+                    &[&lead.id, &i.id],
+                )
+                .await?;
+            if lost.is_some() {
+                tracing::warn!(lead = lead.id, integration = %i.id, "delivery answer lost earlier: held as unknown_outcome");
+                return Ok(Outcome::UnknownOutcome);
+            }
+            let status: String = db
+                .query_one("SELECT status FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2", &[&lead.id, &i.id])
+                .await?
+                .get(0);
+            return Ok(match status.as_str() {
+                "delivered" => Outcome::AlreadyDelivered,
+                "sending" => Outcome::Busy,
+                _ => Outcome::Held { status },
+            });
+        }
+        drop(db);
+
+        let shaped = match shape::shape(i, lead) {
+            Ok(s) => s,
+            Err(invalid) => {
+                let reason = invalid.to_string();
+                self.finish(lead.id, i, "invalid", None, None, None, Some(&reason), &[], None, None).await?;
+                return Ok(Outcome::Invalid { reason });
+            }
+        };
+        let request = self.request(i, &shaped.fields).await?;
+        let started = Instant::now();
+        let url = request.url.clone();
+        let sent = self
+            .http
+            .send(|c| {
+                let mut b = c.post(&url).header("content-type", request.content_type).header("accept", "application/json");
+                for (k, v) in &request.headers {
+                    b = b.header(k.as_str(), v.as_str());
+                }
+                b.body(request.body.clone())
+            })
+            .await;
+        let ms = started.elapsed().as_millis() as i32;
+        let logged = request.logged();
+        match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16() as i32;
+                let body = platform_vendors::http::read_body(self.http.vendor(), resp)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                let vendor_id = vendors::vendor_lead_id(&body);
+                self.finish(lead.id, i, "delivered", Some(status), Some(&body), vendor_id.as_deref(), None, &shaped.warnings, Some(&logged), Some(ms))
+                    .await?;
+                Ok(Outcome::Delivered { vendor_lead_id: vendor_id })
+            }
+            Err(platform_vendors::VendorError::Status { status, body, .. }) if (400..500).contains(&status) && status != 429 => {
+                let reason = format!("HTTP {status}: {}", body.chars().take(300).collect::<String>());
+                self.finish(lead.id, i, "rejected", Some(status as i32), Some(&body), None, Some(&reason), &shaped.warnings, Some(&logged), Some(ms))
+                    .await?;
+                Ok(Outcome::Rejected { reason })
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                let status = match &e {
+                    platform_vendors::VendorError::Status { status, .. } => Some(*status as i32),
+                    _ => None,
+                };
+                self.finish(lead.id, i, "retrying", status, None, None, Some(&reason), &shaped.warnings, Some(&logged), Some(ms))
+                    .await?;
+                Ok(Outcome::Retrying { reason })
+            }
+        }
+    }
+
+    /// Records an attempt's end on the delivery row (only while this attempt holds it) and in
+    /// the attempt log; a first real 2xx makes a `ready` integration `live`.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        lead_id: i64,
+        i: &Integration,
+        status: &str,
+        response_status: Option<i32>,
+        body: Option<&str>,
+        vendor_lead_id: Option<&str>,
+        reason: Option<&str>,
+        warnings: &[String],
+        request: Option<&Value>,
+        ms: Option<i32>,
+    ) -> Result<(), LeadError> {
+        let mut conn = self.warehouse.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute(
+            "UPDATE leads.delivery SET status = $3, response_status = $4, response_body = $5, vendor_lead_id = $6,
+                    reason = $7, warnings = $8, request = $9, claimed_until = NULL, updated_at = now(),
+                    delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
+              WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending'",
+            &[&lead_id, &i.id, &status, &response_status, &body, &vendor_lead_id, &reason, &warnings, &request],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO leads.delivery_attempt (lead_id, integration_id, response_status, outcome, response_body, error, ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&lead_id, &i.id, &response_status, &status, &body, &reason, &ms],
+        )
+        .await?;
+        if status == "delivered" {
+            tx.execute(
+                "UPDATE leads.integration SET state = 'live', live_at = now(), updated_at = now()
+                  WHERE id = $1 AND state = 'ready' AND NOT (SELECT is_test FROM leads.lead WHERE id = $2)",
+                &[&i.id, &lead_id],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(lead = lead_id, integration = %i.id, status, response_status, reason = reason.unwrap_or(""), "delivery recorded");
+        Ok(())
+    }
+
+    /// The HTTP request of integration `i` for `fields`: URL, body, content type, headers
+    /// (webhook headers and signature from the integration's secret).
+    async fn request(&self, i: &Integration, fields: &Map<String, Value>) -> Result<Request, LeadError> {
+        let url = i
+            .endpoint
+            .clone()
+            .or_else(|| vendors::default_endpoint(i.parser).map(str::to_owned))
+            .ok_or_else(|| LeadError::Config(format!("integration {} has no endpoint", i.id)))?;
+        let (body, content_type) = vendors::encode(vendors::body_format(i.parser, &i.options), fields);
+        let secret = match &i.secret_id {
+            Some(id) => Some(self.secrets.get(id).await?),
+            None => None,
+        };
+        let mut headers = Vec::new();
+        let mut secret_headers = Vec::new();
+        for (name, value) in i.options.get("headers").and_then(Value::as_object).into_iter().flatten() {
+            let Some(v) = value.as_str() else { continue };
+            match v.strip_prefix("secret:") {
+                Some(field) => {
+                    let s = secret.as_ref().and_then(|s| s.field(field)).ok_or_else(|| {
+                        LeadError::Config(format!("integration {}: header {name} needs secret field {field}", i.id))
+                    })?;
+                    headers.push((name.clone(), s));
+                    secret_headers.push(name.clone());
+                }
+                None => headers.push((name.clone(), v.to_owned())),
+            }
+        }
+        if let Some(sig) = i.options.get("signature").and_then(Value::as_object) {
+            let header = sig.get("header").and_then(Value::as_str).unwrap_or("X-Signature").to_owned();
+            let key = secret.as_ref().and_then(|s| s.field("hmac_key")).ok_or_else(|| {
+                LeadError::Config(format!("integration {}: the signature needs secret field hmac_key", i.id))
+            })?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+            mac.update(&body);
+            headers.push((header.clone(), format!("sha256={}", hex::encode(mac.finalize().into_bytes()))));
+            secret_headers.push(header);
+        }
+        Ok(Request { url, body, content_type, headers, secret_headers, fields: fields.clone() })
+    }
+}
+
+/// An HTTP request to a vendor.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// URL.
+    pub url: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    secret_headers: Vec<String>,
+    fields: Map<String, Value>,
+}
+
+impl Request {
+    /// The request as the delivery log keeps it: header values from secrets redacted.
+    pub fn logged(&self) -> Value {
+        let headers: Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if self.secret_headers.contains(k) { "[redacted]".to_owned() } else { v.clone() };
+                (k.clone(), json!(shown))
+            })
+            .collect();
+        json!({"url": platform_vendors::http::without_url_queries(&self.url), "content_type": self.content_type,
+               "headers": headers, "fields": self.fields})
+    }
+}

@@ -1,0 +1,158 @@
+//! The generic signed lead endpoint, for landers not built on Formstack.
+//!
+//! `POST` with headers `X-Lander-Id` and `X-Signature: sha256=<hex HMAC-SHA256 of the raw body>`
+//! (the lander's key in the secret `LEAD_ENDPOINT_KEYS_SECRET_ID`, `{"<lander id>": "<key>"}`),
+//! body `{"lead_id": "<the lander's own id for the lead>", "fields": {…}}`. The lead is stored
+//! whole (raw first) with its core fields typed, and announced through the outbox in the same
+//! transaction; a repeat of the same `lead_id` is answered with the stored lead.
+
+use platform_domain::signature;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::{KIND_LEADS_RECEIVED, LeadError, Leads};
+
+/// Largest body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// The HTTP request.
+#[derive(Debug, Clone)]
+pub struct LeadHttp {
+    /// Method.
+    pub method: String,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Raw body.
+    pub body: Vec<u8>,
+}
+
+/// The HTTP answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadAnswer {
+    /// Status.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+}
+
+fn error(status: u16, message: impl Into<String>) -> LeadAnswer {
+    LeadAnswer { status, body: json!({"error": message.into()}) }
+}
+
+#[derive(Deserialize)]
+struct Body {
+    lead_id: String,
+    fields: Map<String, Value>,
+}
+
+/// The typed core fields and where they are read from (first present wins).
+const CORE: &[(&str, &[&str])] = &[
+    ("first_name", &["first_name", "First", "firstname"]),
+    ("last_name", &["last_name", "Last", "lastname"]),
+    ("email", &["email", "Email"]),
+    ("phone", &["phone", "Phone", "Primary"]),
+];
+
+impl Leads {
+    /// Answers one request of the generic lead endpoint; never fails (errors are answers).
+    pub async fn receive(&self, req: LeadHttp) -> LeadAnswer {
+        match self.receive_inner(req).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "lead endpoint failed");
+                error(503, "the lead could not be stored; send it again")
+            }
+        }
+    }
+
+    async fn receive_inner(&self, req: LeadHttp) -> Result<LeadAnswer, LeadError> {
+        if !req.method.eq_ignore_ascii_case("POST") {
+            return Ok(error(405, "use POST"));
+        }
+        if req.body.len() > MAX_BODY {
+            return Ok(error(413, format!("the body is larger than {MAX_BODY} bytes")));
+        }
+        let header =
+            |name: &str| req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned());
+        let Some(lander) = header("x-lander-id").filter(|l| !l.is_empty()) else {
+            return Ok(error(401, "unsigned request: X-Lander-Id and X-Signature are required"));
+        };
+        let secret_id = self
+            .settings
+            .endpoint_keys_secret
+            .as_deref()
+            .ok_or_else(|| LeadError::Config("LEAD_ENDPOINT_KEYS_SECRET_ID is not set".into()))?;
+        let keys = self.secrets.get(secret_id).await?;
+        if signature::verify(&req.body, header("x-signature").as_deref(), keys.field(&lander).as_deref()).is_err() {
+            tracing::warn!(lander = %lander, "lead with a bad signature or an unknown lander");
+            return Ok(error(401, "the signature does not match the body for this X-Lander-Id"));
+        }
+        let body: Body = match serde_json::from_slice(&req.body) {
+            Ok(b) => b,
+            Err(e) => return Ok(error(400, format!("the body must be JSON {{\"lead_id\", \"fields\": {{…}}}}: {e}"))),
+        };
+        let source_id = body.lead_id.trim();
+        if source_id.is_empty() || source_id.len() > 200 {
+            return Ok(error(400, "lead_id must be 1 to 200 characters"));
+        }
+        let fields = without_nul(body.fields);
+        let core: Vec<Option<String>> = CORE
+            .iter()
+            .map(|(_, names)| {
+                names.iter().find_map(|n| fields.get(*n).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned))
+            })
+            .collect();
+        let mut conn = self.warehouse.conn().await?;
+        let tx = conn.transaction().await?;
+        let known = tx
+            .query_opt("SELECT 1 FROM leads.lander WHERE id = $1 AND enabled", &[&lander])
+            .await?;
+        if known.is_none() {
+            return Ok(error(404, format!("lander {lander:?} is not configured (leads.lander)")));
+        }
+        let inserted = tx
+            .query_opt(
+                "INSERT INTO leads.lead (lander_id, source, source_id, first_name, last_name, email, phone, fields)
+                 VALUES ($1, 'endpoint', $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (lander_id, source, source_id) DO NOTHING RETURNING id",
+                &[&lander, &source_id, &core[0], &core[1], &core[2], &core[3], &Value::Object(fields)],
+            )
+            .await?;
+        let (id, duplicate) = match inserted {
+            Some(r) => (r.get::<_, i64>(0), false),
+            None => {
+                let r = tx
+                    .query_one(
+                        "SELECT id FROM leads.lead WHERE lander_id = $1 AND source = 'endpoint' AND source_id = $2",
+                        &[&lander, &source_id],
+                    )
+                    .await?;
+                (r.get::<_, i64>(0), true)
+            }
+        };
+        if !duplicate {
+            platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &[id.to_string()], Uuid::now_v7()).await?;
+        }
+        tx.commit().await?;
+        drop(conn);
+        if !duplicate && let Err(e) = self.publish().await {
+            // The outbox keeps it: the next publish (any lead, or the sweep) sends it.
+            tracing::warn!(error = %e, lead = id, "lead stored; announcing it failed and is left to the outbox");
+        }
+        Ok(LeadAnswer { status: 200, body: json!({"lead": id, "duplicate": duplicate}) })
+    }
+}
+
+fn without_nul(fields: Map<String, Value>) -> Map<String, Value> {
+    fields
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => Value::String(s.replace('\0', "")),
+                other => other,
+            };
+            (k.replace('\0', ""), v)
+        })
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! lead-delivery's service: landers' leads to each client's intake system through configured
+//! parsers — at most one 2xx per lead and integration, retried on network errors, 429 and 5xx,
+//! refused before sending when the integration's rules say so, every attempt recorded.
+//!
+//! - [`config`]: an integration as data, and what it still misses (its state).
+//! - [`shape`]: a lead shaped for an integration (mapping, transforms, constants, rules).
+//! - [`vendors`]: one small adapter per vendor (endpoint, body, success test).
+//! - [`deliver`]: the delivery of one lead to one integration, and the commands around it.
+//! - [`endpoint`]: the generic signed lead endpoint (landers not built on Formstack).
+
+pub mod config;
+pub mod deliver;
+pub mod endpoint;
+pub mod operate;
+pub mod shape;
+pub mod vendors;
+
+use std::time::Duration;
+
+use platform_aws::{AwsError, SecretsCache, SqsSender};
+use platform_domain::envelope::Envelope;
+use platform_vendors::{RetryPolicy, VendorClient, VendorError};
+use platform_warehouse::{Warehouse, WarehouseError, impl_from_db_error, outbox};
+use uuid::Uuid;
+
+/// The envelope kind announcing new leads (and leads to deliver again) on the queue.
+pub const KIND_LEADS_RECEIVED: &str = "leads.received";
+
+/// Errors of the lead service.
+#[derive(Debug, thiserror::Error)]
+pub enum LeadError {
+    /// Configuration (environment or tables).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Not found.
+    #[error("{0}")]
+    NotFound(String),
+    /// The warehouse.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// AWS.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A vendor call.
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+    /// Deliveries to try again later (the message comes back).
+    #[error("to be retried: {0}")]
+    Retry(String),
+}
+
+impl_from_db_error!(LeadError);
+
+impl From<config::ConfigError> for LeadError {
+    fn from(e: config::ConfigError) -> Self {
+        LeadError::Config(e.to_string())
+    }
+}
+
+/// Deploy-time settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The lead-delivery queue.
+    pub queue_url: Option<String>,
+    /// Secret `{"<lander id>": "<HMAC key>"}` of the generic lead endpoint.
+    pub endpoint_keys_secret: Option<String>,
+    /// Per-request timeout to vendors.
+    pub timeout: Duration,
+    /// How long an attempt owns its delivery; a delivery still `sending` after this had its
+    /// answer lost (a crash) and is not re-posted blindly. Keep it under the queue's visibility.
+    pub claim: Duration,
+}
+
+/// The service (one per container: the HTTP client and secrets cache are reused).
+pub struct Leads {
+    warehouse: Warehouse,
+    secrets: SecretsCache,
+    sqs: Option<SqsSender>,
+    http: VendorClient,
+    settings: Settings,
+}
+
+impl Leads {
+    /// A service over its dependencies.
+    pub fn new(
+        warehouse: Warehouse,
+        secrets: SecretsCache,
+        sqs: Option<SqsSender>,
+        settings: Settings,
+    ) -> Result<Leads, LeadError> {
+        let policy = RetryPolicy { max_retries: 3, max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
+        let http = VendorClient::new("lead intake", settings.timeout, policy)?;
+        Ok(Leads { warehouse, secrets, sqs, http, settings })
+    }
+
+    /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
+    /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120), the warehouse
+    /// variables and `SECRET_TTL_SECONDS`.
+    pub async fn from_env(env: &platform_runtime::Env) -> Result<Leads, LeadError> {
+        let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
+        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
+        let settings = Settings {
+            queue_url: env.optional("LEAD_QUEUE_URL"),
+            endpoint_keys_secret: env.optional("LEAD_ENDPOINT_KEYS_SECRET_ID"),
+            timeout: Duration::from_secs(env.parse_or("LEAD_TIMEOUT_SECONDS", 15u64).map_err(cfg)?),
+            claim: Duration::from_secs(env.parse_or("LEAD_CLAIM_SECONDS", 120u64).map_err(cfg)?),
+        };
+        let foundation =
+            platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
+        let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
+        Leads::new(foundation.warehouse, foundation.secrets, sqs, settings)
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// Sends unsent `leads.received` outbox entries to the queue, one lead per message (a
+    /// failed lead comes back alone). Returns the number of leads sent.
+    pub async fn publish(&self) -> Result<u64, LeadError> {
+        let (Some(sqs), Some(queue)) = (&self.sqs, &self.settings.queue_url) else {
+            return Err(LeadError::Config("LEAD_QUEUE_URL is required to announce leads".into()));
+        };
+        let mut conn = self.warehouse.conn().await?;
+        let run = Uuid::now_v7().to_string();
+        let client: &mut platform_warehouse::tokio_postgres::Client = &mut conn;
+        outbox::drain(client, KIND_LEADS_RECEIVED, |ids| {
+            let envelopes: Vec<Envelope> =
+                ids.iter().flat_map(|id| Envelope::batch(KIND_LEADS_RECEIVED, std::slice::from_ref(id), &run)).collect();
+            async move { sqs.send(queue, &envelopes).await }
+        })
+        .await
+        .map_err(|e| match e {
+            outbox::DrainError::Warehouse(w) => LeadError::Warehouse(w),
+            outbox::DrainError::Send(s) => LeadError::Aws(s),
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! What operators and the queue ask of the service: deliver the leads a message names, refresh
+//! the integrations' states (and release the leads that waited for them), redeliver an
+//! integration's failed leads, send a marked test lead.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    KIND_LEADS_RECEIVED, LeadError, Leads,
+    deliver::{INTEGRATION_COLUMNS, Outcome, integration, load_lead},
+};
+use platform_domain::envelope::Envelope;
+
+impl Leads {
+    /// Delivers every lead of a `leads.received` envelope; `Err` when one should come back
+    /// (a transient failure, or another attempt holding it).
+    pub async fn handle(&self, envelope: &Envelope) -> Result<Vec<(i64, String, Outcome)>, LeadError> {
+        let mut out = Vec::new();
+        let mut retry = Vec::new();
+        for id in &envelope.ids {
+            let lead: i64 = id.parse().map_err(|_| LeadError::NotFound(format!("lead id {id:?} is not a number")))?;
+            for (integration, o) in self.deliver_lead(lead).await? {
+                if o.retry() {
+                    retry.push(format!("lead {lead} → {integration}: {o:?}"));
+                }
+                out.push((lead, integration, o));
+            }
+        }
+        if retry.is_empty() { Ok(out) } else { Err(LeadError::Retry(retry.join("; "))) }
+    }
+
+    /// Recomputes every integration's state from its configuration (`awaiting_information`
+    /// with what is missing → `ready`; `live` stays live) and queues the leads that waited for
+    /// an integration that can now deliver. Returns each integration's state and queued leads.
+    pub async fn refresh_states(&self) -> Result<Value, LeadError> {
+        let mut conn = self.warehouse.conn().await?;
+        let rows = conn.query(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE enabled ORDER BY id"), &[]).await?;
+        let mut report = serde_json::Map::new();
+        let tx = conn.transaction().await?;
+        let mut queued_total = Vec::new();
+        for row in &rows {
+            let i = integration(row)?;
+            let missing = i.missing();
+            let state = match (missing.is_empty(), i.state.as_str()) {
+                (false, _) => "awaiting_information",
+                (true, "live") => "live",
+                (true, _) => "ready",
+            };
+            tx.execute(
+                "UPDATE leads.integration SET state = $2, missing = $3, updated_at = now()
+                  WHERE id = $1 AND (state IS DISTINCT FROM $2 OR missing IS DISTINCT FROM $3)",
+                &[&i.id, &state, &missing],
+            )
+            .await?;
+            let mut queued: Vec<String> = Vec::new();
+            if state != "awaiting_information" {
+                queued = tx
+                    .query(
+                        "SELECT lead_id::text FROM leads.delivery WHERE integration_id = $1 AND status = 'waiting' ORDER BY lead_id",
+                        &[&i.id],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                queued_total.extend(queued.iter().cloned());
+            }
+            report.insert(i.id.clone(), json!({"state": state, "missing": missing, "queued": queued.len()}));
+        }
+        queued_total.sort();
+        queued_total.dedup();
+        platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &queued_total, Uuid::now_v7()).await?;
+        tx.commit().await?;
+        drop(conn);
+        if !queued_total.is_empty() {
+            self.publish().await?;
+        }
+        Ok(Value::Object(report))
+    }
+
+    /// Puts an integration's rejected, invalid and unknown-outcome deliveries back to waiting
+    /// and queues them (after its configuration was fixed, or the client confirmed that a lost
+    /// answer's lead never arrived). Returns the lead ids.
+    pub async fn redeliver(&self, integration_id: &str) -> Result<Vec<i64>, LeadError> {
+        let mut conn = self.warehouse.conn().await?;
+        let tx = conn.transaction().await?;
+        let ids: Vec<i64> = tx
+            .query(
+                "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
+                  WHERE integration_id = $1 AND status IN ('rejected', 'invalid', 'unknown_outcome')
+                 RETURNING lead_id",
+                &[&integration_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let as_text: Vec<String> = ids.iter().map(i64::to_string).collect();
+        platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &as_text, Uuid::now_v7()).await?;
+        tx.commit().await?;
+        drop(conn);
+        if !ids.is_empty() {
+            self.publish().await?;
+        }
+        Ok(ids)
+    }
+
+    /// Sends a marked test lead through `integration_id` now and reports the vendor's answer;
+    /// it does not make the integration live.
+    pub async fn test_lead(&self, integration_id: &str) -> Result<Value, LeadError> {
+        let db = self.warehouse.conn().await?;
+        let row = db
+            .query_opt(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE id = $1"), &[&integration_id])
+            .await?
+            .ok_or_else(|| LeadError::NotFound(format!("no integration {integration_id:?}")))?;
+        let i = integration(&row)?;
+        let fields = json!({"first_name": "Test", "last_name": "Lead", "email": "test-lead@example.invalid",
+                            "phone": "5550100000", "details": "TEST LEAD sent by the lead-delivery platform to check the integration: please ignore."});
+        let id: i64 = db
+            .query_one(
+                "INSERT INTO leads.lead (lander_id, source, source_id, first_name, last_name, email, phone, fields, is_test)
+                 VALUES ($1, 'test', $2, 'Test', 'Lead', 'test-lead@example.invalid', '5550100000', $3, true) RETURNING id",
+                &[&i.lander_id, &Uuid::now_v7().to_string(), &fields],
+            )
+            .await?
+            .get(0);
+        let (lead, _) = load_lead(&**db, id).await?;
+        drop(db);
+        let outcome = self.deliver_one(&i, &lead).await?;
+        let db = self.warehouse.conn().await?;
+        let answer = db
+            .query_one(
+                "SELECT response_status, response_body, reason, request FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2",
+                &[&id, &i.id],
+            )
+            .await?;
+        Ok(json!({"lead": id, "integration": i.id, "outcome": outcome, "response_status": answer.get::<_, Option<i32>>(0),
+                  "response_body": answer.get::<_, Option<String>>(1), "reason": answer.get::<_, Option<String>>(2),
+                  "request": answer.get::<_, Option<Value>>(3)}))
+    }
+}

@@ -1,0 +1,215 @@
+//! A lead shaped for one integration: mapped fields with their transforms, constants, then the
+//! vendor's rules (required, GUIDs, lengths in characters). Pure: no I/O.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Map, Value};
+
+use crate::config::{FieldSource, Integration, is_guid};
+
+/// A lead as the shaping reads it: the typed core fields and every field it came with.
+#[derive(Debug, Clone, Default)]
+pub struct LeadData {
+    /// The platform's lead id (sent as the vendor's `ID` when mapped as `lead_id`).
+    pub id: i64,
+    /// Every field, by name (core fields included under their names).
+    pub fields: Map<String, Value>,
+    /// A marked test lead (the go-live check): sent whatever the integration's state, and
+    /// never counted as the client's first real lead.
+    pub is_test: bool,
+}
+
+impl LeadData {
+    fn get(&self, name: &str) -> Option<String> {
+        if name == "lead_id" {
+            return Some(self.id.to_string());
+        }
+        match self.fields.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// The vendor's fields, and what lenient mode changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shaped {
+    /// Vendor field → value.
+    pub fields: Map<String, Value>,
+    /// Truncations made in lenient mode.
+    pub warnings: Vec<String>,
+}
+
+/// Why a lead is not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct Invalid {
+    /// The vendor field.
+    pub field: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// Shapes `lead` for `integration`.
+pub fn shape(integration: &Integration, lead: &LeadData) -> Result<Shaped, Invalid> {
+    let mut fields = Map::new();
+    for (vendor_field, source) in &integration.mapping {
+        if let Some(v) = value(source, lead).map_err(|why| Invalid { field: vendor_field.clone(), why })?
+            && !v.is_empty()
+        {
+            fields.insert(vendor_field.clone(), Value::String(v));
+        }
+    }
+    for (k, v) in &integration.constants {
+        fields.insert(k.clone(), v.clone());
+    }
+    let rules = &integration.rules;
+    for f in &rules.required {
+        let present = fields.get(f).is_some_and(|v| !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty()));
+        if !present {
+            return Err(Invalid { field: f.clone(), why: "required, but the lead has no value".into() });
+        }
+    }
+    for f in &rules.guid {
+        if let Some(v) = fields.get(f).and_then(Value::as_str)
+            && !is_guid(v)
+        {
+            return Err(Invalid { field: f.clone(), why: format!("must be a GUID, got {v:?}") });
+        }
+    }
+    let mut warnings = Vec::new();
+    for (f, max) in &rules.max_length {
+        if let Some(Value::String(v)) = fields.get_mut(f) {
+            let n = v.chars().count();
+            if n > *max {
+                if rules.strict {
+                    return Err(Invalid { field: f.clone(), why: format!("{n} characters, at most {max} allowed") });
+                }
+                *v = v.chars().take(*max).collect();
+                warnings.push(format!("{f} truncated from {n} to {max} characters"));
+            }
+        }
+    }
+    Ok(Shaped { fields, warnings })
+}
+
+fn value(source: &FieldSource, lead: &LeadData) -> Result<Option<String>, String> {
+    let Some(mut v) = lead.get(&source.field) else { return Ok(None) };
+    for t in &source.transforms {
+        v = match t.as_str() {
+            "trim" => v.trim().to_owned(),
+            "digits" => v.chars().filter(char::is_ascii_digit).collect(),
+            "upper" => v.to_uppercase(),
+            "lower" => v.to_lowercase(),
+            "title" => title(&v),
+            t => match t.strip_prefix("date:") {
+                Some(format) if !v.trim().is_empty() => {
+                    let d = parse_date(v.trim()).ok_or_else(|| format!("{:?} is not a date", v.trim()))?;
+                    let mut out = String::new();
+                    std::fmt::Write::write_fmt(&mut out, format_args!("{}", d.format(format)))
+                        .map_err(|_| format!("date format {format:?} is invalid"))?;
+                    out
+                }
+                _ => v,
+            },
+        };
+    }
+    Ok(Some(v))
+}
+
+fn title(s: &str) -> String {
+    s.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(first) => first.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_date(s: &str) -> Option<NaiveDateTime> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(d.naive_utc());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d);
+        }
+    }
+    for f in ["%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
+            return d.and_hms_opt(0, 0, 0);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn captorra(rules: Value) -> Integration {
+        Integration::from_parts(
+            "i".into(),
+            "l".into(),
+            "c".into(),
+            "captorra",
+            None,
+            None,
+            &json!({"First": {"field": "first_name", "transform": ["trim", "title"]}, "Last": "last_name",
+                    "Primary": {"field": "phone", "transform": "digits"}, "DOB": {"field": "dob", "transform": "date:%m/%d/%Y"},
+                    "ID": "lead_id", "Details": "details"}),
+            &json!({"CaptorraId": "123456", "Referrer": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}),
+            &rules,
+            &json!({}),
+            Some("x@y.z".into()),
+            "ready".into(),
+        )
+        .unwrap()
+    }
+
+    fn lead(fields: Value) -> LeadData {
+        LeadData { id: 42, fields: fields.as_object().unwrap().clone(), is_test: false }
+    }
+
+    #[test]
+    fn maps_transforms_and_constants() {
+        let s = shape(
+            &captorra(json!({})),
+            &lead(json!({"first_name": "  aDA  ", "last_name": "Lovelace", "phone": "(555) 010-0199", "dob": "1815-12-10"})),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(s.fields),
+            json!({"First": "Ada", "Last": "Lovelace", "Primary": "5550100199", "DOB": "12/10/1815", "ID": "42",
+                   "CaptorraId": "123456", "Referrer": "6F9619FF-8B86-D011-B42D-00C04FC964FF"})
+        );
+    }
+
+    #[test]
+    fn rules_refuse_or_truncate_counting_characters() {
+        let i = captorra(json!({}));
+        let missing = shape(&i, &lead(json!({"first_name": "Ada", "last_name": "  "}))).unwrap_err();
+        assert_eq!(missing.field, "Last");
+        let long = "é".repeat(4001);
+        let lenient = shape(&i, &lead(json!({"first_name": "Ada", "last_name": "L", "details": long}))).unwrap();
+        assert_eq!(lenient.fields["Details"].as_str().unwrap().chars().count(), 4000);
+        assert_eq!(lenient.warnings, ["Details truncated from 4001 to 4000 characters"]);
+        let strict = captorra(json!({"strict": true}));
+        let e = shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4001)}))).unwrap_err();
+        assert_eq!(e.to_string(), "Details: 4001 characters, at most 4000 allowed");
+        let four_thousand = shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4000)})));
+        assert!(four_thousand.is_ok(), "4,000 two-byte characters are within 4,000 characters");
+        let bad_date = shape(&i, &lead(json!({"first_name": "Ada", "last_name": "L", "dob": "tomorrow"}))).unwrap_err();
+        assert_eq!(bad_date.field, "DOB");
+        let mut bad_guid = captorra(json!({}));
+        bad_guid.constants.insert("Type".into(), json!("personal injury"));
+        assert_eq!(shape(&bad_guid, &lead(json!({"first_name": "A", "last_name": "B"}))).unwrap_err().field, "Type");
+    }
+}
