@@ -73,7 +73,8 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
     if payload.get("action").is_some() {
         return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
     }
-    Err("unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}".into())
+    Err("unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}"
+        .into())
 }
 
 /// Handles one invocation, inside one span carrying the request id.
@@ -101,9 +102,7 @@ async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationEr
     match trigger {
         Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
         Trigger::FunctionUrl(req) => Ok(serde_json::to_value(endpoint(service, *req).await)?),
-        Trigger::Schedule | Trigger::Command(Command::RefreshStates) => {
-            service.refresh_states().await.map_err(failure)
-        }
+        Trigger::Schedule | Trigger::Command(Command::RefreshStates) => service.refresh_states().await.map_err(failure),
         Trigger::Command(Command::Redeliver { integration }) => {
             let ids = service.redeliver(&integration).await.map_err(failure)?;
             Ok(json!({"integration": integration, "queued": ids}))

@@ -103,7 +103,9 @@ impl Integration {
                         None => Vec::new(),
                         Some(Value::String(t)) => vec![t.clone()],
                         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-                        Some(_) => return Err(err(format!("mapping of {vendor_field}: transform must be text or a list"))),
+                        Some(_) => {
+                            return Err(err(format!("mapping of {vendor_field}: transform must be text or a list")));
+                        }
                     };
                     for t in &transforms {
                         if !TRANSFORMS.contains(&t.as_str()) && !t.starts_with("date:") {
@@ -114,14 +116,20 @@ impl Integration {
                     }
                     FieldSource { field: field.to_owned(), transforms }
                 }
-                _ => return Err(err(format!("mapping of {vendor_field} must be a field name or {{\"field\", \"transform\"}}"))),
+                _ => {
+                    return Err(err(format!(
+                        "mapping of {vendor_field} must be a field name or {{\"field\", \"transform\"}}"
+                    )));
+                }
             };
             map.insert(vendor_field.clone(), source);
         }
         let mut r = vendors::default_rules(parser);
         if let Some(o) = rules.as_object() {
             let list = |k: &str| -> Option<Vec<String>> {
-                o.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                o.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             };
             if let Some(v) = list("required") {
                 r.required = v;

@@ -4,8 +4,11 @@
 //! `sending`, with `claimed_until`), then posts, then records the answer. Whatever happens:
 //! - a 2xx is recorded `delivered` and the row is never claimed again;
 //! - a 4xx is `rejected` with the vendor's answer (permanent until an operator redelivers);
-//! - network errors, 429 (honouring `Retry-After`) and 5xx are retried with backoff and jitter
-//!   inside the attempt; when they persist the row is `retrying` and the queue brings it back;
+//! - 429 (honouring `Retry-After`), 5xx and connections that could not be made are retried
+//!   with backoff and jitter inside the attempt; when they persist the row is `retrying` and the
+//!   queue brings it back;
+//! - a request that was sent and whose answer was lost (a timeout, a connection cut mid-answer)
+//!   is `unknown_outcome`, like a crash below: re-posting could duplicate the lead;
 //! - a row found still `sending` after its claim expired means an attempt posted and its answer
 //!   was lost (a crash between the vendor's answer and the database write). We cannot ask these
 //!   vendors whether they have the lead, so it is **not re-posted**: it becomes
@@ -21,6 +24,8 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tokio_postgres::GenericClient;
 
+use platform_vendors::VendorError;
+
 use crate::{
     LeadError, Leads,
     config::Integration,
@@ -28,6 +33,14 @@ use crate::{
     vendors,
 };
 use platform_warehouse::tokio_postgres;
+
+/// Posts per attempt when the vendor fails (5xx) or cannot be reached.
+const SEND_ATTEMPTS: u32 = 4;
+
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 200u64 * 2u64.pow(attempt.min(5));
+    std::time::Duration::from_millis(base + (base as f64 * 0.5 * fastrand::f64()) as u64)
+}
 
 /// What happened to one lead × integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,7 +91,8 @@ impl Outcome {
     }
 }
 
-pub(crate) const INTEGRATION_COLUMNS: &str = "id, lander_id, client_id, parser, endpoint, secret_id, mapping, constants, rules, options, contact_email, state";
+pub(crate) const INTEGRATION_COLUMNS: &str =
+    "id, lander_id, client_id, parser, endpoint, secret_id, mapping, constants, rules, options, contact_email, state";
 
 /// Reads an integration row (selected with [`INTEGRATION_COLUMNS`]).
 pub(crate) fn integration(row: &tokio_postgres::Row) -> Result<Integration, LeadError> {
@@ -125,7 +139,9 @@ impl Leads {
         let (lead, lander) = load_lead(&**db, lead_id).await?;
         let rows = db
             .query(
-                &format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE lander_id = $1 AND enabled ORDER BY id"),
+                &format!(
+                    "SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE lander_id = $1 AND enabled ORDER BY id"
+                ),
                 &[&lander],
             )
             .await?;
@@ -182,7 +198,10 @@ impl Leads {
                 return Ok(Outcome::UnknownOutcome);
             }
             let status: String = db
-                .query_one("SELECT status FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2", &[&lead.id, &i.id])
+                .query_one(
+                    "SELECT status FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2",
+                    &[&lead.id, &i.id],
+                )
                 .await?
                 .get(0);
             return Ok(match status.as_str() {
@@ -203,19 +222,37 @@ impl Leads {
         };
         let request = self.request(i, &shaped.fields).await?;
         let started = Instant::now();
-        let url = request.url.clone();
-        let sent = self
-            .http
-            .send(|c| {
-                let mut b = c.post(&url).header("content-type", request.content_type).header("accept", "application/json");
-                for (k, v) in &request.headers {
-                    b = b.header(k.as_str(), v.as_str());
-                }
-                b.body(request.body.clone())
-            })
-            .await;
-        let ms = started.elapsed().as_millis() as i32;
         let logged = request.logged();
+        let mut attempt = 0u32;
+        let sent = loop {
+            attempt += 1;
+            // 429 is retried inside (honouring Retry-After): the vendor refused, nothing happened.
+            let r = self
+                .http
+                .send_write(|c| {
+                    let mut b = c
+                        .post(&request.url)
+                        .header("content-type", request.content_type)
+                        .header("accept", "application/json");
+                    for (k, v) in &request.headers {
+                        b = b.header(k.as_str(), v.as_str());
+                    }
+                    b.body(request.body.clone())
+                })
+                .await;
+            let again = match &r {
+                // Never reached the vendor, or the vendor failed: repeat with backoff and jitter.
+                Err(VendorError::NotSent { .. }) => true,
+                Err(VendorError::Status { status, .. }) => *status >= 500,
+                _ => false,
+            };
+            if again && attempt < SEND_ATTEMPTS {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            break r;
+        };
+        let ms = started.elapsed().as_millis() as i32;
         match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16() as i32;
@@ -224,24 +261,77 @@ impl Leads {
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
                 let vendor_id = vendors::vendor_lead_id(&body);
-                self.finish(lead.id, i, "delivered", Some(status), Some(&body), vendor_id.as_deref(), None, &shaped.warnings, Some(&logged), Some(ms))
-                    .await?;
+                self.finish(
+                    lead.id,
+                    i,
+                    "delivered",
+                    Some(status),
+                    Some(&body),
+                    vendor_id.as_deref(),
+                    None,
+                    &shaped.warnings,
+                    Some(&logged),
+                    Some(ms),
+                )
+                .await?;
                 Ok(Outcome::Delivered { vendor_lead_id: vendor_id })
             }
-            Err(platform_vendors::VendorError::Status { status, body, .. }) if (400..500).contains(&status) && status != 429 => {
+            Err(VendorError::Status { status, body, .. }) if (400..500).contains(&status) && status != 429 => {
                 let reason = format!("HTTP {status}: {}", body.chars().take(300).collect::<String>());
-                self.finish(lead.id, i, "rejected", Some(status as i32), Some(&body), None, Some(&reason), &shaped.warnings, Some(&logged), Some(ms))
-                    .await?;
+                self.finish(
+                    lead.id,
+                    i,
+                    "rejected",
+                    Some(status as i32),
+                    Some(&body),
+                    None,
+                    Some(&reason),
+                    &shaped.warnings,
+                    Some(&logged),
+                    Some(ms),
+                )
+                .await?;
                 Ok(Outcome::Rejected { reason })
+            }
+            Err(e @ VendorError::Transport { .. }) => {
+                // Sent, and the answer lost (timeout, connection cut): the vendor may have it.
+                let reason = format!(
+                    "the request was sent and its answer lost ({e}); not re-posted (the vendor may have the lead): check with the client, then redeliver"
+                );
+                self.finish(
+                    lead.id,
+                    i,
+                    "unknown_outcome",
+                    None,
+                    None,
+                    None,
+                    Some(&reason),
+                    &shaped.warnings,
+                    Some(&logged),
+                    Some(ms),
+                )
+                .await?;
+                Ok(Outcome::UnknownOutcome)
             }
             Err(e) => {
                 let reason = e.to_string();
                 let status = match &e {
-                    platform_vendors::VendorError::Status { status, .. } => Some(*status as i32),
+                    VendorError::Status { status, .. } => Some(*status as i32),
                     _ => None,
                 };
-                self.finish(lead.id, i, "retrying", status, None, None, Some(&reason), &shaped.warnings, Some(&logged), Some(ms))
-                    .await?;
+                self.finish(
+                    lead.id,
+                    i,
+                    "retrying",
+                    status,
+                    None,
+                    None,
+                    Some(&reason),
+                    &shaped.warnings,
+                    Some(&logged),
+                    Some(ms),
+                )
+                .await?;
                 Ok(Outcome::Retrying { reason })
             }
         }

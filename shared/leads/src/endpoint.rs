@@ -73,8 +73,9 @@ impl Leads {
         if req.body.len() > MAX_BODY {
             return Ok(error(413, format!("the body is larger than {MAX_BODY} bytes")));
         }
-        let header =
-            |name: &str| req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned());
+        let header = |name: &str| {
+            req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned())
+        };
         let Some(lander) = header("x-lander-id").filter(|l| !l.is_empty()) else {
             return Ok(error(401, "unsigned request: X-Lander-Id and X-Signature are required"));
         };
@@ -100,14 +101,14 @@ impl Leads {
         let core: Vec<Option<String>> = CORE
             .iter()
             .map(|(_, names)| {
-                names.iter().find_map(|n| fields.get(*n).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned))
+                names.iter().find_map(|n| {
+                    fields.get(*n).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+                })
             })
             .collect();
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
-        let known = tx
-            .query_opt("SELECT 1 FROM leads.lander WHERE id = $1 AND enabled", &[&lander])
-            .await?;
+        let known = tx.query_opt("SELECT 1 FROM leads.lander WHERE id = $1 AND enabled", &[&lander]).await?;
         if known.is_none() {
             return Ok(error(404, format!("lander {lander:?} is not configured (leads.lander)")));
         }

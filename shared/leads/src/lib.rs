@@ -126,8 +126,10 @@ impl Leads {
         let run = Uuid::now_v7().to_string();
         let client: &mut platform_warehouse::tokio_postgres::Client = &mut conn;
         outbox::drain(client, KIND_LEADS_RECEIVED, |ids| {
-            let envelopes: Vec<Envelope> =
-                ids.iter().flat_map(|id| Envelope::batch(KIND_LEADS_RECEIVED, std::slice::from_ref(id), &run)).collect();
+            let envelopes: Vec<Envelope> = ids
+                .iter()
+                .flat_map(|id| Envelope::batch(KIND_LEADS_RECEIVED, std::slice::from_ref(id), &run))
+                .collect();
             async move { sqs.send(queue, &envelopes).await }
         })
         .await

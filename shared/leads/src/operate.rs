@@ -34,7 +34,9 @@ impl Leads {
     /// an integration that can now deliver. Returns each integration's state and queued leads.
     pub async fn refresh_states(&self) -> Result<Value, LeadError> {
         let mut conn = self.warehouse.conn().await?;
-        let rows = conn.query(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE enabled ORDER BY id"), &[]).await?;
+        let rows = conn
+            .query(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE enabled ORDER BY id"), &[])
+            .await?;
         let mut report = serde_json::Map::new();
         let tx = conn.transaction().await?;
         let mut queued_total = Vec::new();
@@ -110,7 +112,10 @@ impl Leads {
     pub async fn test_lead(&self, integration_id: &str) -> Result<Value, LeadError> {
         let db = self.warehouse.conn().await?;
         let row = db
-            .query_opt(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE id = $1"), &[&integration_id])
+            .query_opt(
+                &format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE id = $1"),
+                &[&integration_id],
+            )
             .await?
             .ok_or_else(|| LeadError::NotFound(format!("no integration {integration_id:?}")))?;
         let i = integration(&row)?;
@@ -134,8 +139,10 @@ impl Leads {
                 &[&id, &i.id],
             )
             .await?;
-        Ok(json!({"lead": id, "integration": i.id, "outcome": outcome, "response_status": answer.get::<_, Option<i32>>(0),
+        Ok(
+            json!({"lead": id, "integration": i.id, "outcome": outcome, "response_status": answer.get::<_, Option<i32>>(0),
                   "response_body": answer.get::<_, Option<String>>(1), "reason": answer.get::<_, Option<String>>(2),
-                  "request": answer.get::<_, Option<Value>>(3)}))
+                  "request": answer.get::<_, Option<Value>>(3)}),
+        )
     }
 }

@@ -67,7 +67,8 @@ pub fn shape(integration: &Integration, lead: &LeadData) -> Result<Shaped, Inval
     }
     let rules = &integration.rules;
     for f in &rules.required {
-        let present = fields.get(f).is_some_and(|v| !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty()));
+        let present =
+            fields.get(f).is_some_and(|v| !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty()));
         if !present {
             return Err(Invalid { field: f.clone(), why: "required, but the lead has no value".into() });
         }
@@ -202,9 +203,11 @@ mod tests {
         assert_eq!(lenient.fields["Details"].as_str().unwrap().chars().count(), 4000);
         assert_eq!(lenient.warnings, ["Details truncated from 4001 to 4000 characters"]);
         let strict = captorra(json!({"strict": true}));
-        let e = shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4001)}))).unwrap_err();
+        let e = shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4001)})))
+            .unwrap_err();
         assert_eq!(e.to_string(), "Details: 4001 characters, at most 4000 allowed");
-        let four_thousand = shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4000)})));
+        let four_thousand =
+            shape(&strict, &lead(json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4000)})));
         assert!(four_thousand.is_ok(), "4,000 two-byte characters are within 4,000 characters");
         let bad_date = shape(&i, &lead(json!({"first_name": "Ada", "last_name": "L", "dob": "tomorrow"}))).unwrap_err();
         assert_eq!(bad_date.field, "DOB");

@@ -99,7 +99,12 @@ pub fn default_rules(p: Parser) -> Rules {
             let mut max = lengths(CAPTORRA);
             max.insert("ANI".into(), 50);
             max.insert("Language".into(), 50);
-            Rules { required: names(&["First", "Last", "Referrer"]), guid: names(&["Referrer", "Type"]), max_length: max, strict: false }
+            Rules {
+                required: names(&["First", "Last", "Referrer"]),
+                guid: names(&["Referrer", "Type"]),
+                max_length: max,
+                strict: false,
+            }
         }
         Parser::CaptorraCalltracking => Rules {
             required: names(&["CaptorraId"]),
@@ -164,9 +169,15 @@ mod tests {
     fn bodies_and_ids() {
         let fields = json!({"First": "Ada", "Details": "a & b"}).as_object().unwrap().clone();
         let (json_body, ct) = encode(BodyFormat::Json, &fields);
-        assert_eq!((String::from_utf8(json_body).unwrap(), ct), (r#"{"Details":"a & b","First":"Ada"}"#.to_owned(), "application/json"));
+        assert_eq!(
+            (String::from_utf8(json_body).unwrap(), ct),
+            (r#"{"Details":"a & b","First":"Ada"}"#.to_owned(), "application/json")
+        );
         let (form, ct) = encode(BodyFormat::Form, &fields);
-        assert_eq!((String::from_utf8(form).unwrap(), ct), ("Details=a+%26+b&First=Ada".to_owned(), "application/x-www-form-urlencoded"));
+        assert_eq!(
+            (String::from_utf8(form).unwrap(), ct),
+            ("Details=a+%26+b&First=Ada".to_owned(), "application/x-www-form-urlencoded")
+        );
         assert_eq!(vendor_lead_id(r#"{"Success":true,"LeadId":"abc"}"#).as_deref(), Some("abc"));
         assert_eq!(vendor_lead_id("OK"), None);
         let opts = json!({"body": "form"}).as_object().unwrap().clone();

@@ -51,7 +51,16 @@ pub enum VendorError {
         /// What went wrong.
         message: String,
     },
-    /// Connection, TLS or timeout error (transient).
+    /// The connection could not be made: the request never reached the vendor (transient, and
+    /// safe to repeat even for a write).
+    #[error("{vendor}: not sent: {message}")]
+    NotSent {
+        /// Vendor name.
+        vendor: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// TLS, timeout or a connection lost mid-request (transient; a write may have happened).
     #[error("{vendor}: transport: {message}")]
     Transport {
         /// Vendor name.
@@ -91,7 +100,7 @@ impl VendorError {
     /// Whether a retry may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            VendorError::Transport { .. } => true,
+            VendorError::Transport { .. } | VendorError::NotSent { .. } => true,
             VendorError::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
@@ -233,10 +242,13 @@ impl VendorClient {
                 return Err(VendorError::NotCalled { vendor: self.vendor });
             }
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let resp = build(&self.http)
-                .send()
-                .await
-                .map_err(|e| VendorError::Transport { vendor: self.vendor, message: error_chain(e) })?;
+            let resp = build(&self.http).send().await.map_err(|e| {
+                if e.is_connect() {
+                    VendorError::NotSent { vendor: self.vendor, message: error_chain(e) }
+                } else {
+                    VendorError::Transport { vendor: self.vendor, message: error_chain(e) }
+                }
+            })?;
             if resp.status().is_success() {
                 return Ok(resp);
             }

@@ -296,6 +296,14 @@ fn classify_vendor_error(call: &'static str, e: VendorError) -> MeetmaxError {
             status: None,
             retry_after: None,
         },
+        VendorError::NotSent { message, .. } => MeetmaxError {
+            call,
+            class: ErrorClass::Transient,
+            message,
+            uncertain: false,
+            status: None,
+            retry_after: None,
+        },
         VendorError::Transport { message, .. } => MeetmaxError {
             call,
             class: ErrorClass::Transient,

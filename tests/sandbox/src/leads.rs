@@ -80,7 +80,10 @@ pub struct LeadIntakeState {
 /// The lead intake routes.
 pub fn router() -> Router<Shared> {
     Router::new()
-        .route("/api/captorraapi/create", post(|s: State<Shared>, h: HeaderMap, b: Bytes| answer(s, "captorra".into(), h, b)))
+        .route(
+            "/api/captorraapi/create",
+            post(|s: State<Shared>, h: HeaderMap, b: Bytes| answer(s, "captorra".into(), h, b)),
+        )
         .route("/api/iceapi/create", post(|s: State<Shared>, h: HeaderMap, b: Bytes| answer(s, "ice".into(), h, b)))
         .route(
             "/api/captorracalltracking/create",
@@ -88,11 +91,15 @@ pub fn router() -> Router<Shared> {
         )
         .route(
             "/intakedesk/{campaign}",
-            post(|s: State<Shared>, Path(c): Path<String>, h: HeaderMap, b: Bytes| answer(s, format!("intakedesk/{c}"), h, b)),
+            post(|s: State<Shared>, Path(c): Path<String>, h: HeaderMap, b: Bytes| {
+                answer(s, format!("intakedesk/{c}"), h, b)
+            }),
         )
         .route(
             "/webhook-receiver/{name}",
-            post(|s: State<Shared>, Path(n): Path<String>, h: HeaderMap, b: Bytes| answer(s, format!("webhook/{n}"), h, b)),
+            post(|s: State<Shared>, Path(n): Path<String>, h: HeaderMap, b: Bytes| {
+                answer(s, format!("webhook/{n}"), h, b)
+            }),
         )
 }
 
@@ -105,7 +112,8 @@ fn parse(body: &[u8]) -> Map<String, Value> {
 
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.trim().trim_matches(|c| c == '{' || c == '}').split('-').collect();
-    parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn text(fields: &Map<String, Value>, k: &str) -> Option<String> {
@@ -175,21 +183,34 @@ async fn answer(State(state): State<Shared>, route: String, headers: HeaderMap, 
                 Some(c.as_str()) == text(&fields, "CaptorraId").as_deref()
                     && Some(r.to_lowercase()) == text(&fields, "Referrer").map(|v| v.to_lowercase())
             }),
-            "ice" => f.ice_referrers.iter().any(|r| Some(r.to_lowercase()) == text(&fields, "Referrer").map(|v| v.to_lowercase())),
-            "calltracking" => f.calltracking_ids.iter().any(|c| Some(c.as_str()) == text(&fields, "CaptorraId").as_deref()),
+            "ice" => f
+                .ice_referrers
+                .iter()
+                .any(|r| Some(r.to_lowercase()) == text(&fields, "Referrer").map(|v| v.to_lowercase())),
+            "calltracking" => {
+                f.calltracking_ids.iter().any(|c| Some(c.as_str()) == text(&fields, "CaptorraId").as_deref())
+            }
             _ => true,
         };
         let earlier = match (&f.switches.duplicates, text(&fields, "ID")) {
             (Some(_), Some(id)) => l
                 .received
                 .iter()
-                .find(|r| r.route == route && r.status == 200 && text(&r.fields, "ID").as_deref() == Some(id.as_str())
-                    && text(&r.fields, "Referrer") == text(&fields, "Referrer"))
+                .find(|r| {
+                    r.route == route
+                        && r.status == 200
+                        && text(&r.fields, "ID").as_deref() == Some(id.as_str())
+                        && text(&r.fields, "Referrer") == text(&fields, "Referrer")
+                })
                 .and_then(|r| r.lead_id.clone()),
             _ => None,
         };
         if !known {
-            (f.switches.unknown_status.unwrap_or(401), json!({"Success": false, "Errors": ["unknown organisation or referrer"]}), None)
+            (
+                f.switches.unknown_status.unwrap_or(401),
+                json!({"Success": false, "Errors": ["unknown organisation or referrer"]}),
+                None,
+            )
         } else if let Some(first) = earlier {
             if f.switches.duplicates.as_deref() == Some("409") {
                 (409, json!({"Success": false, "Errors": ["duplicate lead"], "LeadId": first}), None)

@@ -1,0 +1,440 @@
+//! lead-delivery against the sandbox's lead intake systems over HTTP (provisional contract), a
+//! real PostgreSQL and moto: the signed lead endpoint, delivery to every integration of a lander
+//! at most once with a 2xx, validation before sending, retries, permanent refusals, a lost
+//! answer held rather than re-posted, states, redelivery and the test lead.
+
+use std::time::Duration;
+
+use integration_tests::{TestDb, aws, drain_bodies, new_queue, new_secret, sqs_event};
+use platform_aws::{SecretsCache, SqsSender};
+use platform_domain::envelope::Envelope;
+use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, deliver::Outcome, endpoint::LeadHttp};
+use serde_json::{Value, json};
+use vendor_sandbox::{
+    Fault, FaultRule, Sandbox,
+    leads::{LeadIntakeFixture, LeadSwitches},
+};
+
+const REFERRER: &str = "6F9619FF-8B86-D011-B42D-00C04FC964FF";
+const ICE_REFERRER: &str = "0E984725-C51C-4BF4-9960-E1C80E27ABA0";
+const LANDER_KEY: &str = "lander-key-for-tests";
+
+struct H {
+    db: TestDb,
+    sandbox: Sandbox,
+    sdk: aws_config::SdkConfig,
+    queue: String,
+    leads: Leads,
+}
+
+async fn harness() -> H {
+    let db = TestDb::new().await;
+    let sandbox = Sandbox::start_local().await.unwrap();
+    sandbox
+        .load_leads(LeadIntakeFixture {
+            captorra: vec![("123456".into(), REFERRER.into())],
+            ice_referrers: vec![ICE_REFERRER.into()],
+            ..Default::default()
+        })
+        .await;
+    let sdk = aws().await;
+    let queue = new_queue(&sdk, "leads").await;
+    let keys = new_secret(&sdk, &json!({"accident-lp": LANDER_KEY})).await;
+    let webhook_secret =
+        new_secret(&sdk, &json!({"hmac_key": "webhook-signing-key", "token": "client-api-token"})).await;
+    let url = &sandbox.url;
+    db.exec(&format!(
+        "INSERT INTO leads.client (id, name, contact_email) VALUES ('smith-law', 'Smith Law', 'intake@smith-law.example');
+         INSERT INTO leads.lander (id, name, client_id) VALUES ('accident-lp', 'Car accident lander', 'smith-law');
+         INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, secret_id, mapping, constants, options, contact_email) VALUES
+          ('smith-captorra', 'accident-lp', 'smith-law', 'captorra', '{url}/api/captorraapi/create', NULL,
+           '{{\"First\": {{\"field\": \"first_name\", \"transform\": [\"trim\", \"title\"]}}, \"Last\": \"last_name\",
+              \"Primary\": {{\"field\": \"phone\", \"transform\": \"digits\"}}, \"Email\": \"email\", \"Details\": \"details\", \"ID\": \"lead_id\"}}',
+           '{{\"CaptorraId\": \"123456\", \"Referrer\": \"{REFERRER}\"}}', '{{}}', 'intake@smith-law.example'),
+          ('smith-ice', 'accident-lp', 'smith-law', 'ice', '{url}/api/iceapi/create', NULL,
+           '{{\"First\": \"first_name\", \"Last\": \"last_name\", \"ID\": \"lead_id\"}}', '{{\"Referrer\": \"{ICE_REFERRER}\"}}', '{{}}',
+           'intake@smith-law.example'),
+          ('smith-intakedesk', 'accident-lp', 'smith-law', 'intakedesk', '{url}/intakedesk/camp-7', NULL,
+           '{{\"first\": \"first_name\", \"last\": \"last_name\", \"phone\": \"phone\"}}', '{{\"campaign\": \"camp-7\"}}', '{{\"body\": \"form\"}}',
+           'intake@smith-law.example'),
+          ('smith-webhook', 'accident-lp', 'smith-law', 'webhook', '{url}/webhook-receiver/smith', '{webhook_secret}',
+           '{{\"name\": \"first_name\", \"surname\": \"last_name\"}}', '{{}}',
+           '{{\"headers\": {{\"Authorization\": \"secret:token\", \"X-Source\": \"platform\"}}, \"signature\": {{\"header\": \"X-Signature\"}}}}',
+           'intake@smith-law.example');"
+    ))
+    .await;
+    let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(60));
+    let leads = Leads::new(
+        db.warehouse.clone(),
+        secrets,
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk))),
+        Settings {
+            queue_url: Some(queue.clone()),
+            endpoint_keys_secret: Some(keys),
+            timeout: Duration::from_secs(2),
+            claim: Duration::from_secs(1),
+        },
+    )
+    .unwrap();
+    leads.refresh_states().await.unwrap();
+    H { db, sandbox, sdk, queue, leads }
+}
+
+fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
+    let raw = body.to_string().into_bytes();
+    LeadHttp {
+        method: "POST".into(),
+        headers: vec![
+            ("X-Lander-Id".into(), lander.into()),
+            ("X-Signature".into(), platform_domain::signature::sign(&raw, key)),
+        ],
+        body: raw,
+    }
+}
+
+impl H {
+    async fn post(&self, id: &str, fields: Value) -> i64 {
+        let a = self.leads.receive(signed("accident-lp", LANDER_KEY, &json!({"lead_id": id, "fields": fields}))).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["lead"].as_i64().unwrap()
+    }
+
+    /// Delivers what the queue holds, as the event source would; the bodies it delivered.
+    async fn deliver_queue(&self) -> Vec<String> {
+        let bodies = drain_bodies(&self.sdk, &self.queue).await;
+        for b in &bodies {
+            let env = Envelope::parse(b, &[KIND_LEADS_RECEIVED]).unwrap();
+            let _ = self.leads.handle(&env).await;
+        }
+        bodies
+    }
+
+    async fn status(&self, lead: i64, integration: &str) -> (String, Option<String>) {
+        let r = &self
+            .db
+            .rows(&format!(
+                "SELECT status, reason FROM leads.delivery WHERE lead_id = {lead} AND integration_id = '{integration}'"
+            ))
+            .await[0];
+        (r.get(0), r.get(1))
+    }
+}
+
+fn ada() -> Value {
+    json!({"first_name": "  ada ", "last_name": "Lovelace", "email": "ada@example.org", "phone": "(555) 010-0199",
+           "details": "Rear-ended on 3 Nov."})
+}
+
+#[tokio::test]
+async fn a_lead_reaches_every_integration_of_its_lander_exactly_once() {
+    let h = harness().await;
+    let lead = h.post("lp-1", ada()).await;
+    let bodies = h.deliver_queue().await;
+    assert_eq!(bodies.len(), 1, "one message per lead");
+    let received = h.sandbox.received_leads().await;
+    let routes: Vec<&str> = received.iter().map(|r| r.route.as_str()).collect();
+    assert_eq!(routes.len(), 4, "{routes:?}");
+    let captorra = received.iter().find(|r| r.route == "captorra").unwrap();
+    assert_eq!(
+        Value::Object(captorra.fields.clone()),
+        json!({"First": "Ada", "Last": "Lovelace", "Primary": "5550100199", "Email": "ada@example.org", "Details": "Rear-ended on 3 Nov.",
+               "ID": lead.to_string(), "CaptorraId": "123456", "Referrer": REFERRER})
+    );
+    assert_eq!(captorra.content_type.as_deref(), Some("application/json"));
+    let desk = received.iter().find(|r| r.route == "intakedesk/camp-7").unwrap();
+    assert_eq!(desk.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(desk.fields["phone"], "(555) 010-0199");
+    // The webhook: custom headers, the secret one, and an HMAC of the exact body.
+    let hook = received.iter().find(|r| r.route == "webhook/smith").unwrap();
+    let header = |n: &str| hook.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(header("authorization").as_deref(), Some("client-api-token"));
+    assert_eq!(header("x-source").as_deref(), Some("platform"));
+    assert_eq!(
+        header("x-signature").unwrap(),
+        platform_domain::signature::sign(hook.body.as_bytes(), "webhook-signing-key")
+    );
+    // Recorded: delivered, the vendor's id and raw answer, the request without the secret header.
+    let rows = h.db.rows(&format!("SELECT integration_id, status, vendor_lead_id, response_body, request FROM leads.delivery WHERE lead_id = {lead} ORDER BY 1")).await;
+    assert!(rows.iter().all(|r| r.get::<_, String>(1) == "delivered"));
+    let captorra_row = rows.iter().find(|r| r.get::<_, String>(0) == "smith-captorra").unwrap();
+    assert!(captorra_row.get::<_, Option<String>>(2).is_some());
+    assert!(captorra_row.get::<_, String>(3).contains("\"Success\":true"));
+    let hook_request: Value = rows.iter().find(|r| r.get::<_, String>(0) == "smith-webhook").unwrap().get(4);
+    assert_eq!(hook_request["headers"]["Authorization"], "[redacted]");
+    assert!(!hook_request.to_string().contains("client-api-token"));
+    let states: Vec<String> =
+        h.db.rows("SELECT state FROM leads.integration ORDER BY id").await.iter().map(|r| r.get(0)).collect();
+    assert_eq!(states, ["live"; 4], "a first real 2xx makes an integration live");
+
+    // The same message again (SQS at-least-once), and the same lead posted again.
+    let again = h.leads.handle(&Envelope::parse(&bodies[0], &[KIND_LEADS_RECEIVED]).unwrap()).await.unwrap();
+    assert!(again.iter().all(|(_, _, o)| *o == Outcome::AlreadyDelivered), "{again:?}");
+    let a = h.leads.receive(signed("accident-lp", LANDER_KEY, &json!({"lead_id": "lp-1", "fields": ada()}))).await;
+    assert_eq!((a.body["lead"].as_i64(), a.body["duplicate"].as_bool()), (Some(lead), Some(true)));
+    assert!(h.deliver_queue().await.is_empty(), "a repeated lead is not announced again");
+    assert_eq!(h.sandbox.received_leads().await.len(), 4, "nothing was posted twice");
+    // Concurrent duplicates: two handlers on one new lead post it once per integration.
+    let lead2 = h.post("lp-2", ada()).await;
+    let bodies = drain_bodies(&h.sdk, &h.queue).await;
+    let env = Envelope::parse(&bodies[0], &[KIND_LEADS_RECEIVED]).unwrap();
+    let (x, y) = tokio::join!(h.leads.handle(&env), h.leads.handle(&env));
+    let _ = (x, y);
+    let posts = h
+        .sandbox
+        .received_leads()
+        .await
+        .iter()
+        .filter(|r| r.fields.get("ID") == Some(&json!(lead2.to_string())))
+        .count();
+    assert_eq!(posts, 2, "Captorra and ICE (which carry the id) got lead 2 once each");
+    assert_eq!(h.sandbox.received_leads().await.len(), 8);
+}
+
+#[tokio::test]
+async fn rules_are_checked_before_sending() {
+    let h = harness().await;
+    let lead = h.post("lp-1", json!({"first_name": "Ada", "details": "x"})).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-captorra").await;
+    assert_eq!((status.as_str(), reason.as_deref()), ("invalid", Some("Last: required, but the lead has no value")));
+    assert!(
+        h.sandbox.received_leads().await.iter().all(|r| r.route != "captorra" && r.route != "ice"),
+        "nothing invalid was sent"
+    );
+
+    // Lenient (the default) truncates by characters and records a warning; strict refuses.
+    let long = "é".repeat(4100);
+    let lead = h.post("lp-2", json!({"first_name": "Ada", "last_name": "L", "details": long})).await;
+    h.deliver_queue().await;
+    let warnings: Vec<String> =
+        h.db.scalar(&format!(
+            "SELECT warnings FROM leads.delivery WHERE lead_id = {lead} AND integration_id = 'smith-captorra'"
+        ))
+        .await;
+    assert_eq!(warnings, ["Details truncated from 4100 to 4000 characters"]);
+    let sent = h.sandbox.received_leads().await.into_iter().rev().find(|r| r.route == "captorra").unwrap();
+    assert_eq!(sent.fields["Details"].as_str().unwrap().chars().count(), 4000);
+    h.db.exec("UPDATE leads.integration SET rules = '{\"strict\": true}' WHERE id = 'smith-captorra'").await;
+    let lead = h.post("lp-3", json!({"first_name": "Ada", "last_name": "L", "details": "é".repeat(4100)})).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-captorra").await;
+    assert_eq!(
+        (status.as_str(), reason.as_deref()),
+        ("invalid", Some("Details: 4100 characters, at most 4000 allowed"))
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_refusals_are_permanent() {
+    let h = harness().await;
+    h.sandbox
+        .set_faults(vec![
+            FaultRule {
+                path_prefix: "/api/captorraapi".into(),
+                on_requests: vec![1],
+                fault: Fault::ServerError { status: 503 },
+            },
+            FaultRule {
+                path_prefix: "/api/iceapi".into(),
+                on_requests: vec![1],
+                fault: Fault::RateLimit { retry_after: 1 },
+            },
+        ])
+        .await;
+    let lead = h.post("lp-1", ada()).await;
+    h.deliver_queue().await;
+    assert_eq!(h.status(lead, "smith-captorra").await.0, "delivered");
+    assert_eq!(h.status(lead, "smith-ice").await.0, "delivered");
+    let attempts = h.sandbox.requests().await.iter().filter(|r| r.path.starts_with("/api/")).count();
+    assert_eq!(attempts, 4, "each vendor: one failure, one success");
+
+    // A vendor that keeps failing: the lead comes back through the queue, then goes through.
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/iceapi".into(),
+            on_requests: vec![],
+            fault: Fault::ServerError { status: 500 },
+        }])
+        .await;
+    let lead = h.post("lp-2", ada()).await;
+    let bodies = drain_bodies(&h.sdk, &h.queue).await;
+    let env = Envelope::parse(&bodies[0], &[KIND_LEADS_RECEIVED]).unwrap();
+    let err = h.leads.handle(&env).await.unwrap_err();
+    assert!(err.to_string().contains("smith-ice"), "{err}");
+    assert_eq!(h.status(lead, "smith-ice").await.0, "retrying");
+    assert_eq!(h.status(lead, "smith-captorra").await.0, "delivered");
+    h.sandbox.set_faults(Vec::new()).await;
+    let back = h.leads.handle(&env).await.unwrap();
+    assert!(back.iter().any(|(_, i, o)| i == "smith-ice" && matches!(o, Outcome::Delivered { .. })), "{back:?}");
+    assert!(back.iter().any(|(_, i, o)| i == "smith-captorra" && *o == Outcome::AlreadyDelivered));
+
+    // A 4xx is permanent, recorded with the vendor's answer; redelivery after the fix.
+    h.db.exec("UPDATE leads.integration SET constants = '{\"Referrer\": \"11111111-2222-3333-4444-555555555555\"}' WHERE id = 'smith-ice'").await;
+    let lead = h.post("lp-3", ada()).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-ice").await;
+    assert_eq!(status, "rejected");
+    assert!(reason.unwrap().starts_with("HTTP 401: {\"Errors\":[\"unknown organisation or referrer\"]"));
+    h.db.exec(&format!(
+        "UPDATE leads.integration SET constants = '{{\"Referrer\": \"{ICE_REFERRER}\"}}' WHERE id = 'smith-ice'"
+    ))
+    .await;
+    assert_eq!(h.leads.redeliver("smith-ice").await.unwrap(), [lead]);
+    h.deliver_queue().await;
+    assert_eq!(h.status(lead, "smith-ice").await.0, "delivered");
+    let attempts: i64 =
+        h.db.scalar(&format!(
+            "SELECT count(*) FROM leads.delivery_attempt WHERE lead_id = {lead} AND integration_id = 'smith-ice'"
+        ))
+        .await;
+    assert_eq!(attempts, 2, "the refusal and the redelivery are both in the log");
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_held_not_reposted() {
+    let h = harness().await;
+    // The vendor takes the lead and answers after the client's timeout.
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/captorraapi".into(),
+            on_requests: vec![1],
+            fault: Fault::LateAnswer { delay_ms: 3000 },
+        }])
+        .await;
+    let lead = h.post("lp-1", ada()).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-captorra").await;
+    assert_eq!(status, "unknown_outcome");
+    assert!(reason.unwrap().contains("not re-posted"));
+    // A crash between the vendor's 2xx and the database write: the row stays `sending`.
+    let lead2 = h.post("lp-2", ada()).await;
+    h.db.exec(&format!(
+        "INSERT INTO leads.delivery (lead_id, integration_id, status, attempts, claimed_until)
+         VALUES ({lead2}, 'smith-ice', 'sending', 1, now() - interval '1 second')"
+    ))
+    .await;
+    h.deliver_queue().await;
+    assert_eq!(h.status(lead2, "smith-ice").await.0, "unknown_outcome");
+    let ice_posts = h
+        .sandbox
+        .received_leads()
+        .await
+        .iter()
+        .filter(|r| r.route == "ice" && r.fields["ID"] == json!(lead2.to_string()))
+        .count();
+    assert_eq!(ice_posts, 0, "not re-posted after the lost answer");
+    let captorra_posts = h
+        .sandbox
+        .received_leads()
+        .await
+        .iter()
+        .filter(|r| r.route == "captorra" && r.fields["ID"] == json!(lead.to_string()))
+        .count();
+    assert_eq!(captorra_posts, 1);
+    // The operator checked with the client: redeliver; the vendor's duplicate detection would
+    // catch a second copy because the lead carries its id.
+    h.sandbox
+        .load_leads(LeadIntakeFixture {
+            captorra: vec![("123456".into(), REFERRER.into())],
+            ice_referrers: vec![ICE_REFERRER.into()],
+            switches: LeadSwitches { duplicates: Some("200".into()), ..Default::default() },
+            ..Default::default()
+        })
+        .await;
+    h.leads.redeliver("smith-captorra").await.unwrap();
+    h.deliver_queue().await;
+    let (status, _) = h.status(lead, "smith-captorra").await;
+    assert_eq!(status, "delivered");
+    let last = h.sandbox.received_leads().await.into_iter().rev().find(|r| r.route == "captorra").unwrap();
+    assert_eq!(last.status, 200);
+}
+
+#[tokio::test]
+async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
+    let h = harness().await;
+    h.db.exec("UPDATE leads.integration SET enabled = (id = 'smith-ice'), contact_email = NULL, constants = '{}'")
+        .await;
+    let report = h.leads.refresh_states().await.unwrap();
+    assert_eq!(report["smith-ice"]["state"], "awaiting_information");
+    let missing = report["smith-ice"]["missing"].to_string();
+    assert!(missing.contains("Referrer") && missing.contains("contact e-mail"), "{missing}");
+    let lead = h.post("lp-1", ada()).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-ice").await;
+    assert_eq!(status, "waiting");
+    assert!(reason.unwrap().contains("waiting for the integration"));
+    assert!(h.sandbox.received_leads().await.is_empty());
+
+    // The information arrives: the waiting lead goes out.
+    h.db.exec(&format!(
+        "UPDATE leads.integration SET contact_email = 'intake@smith-law.example', constants = '{{\"Referrer\": \"{ICE_REFERRER}\"}}' WHERE id = 'smith-ice'"
+    ))
+    .await;
+    let report = h.leads.refresh_states().await.unwrap();
+    assert_eq!(
+        (report["smith-ice"]["state"].as_str(), report["smith-ice"]["queued"].as_i64()),
+        (Some("ready"), Some(1))
+    );
+
+    // A test lead before the first real one: sent, answered, not counted as live.
+    let test = h.leads.test_lead("smith-ice").await.unwrap();
+    assert_eq!(test["outcome"]["outcome"], "delivered", "{test}");
+    assert_eq!(test["response_status"], 200);
+    let state: String = h.db.scalar("SELECT state FROM leads.integration WHERE id = 'smith-ice'").await;
+    assert_eq!(state, "ready", "a test lead does not make the integration live");
+    h.deliver_queue().await;
+    assert_eq!(h.status(lead, "smith-ice").await.0, "delivered");
+    let state: String = h.db.scalar("SELECT state FROM leads.integration WHERE id = 'smith-ice'").await;
+    assert_eq!(state, "live");
+    let view: (i64, i64, i64) = {
+        let r = &h
+            .db
+            .rows("SELECT delivered, waiting, failed FROM leads.lander_status WHERE integration_id = 'smith-ice'")
+            .await[0];
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(view, (1, 0, 0), "the test lead is not in the operators' counts");
+}
+
+#[tokio::test]
+async fn the_endpoint_takes_only_signed_leads_of_known_landers() {
+    let h = harness().await;
+    let body = json!({"lead_id": "x-1", "fields": ada()});
+    let mut unsigned = signed("accident-lp", LANDER_KEY, &body);
+    unsigned.headers.retain(|(k, _)| k != "X-Signature");
+    for (req, status) in [
+        (unsigned, 401),
+        (signed("accident-lp", "wrong", &body), 401),
+        (signed("other-lp", LANDER_KEY, &body), 401),
+        (LeadHttp { method: "GET".into(), ..signed("accident-lp", LANDER_KEY, &body) }, 405),
+        (signed("accident-lp", LANDER_KEY, &json!({"fields": {}})), 400),
+        (signed("accident-lp", LANDER_KEY, &json!({"lead_id": "", "fields": {}})), 400),
+    ] {
+        let a = h.leads.receive(req).await;
+        assert_eq!(a.status, status, "{}", a.body);
+    }
+    let stored: i64 = h.db.scalar("SELECT count(*) FROM leads.lead").await;
+    assert_eq!(stored, 0);
+    // Through the Lambda handler, as the Function URL delivers it.
+    let raw = json!({"lead_id": "fn-1", "fields": {"first_name": "Nul\u{0}Byte", "last_name": "名前"}}).to_string();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/lead-delivery/lead.json")).unwrap();
+    event["headers"]["x-lander-id"] = json!("accident-lp");
+    event["headers"]["x-signature"] = json!(platform_domain::signature::sign(raw.as_bytes(), LANDER_KEY));
+    event["body"] = json!(raw);
+    let out =
+        lead_delivery::handle(&h.leads, lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()))
+            .await
+            .unwrap();
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let name: (String, String) = {
+        let r = &h.db.rows("SELECT first_name, last_name FROM leads.lead").await[0];
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(name, ("NulByte".into(), "名前".into()));
+    // The SQS handler reports a failed lead alone.
+    let bodies = drain_bodies(&h.sdk, &h.queue).await;
+    let bad = "not an envelope".to_owned();
+    let resp = lead_delivery::handle_batch(&h.leads, sqs_event(&[bodies[0].clone(), bad])).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert_eq!(resp.batch_item_failures[0].item_identifier, "m1");
+}
