@@ -65,6 +65,12 @@ secret(
 # Two-way registration: the demo event app's HMAC key.
 secret("platform/local/register-app-keys", {"demo-event-app": "local-demo-app-key"})
 connector = queue_with_dlq("platform-local-connector-pull")
+# lead-delivery: the demo landers' endpoint keys and the lead queue.
+secret(
+    "platform/local/lead-endpoint-keys",
+    {"demo-accident-lp": "local-demo-lander-key", "demo-injury-lp": "local-demo-lander-key", "demo-meso-lp": "local-demo-lander-key"},
+)
+leads_queue = queue_with_dlq("platform-local-lead-delivery")
 
 s3 = boto3.client("s3")
 try:
@@ -84,4 +90,6 @@ print("MEETMAX_SECRET_ID=platform/local/meetmax")
 print(f"CONNECTOR_QUEUE_URL={connector}")
 print("CONNECTOR_BUCKET=platform-local-connectors")
 print("REGISTER_APP_KEYS_SECRET_ID=platform/local/register-app-keys")
+print(f"LEAD_QUEUE_URL={leads_queue}")
+print("LEAD_ENDPOINT_KEYS_SECRET_ID=platform/local/lead-endpoint-keys")
 sys.stdout.flush()

@@ -33,7 +33,7 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 say "building the functions, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p session-register -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p session-register -p lead-delivery -p vendor-sandbox -p platform-warehouse --bins
 
 say "starting the vendor sandbox (demo Formstack and MeetMax data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
@@ -86,6 +86,9 @@ REVIEW_BUCKET="$REVIEW_BUCKET"
 CONNECTOR_QUEUE_URL="$CONNECTOR_QUEUE_URL"
 CONNECTOR_BUCKET="$CONNECTOR_BUCKET"
 REGISTER_APP_KEYS_SECRET_ID="$REGISTER_APP_KEYS_SECRET_ID"
+LEAD_QUEUE_URL="$LEAD_QUEUE_URL"
+LEAD_ENDPOINT_KEYS_SECRET_ID="$LEAD_ENDPOINT_KEYS_SECRET_ID"
+LEAD_TIMEOUT_SECONDS="5"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
@@ -305,4 +308,52 @@ SELECT request_id, person_ext_id AS person, session_ext_id AS session, answer, r
  WHERE connection = 'demo-lenos' ORDER BY request_id;
 SELECT fp_ext_id AS registration, fp_status FROM connector.schedule WHERE connection = 'demo-lenos' ORDER BY 1;
 SQL
+say "lead-delivery: leads from three demo landers to Captorra, ICE and IntakeDesk in the sandbox"
+psql_q -v url="$SANDBOX_URL" <<'SQL'
+DELETE FROM leads.delivery_attempt WHERE integration_id LIKE 'demo-%';
+DELETE FROM leads.delivery WHERE integration_id LIKE 'demo-%';
+DELETE FROM leads.lead WHERE lander_id LIKE 'demo-%';
+UPDATE leads.integration SET endpoint = regexp_replace(endpoint, '^https?://[^/]+', :'url'), state = 'awaiting_information'
+ WHERE id LIKE 'demo-%' AND endpoint IS NOT NULL;
+SQL
+lead_invoke() {
+  cargo lambda invoke lead-delivery -A 127.0.0.1 -P "$WATCH_PORT" --data-file "events/lead-delivery/$1" -o json 2>>"$WORK/invoke.err" \
+    || { echo "lead-delivery $1 failed:" >&2; cat "$WORK/invoke.err" "$WORK/watch.log" >&2; exit 1; }
+}
+lead_invoke refresh-states.json | "$PY" -c '
+import json, sys
+for name, v in sorted(json.load(sys.stdin).items()):
+    missing = ", ".join(v["missing"])
+    print("  " + name + ": " + v["state"] + (" (missing: " + missing + ")" if missing else ""))
+'
+post_lead() { # lander lead_id fields-json: the lander's signed POST to the lead endpoint
+  "$PY" - "$1" "$2" "$3" "http://127.0.0.1:$WATCH_PORT/lambda-url/lead-delivery/" <<'PY'
+import hashlib, hmac, json, sys, urllib.request, urllib.error
+lander, lead_id, fields, url = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+body = json.dumps({"lead_id": lead_id, "fields": fields}).encode()
+sig = "sha256=" + hmac.new(b"local-demo-lander-key", body, hashlib.sha256).hexdigest()
+req = urllib.request.Request(url, data=body, method="POST",
+                             headers={"content-type": "application/json", "x-lander-id": lander, "x-signature": sig})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, text = r.status, r.read().decode()
+except urllib.error.HTTPError as e:
+    status, text = e.code, e.read().decode()
+print(f"  {lander} {lead_id}: HTTP {status} {text}")
+PY
+}
+post_lead demo-accident-lp acc-1 '{"first_name": " jordan ", "last_name": "Rivera", "phone": "(555) 010-2233", "email": "jordan@example.org", "details": "Rear-ended at a light."}'
+post_lead demo-accident-lp acc-2 '{"first_name": "Sam", "email": "sam@example.org", "details": "No last name given."}'
+post_lead demo-injury-lp inj-1 '{"first_name": "Alex", "last_name": "Chen", "phone": "555-010-4455"}'
+post_lead demo-meso-lp meso-1 '{"first_name": "Pat", "last_name": "Morgan", "phone": "555 010 7788", "email": "pat@example.org"}'
+"$PY" infra/local/forward_sqs.py "$LEAD_QUEUE_URL" lead-delivery "$WATCH_PORT"
+psql_q <<'SQL'
+SELECT l.lander_id, l.source_id AS lead, d.integration_id, d.status, d.response_status AS http, d.vendor_lead_id, d.reason
+  FROM leads.delivery d JOIN leads.lead l ON l.id = d.lead_id WHERE l.lander_id LIKE 'demo-%' ORDER BY 1, 2, 3;
+SELECT lander_id, integration_id, parser, state, delivered, waiting, failed, reasons FROM leads.lander_status
+ WHERE lander_id LIKE 'demo-%' ORDER BY 1, 2;
+SQL
+echo "leads the sandbox's intake systems received: $(curl -s "$SANDBOX_URL/__sandbox/requests" | "$PY" -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"] == "POST" and (r["path"].endswith("api/create") or r["path"].startswith("/intakedesk/"))))')"
+delivered=$(psql_q -tA -c "SELECT count(*) FROM leads.delivery WHERE integration_id LIKE 'demo-%' AND status = 'delivered'")
+[ "$delivered" = 3 ] || { echo "expected 3 delivered demo leads, found $delivered" >&2; exit 1; }
 echo "make run finished"

@@ -96,3 +96,33 @@ VALUES ('demo-lenos', 'participants', '{}'), ('demo-lenos', 'sessions', '{"in_sl
 ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;
 INSERT INTO connector.register_app (app, connection) VALUES ('demo-event-app', 'demo-lenos')
 ON CONFLICT (app) DO UPDATE SET connection = excluded.connection, enabled = true;
+
+-- lead-delivery: three demo clients and landers, each delivered to its intake system in the
+-- sandbox (demo.sh points the endpoints at it), and one webhook integration still awaiting
+-- its endpoint.
+INSERT INTO leads.client (id, name, contact_email) VALUES
+  ('smith-law', 'Smith Law', 'intake@smith-law.example'),
+  ('jones-injury', 'Jones Injury Attorneys', 'leads@jones-injury.example'),
+  ('baker-legal', 'Baker Legal Group', 'intake@baker-legal.example')
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, contact_email = excluded.contact_email;
+INSERT INTO leads.lander (id, name, client_id) VALUES
+  ('demo-accident-lp', 'Car accident lander', 'smith-law'),
+  ('demo-injury-lp', 'Injury claim lander', 'jones-injury'),
+  ('demo-meso-lp', 'Mesothelioma lander', 'baker-legal')
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id;
+INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, mapping, constants, options, contact_email) VALUES
+  ('demo-captorra', 'demo-accident-lp', 'smith-law', 'captorra', 'http://sandbox.invalid/api/captorraapi/create',
+   '{"First": {"field": "first_name", "transform": ["trim", "title"]}, "Last": "last_name", "Primary": {"field": "phone", "transform": "digits"},
+     "Email": "email", "Details": "details", "ID": "lead_id"}',
+   '{"CaptorraId": "123456", "Referrer": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}', '{}', 'intake@smith-law.example'),
+  ('demo-ice', 'demo-injury-lp', 'jones-injury', 'ice', 'http://sandbox.invalid/api/iceapi/create',
+   '{"First": "first_name", "Last": "last_name", "Primary": {"field": "phone", "transform": "digits"}, "ID": "lead_id"}',
+   '{"Referrer": "0E984725-C51C-4BF4-9960-E1C80E27ABA0"}', '{}', 'leads@jones-injury.example'),
+  ('demo-jones-webhook', 'demo-injury-lp', 'jones-injury', 'webhook', NULL,
+   '{"name": "first_name", "surname": "last_name"}', '{}', '{}', 'leads@jones-injury.example'),
+  ('demo-intakedesk', 'demo-meso-lp', 'baker-legal', 'intakedesk', 'http://sandbox.invalid/intakedesk/meso-2026',
+   '{"first": "first_name", "last": "last_name", "phone": "phone", "email": "email"}', '{"campaign": "meso-2026"}', '{"body": "form"}',
+   'intake@baker-legal.example')
+ON CONFLICT (id) DO UPDATE SET lander_id = excluded.lander_id, client_id = excluded.client_id, parser = excluded.parser,
+  endpoint = excluded.endpoint, mapping = excluded.mapping, constants = excluded.constants, options = excluded.options,
+  contact_email = excluded.contact_email, state = 'awaiting_information';

@@ -318,3 +318,18 @@ pub fn lenos_many(n: usize) -> crate::lenos::LenosFixture {
         .collect();
     fixture
 }
+
+/// The demo Captorra organisation and referrer, and the demo ICE referrer (the lead intake
+/// systems accept only seeded identities).
+pub const DEMO_CAPTORRA: (&str, &str) = ("123456", "6F9619FF-8B86-D011-B42D-00C04FC964FF");
+/// The demo ICE referrer.
+pub const DEMO_ICE_REFERRER: &str = "0E984725-C51C-4BF4-9960-E1C80E27ABA0";
+
+/// The lead intake systems' demo identities (lenient, no duplicate detection).
+pub fn leads_demo_fixture() -> crate::leads::LeadIntakeFixture {
+    crate::leads::LeadIntakeFixture {
+        captorra: vec![(DEMO_CAPTORRA.0.into(), DEMO_CAPTORRA.1.into())],
+        ice_referrers: vec![DEMO_ICE_REFERRER.into()],
+        ..Default::default()
+    }
+}

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
         sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
         sandbox.load_aventri(fixtures::aventri_demo_fixture()).await;
         sandbox.load_lenos(fixtures::lenos_demo_fixture()).await;
+        sandbox.load_leads(fixtures::leads_demo_fixture()).await;
     }
     if let Some(fixture) = fixture_arg(&args, "--fixture")? {
         sandbox.load_formstack(fixture).await;
