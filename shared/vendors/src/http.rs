@@ -403,7 +403,8 @@ mod tests {
                 .unwrap();
         let err = client.send(|c| c.get("http://127.0.0.1:9/path?password=hunter2")).await.unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, VendorError::Transport { .. }), "{text}");
+        assert!(matches!(err, VendorError::NotSent { .. }), "a refused connection never reached the vendor: {text}");
+        assert!(err.is_transient());
         assert!(!text.contains("hunter2"), "{text}");
     }
 
@@ -413,6 +414,7 @@ mod tests {
         assert!(s(429).is_transient() && s(503).is_transient());
         assert!(!s(400).is_transient() && !s(401).is_transient());
         assert!(VendorError::Transport { vendor: "v", message: String::new() }.is_transient());
+        assert!(VendorError::NotSent { vendor: "v", message: String::new() }.is_transient());
         assert!(!VendorError::Response { vendor: "v", message: String::new() }.is_transient());
     }
 }
