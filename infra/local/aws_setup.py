@@ -71,6 +71,8 @@ secret(
     {"demo-accident-lp": "local-demo-lander-key", "demo-injury-lp": "local-demo-lander-key", "demo-meso-lp": "local-demo-lander-key"},
 )
 leads_queue = queue_with_dlq("platform-local-lead-delivery")
+# The confirmation e-mails' sender, verified in moto's SES.
+boto3.client("sesv2").create_email_identity(EmailIdentity="leads@agency.local")
 
 s3 = boto3.client("s3")
 try:
@@ -92,4 +94,5 @@ print("CONNECTOR_BUCKET=platform-local-connectors")
 print("REGISTER_APP_KEYS_SECRET_ID=platform/local/register-app-keys")
 print(f"LEAD_QUEUE_URL={leads_queue}")
 print("LEAD_ENDPOINT_KEYS_SECRET_ID=platform/local/lead-endpoint-keys")
+print("LEAD_EMAIL_FROM=leads@agency.local")
 sys.stdout.flush()

@@ -125,4 +125,4 @@ INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, mappi
    'intake@baker-legal.example')
 ON CONFLICT (id) DO UPDATE SET lander_id = excluded.lander_id, client_id = excluded.client_id, parser = excluded.parser,
   endpoint = excluded.endpoint, mapping = excluded.mapping, constants = excluded.constants, options = excluded.options,
-  contact_email = excluded.contact_email, state = 'awaiting_information';
+  contact_email = excluded.contact_email;

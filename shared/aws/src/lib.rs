@@ -5,6 +5,7 @@
 pub mod foundation;
 pub mod s3;
 pub mod secrets;
+pub mod ses;
 pub mod sqs;
 
 pub use aws_config::SdkConfig;
@@ -33,6 +34,12 @@ pub enum AwsError {
     Sqs {
         /// The queue URL.
         queue: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// SES refused or failed.
+    #[error("SES: {message}")]
+    Ses {
         /// What went wrong.
         message: String,
     },

@@ -369,6 +369,7 @@ impl Leads {
             &[&lead_id, &i.id, &response_status, &status, &body, &reason, &ms],
         )
         .await?;
+        let mut confirm = false;
         if status == "delivered" {
             tx.execute(
                 "UPDATE leads.integration SET state = 'live', live_at = now(), updated_at = now()
@@ -376,8 +377,22 @@ impl Leads {
                 &[&i.id, &lead_id],
             )
             .await?;
+            // The integration's first real delivery creates its one confirmation (never a second).
+            confirm = tx
+                .execute(
+                    "INSERT INTO leads.confirmation (integration_id, lead_id)
+                     SELECT $1, $2 WHERE NOT (SELECT is_test FROM leads.lead WHERE id = $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&i.id, &lead_id],
+                )
+                .await?
+                > 0;
         }
         tx.commit().await?;
+        if confirm && let Err(e) = Box::pin(self.send_confirmations(Some(&i.id))).await {
+            // Kept unsent: the next refresh_states sends it.
+            tracing::warn!(integration = %i.id, error = %e, "confirmation e-mail not sent yet");
+        }
         tracing::info!(lead = lead_id, integration = %i.id, status, response_status, reason = reason.unwrap_or(""), "delivery recorded");
         Ok(())
     }

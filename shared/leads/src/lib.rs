@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod email;
 pub mod endpoint;
 pub mod operate;
 pub mod shape;
@@ -69,6 +70,8 @@ pub struct Settings {
     /// How long an attempt owns its delivery; a delivery still `sending` after this had its
     /// answer lost (a crash) and is not re-posted blindly. Keep it under the queue's visibility.
     pub claim: Duration,
+    /// The verified SES identity confirmation e-mails are sent from (none: not sent, kept).
+    pub email_from: Option<String>,
 }
 
 /// The service (one per container: the HTTP client and secrets cache are reused).
@@ -76,6 +79,7 @@ pub struct Leads {
     warehouse: Warehouse,
     secrets: SecretsCache,
     sqs: Option<SqsSender>,
+    ses: Option<platform_aws::ses::Client>,
     http: VendorClient,
     settings: Settings,
 }
@@ -86,16 +90,17 @@ impl Leads {
         warehouse: Warehouse,
         secrets: SecretsCache,
         sqs: Option<SqsSender>,
+        ses: Option<platform_aws::ses::Client>,
         settings: Settings,
     ) -> Result<Leads, LeadError> {
         let policy = RetryPolicy { max_retries: 3, max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
         let http = VendorClient::new("lead intake", settings.timeout, policy)?;
-        Ok(Leads { warehouse, secrets, sqs, http, settings })
+        Ok(Leads { warehouse, secrets, sqs, ses, http, settings })
     }
 
     /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
-    /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120), the warehouse
-    /// variables and `SECRET_TTL_SECONDS`.
+    /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120),
+    /// `LEAD_EMAIL_FROM`, the warehouse variables and `SECRET_TTL_SECONDS`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Leads, LeadError> {
         let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
@@ -104,11 +109,13 @@ impl Leads {
             endpoint_keys_secret: env.optional("LEAD_ENDPOINT_KEYS_SECRET_ID"),
             timeout: Duration::from_secs(env.parse_or("LEAD_TIMEOUT_SECONDS", 15u64).map_err(cfg)?),
             claim: Duration::from_secs(env.parse_or("LEAD_CLAIM_SECONDS", 120u64).map_err(cfg)?),
+            email_from: env.optional("LEAD_EMAIL_FROM"),
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
-        Leads::new(foundation.warehouse, foundation.secrets, sqs, settings)
+        let ses = Some(platform_aws::ses::Client::new(&foundation.sdk));
+        Leads::new(foundation.warehouse, foundation.secrets, sqs, ses, settings)
     }
 
     /// The warehouse.

@@ -31,7 +31,8 @@ impl Leads {
 
     /// Recomputes every integration's state from its configuration (`awaiting_information`
     /// with what is missing → `ready`; `live` stays live) and queues the leads that waited for
-    /// an integration that can now deliver. Returns each integration's state and queued leads.
+    /// an integration that can now deliver, and sends confirmations left unsent. Returns
+    /// `{"integrations": {<id>: {state, missing, queued}}, "confirmations_sent": […]}`.
     pub async fn refresh_states(&self) -> Result<Value, LeadError> {
         let mut conn = self.warehouse.conn().await?;
         let rows = conn
@@ -77,7 +78,9 @@ impl Leads {
         if !queued_total.is_empty() {
             self.publish().await?;
         }
-        Ok(Value::Object(report))
+        // Confirmations not sent yet (SES was down, or the sender crashed) go now.
+        let confirmations = self.send_confirmations(None).await?;
+        Ok(json!({"integrations": report, "confirmations_sent": confirmations}))
     }
 
     /// Puts an integration's rejected, invalid and unknown-outcome deliveries back to waiting

@@ -20,6 +20,7 @@ const ICE_REFERRER: &str = "0E984725-C51C-4BF4-9960-E1C80E27ABA0";
 const LANDER_KEY: &str = "lander-key-for-tests";
 
 struct H {
+    contact: String,
     db: TestDb,
     sandbox: Sandbox,
     sdk: aws_config::SdkConfig,
@@ -43,24 +44,28 @@ async fn harness() -> H {
     let webhook_secret =
         new_secret(&sdk, &json!({"hmac_key": "webhook-signing-key", "token": "client-api-token"})).await;
     let url = &sandbox.url;
+    // A contact of this test's own: moto's SES keeps every test's messages together.
+    let contact = format!("intake+{}@smith-law.example", uuid::Uuid::new_v4().simple());
+    let ses = platform_aws::ses::Client::new(&sdk);
+    ses.create_email_identity().email_identity("leads@agency.example").send().await.unwrap();
     db.exec(&format!(
-        "INSERT INTO leads.client (id, name, contact_email) VALUES ('smith-law', 'Smith Law', 'intake@smith-law.example');
+        "INSERT INTO leads.client (id, name, contact_email) VALUES ('smith-law', 'Smith Law', '{contact}');
          INSERT INTO leads.lander (id, name, client_id) VALUES ('accident-lp', 'Car accident lander', 'smith-law');
          INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, secret_id, mapping, constants, options, contact_email) VALUES
           ('smith-captorra', 'accident-lp', 'smith-law', 'captorra', '{url}/api/captorraapi/create', NULL,
            '{{\"First\": {{\"field\": \"first_name\", \"transform\": [\"trim\", \"title\"]}}, \"Last\": \"last_name\",
               \"Primary\": {{\"field\": \"phone\", \"transform\": \"digits\"}}, \"Email\": \"email\", \"Details\": \"details\", \"ID\": \"lead_id\"}}',
-           '{{\"CaptorraId\": \"123456\", \"Referrer\": \"{REFERRER}\"}}', '{{}}', 'intake@smith-law.example'),
+           '{{\"CaptorraId\": \"123456\", \"Referrer\": \"{REFERRER}\"}}', '{{}}', '{contact}'),
           ('smith-ice', 'accident-lp', 'smith-law', 'ice', '{url}/api/iceapi/create', NULL,
            '{{\"First\": \"first_name\", \"Last\": \"last_name\", \"ID\": \"lead_id\"}}', '{{\"Referrer\": \"{ICE_REFERRER}\"}}', '{{}}',
-           'intake@smith-law.example'),
+           '{contact}'),
           ('smith-intakedesk', 'accident-lp', 'smith-law', 'intakedesk', '{url}/intakedesk/camp-7', NULL,
            '{{\"first\": \"first_name\", \"last\": \"last_name\", \"phone\": \"phone\"}}', '{{\"campaign\": \"camp-7\"}}', '{{\"body\": \"form\"}}',
-           'intake@smith-law.example'),
+           '{contact}'),
           ('smith-webhook', 'accident-lp', 'smith-law', 'webhook', '{url}/webhook-receiver/smith', '{webhook_secret}',
            '{{\"name\": \"first_name\", \"surname\": \"last_name\"}}', '{{}}',
            '{{\"headers\": {{\"Authorization\": \"secret:token\", \"X-Source\": \"platform\"}}, \"signature\": {{\"header\": \"X-Signature\"}}}}',
-           'intake@smith-law.example');"
+           '{contact}');"
     ))
     .await;
     let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(60));
@@ -68,16 +73,18 @@ async fn harness() -> H {
         db.warehouse.clone(),
         secrets,
         Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk))),
+        Some(ses),
         Settings {
             queue_url: Some(queue.clone()),
             endpoint_keys_secret: Some(keys),
             timeout: Duration::from_secs(2),
             claim: Duration::from_secs(1),
+            email_from: Some("leads@agency.example".into()),
         },
     )
     .unwrap();
     leads.refresh_states().await.unwrap();
-    H { db, sandbox, sdk, queue, leads }
+    H { contact, db, sandbox, sdk, queue, leads }
 }
 
 fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
@@ -90,6 +97,19 @@ fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
         ],
         body: raw,
     }
+}
+
+/// The e-mails moto's SES holds for `to`.
+async fn emails_to(to: &str) -> Vec<Value> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destinations"].to_string().contains(to))
+        .collect()
 }
 
 impl H {
@@ -188,6 +208,32 @@ async fn a_lead_reaches_every_integration_of_its_lander_exactly_once() {
         .count();
     assert_eq!(posts, 2, "Captorra and ICE (which carry the id) got lead 2 once each");
     assert_eq!(h.sandbox.received_leads().await.len(), 8);
+
+    // One confirmation e-mail per integration, whatever the duplicates and the concurrency.
+    let emails = emails_to(&h.contact).await;
+    let mut subjects: Vec<String> = emails.iter().map(|m| m["subject"].as_str().unwrap().to_owned()).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "Your leads from Car accident lander now reach Captorra",
+            "Your leads from Car accident lander now reach ICE",
+            "Your leads from Car accident lander now reach IntakeDesk",
+            "Your leads from Car accident lander now reach your intake system",
+        ]
+    );
+    let captorra_mail = emails.iter().find(|m| m["subject"].as_str().unwrap().ends_with("Captorra")).unwrap();
+    let vendor_id: String =
+        h.db.scalar(&format!(
+            "SELECT vendor_lead_id FROM leads.delivery WHERE lead_id = {lead} AND integration_id = 'smith-captorra'"
+        ))
+        .await;
+    assert!(captorra_mail["body"].as_str().unwrap().contains(&vendor_id), "{captorra_mail}");
+    assert!(captorra_mail["body"].as_str().unwrap().starts_with("Hello Smith Law,"));
+    let unsent: i64 = h.db.scalar("SELECT count(*) FROM leads.confirmation WHERE sent_at IS NULL").await;
+    assert_eq!(unsent, 0);
+    h.leads.refresh_states().await.unwrap();
+    assert_eq!(emails_to(&h.contact).await.len(), 4, "a later run sends none again");
 }
 
 #[tokio::test]
@@ -355,8 +401,8 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     h.db.exec("UPDATE leads.integration SET enabled = (id = 'smith-ice'), contact_email = NULL, constants = '{}'")
         .await;
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!(report["smith-ice"]["state"], "awaiting_information");
-    let missing = report["smith-ice"]["missing"].to_string();
+    assert_eq!(report["integrations"]["smith-ice"]["state"], "awaiting_information");
+    let missing = report["integrations"]["smith-ice"]["missing"].to_string();
     assert!(missing.contains("Referrer") && missing.contains("contact e-mail"), "{missing}");
     let lead = h.post("lp-1", ada()).await;
     h.deliver_queue().await;
@@ -367,12 +413,13 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
 
     // The information arrives: the waiting lead goes out.
     h.db.exec(&format!(
-        "UPDATE leads.integration SET contact_email = 'intake@smith-law.example', constants = '{{\"Referrer\": \"{ICE_REFERRER}\"}}' WHERE id = 'smith-ice'"
+        "UPDATE leads.integration SET contact_email = '{}', constants = '{{\"Referrer\": \"{ICE_REFERRER}\"}}' WHERE id = 'smith-ice'",
+        h.contact
     ))
     .await;
     let report = h.leads.refresh_states().await.unwrap();
     assert_eq!(
-        (report["smith-ice"]["state"].as_str(), report["smith-ice"]["queued"].as_i64()),
+        (report["integrations"]["smith-ice"]["state"].as_str(), report["integrations"]["smith-ice"]["queued"].as_i64()),
         (Some("ready"), Some(1))
     );
 
@@ -382,10 +429,12 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     assert_eq!(test["response_status"], 200);
     let state: String = h.db.scalar("SELECT state FROM leads.integration WHERE id = 'smith-ice'").await;
     assert_eq!(state, "ready", "a test lead does not make the integration live");
+    assert!(emails_to(&h.contact).await.is_empty(), "nor does it confirm the integration to the client");
     h.deliver_queue().await;
     assert_eq!(h.status(lead, "smith-ice").await.0, "delivered");
     let state: String = h.db.scalar("SELECT state FROM leads.integration WHERE id = 'smith-ice'").await;
     assert_eq!(state, "live");
+    assert_eq!(emails_to(&h.contact).await.len(), 1, "the first real lead confirms it");
     let view: (i64, i64, i64) = {
         let r = &h
             .db
