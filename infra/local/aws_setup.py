@@ -79,10 +79,11 @@ try:
     s3.create_bucket(Bucket="platform-local-review")
 except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
     pass
-try:
-    s3.create_bucket(Bucket="platform-local-connectors")
-except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
-    pass
+for bucket in ("platform-local-connectors", "platform-local-leads"):
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
 
 print(f"DEDUPE_QUEUE_URL={queue}")
 print("REVIEW_BUCKET=platform-local-review")
@@ -95,4 +96,6 @@ print("REGISTER_APP_KEYS_SECRET_ID=platform/local/register-app-keys")
 print(f"LEAD_QUEUE_URL={leads_queue}")
 print("LEAD_ENDPOINT_KEYS_SECRET_ID=platform/local/lead-endpoint-keys")
 print("LEAD_EMAIL_FROM=leads@agency.local")
+print("LEAD_BUCKET=platform-local-leads")
+print("LEAD_TEAM_EMAIL=dev-team@agency.local")
 sys.stdout.flush()

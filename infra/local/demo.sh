@@ -90,6 +90,8 @@ LEAD_QUEUE_URL="$LEAD_QUEUE_URL"
 LEAD_ENDPOINT_KEYS_SECRET_ID="$LEAD_ENDPOINT_KEYS_SECRET_ID"
 LEAD_TIMEOUT_SECONDS="5"
 LEAD_EMAIL_FROM="$LEAD_EMAIL_FROM"
+LEAD_BUCKET="$LEAD_BUCKET"
+LEAD_TEAM_EMAIL="$LEAD_TEAM_EMAIL"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
@@ -363,6 +365,13 @@ for m in msgs:
 print("  (" + str(len(msgs)) + " e-mails)")
 '
 psql_q -c "SELECT integration_id, recipient, sent_at, message_id FROM leads.confirmation WHERE integration_id LIKE 'demo-%' ORDER BY 1"
+echo "the to-do report (the afternoon list: integrations awaiting information, the leads waiting on them):"
+lead_invoke todo-report.json | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  s3://platform-local-leads/" + r["key"] + ": " + str(r["awaiting"]) + " integration(s) awaiting information, " + str(r["waiting_leads"]) + " lead(s) waiting")
+print("  " + r["url"])
+'
 delivered=$(psql_q -tA -c "SELECT count(*) FROM leads.delivery WHERE integration_id LIKE 'demo-%' AND status = 'delivered'")
 [ "$delivered" = 3 ] || { echo "expected 3 delivered demo leads, found $delivered" >&2; exit 1; }
 echo "make run finished"

@@ -10,6 +10,8 @@
 //! - `{"action": "test_lead", "integration": …}` → a marked test lead sent now, the answer
 //!   reported.
 //! - `{"action": "publish"}` → unsent outbox entries to the queue.
+//! - `{"action": "todo_report"[, "date": "YYYY-MM-DD"]}` (daily at 15:00 UTC) → the to-do
+//!   report to S3, and the team e-mailed of new clients and custom-script landers.
 
 use aws_lambda_events::{
     lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse},
@@ -42,6 +44,12 @@ pub enum Command {
     },
     /// Drain the outbox to the queue.
     Publish,
+    /// Write the to-do report (of `date`, default today UTC) and notify the team.
+    TodoReport {
+        /// `YYYY-MM-DD`.
+        #[serde(default)]
+        date: Option<String>,
+    },
 }
 
 /// What an event is.
@@ -109,6 +117,14 @@ async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationEr
         }
         Trigger::Command(Command::TestLead { integration }) => service.test_lead(&integration).await.map_err(failure),
         Trigger::Command(Command::Publish) => Ok(json!({"published": service.publish().await.map_err(failure)?})),
+        Trigger::Command(Command::TodoReport { date }) => {
+            let date = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| InvocationError::new(ErrorKind::Event, format!("date {d:?} is not YYYY-MM-DD")))?,
+                None => chrono::Utc::now().date_naive(),
+            };
+            service.todo_report(date).await.map_err(failure)
+        }
     }
 }
 
@@ -166,6 +182,10 @@ mod tests {
         assert!(matches!(classify(sample("redeliver.json")), Ok(Trigger::Command(Command::Redeliver { .. }))));
         assert!(matches!(classify(sample("test-lead.json")), Ok(Trigger::Command(Command::TestLead { .. }))));
         assert!(matches!(classify(sample("publish.json")), Ok(Trigger::Command(Command::Publish))));
+        assert!(matches!(
+            classify(sample("todo-report.json")),
+            Ok(Trigger::Command(Command::TodoReport { date: None }))
+        ));
         assert!(classify(json!({"action": "redeliver"})).unwrap_err().contains("unknown command"));
         assert!(classify(json!({"hello": 1})).unwrap_err().contains("unrecognised event"));
     }

@@ -14,6 +14,7 @@ pub mod email;
 pub mod endpoint;
 pub mod operate;
 pub mod shape;
+pub mod todo;
 pub mod vendors;
 
 use std::time::Duration;
@@ -72,6 +73,10 @@ pub struct Settings {
     pub claim: Duration,
     /// The verified SES identity confirmation e-mails are sent from (none: not sent, kept).
     pub email_from: Option<String>,
+    /// Bucket of the to-do reports (`todo/<date>.xlsx`).
+    pub bucket: Option<String>,
+    /// The development team's address (new clients, custom-script landers).
+    pub team_email: Option<String>,
 }
 
 /// The service (one per container: the HTTP client and secrets cache are reused).
@@ -80,6 +85,7 @@ pub struct Leads {
     secrets: SecretsCache,
     sqs: Option<SqsSender>,
     ses: Option<platform_aws::ses::Client>,
+    s3: Option<platform_aws::s3::Client>,
     http: VendorClient,
     settings: Settings,
 }
@@ -91,16 +97,18 @@ impl Leads {
         secrets: SecretsCache,
         sqs: Option<SqsSender>,
         ses: Option<platform_aws::ses::Client>,
+        s3: Option<platform_aws::s3::Client>,
         settings: Settings,
     ) -> Result<Leads, LeadError> {
         let policy = RetryPolicy { max_retries: 3, max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
         let http = VendorClient::new("lead intake", settings.timeout, policy)?;
-        Ok(Leads { warehouse, secrets, sqs, ses, http, settings })
+        Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings })
     }
 
     /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
     /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120),
-    /// `LEAD_EMAIL_FROM`, the warehouse variables and `SECRET_TTL_SECONDS`.
+    /// `LEAD_EMAIL_FROM`, `LEAD_BUCKET`, `LEAD_TEAM_EMAIL`, the warehouse variables,
+    /// `SECRET_TTL_SECONDS` and `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Leads, LeadError> {
         let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
@@ -110,12 +118,15 @@ impl Leads {
             timeout: Duration::from_secs(env.parse_or("LEAD_TIMEOUT_SECONDS", 15u64).map_err(cfg)?),
             claim: Duration::from_secs(env.parse_or("LEAD_CLAIM_SECONDS", 120u64).map_err(cfg)?),
             email_from: env.optional("LEAD_EMAIL_FROM"),
+            bucket: env.optional("LEAD_BUCKET"),
+            team_email: env.optional("LEAD_TEAM_EMAIL"),
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
         let ses = Some(platform_aws::ses::Client::new(&foundation.sdk));
-        Leads::new(foundation.warehouse, foundation.secrets, sqs, ses, settings)
+        let s3 = Some(platform_aws::s3::client(&foundation.sdk, env.flag("S3_FORCE_PATH_STYLE", false).map_err(cfg)?));
+        Leads::new(foundation.warehouse, foundation.secrets, sqs, ses, s3, settings)
     }
 
     /// The warehouse.

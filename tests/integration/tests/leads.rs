@@ -21,6 +21,9 @@ const LANDER_KEY: &str = "lander-key-for-tests";
 
 struct H {
     contact: String,
+    team: String,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
     db: TestDb,
     sandbox: Sandbox,
     sdk: aws_config::SdkConfig,
@@ -47,6 +50,10 @@ async fn harness() -> H {
     // A contact of this test's own: moto's SES keeps every test's messages together.
     let contact = format!("intake+{}@smith-law.example", uuid::Uuid::new_v4().simple());
     let ses = platform_aws::ses::Client::new(&sdk);
+    let team = format!("dev+{}@agency.example", uuid::Uuid::new_v4().simple());
+    let bucket = format!("leads-{}", uuid::Uuid::new_v4().simple());
+    let s3 = platform_aws::s3::client(&sdk, true);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     ses.create_email_identity().email_identity("leads@agency.example").send().await.unwrap();
     db.exec(&format!(
         "INSERT INTO leads.client (id, name, contact_email) VALUES ('smith-law', 'Smith Law', '{contact}');
@@ -74,17 +81,20 @@ async fn harness() -> H {
         secrets,
         Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk))),
         Some(ses),
+        Some(s3.clone()),
         Settings {
             queue_url: Some(queue.clone()),
             endpoint_keys_secret: Some(keys),
             timeout: Duration::from_secs(2),
             claim: Duration::from_secs(1),
             email_from: Some("leads@agency.example".into()),
+            bucket: Some(bucket.clone()),
+            team_email: Some(team.clone()),
         },
     )
     .unwrap();
     leads.refresh_states().await.unwrap();
-    H { contact, db, sandbox, sdk, queue, leads }
+    H { contact, team, s3, bucket, db, sandbox, sdk, queue, leads }
 }
 
 fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
@@ -486,4 +496,57 @@ async fn the_endpoint_takes_only_signed_leads_of_known_landers() {
     let resp = lead_delivery::handle_batch(&h.leads, sqs_event(&[bodies[0].clone(), bad])).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
     assert_eq!(resp.batch_item_failures[0].item_identifier, "m1");
+}
+
+#[tokio::test]
+async fn the_todo_report_lists_what_waits_and_tells_the_team_once() {
+    let h = harness().await;
+    // A new client whose integration misses its referrer, on a lander needing a custom script.
+    h.db.exec(
+        "INSERT INTO leads.client (id, name) VALUES ('new-firm', 'New Firm LLP');
+         INSERT INTO leads.lander (id, name, client_id, needs_custom_script) VALUES ('dq-lp', 'DQ lander', 'new-firm', true);
+         INSERT INTO leads.integration (id, lander_id, client_id, parser, mapping, contact_email)
+         VALUES ('new-ice', 'dq-lp', 'new-firm', 'ice', '{\"First\": \"first_name\", \"Last\": \"last_name\"}', 'x@new-firm.example');",
+    )
+    .await;
+    h.leads.refresh_states().await.unwrap();
+    // Smith Law's integrations go live (no longer a new client).
+    h.post("w-1", ada()).await;
+    h.deliver_queue().await;
+    // A lead of the new lander waits for its integration.
+    h.db.exec(
+        "INSERT INTO leads.lead (lander_id, source, source_id, first_name, last_name, fields) VALUES ('dq-lp', 'endpoint', 'dq-1', 'Kim', 'Lee', '{}');
+         INSERT INTO leads.delivery (lead_id, integration_id, reason)
+         SELECT id, 'new-ice', 'waiting for the integration: a mapping or constant for Referrer' FROM leads.lead WHERE source_id = 'dq-1';",
+    )
+    .await;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let report = h.leads.todo_report(date).await.unwrap();
+    assert_eq!((report["awaiting"].as_u64(), report["waiting_leads"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["key"], "todo/2026-11-23.xlsx");
+    let bytes = platform_aws::s3::get(&h.s3, &h.bucket, "todo/2026-11-23.xlsx").await.unwrap();
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let rows = |book: &mut calamine::Xlsx<_>, sheet: &str| -> Vec<String> {
+        book.worksheet_range(sheet)
+            .unwrap()
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("|"))
+            .collect()
+    };
+    let awaiting = rows(&mut book, "awaiting information");
+    assert_eq!(awaiting[1], "new-ice|dq-lp|New Firm LLP|ice|a mapping or constant for Referrer|1", "{awaiting:?}");
+    let waiting = rows(&mut book, "waiting leads");
+    assert!(waiting[1].contains("|dq-lp|new-ice|") && waiting[1].contains("Kim Lee"), "{waiting:?}");
+    let tell = rows(&mut book, "tell development");
+    assert_eq!(tell[1..], ["custom lander script|dq-lp|DQ lander|new-ice", "new client|new-firm|New Firm LLP|new-ice"]);
+    let team_mail = emails_to(&h.team).await;
+    assert_eq!(team_mail.len(), 1);
+    let body = team_mail[0]["body"].as_str().unwrap();
+    assert!(body.contains("New Firm LLP (new-firm): it is a new client. Please do tell us!"), "{body}");
+    assert!(body.contains("lander DQ lander (dq-lp) needs a custom script"), "{body}");
+    // The same day again (a retry, an operator's run): the object is rewritten, no second e-mail.
+    let again = h.leads.todo_report(date).await.unwrap();
+    assert!(again["team_email"].is_null(), "{again}");
+    assert_eq!(emails_to(&h.team).await.len(), 1);
 }
