@@ -29,6 +29,7 @@ struct H {
     sdk: aws_config::SdkConfig,
     queue: String,
     leads: Leads,
+    settings: Settings,
 }
 
 async fn harness() -> H {
@@ -76,25 +77,30 @@ async fn harness() -> H {
     ))
     .await;
     let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(&sdk), Duration::from_secs(60));
-    let leads = Leads::new(
+    let settings = Settings {
+        queue_url: Some(queue.clone()),
+        endpoint_keys_secret: Some(keys),
+        timeout: Duration::from_secs(2),
+        claim: Duration::from_secs(1),
+        email_from: Some("leads@agency.example".into()),
+        bucket: Some(bucket.clone()),
+        team_email: Some(team.clone()),
+    };
+    let leads = service(&db, &sdk, secrets, settings.clone());
+    leads.refresh_states().await.unwrap();
+    H { contact, team, s3, bucket, db, sandbox, sdk, queue, leads, settings }
+}
+
+fn service(db: &TestDb, sdk: &aws_config::SdkConfig, secrets: SecretsCache, settings: Settings) -> Leads {
+    Leads::new(
         db.warehouse.clone(),
         secrets,
-        Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk))),
-        Some(ses),
-        Some(s3.clone()),
-        Settings {
-            queue_url: Some(queue.clone()),
-            endpoint_keys_secret: Some(keys),
-            timeout: Duration::from_secs(2),
-            claim: Duration::from_secs(1),
-            email_from: Some("leads@agency.example".into()),
-            bucket: Some(bucket.clone()),
-            team_email: Some(team.clone()),
-        },
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(sdk))),
+        Some(platform_aws::ses::Client::new(sdk)),
+        Some(platform_aws::s3::client(sdk, true)),
+        settings,
     )
-    .unwrap();
-    leads.refresh_states().await.unwrap();
-    H { contact, team, s3, bucket, db, sandbox, sdk, queue, leads }
+    .unwrap()
 }
 
 fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
@@ -549,4 +555,31 @@ async fn the_todo_report_lists_what_waits_and_tells_the_team_once() {
     let again = h.leads.todo_report(date).await.unwrap();
     assert!(again["team_email"].is_null(), "{again}");
     assert_eq!(emails_to(&h.team).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_confirmation_ses_refused_is_kept_and_sent_by_the_next_refresh() {
+    let h = harness().await;
+    // The same service sending from an address SES has not verified: SES refuses.
+    let mut settings = h.settings.clone();
+    settings.email_from = Some(format!("unverified-{}@agency.example", uuid::Uuid::new_v4().simple()));
+    let secrets = SecretsCache::new(aws_sdk_secretsmanager::Client::new(&h.sdk), Duration::from_secs(60));
+    let refused = service(&h.db, &h.sdk, secrets, settings);
+    h.db.exec("UPDATE leads.integration SET enabled = (id = 'smith-ice')").await;
+    h.post("c-1", ada()).await;
+    let bodies = drain_bodies(&h.sdk, &h.queue).await;
+    let delivered = refused.handle(&Envelope::parse(&bodies[0], &[KIND_LEADS_RECEIVED]).unwrap()).await.unwrap();
+    assert!(matches!(delivered[0].2, Outcome::Delivered { .. }), "the delivery does not depend on the e-mail");
+    let (sent, error): (Option<chrono::DateTime<chrono::Utc>>, Option<String>) = {
+        let r = &h.db.rows("SELECT sent_at, error FROM leads.confirmation WHERE integration_id = 'smith-ice'").await[0];
+        (r.get(0), r.get(1))
+    };
+    assert!(sent.is_none());
+    assert!(error.is_some_and(|e| e.contains("SES")), "the refusal is recorded");
+    assert!(emails_to(&h.contact).await.is_empty());
+    // The next refresh (with the verified sender) sends it, once.
+    let report = h.leads.refresh_states().await.unwrap();
+    assert_eq!(report["confirmations_sent"].as_array().map(Vec::len), Some(1), "{report}");
+    h.leads.refresh_states().await.unwrap();
+    assert_eq!(emails_to(&h.contact).await.len(), 1);
 }
