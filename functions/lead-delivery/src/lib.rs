@@ -130,7 +130,8 @@ async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationEr
 
 /// Each message delivers its lead; a lead to retry comes back alone.
 pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::process(batch, |message| async move {
+    // The batch's leads in flight together: each waits on a vendor, bounded per vendor.
+    platform_runtime::sqs_batch::process_concurrently(batch, 10, |message| async move {
         let body = message.body.unwrap_or_default();
         let envelope = Envelope::parse(&body, &[KIND_LEADS_RECEIVED]).map_err(|e| e.to_string())?;
         service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())

@@ -42,6 +42,20 @@ fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(base + (base as f64 * 0.5 * fastrand::f64()) as u64)
 }
 
+/// The vendor an integration's requests count against: the company for Captorra, ICE and
+/// call tracking; the endpoint's host for IntakeDesk and webhooks.
+fn vendor_key(i: &Integration, url: &str) -> String {
+    match i.parser {
+        vendors::Parser::Intakedesk | vendors::Parser::Webhook => {
+            let host = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0))));
+            format!("{}@{}", i.parser.name(), host.unwrap_or_default())
+        }
+        p => p.name().to_owned(),
+    }
+}
+
 /// What happened to one lead × integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
@@ -223,9 +237,11 @@ impl Leads {
         let request = self.request(i, &shaped.fields).await?;
         let started = Instant::now();
         let logged = request.logged();
+        let limit = self.limit(&vendor_key(i, &request.url));
         let mut attempt = 0u32;
         let sent = loop {
             attempt += 1;
+            let permit = limit.acquire().await.map_err(|_| LeadError::Config("vendor limit closed".into()))?;
             // 429 is retried inside (honouring Retry-After): the vendor refused, nothing happened.
             let r = self
                 .http
@@ -246,6 +262,7 @@ impl Leads {
                 Err(VendorError::Status { status, .. }) => *status >= 500,
                 _ => false,
             };
+            drop(permit);
             if again && attempt < SEND_ATTEMPTS {
                 tokio::time::sleep(backoff(attempt)).await;
                 continue;

@@ -77,6 +77,9 @@ pub struct Settings {
     pub bucket: Option<String>,
     /// The development team's address (new clients, custom-script landers).
     pub team_email: Option<String>,
+    /// Requests in flight at once per vendor (Captorra, ICE, call tracking; IntakeDesk and
+    /// webhooks per endpoint host), per container.
+    pub vendor_concurrency: usize,
 }
 
 /// The service (one per container: the HTTP client and secrets cache are reused).
@@ -88,6 +91,7 @@ pub struct Leads {
     s3: Option<platform_aws::s3::Client>,
     http: VendorClient,
     settings: Settings,
+    limits: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Leads {
@@ -102,12 +106,13 @@ impl Leads {
     ) -> Result<Leads, LeadError> {
         let policy = RetryPolicy { max_retries: 3, max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
         let http = VendorClient::new("lead intake", settings.timeout, policy)?;
-        Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings })
+        Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings, limits: Default::default() })
     }
 
     /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
     /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120),
-    /// `LEAD_EMAIL_FROM`, `LEAD_BUCKET`, `LEAD_TEAM_EMAIL`, the warehouse variables,
+    /// `LEAD_EMAIL_FROM`, `LEAD_BUCKET`, `LEAD_TEAM_EMAIL`, `LEAD_VENDOR_CONCURRENCY` (default
+    /// 8), the warehouse variables,
     /// `SECRET_TTL_SECONDS` and `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Leads, LeadError> {
         let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
@@ -120,6 +125,7 @@ impl Leads {
             email_from: env.optional("LEAD_EMAIL_FROM"),
             bucket: env.optional("LEAD_BUCKET"),
             team_email: env.optional("LEAD_TEAM_EMAIL"),
+            vendor_concurrency: env.parse_or("LEAD_VENDOR_CONCURRENCY", 8usize).map_err(cfg)?.max(1),
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
@@ -132,6 +138,15 @@ impl Leads {
     /// The warehouse.
     pub fn warehouse(&self) -> &Warehouse {
         &self.warehouse
+    }
+
+    /// The concurrency limit of vendor `key`.
+    pub(crate) fn limit(&self, key: &str) -> std::sync::Arc<tokio::sync::Semaphore> {
+        let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        limits
+            .entry(key.to_owned())
+            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.settings.vendor_concurrency)))
+            .clone()
     }
 
     /// Sends unsent `leads.received` outbox entries to the queue, one lead per message (a

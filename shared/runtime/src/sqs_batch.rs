@@ -2,6 +2,8 @@
 //!
 //! - [`process`]: each message handled on its own, inside its own span; a failed or panicking
 //!   message is reported and never fails the others (company-dedupe).
+//! - [`process_concurrently`]: the same, with up to `concurrency` messages in flight at once
+//!   (lead-delivery: each message waits on a vendor's answer).
 //! - [`process_together`]: the readable messages of a batch handled in one call (meetmax-sync
 //!   lists an event's companies once per batch); an unreadable message fails alone, the call says
 //!   which messages must come back, and an error or panic in it fails every readable message.
@@ -20,24 +22,44 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
+    process_concurrently(event, 1, handle).await
+}
+
+/// Like [`process`], with up to `concurrency` messages handled at once; the failures are
+/// reported in the batch's order.
+pub async fn process_concurrently<F, Fut, E>(event: SqsEvent, concurrency: usize, handle: F) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    use futures_util::StreamExt;
+    let handle = &handle;
+    let failed: Vec<Option<String>> = futures_util::stream::iter(event.records)
+        .map(|message| async move {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let receive_count = message.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+            let span = tracing::info_span!("sqs_message", message_id = %message_id, receive_count = %receive_count);
+            let outcome = AssertUnwindSafe(handle(message)).catch_unwind().instrument(span.clone()).await;
+            let _enter = span.enter();
+            match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "message failed; it will be retried and then dead-lettered");
+                    Some(message_id)
+                }
+                Err(panic) => {
+                    tracing::error!(panic = %panic_text(&*panic), "message handler panicked; only this message fails");
+                    Some(message_id)
+                }
+            }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
     let mut response = SqsBatchResponse::default();
-    for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        let receive_count = message.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
-        let span = tracing::info_span!("sqs_message", message_id = %message_id, receive_count = %receive_count);
-        let outcome = AssertUnwindSafe(handle(message)).catch_unwind().instrument(span.clone()).await;
-        let _enter = span.enter();
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "message failed; it will be retried and then dead-lettered");
-                response.add_failure(message_id);
-            }
-            Err(panic) => {
-                tracing::error!(panic = %panic_text(&*panic), "message handler panicked; only this message fails");
-                response.add_failure(message_id);
-            }
-        }
+    for id in failed.into_iter().flatten() {
+        response.add_failure(id);
     }
     response
 }
@@ -154,5 +176,32 @@ mod tests {
         .await;
         let failed: Vec<String> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
         assert_eq!(failed, vec!["err".to_string(), "panic".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_messages_are_in_flight_together_and_fail_alone() {
+        let mut event = SqsEvent::default();
+        event.records = (0..6).map(|i| message(&format!("m{i}"), if i == 3 { "x" } else { "1" })).collect();
+        let in_flight = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let resp = process_concurrently(event, 3, |m: SqsMessage| {
+            let (in_flight, most) = (&in_flight, &most);
+            async move {
+                let now = in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                // Yield until three are in flight (or this is the tail of the batch).
+                for _ in 0..50 {
+                    if in_flight.load(std::sync::atomic::Ordering::SeqCst) >= 3 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                m.body.as_deref().unwrap_or("").parse::<u32>().map(|_| ()).map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        assert_eq!(failed(&resp), vec!["m3".to_string()]);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3, "three at once, never more");
     }
 }

@@ -85,6 +85,7 @@ async fn harness() -> H {
         email_from: Some("leads@agency.example".into()),
         bucket: Some(bucket.clone()),
         team_email: Some(team.clone()),
+        vendor_concurrency: 4,
     };
     let leads = service(&db, &sdk, secrets, settings.clone());
     leads.refresh_states().await.unwrap();
@@ -582,4 +583,23 @@ async fn a_confirmation_ses_refused_is_kept_and_sent_by_the_next_refresh() {
     assert_eq!(report["confirmations_sent"].as_array().map(Vec::len), Some(1), "{report}");
     h.leads.refresh_states().await.unwrap();
     assert_eq!(emails_to(&h.contact).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_is_delivered_together_within_each_vendors_concurrency() {
+    let h = harness().await;
+    h.sandbox.state.leads.lock().await.fixture.switches.latency_ms = 400;
+    h.db.exec("UPDATE leads.integration SET enabled = (id IN ('smith-captorra', 'smith-ice'))").await;
+    for i in 0..10 {
+        h.post(&format!("b-{i}"), ada()).await;
+    }
+    let bodies = drain_bodies(&h.sdk, &h.queue).await;
+    assert_eq!(bodies.len(), 10);
+    let resp = lead_delivery::handle_batch(&h.leads, sqs_event(&bodies)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let delivered: i64 = h.db.scalar("SELECT count(*) FROM leads.delivery WHERE status = 'delivered'").await;
+    assert_eq!(delivered, 20);
+    let most = h.sandbox.state.leads.lock().await.max_in_flight.clone();
+    // The harness allows 4 requests at once per vendor: the batch reached that, never more.
+    assert_eq!((most["captorra"], most["ice"]), (4, 4), "{most:?}");
 }

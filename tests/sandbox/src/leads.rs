@@ -75,6 +75,9 @@ pub struct LeadIntakeState {
     pub fixture: LeadIntakeFixture,
     /// Every lead received, in order.
     pub received: Vec<ReceivedLead>,
+    in_flight: std::collections::HashMap<String, usize>,
+    /// The most requests of one route answered at the same time.
+    pub max_in_flight: std::collections::HashMap<String, usize>,
 }
 
 /// The lead intake routes.
@@ -142,12 +145,25 @@ const LENGTHS: &[(&str, usize)] = &[
 ];
 
 async fn answer(State(state): State<Shared>, route: String, headers: HeaderMap, body: Bytes) -> Response {
-    let latency = state.leads.lock().await.fixture.switches.latency_ms;
+    let latency = {
+        let mut l = state.leads.lock().await;
+        let n = {
+            let n = l.in_flight.entry(route.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let most = l.max_in_flight.entry(route.clone()).or_default();
+        *most = (*most).max(n);
+        l.fixture.switches.latency_ms
+    };
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     let fields = parse(&body);
     let mut l = state.leads.lock().await;
+    if let Some(n) = l.in_flight.get_mut(&route) {
+        *n -= 1;
+    }
     let f = l.fixture.clone();
     let mut errors: Vec<String> = Vec::new();
     let required: &[&str] = match route.as_str() {
