@@ -8,10 +8,13 @@
 //! - `{"action": "publish"}` → [`Intake::publish`] (drain the outbox).
 
 use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
-use base64::Engine;
 use lambda_runtime::LambdaEvent;
 use platform_intake::{Intake, webhook::WebhookRequest};
-use platform_runtime::{Deadline, ErrorKind, InvocationError, deadline::DEFAULT_MARGIN};
+use platform_runtime::{
+    Deadline, ErrorKind, InvocationError,
+    deadline::DEFAULT_MARGIN,
+    function_url::{self, respond},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -112,38 +115,20 @@ async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) ->
 }
 
 async fn webhook(intake: &Intake, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let method = req.request_context.http.method.clone().unwrap_or_default();
-    let body = match (req.body, req.is_base64_encoded) {
-        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => return respond(400, json!({"error": "body is not valid base64"})),
-        },
-        (Some(b), false) => b.into_bytes(),
-        (None, _) => Vec::new(),
-    };
-    if !method.eq_ignore_ascii_case("POST") {
-        return respond(405, json!({"error": "use POST"}));
-    }
-    let headers = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-        .collect();
     let query = req
         .raw_query_string
         .as_deref()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let out = intake.webhook(WebhookRequest { headers, query, body }).await;
+    let parts = match function_url::parts(req) {
+        Ok(p) => p,
+        Err(answer) => return *answer,
+    };
+    if !parts.method.eq_ignore_ascii_case("POST") {
+        return respond(405, json!({"error": "use POST"}));
+    }
+    let out = intake.webhook(WebhookRequest { headers: parts.headers, query, body: parts.body }).await;
     respond(out.status, out.body)
-}
-
-fn respond(status: u16, body: Value) -> LambdaFunctionUrlResponse {
-    let mut resp = LambdaFunctionUrlResponse::default();
-    resp.status_code = i64::from(status);
-    resp.headers.insert("content-type", "application/json".parse().expect("static header"));
-    resp.body = Some(body.to_string());
-    resp
 }
 
 fn uuid_now() -> uuid::Uuid {

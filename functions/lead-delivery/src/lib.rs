@@ -17,11 +17,13 @@ use aws_lambda_events::{
     lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse},
     sqs::{SqsBatchResponse, SqsEvent},
 };
-use base64::Engine;
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::Envelope;
 use platform_leads::{KIND_LEADS_RECEIVED, LeadError, Leads, endpoint::LeadHttp};
-use platform_runtime::{ErrorKind, InvocationError};
+use platform_runtime::{
+    ErrorKind, InvocationError,
+    function_url::{self, respond},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -140,30 +142,12 @@ pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse 
 }
 
 async fn endpoint(service: &Leads, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let method = req.request_context.http.method.clone().unwrap_or_default();
-    let body = match (req.body, req.is_base64_encoded) {
-        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => return respond(400, json!({"error": "body is not valid base64"})),
-        },
-        (Some(b), false) => b.into_bytes(),
-        (None, _) => Vec::new(),
+    let parts = match function_url::parts(req) {
+        Ok(p) => p,
+        Err(answer) => return *answer,
     };
-    let headers = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-        .collect();
-    let out = service.receive(LeadHttp { method, headers, body }).await;
+    let out = service.receive(LeadHttp { method: parts.method, headers: parts.headers, body: parts.body }).await;
     respond(out.status, out.body)
-}
-
-fn respond(status: u16, body: Value) -> LambdaFunctionUrlResponse {
-    let mut resp = LambdaFunctionUrlResponse::default();
-    resp.status_code = i64::from(status);
-    resp.headers.insert("content-type", "application/json".parse().expect("static header"));
-    resp.body = Some(body.to_string());
-    resp
 }
 
 #[cfg(test)]

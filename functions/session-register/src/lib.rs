@@ -2,11 +2,13 @@
 //! (two-way session registration with Lenos). Anything else is refused.
 
 use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
-use base64::Engine;
 use lambda_runtime::LambdaEvent;
 use platform_connectors::register::{RegisterHttp, Registrar};
-use platform_runtime::{ErrorKind, InvocationError};
-use serde_json::{Value, json};
+use platform_runtime::{
+    ErrorKind, InvocationError,
+    function_url::{self, respond},
+};
+use serde_json::Value;
 use tracing::Instrument;
 
 /// What an event is.
@@ -41,38 +43,22 @@ pub async fn handle(service: &Registrar, event: LambdaEvent<Value>) -> Result<Va
 }
 
 async fn answer(service: &Registrar, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let method = req.request_context.http.method.clone().unwrap_or_default();
-    let body = match (req.body, req.is_base64_encoded) {
-        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => return respond(400, json!({"error": "body is not valid base64"})),
-        },
-        (Some(b), false) => b.into_bytes(),
-        (None, _) => Vec::new(),
+    let parts = match function_url::parts(req) {
+        Ok(p) => p,
+        Err(answer) => return *answer,
     };
-    let headers = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-        .collect();
-    let out = service.handle(RegisterHttp { method, headers, body }).await;
-    respond(out.status, out.body)
-}
-
-fn respond(status: u16, body: Value) -> LambdaFunctionUrlResponse {
-    let mut resp = LambdaFunctionUrlResponse::default();
-    resp.status_code = i64::from(status);
-    resp.headers.insert("content-type", "application/json".parse().expect("static header"));
-    if status == 503 {
+    let out = service.handle(RegisterHttp { method: parts.method, headers: parts.headers, body: parts.body }).await;
+    let mut resp = respond(out.status, out.body);
+    if out.status == 503 {
         resp.headers.insert("retry-after", "1".parse().expect("static header"));
     }
-    resp.body = Some(body.to_string());
     resp
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn only_function_url_requests_are_taken() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::{
-    ConnectorError,
+    ConnectorError, credentials,
     description::{
         ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, StatusRule, StreamSpec,
         Target, Times,
@@ -183,15 +183,10 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, ConnectorError> {
             "Aventri endPoint {raw:?} is not of the form https://HOST/api/v2 (e.g. https://api-na.eventscloud.com/api/v2)"
         ))
     };
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed).map_err(|_| refuse())?;
-    let host = url.host_str().ok_or_else(refuse)?;
-    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !scheme_ok || url.path() != "/api/v2" || url.query().is_some() || url.fragment().is_some() {
-        return Err(refuse());
+    match credentials::base_url(raw) {
+        Some((base, url)) if url.path() == "/api/v2" => Ok(base),
+        _ => Err(refuse()),
     }
-    Ok(trimmed.to_owned())
 }
 
 /// Aventri's credentials (secret fields `endPoint`, `accountid`, `key`, `eventid`,
@@ -222,15 +217,8 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// Reads and checks the secret's fields; nothing is called before this succeeds.
     pub fn from_secret(secret: &Value) -> Result<Credentials, ConnectorError> {
-        let field = |name: &str| -> Option<String> {
-            match secret.get(name)? {
-                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        let need =
-            |name: &str| field(name).ok_or_else(|| ConnectorError::Config(format!("the Aventri secret has no {name}")));
+        let field = |name: &str| credentials::field(secret, name);
+        let need = |name: &str| credentials::required(secret, "Aventri", name);
         let extra = ["presenterPhotoEndpoint", "personPhotoEndpoint"]
             .iter()
             .filter_map(|n| field(n).map(|v| ((*n).to_owned(), v)))

@@ -11,7 +11,7 @@ use platform_vendors::{VendorClient, VendorError, http::read_body};
 use serde_json::{Value, json};
 
 use crate::{
-    ConnectorError,
+    ConnectorError, credentials,
     description::{ErrorRule, ModifiedSince, Provider, Require, Source, StatusRule, StreamSpec, Target, Times},
 };
 
@@ -188,15 +188,8 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// Reads and checks the secret's fields; nothing is called before this succeeds.
     pub fn from_secret(secret: &Value) -> Result<Credentials, ConnectorError> {
-        let field = |name: &str| -> Option<String> {
-            match secret.get(name)? {
-                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        let need =
-            |name: &str| field(name).ok_or_else(|| ConnectorError::Config(format!("the Lenos secret has no {name}")));
+        let field = |name: &str| credentials::field(secret, name);
+        let need = |name: &str| credentials::required(secret, "Lenos", name);
         let mode = match field("authMode").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("basic") => AuthMode::Basic,
             Some("token") => AuthMode::Token,
@@ -227,22 +220,14 @@ impl Credentials {
     }
 }
 
-/// Checks the `endPoint` credential: an `https://` URL without query (plain `http://` only on
-/// a loopback host, the local sandbox); a trailing slash is dropped.
+/// Checks the `endPoint` credential (see [`credentials::base_url`]).
 pub fn normalise_endpoint(raw: &str) -> Result<String, ConnectorError> {
     let refuse = || {
         ConnectorError::Config(format!(
             "Lenos endPoint {raw:?} is not an https:// base URL without query (e.g. https://lenos.example.com/api)"
         ))
     };
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed).map_err(|_| refuse())?;
-    let host = url.host_str().ok_or_else(refuse)?;
-    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
-    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) || url.query().is_some() {
-        return Err(refuse());
-    }
-    Ok(trimmed.to_owned())
+    credentials::base_url(raw).map(|(base, _)| base).ok_or_else(refuse)
 }
 
 /// `POST /login` (token mode): the token and when to renew it (a little before `expiresIn`).

@@ -10,6 +10,7 @@
 //! re-pull, a preview, and the confirmation of a removal the share guard refused.
 
 pub mod aventri;
+pub mod credentials;
 pub mod description;
 pub mod engine;
 pub mod fetch;

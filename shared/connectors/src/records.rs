@@ -166,11 +166,7 @@ pub struct RuleSettings {
 impl RuleSettings {
     /// A setting as text.
     pub fn text(&self, name: &str) -> Option<String> {
-        match self.settings.get(name)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+        self.settings.get(name).and_then(crate::credentials::value_text)
     }
 
     /// The active statuses: the comma-separated setting (trimmed, lower-cased) or `default`.

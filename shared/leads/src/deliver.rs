@@ -34,14 +34,6 @@ use crate::{
 };
 use platform_warehouse::tokio_postgres;
 
-/// Posts per attempt when the vendor fails (5xx) or cannot be reached.
-const SEND_ATTEMPTS: u32 = 4;
-
-fn backoff(attempt: u32) -> std::time::Duration {
-    let base = 200u64 * 2u64.pow(attempt.min(5));
-    std::time::Duration::from_millis(base + (base as f64 * 0.5 * fastrand::f64()) as u64)
-}
-
 /// The vendor an integration's requests count against: the company for Captorra, ICE and
 /// call tracking; the endpoint's host for IntakeDesk and webhooks.
 fn vendor_key(i: &Integration, url: &str) -> String {
@@ -237,38 +229,21 @@ impl Leads {
         let request = self.request(i, &shaped.fields).await?;
         let started = Instant::now();
         let logged = request.logged();
-        let limit = self.limit(&vendor_key(i, &request.url));
-        let mut attempt = 0u32;
-        let sent = loop {
-            attempt += 1;
-            let permit = limit.acquire().await.map_err(|_| LeadError::Config("vendor limit closed".into()))?;
-            // 429 is retried inside (honouring Retry-After): the vendor refused, nothing happened.
-            let r = self
-                .http
-                .send_write(|c| {
-                    let mut b = c
-                        .post(&request.url)
-                        .header("content-type", request.content_type)
-                        .header("accept", "application/json");
-                    for (k, v) in &request.headers {
-                        b = b.header(k.as_str(), v.as_str());
-                    }
-                    b.body(request.body.clone())
-                })
-                .await;
-            let again = match &r {
-                // Never reached the vendor, or the vendor failed: repeat with backoff and jitter.
-                Err(VendorError::NotSent { .. }) => true,
-                Err(VendorError::Status { status, .. }) => *status >= 500,
-                _ => false,
-            };
-            drop(permit);
-            if again && attempt < SEND_ATTEMPTS {
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
-            }
-            break r;
-        };
+        // 429 (honouring Retry-After), 5xx and connections never made are retried with backoff
+        // and jitter; a request sent whose answer was lost is returned, never repeated.
+        let sent = self
+            .vendor_client(&vendor_key(i, &request.url))
+            .send_write_retrying_failures(|c| {
+                let mut b = c
+                    .post(&request.url)
+                    .header("content-type", request.content_type)
+                    .header("accept", "application/json");
+                for (k, v) in &request.headers {
+                    b = b.header(k.as_str(), v.as_str());
+                }
+                b.body(request.body.clone())
+            })
+            .await;
         let ms = started.elapsed().as_millis() as i32;
         match sent {
             Ok(resp) => {

@@ -21,9 +21,13 @@ use std::time::Duration;
 
 use platform_aws::{AwsError, SecretsCache, SqsSender};
 use platform_domain::envelope::Envelope;
-use platform_vendors::{RetryPolicy, VendorClient, VendorError};
+use platform_vendors::{Pacer, RetryPolicy, VendorClient, VendorError};
 use platform_warehouse::{Warehouse, WarehouseError, impl_from_db_error, outbox};
 use uuid::Uuid;
+
+/// No vendor publishes a rate limit: pacing only bounds requests in flight (this rate is far
+/// above what the concurrency allows).
+const VENDOR_RATE_PER_SECOND: f64 = 10_000.0;
 
 /// The envelope kind announcing new leads (and leads to deliver again) on the queue.
 pub const KIND_LEADS_RECEIVED: &str = "leads.received";
@@ -91,7 +95,7 @@ pub struct Leads {
     s3: Option<platform_aws::s3::Client>,
     http: VendorClient,
     settings: Settings,
-    limits: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+    vendors: std::sync::Mutex<std::collections::HashMap<String, VendorClient>>,
 }
 
 impl Leads {
@@ -106,7 +110,7 @@ impl Leads {
     ) -> Result<Leads, LeadError> {
         let policy = RetryPolicy { max_retries: 3, max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
         let http = VendorClient::new("lead intake", settings.timeout, policy)?;
-        Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings, limits: Default::default() })
+        Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings, vendors: Default::default() })
     }
 
     /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
@@ -140,12 +144,15 @@ impl Leads {
         &self.warehouse
     }
 
-    /// The concurrency limit of vendor `key`.
-    pub(crate) fn limit(&self, key: &str) -> std::sync::Arc<tokio::sync::Semaphore> {
-        let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        limits
+    /// The client of vendor `key`: the shared HTTP client, paced to `vendor_concurrency`
+    /// requests in flight (every attempt, retries included, waits for a slot).
+    pub(crate) fn vendor_client(&self, key: &str) -> VendorClient {
+        let mut vendors = self.vendors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        vendors
             .entry(key.to_owned())
-            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.settings.vendor_concurrency)))
+            .or_insert_with(|| {
+                self.http.clone().with_pacer(Pacer::new(VENDOR_RATE_PER_SECOND, self.settings.vendor_concurrency))
+            })
             .clone()
     }
 

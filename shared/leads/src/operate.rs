@@ -38,9 +38,10 @@ impl Leads {
         let rows = conn
             .query(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE enabled ORDER BY id"), &[])
             .await?;
-        let mut report = serde_json::Map::new();
-        let tx = conn.transaction().await?;
-        let mut queued_total = Vec::new();
+        // States computed from the configuration, written in one statement.
+        let mut ids = Vec::new();
+        let mut states = Vec::new();
+        let mut missings = Vec::new();
         for row in &rows {
             let i = integration(row)?;
             let missing = i.missing();
@@ -49,26 +50,35 @@ impl Leads {
                 (true, "live") => "live",
                 (true, _) => "ready",
             };
-            tx.execute(
-                "UPDATE leads.integration SET state = $2, missing = $3, updated_at = now()
-                  WHERE id = $1 AND (state IS DISTINCT FROM $2 OR missing IS DISTINCT FROM $3)",
-                &[&i.id, &state, &missing],
+            ids.push(i.id);
+            states.push(state);
+            missings.push(json!(missing));
+        }
+        let tx = conn.transaction().await?;
+        tx.execute(
+            "UPDATE leads.integration i SET state = n.state, missing = ARRAY(SELECT jsonb_array_elements_text(n.missing)),
+                    updated_at = now()
+               FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS n(id, state, missing)
+              WHERE i.id = n.id AND (i.state IS DISTINCT FROM n.state
+                                     OR i.missing IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(n.missing)))",
+            &[&ids, &states, &missings],
+        )
+        .await?;
+        // The leads waiting on integrations that can deliver now, in one query.
+        let delivering: Vec<&String> =
+            ids.iter().zip(&states).filter(|(_, s)| **s != "awaiting_information").map(|(i, _)| i).collect();
+        let waiting = tx
+            .query(
+                "SELECT integration_id, lead_id::text FROM leads.delivery
+                  WHERE integration_id = ANY($1) AND status = 'waiting' ORDER BY lead_id",
+                &[&delivering],
             )
             .await?;
-            let mut queued: Vec<String> = Vec::new();
-            if state != "awaiting_information" {
-                queued = tx
-                    .query(
-                        "SELECT lead_id::text FROM leads.delivery WHERE integration_id = $1 AND status = 'waiting' ORDER BY lead_id",
-                        &[&i.id],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                queued_total.extend(queued.iter().cloned());
-            }
-            report.insert(i.id.clone(), json!({"state": state, "missing": missing, "queued": queued.len()}));
+        let mut queued_total: Vec<String> = waiting.iter().map(|r| r.get(1)).collect();
+        let mut report = serde_json::Map::new();
+        for ((id, state), missing) in ids.iter().zip(&states).zip(&missings) {
+            let queued = waiting.iter().filter(|r| r.get::<_, &str>(0) == id).count();
+            report.insert(id.clone(), json!({"state": state, "missing": missing, "queued": queued}));
         }
         queued_total.sort();
         queued_total.dedup();

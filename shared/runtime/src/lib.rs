@@ -4,6 +4,7 @@
 
 pub mod deadline;
 pub mod env;
+pub mod function_url;
 pub mod invocation_error;
 pub mod sqs_batch;
 pub mod tracing_setup;

@@ -120,6 +120,17 @@ impl VendorError {
     }
 }
 
+/// Which failures a send repeats.
+#[derive(Debug, Clone, Copy)]
+enum Retry {
+    /// Every transient failure (reads and idempotent writes).
+    Transient,
+    /// Only a 429: nothing happened.
+    Throttled,
+    /// 429, 5xx and connections never made: the vendor did not take the write.
+    Failures,
+}
+
 /// A request rate and a concurrency limit: every attempt (retries included) waits for a slot
 /// and for the rate; nothing sleeps a fixed time.
 #[derive(Debug, Clone)]
@@ -205,7 +216,7 @@ impl VendorClient {
     /// Sends the request built by `build`, retrying transient failures, and returns a success
     /// response (2xx). `build` is called once per attempt. For reads and idempotent writes.
     pub async fn send(&self, build: impl Fn(&reqwest::Client) -> RequestBuilder) -> Result<Response, VendorError> {
-        self.send_retrying(build, false).await
+        self.send_retrying(build, Retry::Transient).await
     }
 
     /// Like [`send`](Self::send) for a write that must not be repeated blindly: only a 429 (the
@@ -215,13 +226,23 @@ impl VendorClient {
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, VendorError> {
-        self.send_retrying(build, true).await
+        self.send_retrying(build, Retry::Throttled).await
+    }
+
+    /// Like [`send_write`](Self::send_write) for a vendor whose failures (5xx) mean the write
+    /// was not taken: a 429, a 5xx and a connection that was never made are retried; a request
+    /// sent whose answer was lost ([`VendorError::Transport`]) is returned, never repeated.
+    pub async fn send_write_retrying_failures(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, VendorError> {
+        self.send_retrying(build, Retry::Failures).await
     }
 
     async fn send_retrying(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
-        throttle_only: bool,
+        retry: Retry,
     ) -> Result<Response, VendorError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.policy.min_delay)
@@ -270,7 +291,13 @@ impl VendorClient {
         attempt
             .retry(backoff.build())
             .when(|e: &VendorError| {
-                let retryable = if throttle_only { e.is_throttled() } else { e.is_transient() };
+                let retryable = match retry {
+                    Retry::Transient => e.is_transient(),
+                    Retry::Throttled => e.is_throttled(),
+                    Retry::Failures => {
+                        matches!(e, VendorError::NotSent { .. } | VendorError::Status { status: 429 | 500.., .. })
+                    }
+                };
                 retryable && e.retry_after().is_none_or(|d| d <= max_retry_after)
             })
             // The vendor's Retry-After replaces the computed backoff (plus a little jitter).
