@@ -10,7 +10,7 @@ import boto3
 
 formstack_secret = {
     "api_token": "sandbox-formstack-token",
-    "webhook_hmac_keys": {"5095980": "sandbox-hmac-key"},
+    "webhook_hmac_keys": {"5095980": "sandbox-hmac-key", "5211430": "sandbox-hmac-key"},
 }
 
 meetmax_secret = {"consumer_key": "sandbox-meetmax-key", "consumer_secret": "sandbox-meetmax-secret"}

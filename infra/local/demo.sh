@@ -59,7 +59,7 @@ if ! target/debug/warehouse-migrate 2>"$WORK/migrate.err"; then
     exit 1
   fi
 fi
-psql_q -f infra/local/seed-demo.sql
+psql_q -f infra/local/seed-demo.sql -f infra/local/seed-demo-lander-form.sql
 # The sandbox's MeetMax starts empty on every run: point the demo account at it and forget what
 # earlier runs sent to their sandboxes (demo warehouse only).
 psql_q -v url="$SANDBOX_URL" -v secret="$MEETMAX_SECRET_ID" <<'SQL'

@@ -110,10 +110,18 @@ INSERT INTO leads.lander (id, name, client_id) VALUES
   ('demo-injury-lp', 'Injury claim lander', 'jones-injury'),
   ('demo-meso-lp', 'Mesothelioma lander', 'baker-legal')
 ON CONFLICT (id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id;
+-- A lander built on Formstack: its leads come through formstack-intake (webhook and pull).
+INSERT INTO leads.lander (id, name, client_id, formstack_form_id) VALUES
+  ('demo-slip-lp', 'Slip and fall lander', 'smith-law', '5211430')
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, formstack_form_id = excluded.formstack_form_id;
 INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, mapping, constants, options, contact_email) VALUES
   ('demo-captorra', 'demo-accident-lp', 'smith-law', 'captorra', 'http://sandbox.invalid/api/captorraapi/create',
    '{"First": {"field": "first_name", "transform": ["trim", "title"]}, "Last": "last_name", "Primary": {"field": "phone", "transform": "digits"},
      "Email": "email", "Details": "details", "ID": "lead_id"}',
+   '{"CaptorraId": "123456", "Referrer": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}', '{}', 'intake@smith-law.example'),
+  ('demo-slip-captorra', 'demo-slip-lp', 'smith-law', 'captorra', 'http://sandbox.invalid/api/captorraapi/create',
+   '{"First": {"field": "first_name", "transform": ["trim", "title"]}, "Last": "last_name", "Primary": {"field": "phone", "transform": "digits"},
+     "Email": "email", "Details": "details", "IncidentDate": "incident_date", "ID": "lead_id"}',
    '{"CaptorraId": "123456", "Referrer": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}', '{}', 'intake@smith-law.example'),
   ('demo-ice', 'demo-injury-lp', 'jones-injury', 'ice', 'http://sandbox.invalid/api/iceapi/create',
    '{"First": "first_name", "Last": "last_name", "Primary": {"field": "phone", "transform": "digits"}, "ID": "lead_id"}',

@@ -108,7 +108,8 @@ async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) ->
         "counts": report.counts(),
         "forms": report.forms.iter().map(|f| json!({
             "form_id": f.form_id, "pages": f.pages, "submissions": f.submissions,
-            "inserted": f.report.inserted, "updated": f.report.updated, "mapping_errors": f.report.mapping_errors,
+            "inserted": f.report.inserted, "updated": f.report.updated, "leads": f.report.leads,
+            "mapping_errors": f.report.mapping_errors,
             "stopped": f.stopped, "scan_pages": f.scan_pages, "scan_completed": f.scan_completed,
         })).collect::<Vec<_>>(),
     }))

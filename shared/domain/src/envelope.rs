@@ -8,6 +8,10 @@ pub const KIND_REGISTRATIONS_CHANGED: &str = "registrations.changed";
 /// Kind of the message that tells meetmax-sync which registrations company-dedupe released.
 pub const KIND_REGISTRATIONS_RELEASED: &str = "registrations.released";
 
+/// Kind of the message that tells lead-delivery which leads to deliver (one lead per message,
+/// so that a lead that must come back comes back alone).
+pub const KIND_LEADS_RECEIVED: &str = "leads.received";
+
 /// Version of the envelope layout this code writes and reads.
 pub const ENVELOPE_VERSION: u32 = 1;
 
@@ -55,6 +59,11 @@ impl Envelope {
                 run_id: run_id.to_owned(),
             })
             .collect()
+    }
+
+    /// One envelope of `kind` per id (for kinds whose receiver retries each record on its own).
+    pub fn singles(kind: &str, ids: &[String], run_id: &str) -> Vec<Envelope> {
+        ids.iter().flat_map(|id| Envelope::batch(kind, std::slice::from_ref(id), run_id)).collect()
     }
 
     /// Parses a message body and checks version, kind (one of `kinds`) and that ids are present.

@@ -5,10 +5,12 @@
 //! - [`signature`]: Formstack webhook HMAC-SHA256 signatures.
 //! - [`submission`]: parsing Formstack submissions (webhook bodies and API records).
 //! - [`mapping`]: turning a submission into an `exchange_registration` row.
+//! - [`lead`]: a lander form's submission as a lead, and the typed core fields of leads.
 //! - [`run`]: per-invocation counters written as run records.
 
 pub mod company;
 pub mod envelope;
+pub mod lead;
 pub mod mapping;
 pub mod run;
 pub mod signature;

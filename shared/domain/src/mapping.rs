@@ -97,6 +97,20 @@ pub enum ConfigError {
     /// The map is empty.
     #[error("the form has no field mappings")]
     Empty,
+    /// A lander form maps a field to a name that cannot be a lead field.
+    #[error("field {field_id}: {name:?} is not a lead field name (1 to 100 characters, no surrounding spaces)")]
+    LeadFieldName {
+        /// The field.
+        field_id: String,
+        /// The name given.
+        name: String,
+    },
+    /// The form's flow is `lander`, but no enabled lander names it.
+    #[error("form {0} feeds the lander flow, but no enabled leads.lander has formstack_form_id = '{0}'")]
+    NoLander(String),
+    /// A flow this code does not know.
+    #[error("flow {0:?} is not one this platform maps (registration, lander)")]
+    UnknownFlow(String),
 }
 
 /// Why one submission could not become a registration row. Stored next to the raw submission.
@@ -142,6 +156,15 @@ pub struct FormMapping {
     columns: Vec<&'static str>,
     /// Per rule: its column's index in `columns` and its kind.
     targets: Vec<(usize, ColumnKind)>,
+}
+
+/// A form's mapping, by the flow the form feeds (`integration.form_config.flow`).
+#[derive(Debug, Clone)]
+pub enum FlowMapping {
+    /// A registration form: rows of `exchange_registration`.
+    Registration(FormMapping),
+    /// A lander form: leads of `leads.lead`.
+    Lander(crate::lead::LeadMapping),
 }
 
 /// One `exchange_registration` row produced from a submission.
@@ -234,7 +257,7 @@ impl FormMapping {
 }
 
 /// A field value as text, or one sub-field of a compound value. Blank → `None`.
-fn extract(value: &Value, subfield: Option<&str>) -> Option<String> {
+pub(crate) fn extract(value: &Value, subfield: Option<&str>) -> Option<String> {
     let text = match (value, subfield) {
         (Value::Object(obj), Some(sub)) => {
             obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)).and_then(|(_, v)| scalar_text(v))

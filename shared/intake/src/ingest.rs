@@ -9,14 +9,15 @@ use std::{
 
 use chrono::{NaiveDateTime, Utc};
 use platform_domain::{
-    envelope::KIND_REGISTRATIONS_CHANGED,
-    mapping::{FormMapping, MappingError, RegistrationRow},
+    envelope::{KIND_LEADS_RECEIVED, KIND_REGISTRATIONS_CHANGED},
+    lead::LeadRow,
+    mapping::{FlowMapping, FormMapping, MappingError, RegistrationRow},
     run::RunCounts,
     submission::Submission,
 };
 use platform_warehouse::tokio_postgres::{Client, Transaction};
 use platform_warehouse::{
-    cursor, forms, outbox,
+    cursor, forms, leads, outbox,
     raw::{self, MappingOutcome, NewRaw, PendingRaw, Source},
     registrations::{self, RowResult},
 };
@@ -89,6 +90,8 @@ pub struct IngestReport {
     pub mapping_errors: u64,
     /// Registrations inserted.
     pub inserted: u64,
+    /// Leads of lander forms stored (new leads, announced to lead-delivery).
+    pub leads: u64,
     /// Registrations changed.
     pub updated: u64,
     /// Mapped but identical to the stored registration.
@@ -118,6 +121,7 @@ impl IngestReport {
         self.mapped += o.mapped;
         self.mapping_errors += o.mapping_errors;
         self.inserted += o.inserted;
+        self.leads += o.leads;
         self.updated += o.updated;
         self.unchanged += o.unchanged;
         self.superseded += o.superseded;
@@ -130,7 +134,7 @@ impl IngestReport {
     pub fn counts(&self) -> RunCounts {
         let mut c = RunCounts {
             read: self.received,
-            written: self.inserted + self.updated,
+            written: self.inserted + self.updated + self.leads,
             skipped: self.replays + self.unchanged + self.superseded,
             failed: self.mapping_errors,
             notes: Vec::new(),
@@ -187,7 +191,7 @@ pub async fn ingest(
             let mut tx = conn.transaction().await?;
             let refs: Vec<&Submission> = subs.iter().collect();
             let mappings = load_mappings(&tx, &refs).await?;
-            let mapped: Vec<Result<RegistrationRow, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
+            let mapped: Vec<Result<Mapped, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
             let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
             let ids = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&errors)).await?;
             let mut report = IngestReport::default();
@@ -299,7 +303,15 @@ async fn process(
     Ok(report)
 }
 
-type Mappings = HashMap<String, Result<FormMapping, MappingError>>;
+type Mappings = HashMap<String, Result<FlowMapping, MappingError>>;
+
+/// A submission mapped by its form's flow.
+enum Mapped {
+    /// A registration form's row.
+    Registration(RegistrationRow),
+    /// A lander form's lead.
+    Lead(LeadRow),
+}
 
 async fn load_mappings(tx: &Transaction<'_>, subs: &[&Submission]) -> Result<Mappings, IntakeError> {
     let mut form_ids: Vec<String> = subs.iter().map(|s| s.form_id.clone()).collect();
@@ -309,22 +321,50 @@ async fn load_mappings(tx: &Transaction<'_>, subs: &[&Submission]) -> Result<Map
 }
 
 /// Maps one submission; a panic in the mapper becomes this submission's error, never the batch's.
-fn map_one(mappings: &Mappings, sub: &Submission) -> Result<RegistrationRow, String> {
+fn map_one(mappings: &Mappings, sub: &Submission) -> Result<Mapped, String> {
     let mapping = match mappings.get(&sub.form_id) {
         Some(Ok(m)) => m,
         Some(Err(e)) => return Err(e.to_string()),
         None => return Err(MappingError::UnknownForm(sub.form_id.clone()).to_string()),
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| mapping.map(sub))) {
+    let map = || match mapping {
+        FlowMapping::Registration(m) => m.map(sub).map(Mapped::Registration),
+        FlowMapping::Lander(m) => m.map(sub).map(Mapped::Lead),
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(map)) {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err("internal error while mapping (a bug): the submission is kept for a remap".into()),
     }
 }
 
-/// Upserts mapped rows (raw id, row): one statement per form and timestamp kind; of several
-/// versions of a submission in the batch the newest is written and the others are superseded.
-/// Records the new and changed ids in the outbox. Returns each raw row's outcome.
+/// Writes mapped rows (raw id, row): registrations (see [`write_registrations`]) and leads of
+/// lander forms (see [`write_leads`]). Returns each raw row's outcome.
 async fn write_rows(
+    tx: &mut Transaction<'_>,
+    mappings: &Mappings,
+    rows: Vec<(i64, Mapped)>,
+    run_id: Uuid,
+    report: &mut IngestReport,
+) -> Result<Vec<MappingOutcome>, IntakeError> {
+    let mut registrations = Vec::with_capacity(rows.len());
+    let mut leads = Vec::new();
+    for (raw_id, row) in rows {
+        match row {
+            Mapped::Registration(r) => registrations.push((raw_id, r)),
+            Mapped::Lead(l) => leads.push((raw_id, l)),
+        }
+    }
+    let mut outcomes = write_registrations(tx, mappings, registrations, run_id, report).await?;
+    if !leads.is_empty() {
+        outcomes.extend(write_leads(tx, leads, run_id, report).await?);
+    }
+    Ok(outcomes)
+}
+
+/// Upserts registration rows (raw id, row): one statement per form and timestamp kind; of
+/// several versions of a submission in the batch the newest is written and the others are
+/// superseded. Records the new and changed ids in the outbox. Returns each raw row's outcome.
+async fn write_registrations(
     tx: &mut Transaction<'_>,
     mappings: &Mappings,
     rows: Vec<(i64, RegistrationRow)>,
@@ -357,7 +397,7 @@ async fn write_rows(
     }
     let mut changed: Vec<String> = Vec::new();
     for ((form_id, real_time), rows) in groups {
-        let Some(Ok(mapping)) = mappings.get(&form_id) else { continue };
+        let Some(Ok(FlowMapping::Registration(mapping))) = mappings.get(&form_id) else { continue };
         let rows: Vec<(i64, RegistrationRow)> = rows.into_values().collect();
         for (raw_id, registration_id, result) in upsert_isolating(tx, mapping, rows, real_time).await? {
             match result {
@@ -403,6 +443,94 @@ async fn write_rows(
     changed.sort();
     changed.dedup();
     outbox::enqueue(&*tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
+    Ok(outcomes)
+}
+
+/// Why a later version of a lander submission changes nothing.
+const LEAD_KEPT: &str =
+    "superseded: a lead from this submission was already received; a lead is delivered as it first arrived";
+
+/// Stores leads of lander forms (raw id, lead) and announces the new ones to lead-delivery
+/// through the outbox, in the caller's transaction. A lead is what its submission was when it
+/// first arrived: a later version (an edit, or the pull of a submission the webhook brought)
+/// changes nothing and is kept raw, marked superseded. A lead the database refuses is isolated
+/// and stored raw with the reason; the others are written.
+async fn write_leads(
+    tx: &mut Transaction<'_>,
+    rows: Vec<(i64, LeadRow)>,
+    run_id: Uuid,
+    report: &mut IngestReport,
+) -> Result<Vec<MappingOutcome>, IntakeError> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    // The first arrival (lowest raw id) of each submission in the batch.
+    let mut firsts: BTreeMap<(String, String), (i64, LeadRow)> = BTreeMap::new();
+    for (raw_id, lead) in rows {
+        let key = (lead.lander_id.clone(), lead.source_id.clone());
+        match firsts.get(&key) {
+            Some((held, _)) if *held < raw_id => {
+                report.unchanged += 1;
+                outcomes.push(MappingOutcome { id: raw_id, error: Some(LEAD_KEPT.into()), superseded: true });
+            }
+            Some((held, _)) => {
+                report.unchanged += 1;
+                outcomes.push(MappingOutcome { id: *held, error: Some(LEAD_KEPT.into()), superseded: true });
+                firsts.insert(key, (raw_id, lead));
+            }
+            None => {
+                firsts.insert(key, (raw_id, lead));
+            }
+        }
+    }
+    let (raw_ids, leads): (Vec<i64>, Vec<LeadRow>) = firsts.into_values().unzip();
+    let mut new_ids: Vec<String> = Vec::new();
+    let mut record =
+        |raw_id: i64, lead: &LeadRow, result: Result<Option<i64>, String>, report: &mut IngestReport| match result {
+            Ok(Some(id)) => {
+                report.leads += 1;
+                new_ids.push(id.to_string());
+                outcomes.push(MappingOutcome::mapped(raw_id));
+            }
+            Ok(None) => {
+                report.unchanged += 1;
+                outcomes.push(MappingOutcome { id: raw_id, error: Some(LEAD_KEPT.into()), superseded: true });
+            }
+            Err(reason) => {
+                let e = format!("refused by the database: {reason}");
+                report.refused += 1;
+                report.note_error(&lead.source_id, &e);
+                outcomes.push(MappingOutcome::failed(raw_id, e));
+            }
+        };
+    let savepoint = tx.savepoint("leads_together").await?;
+    match leads::insert_formstack(&savepoint, &leads).await {
+        Ok(ids) => {
+            savepoint.commit().await?;
+            for ((raw_id, lead), id) in raw_ids.iter().zip(&leads).zip(ids) {
+                record(*raw_id, lead, Ok(id), report);
+            }
+        }
+        Err(e) => {
+            let Some(_) = row_level_reason(&e) else { return Err(e.into()) };
+            savepoint.rollback().await?;
+            // One at a time, each in its own savepoint: only the refused ones are left out.
+            for (raw_id, lead) in raw_ids.iter().zip(&leads) {
+                let one = tx.savepoint("lead_alone").await?;
+                match leads::insert_formstack(&one, std::slice::from_ref(lead)).await {
+                    Ok(ids) => {
+                        one.commit().await?;
+                        record(*raw_id, lead, Ok(ids[0]), report);
+                    }
+                    Err(e) => {
+                        let Some(reason) = row_level_reason(&e) else { return Err(e.into()) };
+                        one.rollback().await?;
+                        tracing::warn!(submission_id = %lead.source_id, %reason, "lead refused by the database; isolated");
+                        record(*raw_id, lead, Err(reason), report);
+                    }
+                }
+            }
+        }
+    }
+    outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &new_ids, run_id).await?;
     Ok(outcomes)
 }
 

@@ -2,10 +2,11 @@
 //!
 //! - [`webhook`]: a signed webhook delivery (Function URL).
 //! - [`pull`]: the scheduled, incremental API pull of every configured form.
-//! - [`ingest`]: where both converge: raw rows stored first, then mapped and upserted into
-//!   `exchange_registration`, with new and changed ids recorded in the outbox; also the re-mapping
-//!   of stored submissions after a configuration fix.
-//! - [`publish`]: the outbox drained to the company-dedupe queue.
+//! - [`ingest`]: where both converge: raw rows stored first, then mapped by the form's flow —
+//!   registration forms upserted into `exchange_registration`, lander forms stored as leads in
+//!   `leads.lead` — with new and changed ids recorded in the outbox; also the re-mapping of
+//!   stored submissions after a configuration fix.
+//! - [`publish`]: the outbox drained to the company-dedupe queue and the lead-delivery queue.
 
 pub mod ingest;
 pub mod publish;

@@ -82,10 +82,16 @@ impl Intake {
         result
     }
 
-    /// Sends unsent outbox entries to the dedupe queue; returns how many ids were sent.
+    /// Sends unsent outbox entries: registration ids to the dedupe queue and, when
+    /// `LEAD_QUEUE_URL` is set, new leads of lander forms to lead-delivery. Returns how many ids
+    /// were sent.
     pub async fn publish(&self, run_id: Uuid) -> Result<u64, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
-        publish::drain(&mut conn, &self.sqs, &self.settings.dedupe_queue_url, run_id).await
+        let mut sent = publish::drain(&mut conn, &self.sqs, &self.settings.dedupe_queue_url, run_id).await?;
+        if let Some(lead_queue) = &self.settings.lead_queue_url {
+            sent += publish::drain_leads(&mut conn, &self.sqs, lead_queue, run_id).await?;
+        }
+        Ok(sent)
     }
 
     /// [`Intake::publish`], logging instead of failing: the rows are committed and the next

@@ -14,6 +14,9 @@ pub struct IntakeSettings {
     pub formstack_api_url: String,
     /// Queue that receives new and changed registration ids (company-dedupe).
     pub dedupe_queue_url: String,
+    /// Queue that receives the ids of new leads of lander forms (lead-delivery). Unset, they
+    /// wait in the outbox until lead-delivery's schedule sends them.
+    pub lead_queue_url: Option<String>,
     /// Header carrying the webhook signature.
     pub signature_header: String,
     /// Largest webhook body accepted (bytes); larger gets 413.
@@ -51,6 +54,7 @@ impl IntakeSettings {
                 .optional("FORMSTACK_API_URL")
                 .unwrap_or_else(|| "https://www.formstack.com/api/v2".into()),
             dedupe_queue_url: env.required("DEDUPE_QUEUE_URL")?,
+            lead_queue_url: env.optional("LEAD_QUEUE_URL").filter(|u| !u.trim().is_empty()),
             signature_header: env
                 .optional("WEBHOOK_SIGNATURE_HEADER")
                 .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.into()),

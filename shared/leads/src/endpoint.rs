@@ -46,14 +46,6 @@ struct Body {
     fields: Map<String, Value>,
 }
 
-/// The typed core fields and where they are read from (first present wins).
-const CORE: &[(&str, &[&str])] = &[
-    ("first_name", &["first_name", "First", "firstname"]),
-    ("last_name", &["last_name", "Last", "lastname"]),
-    ("email", &["email", "Email"]),
-    ("phone", &["phone", "Phone", "Primary"]),
-];
-
 impl Leads {
     /// Answers one request of the generic lead endpoint; never fails (errors are answers).
     pub async fn receive(&self, req: LeadHttp) -> LeadAnswer {
@@ -98,14 +90,7 @@ impl Leads {
             return Ok(error(400, "lead_id must be 1 to 200 characters"));
         }
         let fields = without_nul(body.fields);
-        let core: Vec<Option<String>> = CORE
-            .iter()
-            .map(|(_, names)| {
-                names.iter().find_map(|n| {
-                    fields.get(*n).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
-                })
-            })
-            .collect();
+        let core = platform_domain::lead::core_values(&fields);
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
         let known = tx.query_opt("SELECT 1 FROM leads.lander WHERE id = $1 AND enabled", &[&lander]).await?;

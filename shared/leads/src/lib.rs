@@ -30,7 +30,7 @@ use uuid::Uuid;
 const VENDOR_RATE_PER_SECOND: f64 = 10_000.0;
 
 /// The envelope kind announcing new leads (and leads to deliver again) on the queue.
-pub const KIND_LEADS_RECEIVED: &str = "leads.received";
+pub use platform_domain::envelope::KIND_LEADS_RECEIVED;
 
 /// Errors of the lead service.
 #[derive(Debug, thiserror::Error)]
@@ -166,10 +166,7 @@ impl Leads {
         let run = Uuid::now_v7().to_string();
         let client: &mut platform_warehouse::tokio_postgres::Client = &mut conn;
         outbox::drain(client, KIND_LEADS_RECEIVED, |ids| {
-            let envelopes: Vec<Envelope> = ids
-                .iter()
-                .flat_map(|id| Envelope::batch(KIND_LEADS_RECEIVED, std::slice::from_ref(id), &run))
-                .collect();
+            let envelopes = Envelope::singles(KIND_LEADS_RECEIVED, &ids, &run);
             async move { sqs.send(queue, &envelopes).await }
         })
         .await

@@ -30,8 +30,9 @@ impl Leads {
     }
 
     /// Recomputes every integration's state from its configuration (`awaiting_information`
-    /// with what is missing → `ready`; `live` stays live) and queues the leads that waited for
-    /// an integration that can now deliver, and sends confirmations left unsent. Returns
+    /// with what is missing → `ready`; `live` stays live), queues the leads that waited for an
+    /// integration that can now deliver (and any lead left unannounced in the outbox), and sends
+    /// confirmations left unsent. Returns
     /// `{"integrations": {<id>: {state, missing, queued}}, "confirmations_sent": […]}`.
     pub async fn refresh_states(&self) -> Result<Value, LeadError> {
         let mut conn = self.warehouse.conn().await?;
@@ -85,7 +86,9 @@ impl Leads {
         platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &queued_total, Uuid::now_v7()).await?;
         tx.commit().await?;
         drop(conn);
-        if !queued_total.is_empty() {
+        // Also the sweep of the outbox: leads another function stored (a Formstack lander form)
+        // whose announcement failed or had no queue to go to.
+        if !queued_total.is_empty() || self.settings.queue_url.is_some() {
             self.publish().await?;
         }
         // Confirmations not sent yet (SES was down, or the sender crashed) go now.

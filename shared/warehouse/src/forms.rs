@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use platform_domain::mapping::{FieldRule, FormMapping, MappingError};
+use platform_domain::{
+    lead::LeadMapping,
+    mapping::{ConfigError, FieldRule, FlowMapping, FormMapping, MappingError},
+};
 use tokio_postgres::GenericClient;
 
 use crate::Result;
@@ -28,15 +31,17 @@ pub async fn pull_forms(db: &impl GenericClient) -> Result<Vec<PullForm>> {
     Ok(rows.iter().map(|r| PullForm { form_id: r.get(0), time_zone: r.get(1) }).collect())
 }
 
-/// The mapping of each form in `form_ids`: a usable mapping, or why the form cannot be mapped
-/// (not configured, disabled, or a broken field map). One query for all forms.
+/// The mapping of each form in `form_ids`, by its flow: a usable mapping, or why the form
+/// cannot be mapped (not configured, disabled, a broken field map, a lander form no lander
+/// names). One query for all forms.
 pub async fn mappings(
     db: &impl GenericClient,
     form_ids: &[String],
-) -> Result<HashMap<String, Result<FormMapping, MappingError>>> {
+) -> Result<HashMap<String, Result<FlowMapping, MappingError>>> {
     let rows = db
         .query(
-            "SELECT c.form_id, c.time_zone, m.field_id, m.subfield, m.target_column, m.required
+            "SELECT c.form_id, c.time_zone, m.field_id, m.subfield, m.target_column, m.required, c.flow,
+                    (SELECT l.id FROM leads.lander l WHERE l.formstack_form_id = c.form_id AND l.enabled)
                FROM integration.form_config c
                LEFT JOIN integration.form_field_map m ON m.form_id = c.form_id
               WHERE c.enabled AND c.form_id = ANY($1)
@@ -44,13 +49,24 @@ pub async fn mappings(
             &[&form_ids],
         )
         .await?;
-    let mut grouped: HashMap<String, (String, Vec<FieldRule>)> = HashMap::new();
+    struct Form {
+        time_zone: String,
+        flow: String,
+        lander: Option<String>,
+        rules: Vec<FieldRule>,
+    }
+    let mut grouped: HashMap<String, Form> = HashMap::new();
     for row in &rows {
         let form_id: String = row.get(0);
-        let entry = grouped.entry(form_id).or_insert_with(|| (row.get(1), Vec::new()));
+        let entry = grouped.entry(form_id).or_insert_with(|| Form {
+            time_zone: row.get(1),
+            flow: row.get(6),
+            lander: row.get(7),
+            rules: Vec::new(),
+        });
         if let Some(field_id) = row.get::<_, Option<String>>(2) {
             let subfield: String = row.get(3);
-            entry.1.push(FieldRule {
+            entry.rules.push(FieldRule {
                 field_id,
                 subfield: (!subfield.is_empty()).then_some(subfield),
                 column: row.get(4),
@@ -62,8 +78,17 @@ pub async fn mappings(
         .iter()
         .map(|id| {
             let mapping = match grouped.remove(id) {
-                Some((tz, rules)) => FormMapping::new(id, &tz, rules).map_err(MappingError::from),
                 None => Err(MappingError::UnknownForm(id.clone())),
+                Some(f) => match (f.flow.as_str(), f.lander) {
+                    ("registration", _) => {
+                        FormMapping::new(id, &f.time_zone, f.rules).map(FlowMapping::Registration).map_err(Into::into)
+                    }
+                    ("lander", Some(lander)) => LeadMapping::new(id, &lander, &f.time_zone, f.rules)
+                        .map(FlowMapping::Lander)
+                        .map_err(Into::into),
+                    ("lander", None) => Err(MappingError::Config(ConfigError::NoLander(id.clone()))),
+                    (other, _) => Err(MappingError::Config(ConfigError::UnknownFlow(other.to_owned()))),
+                },
             };
             (id.clone(), mapping)
         })

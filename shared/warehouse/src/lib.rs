@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod cursor;
 pub mod forms;
+pub mod leads;
 pub mod migrate;
 pub mod outbox;
 pub mod raw;

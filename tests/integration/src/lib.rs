@@ -23,6 +23,8 @@ use vendor_sandbox::{Sandbox, fixtures};
 
 /// The demo configuration of `make run`, reused by tests.
 pub const SEED_DEMO_SQL: &str = include_str!("../../../infra/local/seed-demo.sql");
+/// The demo's Formstack lander form configuration (applied after [`SEED_DEMO_SQL`]).
+pub const SEED_LANDER_FORM_SQL: &str = include_str!("../../../infra/local/seed-demo-lander-form.sql");
 
 fn env_or_explain(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -158,6 +160,8 @@ pub struct Harness {
     pub sdk: SdkConfig,
     /// The dedupe queue.
     pub queue_url: String,
+    /// The lead-delivery queue (new leads of the demo lander form).
+    pub lead_queue_url: String,
     /// The Formstack secret's id.
     pub secret_id: String,
     /// The service under test.
@@ -173,20 +177,23 @@ impl Harness {
         sandbox.load_formstack(fixtures::demo_fixture()).await;
         let sdk = aws().await;
         let queue_url = new_queue(&sdk, "dedupe").await;
+        let lead_queue_url = new_queue(&sdk, "leads").await;
         let secret_id = new_secret(
             &sdk,
-            &serde_json::json!({"api_token": fixtures::DEMO_TOKEN, "webhook_hmac_keys": {fixtures::DEMO_FORM_ID: fixtures::DEMO_HMAC_KEY}}),
+            &serde_json::json!({"api_token": fixtures::DEMO_TOKEN, "webhook_hmac_keys": {
+                fixtures::DEMO_FORM_ID: fixtures::DEMO_HMAC_KEY, fixtures::DEMO_LANDER_FORM_ID: fixtures::DEMO_HMAC_KEY}}),
         )
         .await;
         let mut vars: Vec<(String, String)> = vec![
             ("FORMSTACK_SECRET_ID".into(), secret_id.clone()),
             ("FORMSTACK_API_URL".into(), sandbox.formstack_api_url()),
             ("DEDUPE_QUEUE_URL".into(), queue_url.clone()),
+            ("LEAD_QUEUE_URL".into(), lead_queue_url.clone()),
         ];
         vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let settings = IntakeSettings::from_env(&Env::from_pairs(vars)).expect("settings");
         let intake = build_intake(settings, db.warehouse.clone(), &sdk);
-        Harness { db, sandbox, sdk, queue_url, secret_id, intake }
+        Harness { db, sandbox, sdk, queue_url, lead_queue_url, secret_id, intake }
     }
 }
 

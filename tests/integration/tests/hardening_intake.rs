@@ -457,7 +457,8 @@ async fn a_long_full_scan_never_keeps_another_forms_new_submissions_waiting() {
     h.db.exec("UPDATE integration.api_budget SET calls = 1000 - 5").await;
     h.intake.pull("resync", true).await.unwrap();
     let later = NaiveDateTime::parse_from_str("2026-11-10 09:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
-    fixture.forms[1].submissions.extend(fixtures::generate(1, 1_750_000_001, later));
+    let b = fixture.forms.iter_mut().find(|f| f.id == OTHER_FORM).unwrap();
+    b.submissions.extend(fixtures::generate(1, 1_750_000_001, later));
     h.sandbox.load_formstack(fixture).await;
     h.db.exec("UPDATE integration.api_budget SET calls = 1000 - 10").await;
     let report = h.intake.pull("schedule", false).await.unwrap();

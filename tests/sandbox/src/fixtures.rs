@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Value, json};
 
-use crate::formstack::{FormstackFixture, StoredSubmission};
+use crate::formstack::{Field, Form, FormstackFixture, StoredSubmission};
 
 /// The demo form's id.
 pub const DEMO_FORM_ID: &str = "5095980";
@@ -67,8 +67,60 @@ fn submission(id: u64, ts: NaiveDateTime, p: &Person<'_>) -> StoredSubmission {
 /// trailing newline), every US time zone, states as code / name / blank, one-on-one answers "Yes",
 /// "No", "yes" and blank, two submissions in the same second, and one submission whose meetings
 /// value is not a number (it must land as a mapping error and not stop the others).
+/// It also serves the demo lander form ([`lander_form`]).
 pub fn demo_fixture() -> FormstackFixture {
-    serde_json::from_str(include_str!("../fixtures/formstack-demo.json")).expect("the demo fixture file is valid")
+    let mut fixture: FormstackFixture =
+        serde_json::from_str(include_str!("../fixtures/formstack-demo.json")).expect("the demo fixture file is valid");
+    fixture.forms.push(lander_form());
+    fixture
+}
+
+/// The demo lander form's id (a Formstack form feeding the lander flow; configured in
+/// `infra/local/seed-demo.sql`, signed with [`DEMO_HMAC_KEY`]).
+pub const DEMO_LANDER_FORM_ID: &str = "5211430";
+
+/// The demo lander form, "Slip and fall lander": name (201), e-mail (202), phone (203), what
+/// happened (204), date of the incident (205), how they heard of the firm (206, left unmapped),
+/// with three leads.
+pub fn lander_form() -> Form {
+    let field = |id: &str, label: &str, kind: &str| Field { id: id.into(), label: label.into(), kind: kind.into() };
+    let lead = |id: &str, ts: &str, data: Value| StoredSubmission {
+        id: id.into(),
+        timestamp: ts.into(),
+        data: serde_json::from_value(data).expect("an object"),
+    };
+    Form {
+        id: DEMO_LANDER_FORM_ID.into(),
+        name: "Slip and fall lander".into(),
+        fields: vec![
+            field("201", "Name", "name"),
+            field("202", "Email", "email"),
+            field("203", "Phone", "phone"),
+            field("204", "What happened?", "textarea"),
+            field("205", "Date of the incident", "datetime"),
+            field("206", "How did you hear about us?", "select"),
+        ],
+        submissions: vec![
+            lead(
+                "1700000001",
+                "2026-11-03 10:15:00",
+                json!({"201": "first = dana\nlast = Ruiz", "202": "dana.ruiz@example.org", "203": "(555) 010-3344",
+                       "204": "Slipped on a wet floor at a grocery store.", "205": "Oct 30, 2026", "206": "Search"}),
+            ),
+            lead(
+                "1700000002",
+                "2026-11-03 11:40:00",
+                json!({"201": "first = Lee\nlast = Park", "202": "lee.park@example.org", "203": "555.010.5566",
+                       "204": "Fell on an icy sidewalk outside an office.", "206": "TV"}),
+            ),
+            lead(
+                "1700000003",
+                "2026-11-04 09:05:00",
+                json!({"201": "first = Chris\nlast = Diaz", "203": "555-010-7711", "204": "Tripped on a torn carpet in a hotel.",
+                       "205": "Nov 1, 2026"}),
+            ),
+        ],
+    }
 }
 
 /// The demo MeetMax consumer key.
