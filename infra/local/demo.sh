@@ -137,6 +137,8 @@ for pass in first replay; do
   invoke schedule.json | summary_of
   say "$pass pass: signed webhook (events/formstack-intake/webhook-valid.json)"
   echo "HTTP $(invoke webhook-valid.json | status_of)"
+  say "$pass pass: signed webhook of the demo lander form (events/formstack-intake/webhook-lander.json): a lead"
+  echo "HTTP $(invoke webhook-lander.json | status_of)"
   say "$pass pass: forged webhook (events/formstack-intake/webhook-forged.json)"
   echo "HTTP $(invoke webhook-forged.json | status_of)"
   say "$pass pass: the same signed webhook POSTed over HTTP to the function URL"
@@ -311,7 +313,9 @@ SELECT request_id, person_ext_id AS person, session_ext_id AS session, answer, r
  WHERE connection = 'demo-lenos' ORDER BY request_id;
 SELECT fp_ext_id AS registration, fp_status FROM connector.schedule WHERE connection = 'demo-lenos' ORDER BY 1;
 SQL
-say "lead-delivery: leads from three demo landers to Captorra, ICE and IntakeDesk in the sandbox"
+say "lead-delivery: leads from four demo landers to Captorra, ICE and IntakeDesk in the sandbox"
+# Three landers post to the signed lead endpoint; the fourth (demo-slip-lp) is the Formstack
+# lander form 5211430, whose leads formstack-intake stored above (pull and webhook) and announced.
 # The demo's leads and deliveries are kept from run to run: a second run posts the same leads,
 # which are duplicates (nothing is delivered or confirmed twice). The sandbox moved: follow it.
 psql_q -v url="$SANDBOX_URL" <<'SQL'
@@ -373,5 +377,5 @@ print("  s3://platform-local-leads/" + r["key"] + ": " + str(r["awaiting"]) + " 
 print("  " + r["url"])
 '
 delivered=$(psql_q -tA -c "SELECT count(*) FROM leads.delivery WHERE integration_id LIKE 'demo-%' AND status = 'delivered'")
-[ "$delivered" = 3 ] || { echo "expected 3 delivered demo leads, found $delivered" >&2; exit 1; }
+[ "$delivered" = 7 ] || { echo "expected 7 delivered demo leads (3 endpoint, 4 Formstack), found $delivered" >&2; exit 1; }
 echo "make run finished"

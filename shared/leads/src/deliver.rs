@@ -381,6 +381,9 @@ impl Leads {
                 > 0;
         }
         tx.commit().await?;
+        // Given back before the e-mail takes its own: holding one while waiting for another
+        // starves the pool when a batch's leads finish together.
+        drop(conn);
         if confirm && let Err(e) = Box::pin(self.send_confirmations(Some(&i.id))).await {
             // Kept unsent: the next refresh_states sends it.
             tracing::warn!(integration = %i.id, error = %e, "confirmation e-mail not sent yet");

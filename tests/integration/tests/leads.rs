@@ -603,3 +603,26 @@ async fn a_batch_is_delivered_together_within_each_vendors_concurrency() {
     // The harness allows 4 requests at once per vendor: the batch reached that, never more.
     assert_eq!((most["captorra"], most["ice"]), (4, 4), "{most:?}");
 }
+
+#[tokio::test]
+async fn a_first_delivery_confirms_at_once_even_on_a_one_connection_pool() {
+    // The delivery's connection is given back before the e-mail takes one: a container whose
+    // pool is as small as a batch's concurrency does not wait for itself.
+    let h = harness().await;
+    let one = platform_warehouse::Warehouse::new(&h.db.settings.clone().with_pool_size(1)).unwrap();
+    let leads = Leads::new(
+        one,
+        SecretsCache::new(aws_sdk_secretsmanager::Client::new(&h.sdk), Duration::from_secs(60)),
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(&h.sdk))),
+        Some(platform_aws::ses::Client::new(&h.sdk)),
+        None,
+        h.settings.clone(),
+    )
+    .unwrap();
+    let lead = h.post("lp-pool", ada()).await;
+    drain_bodies(&h.sdk, &h.queue).await;
+    leads.deliver_lead(lead).await.unwrap();
+    let unsent: i64 = h.db.scalar("SELECT count(*) FROM leads.confirmation WHERE sent_at IS NULL").await;
+    assert_eq!(unsent, 0, "every integration's confirmation went with its first delivery");
+    assert_eq!(emails_to(&h.contact).await.len(), 4);
+}
