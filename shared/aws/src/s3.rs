@@ -61,3 +61,88 @@ pub async fn presigned_get(
         .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
     Ok(req.uri().to_owned())
 }
+
+/// Part size of [`upload_file`]: the memory an upload holds (S3's minimum is 5 MiB, except for
+/// the last part).
+pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Uploads a file by multipart upload, one part in memory at a time; returns its size. An
+/// upload that fails is aborted (no parts left behind to pay for).
+pub async fn upload_file(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &std::path::Path,
+    content_type: &str,
+) -> Result<u64, AwsError> {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    use tokio::io::AsyncReadExt;
+
+    let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: key.into(), message };
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .send()
+        .await
+        .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+    let upload_id = created.upload_id().ok_or_else(|| err("S3 gave no upload id".into()))?.to_owned();
+    let parts = async {
+        let mut file = tokio::fs::File::open(path).await.map_err(|e| err(format!("{}: {e}", path.display())))?;
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        loop {
+            let mut buf = Vec::with_capacity(UPLOAD_PART_BYTES);
+            while buf.len() < UPLOAD_PART_BYTES {
+                let n = (&mut file)
+                    .take((UPLOAD_PART_BYTES - buf.len()) as u64)
+                    .read_to_end(&mut buf)
+                    .await
+                    .map_err(|e| err(format!("{}: {e}", path.display())))?;
+                if n == 0 {
+                    break;
+                }
+            }
+            if buf.is_empty() && !parts.is_empty() {
+                break;
+            }
+            let number = parts.len() as i32 + 1;
+            let last = buf.len() < UPLOAD_PART_BYTES;
+            total += buf.len() as u64;
+            let part = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .body(ByteStream::from(buf))
+                .send()
+                .await
+                .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+            parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build());
+            if last {
+                break;
+            }
+        }
+        Ok::<_, AwsError>((parts, total))
+    }
+    .await;
+    let result = match parts {
+        Ok((parts, total)) => s3
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map(|_| total)
+            .map_err(|e| err(DisplayErrorContext(&e).to_string())),
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        let _ = s3.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id).send().await;
+    }
+    result
+}

@@ -6,6 +6,7 @@
 //! - [`submission`]: parsing Formstack submissions (webhook bodies and API records).
 //! - [`mapping`]: turning a submission into an `exchange_registration` row.
 //! - [`lead`]: a lander form's submission as a lead, and the typed core fields of leads.
+//! - [`transform`]: the value transforms configuration may name (trim, digits, case, dates).
 //! - [`run`]: per-invocation counters written as run records.
 
 pub mod company;
@@ -15,3 +16,4 @@ pub mod mapping;
 pub mod run;
 pub mod signature;
 pub mod submission;
+pub mod transform;

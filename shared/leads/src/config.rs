@@ -69,8 +69,6 @@ pub struct ConfigError {
     pub message: String,
 }
 
-const TRANSFORMS: &[&str] = &["trim", "digits", "upper", "lower", "title"];
-
 impl Integration {
     /// Reads a row's JSON columns; an unknown transform or a malformed entry is refused.
     #[allow(clippy::too_many_arguments)]
@@ -108,9 +106,10 @@ impl Integration {
                         }
                     };
                     for t in &transforms {
-                        if !TRANSFORMS.contains(&t.as_str()) && !t.starts_with("date:") {
+                        if !platform_domain::transform::is_known(t) {
                             return Err(err(format!(
-                                "mapping of {vendor_field}: unknown transform {t:?} (trim, digits, upper, lower, title, date:<format>)"
+                                "mapping of {vendor_field}: unknown transform {t:?} ({})",
+                                platform_domain::transform::KNOWN
                             )));
                         }
                     }

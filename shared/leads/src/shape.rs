@@ -1,7 +1,6 @@
 //! A lead shaped for one integration: mapped fields with their transforms, constants, then the
 //! vendor's rules (required, GUIDs, lengths in characters). Pure: no I/O.
 
-use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
 use crate::config::{FieldSource, Integration, is_guid};
@@ -97,57 +96,8 @@ pub fn shape(integration: &Integration, lead: &LeadData) -> Result<Shaped, Inval
 }
 
 fn value(source: &FieldSource, lead: &LeadData) -> Result<Option<String>, String> {
-    let Some(mut v) = lead.get(&source.field) else { return Ok(None) };
-    for t in &source.transforms {
-        v = match t.as_str() {
-            "trim" => v.trim().to_owned(),
-            "digits" => v.chars().filter(char::is_ascii_digit).collect(),
-            "upper" => v.to_uppercase(),
-            "lower" => v.to_lowercase(),
-            "title" => title(&v),
-            t => match t.strip_prefix("date:") {
-                Some(format) if !v.trim().is_empty() => {
-                    let d = parse_date(v.trim()).ok_or_else(|| format!("{:?} is not a date", v.trim()))?;
-                    let mut out = String::new();
-                    std::fmt::Write::write_fmt(&mut out, format_args!("{}", d.format(format)))
-                        .map_err(|_| format!("date format {format:?} is invalid"))?;
-                    out
-                }
-                _ => v,
-            },
-        };
-    }
-    Ok(Some(v))
-}
-
-fn title(s: &str) -> String {
-    s.split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(first) => first.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn parse_date(s: &str) -> Option<NaiveDateTime> {
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(d.naive_utc());
-    }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(d);
-        }
-    }
-    for f in ["%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
-            return d.and_hms_opt(0, 0, 0);
-        }
-    }
-    None
+    let Some(v) = lead.get(&source.field) else { return Ok(None) };
+    platform_domain::transform::apply_all(&source.transforms, v).map(Some)
 }
 
 #[cfg(test)]

@@ -1,8 +1,16 @@
 //! The platform's one way to write a table into an XLSX sheet (company-dedupe's review
-//! workbook, connector-pull's preview report): a bold, frozen header row with an autofilter,
-//! typed cells, column widths, and text always written as text — a value starting with `=`,
-//! `+`, `-` or `@` never becomes a formula.
+//! workbook, connector-pull's preview report, lead-delivery's to-do report, spreadsheet-export's
+//! lead reports): a bold, frozen header row with an autofilter, typed cells, column widths, and
+//! text always written as text — a value starting with `=`, `+`, `-` or `@` never becomes a
+//! formula.
+//!
+//! - [`add_table`]: a table held in memory (small workbooks).
+//! - [`stream`]: a table streamed row by row into a constant-memory sheet, and a daily summary
+//!   sheet with its chart.
 
+pub mod stream;
+
+use chrono::NaiveDateTime;
 use rust_xlsxwriter::Format;
 pub use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
 
@@ -13,6 +21,8 @@ pub enum Cell {
     Text(String),
     /// A number.
     Number(f64),
+    /// A date and time (already in the reader's time zone), written as an Excel date.
+    Date(NaiveDateTime),
     /// Nothing.
     Empty,
 }
@@ -60,7 +70,8 @@ pub fn add_table<'b>(
     rows: impl IntoIterator<Item = Vec<Cell>>,
     widths: &[f64],
 ) -> Result<&'b mut Worksheet, XlsxError> {
-    let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+    let bold = header_format();
+    let date = Format::new().set_num_format(stream::DEFAULT_DATE_FORMAT);
     let sheet = book.add_worksheet();
     sheet.set_name(sheet_name(name))?;
     for (c, h) in headers.iter().enumerate() {
@@ -80,6 +91,9 @@ pub fn add_table<'b>(
                 Cell::Number(n) => {
                     sheet.write_number(r, c as u16, n)?;
                 }
+                Cell::Date(d) => {
+                    sheet.write_number_with_format(r, c as u16, excel_serial(&d), &date)?;
+                }
                 Cell::Empty => {}
             }
         }
@@ -89,6 +103,18 @@ pub fn add_table<'b>(
         sheet.autofilter(0, 0, last_row, headers.len() as u16 - 1)?;
     }
     Ok(sheet)
+}
+
+/// The header row's style.
+fn header_format() -> Format {
+    Format::new().set_bold().set_background_color("#DDEBF7")
+}
+
+/// Excel's serial number of a date and time (days since 1899-12-30, the time as a fraction).
+pub fn excel_serial(d: &NaiveDateTime) -> f64 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
+    let delta = *d - epoch;
+    delta.num_milliseconds() as f64 / 86_400_000.0
 }
 
 fn cut(text: &str) -> String {

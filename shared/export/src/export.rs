@@ -1,0 +1,410 @@
+//! One export job (subscription, report date): claimed, its leads streamed from the warehouse
+//! into a constant-memory sheet in the scratch directory, the file uploaded by multipart upload
+//! to `exports/<client>/<lander>/<date>.xlsx`, a presigned link recorded with the row count and
+//! size, and the recipients e-mailed once. A repeat overwrites the same object and never
+//! e-mails twice; a failure is recorded with its reason, sends nothing, and the job comes back.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use platform_domain::envelope::Envelope;
+use platform_warehouse::tokio_postgres::{GenericClient, IsolationLevel, types::ToSql};
+use platform_workbook::{
+    Workbook,
+    stream::{StreamTable, add_daily_summary},
+};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    ExportError, Exporter, cutoff, parse_job_id,
+    rows::{self, Cells, Lead},
+    s3_key,
+    template::Template,
+};
+
+/// An export subscription with what the report needs of its lander and client.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub id: String,
+    pub lander_id: String,
+    pub lander_name: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub template_id: Option<String>,
+    pub definition: Option<Value>,
+    pub recipients: Vec<String>,
+    pub since_previous: bool,
+    pub time_zone: String,
+}
+
+/// Enabled subscriptions (one, or all), by id.
+pub(crate) async fn subscriptions(
+    db: &impl GenericClient,
+    only: Option<&str>,
+) -> Result<Vec<Subscription>, ExportError> {
+    let rows = db
+        .query(
+            "SELECT s.id, s.lander_id, l.name, s.client_id, c.name, s.template_id, t.definition, s.recipients,
+                    s.scope = 'since_previous', s.time_zone
+               FROM leads.export_subscription s
+               JOIN leads.lander l ON l.id = s.lander_id
+               JOIN leads.client c ON c.id = s.client_id
+               LEFT JOIN leads.export_template t ON t.id = s.template_id
+              WHERE s.enabled AND ($1::text IS NULL OR s.id = $1)
+              ORDER BY s.id",
+            &[&only],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Subscription {
+            id: r.get(0),
+            lander_id: r.get(1),
+            lander_name: r.get(2),
+            client_id: r.get(3),
+            client_name: r.get(4),
+            template_id: r.get(5),
+            definition: r.get(6),
+            recipients: r.get(7),
+            since_previous: r.get(8),
+            time_zone: r.get(9),
+        })
+        .collect())
+}
+
+impl Subscription {
+    /// The template this subscription's report uses and its time zone, or why it cannot run.
+    pub(crate) async fn template(
+        &self,
+        db: &impl GenericClient,
+    ) -> Result<Result<(Template, Tz), String>, ExportError> {
+        let Ok(tz) = self.time_zone.parse::<Tz>() else {
+            return Ok(Err(format!("time zone {:?} is not an IANA time zone name", self.time_zone)));
+        };
+        let fields = lander_fields(db, &self.lander_id).await?;
+        Ok(match (&self.template_id, &self.definition) {
+            (None, _) => Ok((Template::generic(&fields), tz)),
+            (Some(id), Some(def)) => Template::custom(id, def, &fields).map(|t| (t, tz)).map_err(|e| e.to_string()),
+            (Some(id), None) => Err(format!("template {id} does not exist")),
+        })
+    }
+}
+
+/// The fields a lander's leads carry (kept by a trigger) and those its Formstack lander form
+/// maps to, even before the first lead.
+async fn lander_fields(db: &impl GenericClient, lander: &str) -> Result<BTreeSet<String>, ExportError> {
+    let rows = db
+        .query(
+            "SELECT field FROM leads.lander_field WHERE lander_id = $1
+             UNION
+             SELECT m.target_column FROM leads.lander l
+               JOIN integration.form_config c ON c.form_id = l.formstack_form_id AND c.flow = 'lander'
+               JOIN integration.form_field_map m ON m.form_id = c.form_id
+              WHERE l.id = $1",
+            &[&lander],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// What one export job did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The subscription.
+    pub subscription: String,
+    /// The report date.
+    pub date: NaiveDate,
+    /// `done`, `refused` (its template or time zone; nothing sent) or `skipped` (no such
+    /// enabled subscription).
+    pub status: String,
+    /// The S3 key written.
+    pub key: Option<String>,
+    /// Lead rows in the workbook.
+    pub rows: u64,
+    /// Size of the object.
+    pub bytes: u64,
+    /// The presigned link.
+    pub url: Option<String>,
+    /// The e-mail's SES message id, when this run sent it.
+    pub emailed: Option<String>,
+    /// Why it was refused or skipped.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn without_file(subscription: &str, date: NaiveDate, status: &str, reason: String) -> Outcome {
+        Outcome {
+            subscription: subscription.into(),
+            date,
+            status: status.into(),
+            key: None,
+            rows: 0,
+            bytes: 0,
+            url: None,
+            emailed: None,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// What writing one report produced.
+struct Written {
+    key: String,
+    rows: u64,
+    bytes: u64,
+    url: String,
+    expires: DateTime<Utc>,
+}
+
+impl Exporter {
+    /// Runs the jobs of a queue message (`export.requested`, one job each).
+    pub async fn handle(&self, envelope: &Envelope) -> Result<Vec<Outcome>, ExportError> {
+        let mut out = Vec::new();
+        for id in &envelope.ids {
+            let (sub, date) = parse_job_id(id)
+                .ok_or_else(|| ExportError::Config(format!("job id {id:?} is not <subscription>/<date>")))?;
+            out.push(self.export(&sub, date).await?);
+        }
+        Ok(out)
+    }
+
+    /// Writes the report of `subscription` for `date` (see the module's documentation).
+    pub async fn export(&self, subscription: &str, date: NaiveDate) -> Result<Outcome, ExportError> {
+        let db = self.warehouse.conn().await?;
+        let Some(sub) = subscriptions(&**db, Some(subscription)).await?.pop() else {
+            tracing::warn!(subscription, "no enabled export subscription; job dropped");
+            return Ok(Outcome::without_file(subscription, date, "skipped", "no enabled subscription".into()));
+        };
+        db.execute(
+            "INSERT INTO leads.export (subscription_id, report_date, cutoff) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&sub.id, &date, &cutoff(date)],
+        )
+        .await?;
+        let claimed = db
+            .query_opt(
+                "UPDATE leads.export SET status = 'running', claimed_until = now() + make_interval(secs => $3),
+                        attempts = attempts + 1, updated_at = now()
+                  WHERE subscription_id = $1 AND report_date = $2
+                    AND (status <> 'running' OR claimed_until IS NULL OR claimed_until < now())
+                 RETURNING cutoff",
+                &[&sub.id, &date, &self.settings.claim.as_secs_f64()],
+            )
+            .await?;
+        let Some(claimed) = claimed else { return Err(ExportError::Busy(crate::job_id(&sub.id, date))) };
+        let cutoff: DateTime<Utc> = claimed.get(0);
+        let (template, tz) = match sub.template(&**db).await? {
+            Ok(t) => t,
+            Err(reason) => {
+                db.execute(
+                    "UPDATE leads.export SET status = 'refused', error = $3, claimed_until = NULL, updated_at = now()
+                      WHERE subscription_id = $1 AND report_date = $2",
+                    &[&sub.id, &date, &reason],
+                )
+                .await?;
+                tracing::warn!(subscription = %sub.id, %reason, "export refused");
+                return Ok(Outcome::without_file(&sub.id, date, "refused", reason));
+            }
+        };
+        let since: Option<DateTime<Utc>> = if sub.since_previous {
+            db.query_one(
+                "SELECT max(cutoff) FROM leads.export WHERE subscription_id = $1 AND report_date < $2 AND status = 'done'",
+                &[&sub.id, &date],
+            )
+            .await?
+            .get(0)
+        } else {
+            None
+        };
+        drop(db);
+        let path = self.settings.scratch.join(format!("export-{}-{date}-{}.xlsx", sub.id, Uuid::new_v4().simple()));
+        let result = self.write_and_upload(&sub, &template, tz, date, cutoff, since, &path).await;
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "scratch file not removed");
+        }
+        let db = self.warehouse.conn().await?;
+        let w = match result {
+            Ok(w) => w,
+            Err(e) => {
+                let text = e.to_string();
+                db.execute(
+                    "UPDATE leads.export SET status = 'failed', error = $3, claimed_until = NULL, updated_at = now()
+                      WHERE subscription_id = $1 AND report_date = $2",
+                    &[&sub.id, &date, &text],
+                )
+                .await?;
+                tracing::error!(subscription = %sub.id, %date, error = %text, "export failed; the queue retries it");
+                return Err(e);
+            }
+        };
+        db.execute(
+            "UPDATE leads.export SET status = 'done', since = $3, s3_key = $4, row_count = $5, bytes = $6, url = $7,
+                    url_expires_at = $8, error = NULL, claimed_until = NULL, updated_at = now()
+              WHERE subscription_id = $1 AND report_date = $2",
+            &[&sub.id, &date, &since, &w.key, &(w.rows as i64), &(w.bytes as i64), &w.url, &w.expires],
+        )
+        .await?;
+        drop(db);
+        tracing::info!(subscription = %sub.id, %date, key = %w.key, rows = w.rows, bytes = w.bytes, "export written");
+        let emailed = self.email_once(&sub, date).await?;
+        Ok(Outcome {
+            subscription: sub.id,
+            date,
+            status: "done".into(),
+            key: Some(w.key),
+            rows: w.rows,
+            bytes: w.bytes,
+            url: Some(w.url),
+            emailed,
+            reason: None,
+        })
+    }
+
+    /// Streams the report into `path` and uploads it.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_and_upload(
+        &self,
+        sub: &Subscription,
+        template: &Template,
+        tz: Tz,
+        date: NaiveDate,
+        cutoff: DateTime<Utc>,
+        since: Option<DateTime<Utc>>,
+        path: &Path,
+    ) -> Result<Written, ExportError> {
+        let rows = self.write(sub, template, tz, cutoff, since, path).await?;
+        let key = s3_key(&sub.client_id, &sub.lander_id, date);
+        let bucket = &self.settings.bucket;
+        let bytes = platform_aws::s3::upload_file(&self.s3, bucket, &key, path, XLSX).await?;
+        let url = platform_aws::s3::presigned_get(&self.s3, bucket, &key, self.settings.link).await?;
+        let expires = Utc::now() + self.settings.link;
+        Ok(Written { key, rows, bytes, url, expires })
+    }
+
+    /// Writes the workbook of `template` to `path`: the leads sheet streamed from the warehouse
+    /// (a bounded number of rows in memory at a time), then the summary sheet. Returns the rows.
+    pub(crate) async fn write(
+        &self,
+        sub: &Subscription,
+        template: &Template,
+        tz: Tz,
+        cutoff: DateTime<Utc>,
+        since: Option<DateTime<Utc>>,
+        path: &Path,
+    ) -> Result<u64, ExportError> {
+        let mut book = Workbook::new();
+        book.set_tempdir(&self.settings.scratch)?;
+        // Excel's own level: ~30 % faster than the default for a file ~5 % larger.
+        book.set_zip_compression_level(3);
+        let columns = template.sheet_columns();
+        let cells = Cells::new(template, tz);
+        let mut per_day: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        let written = {
+            let mut table = StreamTable::start(&mut book, &template.sheet, &columns)?;
+            let mut conn = self.warehouse.conn().await?;
+            let tx = conn
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let (sql, params) = rows::query(template, &sub.lander_id, cutoff, since);
+            let statement = tx.prepare(&sql).await?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+            let portal = tx.bind(&statement, &refs).await?;
+            let mut buf = Vec::with_capacity(columns.len());
+            loop {
+                let batch = tx.query_portal(&portal, self.settings.fetch_rows).await?;
+                for row in &batch {
+                    let lead = Lead::from_row(row);
+                    cells.fill(&lead, &mut buf);
+                    table.write_row(&buf)?;
+                    *per_day.entry(cells.local(lead.received_at).date()).or_default() += 1;
+                }
+                if batch.len() < self.settings.fetch_rows as usize {
+                    break;
+                }
+            }
+            tx.commit().await?;
+            table.finish()?
+        };
+        if template.summary {
+            let days: Vec<(NaiveDate, u64)> = per_day.into_iter().collect();
+            add_daily_summary(&mut book, &template.summary_sheet, "Leads", &days)?;
+        }
+        book.save(path)?;
+        Ok(u64::from(written))
+    }
+
+    /// E-mails the report's link to the subscription's recipients, once per (subscription,
+    /// date): the send is claimed, and `emailed_at` marks it sent. Returns SES's message id
+    /// when this call sent it. A crash between SES accepting and `emailed_at` being written
+    /// would send it again after the claim expires (SES takes no idempotency key).
+    async fn email_once(&self, sub: &Subscription, date: NaiveDate) -> Result<Option<String>, ExportError> {
+        let (Some(ses), Some(from)) = (&self.ses, &self.settings.email_from) else { return Ok(None) };
+        if sub.recipients.is_empty() {
+            return Ok(None);
+        }
+        let db = self.warehouse.conn().await?;
+        let Some(claimed) = db
+            .query_opt(
+                "UPDATE leads.export SET email_claimed_until = now() + interval '5 minutes'
+                  WHERE subscription_id = $1 AND report_date = $2 AND status = 'done' AND emailed_at IS NULL
+                    AND (email_claimed_until IS NULL OR email_claimed_until < now())
+                 RETURNING row_count, url, to_char(url_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')",
+                &[&sub.id, &date],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (rows, url, expires): (i64, String, String) = (claimed.get(0), claimed.get(1), claimed.get(2));
+        let template = db
+            .query_opt("SELECT subject, body FROM leads.email_template WHERE name = 'export_ready'", &[])
+            .await?
+            .ok_or_else(|| ExportError::Config("leads.email_template has no export_ready".into()))?;
+        let (date_text, rows_text) = (date.to_string(), rows.to_string());
+        let values = [
+            ("client", sub.client_name.as_str()),
+            ("lander", sub.lander_name.as_str()),
+            ("date", date_text.as_str()),
+            ("rows", rows_text.as_str()),
+            ("url", url.as_str()),
+            ("expires", expires.as_str()),
+        ];
+        let fill = |t: String| values.iter().fold(t, |t, (k, v)| t.replace(&format!("{{{k}}}"), v));
+        let (subject, body) = (fill(template.get(0)), fill(template.get(1)));
+        match platform_aws::ses::send_text(ses, from, &sub.recipients, &subject, &body).await {
+            Ok(id) => {
+                db.execute(
+                    "UPDATE leads.export SET emailed_at = now(), email_message_id = $3, email_claimed_until = NULL
+                      WHERE subscription_id = $1 AND report_date = $2",
+                    &[&sub.id, &date, &id],
+                )
+                .await?;
+                tracing::info!(subscription = %sub.id, %date, "export e-mailed");
+                Ok(Some(id))
+            }
+            Err(e) => {
+                let text = format!("written; e-mail not sent: {e}");
+                db.execute(
+                    "UPDATE leads.export SET email_claimed_until = NULL, error = $3
+                      WHERE subscription_id = $1 AND report_date = $2",
+                    &[&sub.id, &date, &text],
+                )
+                .await?;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// The content type of XLSX.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
