@@ -62,23 +62,28 @@ pub async fn presigned_get(
     Ok(req.uri().to_owned())
 }
 
-/// Part size of [`upload_file`]: the memory an upload holds (S3's minimum is 5 MiB, except for
-/// the last part).
+/// A good part size for [`upload_file`]: the memory an upload holds.
 pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// Uploads a file by multipart upload, one part in memory at a time; returns its size. An
-/// upload that fails is aborted (no parts left behind to pay for).
+/// S3's smallest part (every part but the last).
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Uploads a file by multipart upload in parts of `part_bytes` (at least [`MIN_PART_BYTES`]),
+/// one part in memory at a time; returns its size. An upload that fails is aborted (no parts
+/// left behind to pay for).
 pub async fn upload_file(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     path: &std::path::Path,
     content_type: &str,
+    part_bytes: usize,
 ) -> Result<u64, AwsError> {
     use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
     use tokio::io::AsyncReadExt;
 
     let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: key.into(), message };
+    let part_bytes = part_bytes.max(MIN_PART_BYTES);
     let created = s3
         .create_multipart_upload()
         .bucket(bucket)
@@ -93,10 +98,10 @@ pub async fn upload_file(
         let mut parts = Vec::new();
         let mut total = 0u64;
         loop {
-            let mut buf = Vec::with_capacity(UPLOAD_PART_BYTES);
-            while buf.len() < UPLOAD_PART_BYTES {
+            let mut buf = Vec::with_capacity(part_bytes);
+            while buf.len() < part_bytes {
                 let n = (&mut file)
-                    .take((UPLOAD_PART_BYTES - buf.len()) as u64)
+                    .take((part_bytes - buf.len()) as u64)
                     .read_to_end(&mut buf)
                     .await
                     .map_err(|e| err(format!("{}: {e}", path.display())))?;
@@ -108,7 +113,7 @@ pub async fn upload_file(
                 break;
             }
             let number = parts.len() as i32 + 1;
-            let last = buf.len() < UPLOAD_PART_BYTES;
+            let last = buf.len() < part_bytes;
             total += buf.len() as u64;
             let part = s3
                 .upload_part()

@@ -282,7 +282,7 @@ impl Exporter {
         let rows = self.write(sub, template, tz, cutoff, since, path).await?;
         let key = s3_key(&sub.client_id, &sub.lander_id, date);
         let bucket = &self.settings.bucket;
-        let bytes = platform_aws::s3::upload_file(&self.s3, bucket, &key, path, XLSX).await?;
+        let bytes = platform_aws::s3::upload_file(&self.s3, bucket, &key, path, XLSX, self.settings.part_bytes).await?;
         let url = platform_aws::s3::presigned_get(&self.s3, bucket, &key, self.settings.link).await?;
         let expires = Utc::now() + self.settings.link;
         Ok(Written { key, rows, bytes, url, expires })

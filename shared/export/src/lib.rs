@@ -71,6 +71,9 @@ pub struct Settings {
     pub claim: Duration,
     /// Rows fetched from the warehouse per round trip (`EXPORT_FETCH_ROWS`, default 2000).
     pub fetch_rows: i32,
+    /// Multipart upload part size, the memory the upload holds (`EXPORT_PART_MB`, default 8,
+    /// at least S3's 5).
+    pub part_bytes: usize,
 }
 
 /// The service (one per container).
@@ -111,6 +114,7 @@ impl Exporter {
             scratch: env.optional("EXPORT_SCRATCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
             claim: Duration::from_secs(env.parse_or("EXPORT_CLAIM_SECONDS", 900u64).map_err(cfg)?),
             fetch_rows: env.parse_or("EXPORT_FETCH_ROWS", 2000i32).map_err(cfg)?.max(1),
+            part_bytes: env.parse_or("EXPORT_PART_MB", 8usize).map_err(cfg)?.max(5) * 1024 * 1024,
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 2).await?;
