@@ -1,7 +1,8 @@
 """Creates (idempotently) the AWS resources the local run needs, in moto, and prints them as
 KEY=VALUE lines: the dedupe and meetmax-sync queues (with DLQs), the review bucket, the
 Formstack secret, the sandbox MeetMax account's credentials, the connector queue and bucket,
-and the sandbox Aventri connection's credentials (endPoint from SANDBOX_URL)."""
+the sandbox Aventri connection's credentials (endPoint from SANDBOX_URL), the lead and
+spreadsheet-export queues, the leads bucket and the SES identity."""
 import json
 import os
 import sys
@@ -71,6 +72,8 @@ secret(
     {"demo-accident-lp": "local-demo-lander-key", "demo-injury-lp": "local-demo-lander-key", "demo-meso-lp": "local-demo-lander-key"},
 )
 leads_queue = queue_with_dlq("platform-local-lead-delivery")
+# spreadsheet-export: its job queue (the workbooks go to the leads bucket, under exports/).
+export_queue = queue_with_dlq("platform-local-spreadsheet-export")
 # The confirmation e-mails' sender, verified in moto's SES.
 boto3.client("sesv2").create_email_identity(EmailIdentity="leads@agency.local")
 
@@ -98,4 +101,7 @@ print("LEAD_ENDPOINT_KEYS_SECRET_ID=platform/local/lead-endpoint-keys")
 print("LEAD_EMAIL_FROM=leads@agency.local")
 print("LEAD_BUCKET=platform-local-leads")
 print("LEAD_TEAM_EMAIL=dev-team@agency.local")
+print(f"EXPORT_QUEUE_URL={export_queue}")
+print("EXPORT_BUCKET=platform-local-leads")
+print("EXPORT_EMAIL_FROM=leads@agency.local")
 sys.stdout.flush()

@@ -33,7 +33,8 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 say "building the functions, the vendor sandbox and the migration tool"
-cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p session-register -p lead-delivery -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p formstack-intake -p company-dedupe -p meetmax-sync -p connector-pull -p session-register -p lead-delivery -p spreadsheet-export -p vendor-sandbox -p platform-warehouse --bins
+cargo build --quiet -p integration-tests --bin read-workbook
 
 say "starting the vendor sandbox (demo Formstack and MeetMax data)"
 target/debug/vendor-sandbox --demo >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
@@ -92,6 +93,9 @@ LEAD_TIMEOUT_SECONDS="5"
 LEAD_EMAIL_FROM="$LEAD_EMAIL_FROM"
 LEAD_BUCKET="$LEAD_BUCKET"
 LEAD_TEAM_EMAIL="$LEAD_TEAM_EMAIL"
+EXPORT_QUEUE_URL="$EXPORT_QUEUE_URL"
+EXPORT_BUCKET="$EXPORT_BUCKET"
+EXPORT_EMAIL_FROM="$EXPORT_EMAIL_FROM"
 S3_FORCE_PATH_STYLE="true"
 RUST_LOG="warn"
 ENV
@@ -378,4 +382,40 @@ print("  " + r["url"])
 '
 delivered=$(psql_q -tA -c "SELECT count(*) FROM leads.delivery WHERE integration_id LIKE 'demo-%' AND status = 'delivered'")
 [ "$delivered" = 7 ] || { echo "expected 7 delivered demo leads (3 endpoint, 4 Formstack), found $delivered" >&2; exit 1; }
+
+say "spreadsheet-export: the 05:00 UTC morning export of the demo landers (generic and custom templates)"
+# The demo's leads arrived just now: the report of tomorrow's date (cut off at tomorrow 05:00 UTC,
+# as the schedule will run it) holds them. A second run writes the same objects again and
+# e-mails no one twice.
+REPORT_DATE=$(psql_q -tA -c "SELECT (now() AT TIME ZONE 'UTC')::date + 1")
+printf '{"action": "plan", "date": "%s"}' "$REPORT_DATE" >"$WORK/plan.json"
+cargo lambda invoke spreadsheet-export -A 127.0.0.1 -P "$WATCH_PORT" --data-file "$WORK/plan.json" -o json 2>>"$WORK/invoke.err" \
+  | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("plan of " + r["date"] + ": " + ", ".join(r["planned"]) + " planned; refused: " + str(r["refused"]))' \
+  || { echo "spreadsheet-export plan failed:" >&2; cat "$WORK/invoke.err" "$WORK/watch.log" >&2; exit 1; }
+"$PY" infra/local/forward_sqs.py "$EXPORT_QUEUE_URL" spreadsheet-export "$WATCH_PORT"
+psql_q -v d="$REPORT_DATE" <<'SQL'
+SELECT subscription_id, report_date, status, s3_key, row_count AS rows, bytes, emailed_at IS NOT NULL AS emailed, error
+  FROM leads.export WHERE subscription_id LIKE 'demo-%' AND report_date = :'d' ORDER BY 1;
+SQL
+psql_q -tA -F ' ' -v d="$REPORT_DATE" >"$WORK/exports.txt" <<'SQL'
+SELECT s3_key, row_count, url FROM leads.export
+ WHERE subscription_id LIKE 'demo-%' AND report_date = :'d' AND status = 'done' ORDER BY 1;
+SQL
+[ "$(wc -l <"$WORK/exports.txt")" = 2 ] || { echo "expected 2 demo exports done" >&2; cat "$WORK/exports.txt" >&2; exit 1; }
+while read -r key rows url; do
+  echo "s3://$EXPORT_BUCKET/$key: $rows leads"
+  echo "  $url"
+  curl -fs -o "$WORK/export.xlsx" "$url" || { echo "the presigned link of $key does not serve it" >&2; exit 1; }
+  target/debug/read-workbook "$WORK/export.xlsx" 3 | tee "$WORK/read.txt"
+  read_rows=$(sed -n '1s/.*: \([0-9]*\) data rows/\1/p' "$WORK/read.txt")
+  [ "$read_rows" = "$rows" ] || { echo "$key holds $read_rows rows, the record says $rows" >&2; exit 1; }
+done <"$WORK/exports.txt"
+echo "export e-mails moto's SES received in this run (one per report, never a second):"
+curl -s "$AWS_ENDPOINT_URL/moto-api/data.json" | "$PY" -c '
+import json, sys
+msgs = [m for m in json.load(sys.stdin).get("ses", {}).get("Message", []) if "spreadsheet" in m["subject"]]
+for m in msgs:
+    print("  to " + ", ".join(m["destinations"].get("ToAddresses", [])) + ": " + m["subject"])
+print("  (" + str(len(msgs)) + " e-mails)")
+'
 echo "make run finished"

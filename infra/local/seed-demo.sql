@@ -134,3 +134,24 @@ INSERT INTO leads.integration (id, lander_id, client_id, parser, endpoint, mappi
 ON CONFLICT (id) DO UPDATE SET lander_id = excluded.lander_id, client_id = excluded.client_id, parser = excluded.parser,
   endpoint = excluded.endpoint, mapping = excluded.mapping, constants = excluded.constants, options = excluded.options,
   contact_email = excluded.contact_email;
+
+-- spreadsheet-export: the Slip and fall lander's leads to Smith Law in the generic template
+-- (every lead so far, New York time), and the Car accident lander's in a custom template (the
+-- leads since the previous report, Chicago time). make run plans the morning's reports.
+INSERT INTO leads.export_template (id, description, definition) VALUES
+  ('demo-accident-custom', 'Smith Law''s accident sheet: newest first, digits-only phones, no summary',
+   '{"sheet": "Accident leads", "summary": false,
+     "columns": [{"field": "received_at", "header": "Received (Chicago)", "format": "mm/dd/yyyy hh:mm", "width": 20},
+                 {"field": "first_name", "header": "First", "transform": ["trim", "title"]},
+                 {"field": "last_name", "header": "Last"},
+                 {"field": "phone", "header": "Phone", "transform": "digits", "type": "text", "width": 14},
+                 {"field": "email", "header": "Email", "width": 28},
+                 {"field": "details", "header": "What happened", "width": 40}],
+     "sort": [{"field": "received_at", "descending": true}]}')
+ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, description = excluded.description;
+INSERT INTO leads.export_subscription (id, lander_id, client_id, template_id, recipients, scope, time_zone) VALUES
+  ('demo-slip-generic', 'demo-slip-lp', 'smith-law', NULL, ARRAY['reports@smith-law.example'], 'all', 'America/New_York'),
+  ('demo-accident-custom', 'demo-accident-lp', 'smith-law', 'demo-accident-custom', ARRAY['reports@smith-law.example'],
+   'since_previous', 'America/Chicago')
+ON CONFLICT (id) DO UPDATE SET lander_id = excluded.lander_id, client_id = excluded.client_id, template_id = excluded.template_id,
+  recipients = excluded.recipients, scope = excluded.scope, time_zone = excluded.time_zone, enabled = true;
