@@ -5,6 +5,7 @@
 #                                       binaries (Debian package), a project venv with moto[server],
 #                                       cargo-lambda (brings zig) and cfn-lint, a venv with the SAM
 #                                       CLI, cargo-nextest
+#   infra/local/stack.sh install-peers  the same, plus the benchmarks' Python peers in the venv
 #   infra/local/stack.sh exec CMD...    start a private PostgreSQL cluster and moto on free loopback
 #                                       ports, export DATABASE_URL / AWS_* for CMD, run it, tear down
 #
@@ -19,6 +20,8 @@ VENV=${VENV:-$ROOT/.venv}
 SAM_VENV=${SAM_VENV:-$ROOT/.venv-sam}
 PY_TOOLS=("moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0")
 SAM_TOOLS=("aws-sam-cli==1.170.0")
+# The Python peers `make bench` measures beside the platform (psycopg, XlsxWriter), in $VENV.
+PEER_TOOLS=("psycopg[binary]==3.3.9" "XlsxWriter==3.3.1")
 
 log() { echo "[stack] $*" >&2; }
 as_root() {
@@ -122,8 +125,16 @@ run_with_stack() {
   "$@"
 }
 
+install_peers() {
+  if ! "$VENV/bin/python" -c 'import psycopg, xlsxwriter' >/dev/null 2>&1; then
+    log "installing the benchmarks' Python peers ${PEER_TOOLS[*]} into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${PEER_TOOLS[@]}"
+  fi
+}
+
 case "${1:-}" in
   install) install ;;
+  install-peers) install; install_peers ;;
   exec) shift; run_with_stack "$@" ;;
-  *) echo "usage: $0 install | exec CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 install | install-peers | exec CMD..." >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use platform_warehouse::tokio_postgres::{Row, types::ToSql};
 use platform_workbook::Cell;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::template::{Column, Kind, Template};
 
@@ -83,28 +83,25 @@ pub struct Lead {
     pub received_at: DateTime<Utc>,
     /// Core text columns by name (`first_name`, …, `lander_id`).
     pub core: [Option<String>; 7],
-    /// Every field it came with.
-    pub fields: Map<String, Value>,
+    /// The values of the fields the template reads, by slot (see [`Cells`]); the lead's other
+    /// fields are skipped unread.
+    pub fields: Vec<Option<Value>>,
 }
 
 const CORE_TEXT: [&str; 7] = ["first_name", "last_name", "email", "phone", "source", "source_id", "lander_id"];
-
-impl Lead {
-    /// Reads a row of the report query.
-    pub fn from_row(row: &Row) -> Lead {
-        let fields = match row.get::<_, Value>(9) {
-            Value::Object(o) => o,
-            _ => Map::new(),
-        };
-        Lead { id: row.get(0), received_at: row.get(1), core: std::array::from_fn(|i| row.get(i + 2)), fields }
-    }
-}
 
 /// Turns leads into cells for a template, in a time zone. Build once per report.
 pub struct Cells<'t> {
     columns: &'t [Column],
     /// Per column: the index of its core text column, if it is one.
     core: Vec<Option<usize>>,
+    /// Per column: the slot of its lead field, if it is one.
+    slot: Vec<Option<usize>>,
+    /// Lead field name → slot.
+    slots: HashMap<String, usize>,
+    /// Per column: whether a later column reads the same field (then its value is copied,
+    /// otherwise taken from the lead).
+    shared: Vec<bool>,
     time_zone: Tz,
 }
 
@@ -112,8 +109,43 @@ impl<'t> Cells<'t> {
     /// For `template`'s columns, dates shown in `time_zone`.
     pub fn new(template: &'t Template, time_zone: Tz) -> Cells<'t> {
         let index: HashMap<&str, usize> = CORE_TEXT.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let core = template.columns.iter().map(|c| index.get(c.field.as_str()).copied()).collect();
-        Cells { columns: &template.columns, core, time_zone }
+        let core: Vec<Option<usize>> = template.columns.iter().map(|c| index.get(c.field.as_str()).copied()).collect();
+        let mut slots: HashMap<String, usize> = HashMap::new();
+        let slot = template
+            .columns
+            .iter()
+            .zip(&core)
+            .map(|(c, core)| {
+                (core.is_none() && c.field != "lead_id" && c.field != "received_at").then(|| {
+                    let next = slots.len();
+                    *slots.entry(c.field.clone()).or_insert(next)
+                })
+            })
+            .collect();
+        let shared = (0..template.columns.len())
+            .map(|i| template.columns[i + 1..].iter().any(|c| c.field == template.columns[i].field))
+            .collect();
+        Cells { columns: &template.columns, core, slot, slots, shared, time_zone }
+    }
+
+    /// Reads a row of the report query.
+    pub fn lead(&self, row: &Row) -> Result<Lead, String> {
+        let fields = match row.get::<_, Option<JsonBytes<'_>>>(9) {
+            Some(JsonBytes(json)) => {
+                self.fields(json).map_err(|e| format!("lead {}: fields: {e}", row.get::<_, i64>(0)))?
+            }
+            None => vec![None; self.slots.len()],
+        };
+        Ok(Lead { id: row.get(0), received_at: row.get(1), core: std::array::from_fn(|i| row.get(i + 2)), fields })
+    }
+
+    /// The values of the template's fields in a lead's `fields` JSON, by slot: keys are
+    /// compared without being copied, and the fields no column reads are skipped.
+    pub fn fields(&self, json: &[u8]) -> Result<Vec<Option<Value>>, serde_json::Error> {
+        let mut out = vec![None; self.slots.len()];
+        let mut de = serde_json::Deserializer::from_slice(json);
+        serde::de::DeserializeSeed::deserialize(FieldSlots { slots: &self.slots, out: &mut out }, &mut de)?;
+        Ok(out)
     }
 
     /// The time of `t` in the report's time zone.
@@ -121,23 +153,32 @@ impl<'t> Cells<'t> {
         t.with_timezone(&self.time_zone).naive_local()
     }
 
-    /// The cells of one lead, in column order (into `out`, cleared first).
-    pub fn fill(&self, lead: &Lead, out: &mut Vec<Cell>) {
+    /// The cells of one lead, in column order (into `out`, cleared first). The lead's values
+    /// are moved into the cells, not copied.
+    pub fn fill(&self, mut lead: Lead, out: &mut Vec<Cell>) {
         out.clear();
-        for (c, core) in self.columns.iter().zip(&self.core) {
-            let cell = match (c.field.as_str(), core) {
-                ("lead_id", _) => self.typed(c, Source::Number(lead.id as f64)),
-                ("received_at", _) => self.typed(c, Source::Time(self.local(lead.received_at))),
-                (_, Some(i)) => match &lead.core[*i] {
-                    Some(t) => self.typed(c, Source::Text(t.clone())),
-                    None => Cell::Empty,
-                },
-                (name, None) => match lead.fields.get(name) {
-                    None | Some(Value::Null) => Cell::Empty,
-                    Some(Value::Number(n)) => self.typed(c, Source::Number(n.as_f64().unwrap_or_default())),
-                    Some(Value::String(s)) => self.typed(c, Source::Text(s.clone())),
-                    Some(other) => self.typed(c, Source::Text(text_of(other))),
-                },
+        for (i, c) in self.columns.iter().enumerate() {
+            let shared = self.shared[i];
+            let cell = match (c.field.as_str(), self.core[i], self.slot[i]) {
+                ("lead_id", _, _) => self.typed(c, Source::Number(lead.id as f64)),
+                ("received_at", _, _) => self.typed(c, Source::Time(self.local(lead.received_at))),
+                (_, Some(k), _) => {
+                    let value = if shared { lead.core[k].clone() } else { lead.core[k].take() };
+                    match value {
+                        Some(t) => self.typed(c, Source::Text(t)),
+                        None => Cell::Empty,
+                    }
+                }
+                (_, None, Some(k)) => {
+                    let value = if shared { lead.fields[k].clone() } else { lead.fields[k].take() };
+                    match value {
+                        None | Some(Value::Null) => Cell::Empty,
+                        Some(Value::Number(n)) => self.typed(c, Source::Number(n.as_f64().unwrap_or_default())),
+                        Some(Value::String(s)) => self.typed(c, Source::Text(s)),
+                        Some(other) => self.typed(c, Source::Text(text_of(&other))),
+                    }
+                }
+                (_, None, None) => Cell::Empty,
             };
             out.push(cell);
         }
@@ -178,6 +219,98 @@ impl<'t> Cells<'t> {
     }
 }
 
+/// A `json`/`jsonb` value's text, unparsed (jsonb's binary form is a version byte and the text).
+struct JsonBytes<'a>(&'a [u8]);
+
+impl<'a> platform_warehouse::tokio_postgres::types::FromSql<'a> for JsonBytes<'a> {
+    fn from_sql(
+        ty: &platform_warehouse::tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == platform_warehouse::tokio_postgres::types::Type::JSONB {
+            match raw.split_first() {
+                Some((1, text)) => Ok(JsonBytes(text)),
+                _ => Err("unsupported jsonb version".into()),
+            }
+        } else {
+            Ok(JsonBytes(raw))
+        }
+    }
+
+    fn accepts(ty: &platform_warehouse::tokio_postgres::types::Type) -> bool {
+        use platform_warehouse::tokio_postgres::types::Type;
+        *ty == Type::JSONB || *ty == Type::JSON
+    }
+}
+
+/// Reads a JSON object's values into their slots.
+struct FieldSlots<'s> {
+    slots: &'s HashMap<String, usize>,
+    out: &'s mut Vec<Option<Value>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldSlots<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldSlots<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of lead fields")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match self.slots.get(key.as_str()) {
+                Some(&i) => self.out[i] = Some(map.next_value::<Value>()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 enum Source {
     Text(String),
     Number(f64),
@@ -215,7 +348,11 @@ mod tests {
     use crate::template::Template;
     use serde_json::json;
 
-    fn lead() -> Lead {
+    fn lead(cells: &Cells<'_>) -> Lead {
+        let fields = json!({"amount": "$1,250.00", "count": 3, "when": "Oct 30, 2026",
+            "danger": "=HYPERLINK(\"http://x\")", "answers": ["a", "b"], "blank": "", "unread": {"deep": [1, 2]}});
+        // A key written with an escape (`\u0061` is `a`) is read as the name it spells.
+        let text = fields.to_string().replacen('{', "{\"esc\\u0061ped\": \"kept\", ", 1);
         Lead {
             id: 42,
             received_at: "2026-11-03T16:40:00Z".parse().unwrap(),
@@ -228,9 +365,7 @@ mod tests {
                 Some("17".into()),
                 Some("slip-lp".into()),
             ],
-            fields: serde_json::from_value(json!({"amount": "$1,250.00", "count": 3, "when": "Oct 30, 2026",
-                "danger": "=HYPERLINK(\"http://x\")", "answers": ["a", "b"], "blank": ""}))
-            .unwrap(),
+            fields: cells.fields(text.as_bytes()).unwrap(),
         }
     }
 
@@ -240,12 +375,16 @@ mod tests {
             {"field": "lead_id"}, {"field": "received_at"}, {"field": "first_name", "transform": "title"},
             {"field": "last_name"}, {"field": "phone", "transform": "digits"}, {"field": "amount", "type": "number"},
             {"field": "count"}, {"field": "when", "type": "date"}, {"field": "danger"}, {"field": "answers"},
-            {"field": "blank"}, {"field": "count", "type": "text"}, {"field": "received_at", "type": "text"}]});
-        let fields = ["amount", "count", "when", "danger", "answers", "blank"].iter().map(|s| s.to_string()).collect();
+            {"field": "blank"}, {"field": "count", "type": "text"}, {"field": "received_at", "type": "text"},
+            {"field": "escaped"}]});
+        let fields = ["amount", "count", "when", "danger", "answers", "blank", "escaped"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let t = Template::custom("t", &def, &fields).unwrap();
         let cells = Cells::new(&t, "America/Chicago".parse().unwrap());
         let mut out = Vec::new();
-        cells.fill(&lead(), &mut out);
+        cells.fill(lead(&cells), &mut out);
         let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
         assert_eq!(
             out,
@@ -263,8 +402,11 @@ mod tests {
                 Cell::Empty,
                 Cell::Text("3".into()),
                 Cell::Text("2026-11-03 10:40".into()),
-            ]
+                Cell::Text("kept".into()),
+            ],
+            "a field read by two columns is in both; an escaped key is found; unread fields skipped"
         );
+        assert!(cells.fields(b"[1]").is_err(), "fields that are not an object are an error");
     }
 
     #[test]

@@ -26,7 +26,8 @@ fn main() -> anyhow::Result<()> {
 fn text(cell: &Data) -> String {
     match cell {
         Data::DateTime(d) => {
-            let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
+            let epoch =
+                chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
             let at = epoch + chrono::Duration::milliseconds((d.as_f64() * 86_400_000.0).round() as i64);
             at.format("%Y-%m-%d %H:%M").to_string()
         }
