@@ -6,12 +6,12 @@
 //! `accident_date`, …: any name the integrations' mappings use). Every field of the submission
 //! is kept: mapped ones under their lead field name, the others under their Formstack key.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::{
-    mapping::{ConfigError, FieldRule, MappingError, extract},
+    mapping::{ConfigError, FieldRule, MappingError, extract, submission_time},
     submission::Submission,
 };
 
@@ -117,16 +117,7 @@ impl LeadMapping {
                 fields.insert(key.clone(), value.clone());
             }
         }
-        let submitted_at = match sub.timestamp {
-            Some(ts) => Some(
-                self.time_zone
-                    .from_local_datetime(&ts)
-                    .earliest()
-                    .ok_or(MappingError::Timestamp(ts, self.time_zone))?
-                    .with_timezone(&Utc),
-            ),
-            None => None,
-        };
+        let submitted_at = submission_time(sub, self.time_zone)?;
         let core = core_values(&fields);
         Ok(LeadRow {
             lander_id: self.lander_id.clone(),

@@ -237,22 +237,24 @@ impl FormMapping {
                 return Err(MappingError::Required { field_id: rule.field_id.clone(), column: rule.column.clone() });
             }
         }
-        let submitted_at = match sub.timestamp {
-            Some(ts) => Some(
-                self.time_zone
-                    .from_local_datetime(&ts)
-                    .earliest()
-                    .ok_or(MappingError::Timestamp(ts, self.time_zone))?
-                    .with_timezone(&Utc),
-            ),
-            None => None,
-        };
+        let submitted_at = submission_time(sub, self.time_zone)?;
         Ok(RegistrationRow {
             registration_id: sub.submission_id.clone(),
             form_id: sub.form_id.clone(),
             submitted_at,
             values,
         })
+    }
+}
+
+/// A submission's time as an instant: its naive timestamp read in the account's time zone (the
+/// earlier of an ambiguous hour; a time that does not exist that night is an error).
+pub(crate) fn submission_time(sub: &Submission, tz: Tz) -> Result<Option<DateTime<Utc>>, MappingError> {
+    match sub.timestamp {
+        Some(ts) => {
+            Ok(Some(tz.from_local_datetime(&ts).earliest().ok_or(MappingError::Timestamp(ts, tz))?.with_timezone(&Utc)))
+        }
+        None => Ok(None),
     }
 }
 

@@ -104,6 +104,25 @@ pub async fn new_secret(sdk: &SdkConfig, value: &serde_json::Value) -> String {
     name
 }
 
+/// The e-mails moto's SES holds for `to` (moto keeps every test's messages together: give each
+/// test recipients of its own).
+pub async fn emails_to(to: &str) -> Vec<serde_json::Value> {
+    let endpoint = env_or_explain("AWS_ENDPOINT_URL");
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .expect("moto's state")
+        .json()
+        .await
+        .expect("moto's state is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destinations"].to_string().contains(to))
+        .collect()
+}
+
 /// Every message body waiting on a queue (received and deleted).
 pub async fn drain_bodies(sdk: &SdkConfig, url: &str) -> Vec<String> {
     let sqs = aws_sdk_sqs::Client::new(sdk);

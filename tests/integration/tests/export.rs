@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
-use integration_tests::{TestDb, aws, drain_bodies, new_queue};
+use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue};
 use platform_aws::SqsSender;
 use platform_domain::envelope::Envelope;
 use platform_export::{Exporter, KIND_EXPORT_REQUESTED, Settings, export::Outcome};
@@ -97,15 +97,7 @@ impl H {
     }
 
     async fn emails(&self) -> Vec<Value> {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-        let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
-        data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m["destinations"].to_string().contains(&self.contact))
-            .collect()
+        emails_to(&self.contact).await
     }
 
     async fn export_row(&self, sub: &str, day: &str) -> (String, Option<String>, Option<i64>) {

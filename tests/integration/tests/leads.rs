@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{TestDb, aws, drain_bodies, new_queue, new_secret, sqs_event};
+use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret, sqs_event};
 use platform_aws::{SecretsCache, SqsSender};
 use platform_domain::envelope::Envelope;
 use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, deliver::Outcome, endpoint::LeadHttp};
@@ -114,19 +114,6 @@ fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
         ],
         body: raw,
     }
-}
-
-/// The e-mails moto's SES holds for `to`.
-async fn emails_to(to: &str) -> Vec<Value> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m["destinations"].to_string().contains(to))
-        .collect()
 }
 
 impl H {
