@@ -56,6 +56,21 @@ impl TestDb {
         TestDb { warehouse, settings, name }
     }
 
+    /// A libpq connection string for the test database (for the benchmarks' Python peers).
+    pub fn dsn(&self) -> String {
+        let c = self.settings.config();
+        let host = match c.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            _ => "127.0.0.1".into(),
+        };
+        format!(
+            "host={host} port={} user={} dbname={}",
+            c.get_ports().first().copied().unwrap_or(5432),
+            c.get_user().unwrap_or("postgres"),
+            c.get_dbname().unwrap_or("postgres")
+        )
+    }
+
     /// Runs SQL (several statements allowed).
     pub async fn exec(&self, sql: &str) {
         self.warehouse.conn().await.unwrap().batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));

@@ -1,10 +1,12 @@
 //! `bench-dedupe`: 10,000 new organisation names against 5,000 reviewed clean names
 //! (deterministic synthetic names). (1) In memory: index build plus the best suggestions per name.
 //! (2) With the stack (`DATABASE_URL` and `AWS_ENDPOINT_URL` set): one company-dedupe pass that
-//! inserts the names, computes and stores their suggestions and runs the gate.
+//! inserts the names, computes and stores their suggestions and runs the gate. Figures to
+//! `target/bench/dedupe.json` beside a table.
 
 use std::time::Instant;
 
+use integration_tests::bench_report::BenchReport;
 use platform_domain::company::{CandidateIndex, normalise};
 
 const ADJ: &[&str] = &[
@@ -170,8 +172,17 @@ async fn main() -> anyhow::Result<()> {
         exact
     );
 
+    let mut report = BenchReport::new("dedupe");
+    report
+        .parameter("new_names", new_names.len() as f64)
+        .parameter("clean_names", index.len() as f64)
+        .figure("index_build_ms", build.as_secs_f64() * 1e3, "ms", None)
+        .figure("suggestions_ms", run.as_secs_f64() * 1e3, "ms", None)
+        .figure("suggested_names", suggested as f64, "names", None)
+        .figure("exact_keys", exact as f64, "names", None);
     if std::env::var("DATABASE_URL").is_err() {
         println!("(DATABASE_URL not set: run under infra/local/stack.sh exec for the stored figure)");
+        report.write()?;
         return Ok(());
     }
     let db = integration_tests::TestDb::new().await;
@@ -217,5 +228,7 @@ async fn main() -> anyhow::Result<()> {
         pass.names.auto_approved,
         pass.released.len()
     );
+    report.figure("stored_pass_seconds", secs, "s", None);
+    report.write()?;
     Ok(())
 }

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let out = Command::new(&python)
         .arg(peer)
-        .env("PEER_DSN", dsn(&db.settings))
+        .env("PEER_DSN", db.dsn())
         .env("PEER_LANDER", "big")
         .env("PEER_BUCKET", &bucket)
         .env("PEER_KEY", "exports/bench/big/python-peer.xlsx")
@@ -227,25 +227,10 @@ struct ChildRun {
     peak_mb: f64,
 }
 
-fn dsn(s: &DbSettings) -> String {
-    let c = s.config();
-    let host = match &c.get_hosts()[0] {
-        tokio_postgres::config::Host::Tcp(h) => h.clone(),
-        #[allow(unreachable_patterns)]
-        _ => "127.0.0.1".into(),
-    };
-    format!(
-        "host={host} port={} user={} dbname={}",
-        c.get_ports()[0],
-        c.get_user().unwrap_or("postgres"),
-        c.get_dbname().unwrap_or("postgres")
-    )
-}
-
 fn run_child(db: &TestDb, bucket: &str, subscription: &str) -> anyhow::Result<ChildRun> {
     let out = Command::new(std::env::current_exe()?)
         .arg("--child")
-        .env("CHILD_DSN", dsn(&db.settings))
+        .env("CHILD_DSN", db.dsn())
         .env("CHILD_BUCKET", bucket)
         .env("CHILD_SUBSCRIPTION", subscription)
         .output()?;

@@ -1,14 +1,20 @@
-//! `make bench`: 50,000 submissions from the vendor sandbox into the warehouse.
+//! `make bench`: 50,000 submissions (5,000 under `BENCH_QUICK=1`) from the vendor sandbox into
+//! the warehouse.
 //!
 //! Reports submissions per second for (1) the whole scheduled pull (HTTP from the sandbox,
-//! parsing, mapping, warehouse writes, outbox, SQS), and (2) the database step alone: the same
+//! parsing, mapping, warehouse writes, outbox, SQS), (2) the database step alone: the same
 //! submissions ingested straight into a fresh database in the pull's commit-sized batches, on
-//! one connection and on two. Needs the stack (`infra/local/stack.sh exec`); `--n N` changes the
-//! count, `--batch N` the rows per transaction.
+//! one connection and on two, and (3) beside it, in the same run and on the same records, the
+//! Python peer the platform replaces (`tests/integration/peers/intake_peer.py`: psycopg, the raw
+//! record and an `INSERT … ON CONFLICT` upsert per submission, row by row and through
+//! `executemany`). Figures to `target/bench/intake.json` beside a table. Needs the stack and the
+//! peers' Python packages: run through `make bench`; `--n N` changes the count, `--batch N` the
+//! rows per transaction.
 
-use std::time::Instant;
+use std::{io::Write as _, process::Command, time::Instant};
 
 use chrono::NaiveDateTime;
+use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::{Harness, SEED_DEMO_SQL, TestDb};
 use platform_domain::submission::Submission;
 use platform_intake::ingest::{self, Incoming};
@@ -20,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = match args.iter().position(|a| a == "--n") {
         Some(i) => args[i + 1].parse()?,
-        None => 50_000,
+        None => bench_report::size(50_000),
     };
     let batch: usize = match args.iter().position(|a| a == "--batch") {
         Some(i) => args[i + 1].parse()?,
@@ -98,6 +104,56 @@ async fn main() -> anyhow::Result<()> {
     let secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(both as usize == n, "two connections inserted {both} of {n}");
     println!("database step: {n} submissions in {secs:.2} s = {:.0} submissions/s (two connections)", n as f64 / secs);
+    let two = n as f64 / secs;
+
+    // 4. The Python peer on the same records, row by row and through executemany.
+    let path = std::env::temp_dir().join(format!("bench-intake-{}.jsonl", std::process::id()));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for r in &records {
+            writeln!(f, "{r}")?;
+        }
+    }
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
+    let mut peer_rates = Vec::new();
+    for mode in ["row", "many"] {
+        let pdb = TestDb::new().await;
+        pdb.exec(SEED_DEMO_SQL).await;
+        let t = Instant::now();
+        let out = Command::new(&python)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/intake_peer.py"))
+            .env("PEER_DSN", pdb.dsn())
+            .env("PEER_RECORDS", &path)
+            .env("PEER_FORM", fixtures::DEMO_FORM_ID)
+            .env("PEER_MODE", mode)
+            .env("PEER_BATCH", batch.to_string())
+            .output()?;
+        let secs = t.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            out.status.success(),
+            "the Python peer ({mode}) failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let landed: i64 = pdb.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
+        anyhow::ensure!(landed as usize == n, "the Python peer ({mode}) landed {landed} of {n}");
+        println!("Python peer ({mode}): {n} submissions in {secs:.2} s = {:.0} submissions/s", n as f64 / secs);
+        peer_rates.push(n as f64 / secs);
+    }
+    std::fs::remove_file(&path)?;
+    let one = n as f64 / db_secs;
+    let best = peer_rates.iter().copied().fold(0.0, f64::max);
+    let mut report = BenchReport::new("intake");
+    report
+        .parameter("submissions", n as f64)
+        .parameter("batch_rows", batch as f64)
+        .figure("whole_pull_per_second", n as f64 / pull_secs, "submissions/s", None)
+        .figure("db_step_per_second_one_connection", one, "submissions/s", Some(Goal::AtLeast(50_000.0)))
+        .figure("db_step_per_second_two_connections", two, "submissions/s", None)
+        .figure("python_row_by_row_per_second", peer_rates[0], "submissions/s", None)
+        .figure("python_executemany_per_second", peer_rates[1], "submissions/s", None)
+        .figure("python_peer_best_per_second", best, "submissions/s", None)
+        .figure("ratio_to_python", one / best, "x", Some(Goal::AtLeast(10.0)));
+    report.write()?;
     Ok(())
 }
 

@@ -1,22 +1,30 @@
 //! `bench-meetmax [registrations] [companies]`: one meetmax-sync run of 1,000 released supplier
 //! registrations across 150 companies (defaults) against the sandbox's MeetMax answering after
 //! 50 ms with a 20 requests/second token bucket (burst 5) and the account configured at 20
-//! requests/second. Prints the wall time against the floor (calls ÷ rate) and the 429s met.
-//! Needs the stack (`DATABASE_URL`, `AWS_ENDPOINT_URL`): run through `make bench`.
+//! requests/second. Reports the wall time against the floor (calls ÷ rate) and the 429s met, and
+//! beside it the originals' pacing computed from the same calls: the scripts this replaces made
+//! one call at a time with a fixed sleep after each (4–5 s per call since February 2024, 1 s
+//! before; `shared/vendors/docs/meetmax.md` §9), so they take calls × (sleep + latency).
+//! Figures to `target/bench/meetmax.json` beside a table (100 registrations across 15 companies
+//! under `BENCH_QUICK=1`). Needs the stack (`DATABASE_URL`, `AWS_ENDPOINT_URL`): run through
+//! `make bench`.
 
 use std::time::Instant;
 
+use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::meetmax_support::{EVENT, MeetmaxHarness, test_settings};
 use vendor_sandbox::meetmax::{RateLimit, Switches};
 
 const RATE: f64 = 20.0;
 const LATENCY_MS: u64 = 50;
+/// The originals' sleep per call (the lower end of their 2024 pacing).
+const ORIGINAL_SLEEP_SECONDS: f64 = 4.0;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let registrations: usize = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(1000);
-    let companies: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(150);
+    let registrations: usize = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(bench_report::size(1000));
+    let companies: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(bench_report::size(150));
     let concurrency = 4;
     let h = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
     h.sandbox
@@ -63,5 +71,22 @@ async fn main() -> anyhow::Result<()> {
         wall / floor
     );
     anyhow::ensure!(report.counts().get("added") == Some(&registrations), "not every registration was added");
+    let original = accepted as f64 * (ORIGINAL_SLEEP_SECONDS + LATENCY_MS as f64 / 1000.0);
+    let mut figures = BenchReport::new("meetmax");
+    figures
+        .parameter("registrations", registrations as f64)
+        .parameter("companies", companies as f64)
+        .parameter("rate_per_second", RATE)
+        .parameter("latency_ms", LATENCY_MS as f64)
+        .parameter("concurrency", concurrency as f64)
+        .parameter("original_sleep_seconds", ORIGINAL_SLEEP_SECONDS)
+        .figure("wall_seconds", wall, "s", None)
+        .figure("floor_seconds", floor, "s", None)
+        .figure("ratio_to_floor", wall / floor, "x", Some(Goal::AtMost(1.1)))
+        .figure("calls", accepted as f64, "calls", None)
+        .figure("refused_429", throttled as f64, "calls", None)
+        .figure("original_pacing_seconds", original, "s", None)
+        .figure("ratio_original_to_ours", original / wall, "x", None);
+    figures.write()?;
     Ok(())
 }
