@@ -24,7 +24,8 @@ pub struct NamesReport {
 /// into `exchange_organizations` (clean name = original, not reviewed), each exactly once even
 /// under concurrent passes; blank and NULL names, and names an operator already put into
 /// `exchange_organizations` by SQL, are skipped. Stores suggestions for them and, when
-/// `dedupe.auto_approve_exact` is `true`, approves those whose key equals a reviewed clean name's.
+/// `dedupe.auto_approve_exact` is `true`, approves those whose key equals a reviewed clean name's
+/// or a reviewed original name's (the reviewers' decision for that key).
 pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) -> Result<NamesReport, DedupeError> {
     let tx = conn.transaction().await?;
     let ids: Option<Vec<String>> = registration_ids.map(<[String]>::to_vec);
@@ -77,19 +78,25 @@ pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) 
 
 /// Stores suggestions for `names`; approves exact keys when the setting allows. Returns approvals.
 async fn suggest(db: &impl GenericClient, names: &[String]) -> Result<u64, DedupeError> {
-    let reviewed: Vec<String> = db
+    // Every reviewed decision (original → clean name), oldest first: the clean names are the
+    // candidates, and each original's key leads to its clean name from now on.
+    let decisions: Vec<(String, String)> = db
         .query(
-            "SELECT DISTINCT clean_organization FROM conferences_events.exchange_organizations
+            "SELECT original_organization, clean_organization FROM conferences_events.exchange_organizations
               WHERE reviewed AND clean_organization IS NOT NULL AND btrim(clean_organization) <> ''
-              ORDER BY clean_organization",
+                AND original_organization IS NOT NULL
+              ORDER BY id",
             &[],
         )
         .await?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1)))
         .collect();
+    let mut clean: Vec<String> = decisions.iter().map(|(_, c)| c.clone()).collect();
+    clean.sort();
+    clean.dedup();
     let auto = setting(db, "dedupe.auto_approve_exact").await?.as_deref() == Some("true");
-    let index = CandidateIndex::new(reviewed);
+    let index = CandidateIndex::with_reviews(clean, decisions);
     let (mut keys, mut best, mut scores, mut exact, mut alternatives, mut approve) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for name in names {

@@ -189,12 +189,15 @@ pub fn suggest(name: &NameKey, candidates: &[(String, NameKey)], n: usize) -> Ve
 
 /// Reviewed clean names indexed for suggestion: exact keys in a hash map, and trigrams of the keys
 /// to pick a few candidates before scoring (so a name is scored against dozens of clean names, not
-/// thousands).
+/// thousands). Reviewed decisions teach it: the key of a reviewed original name leads to the clean
+/// name it was given (see [`CandidateIndex::with_reviews`]).
 #[derive(Debug, Clone, Default)]
 pub struct CandidateIndex {
     names: Vec<(String, NameKey)>,
     by_key: std::collections::HashMap<String, usize>,
     grams: std::collections::HashMap<[char; 3], Vec<u32>>,
+    /// Word spellings learned from reviews ("svcs" → "services"); `None` when reviews disagree.
+    words: std::collections::HashMap<String, Option<String>>,
 }
 
 /// Candidates scored per name.
@@ -227,6 +230,81 @@ impl CandidateIndex {
         index
     }
 
+    /// Indexes `clean_names`, then learns from reviewed decisions `(original name, clean name)`:
+    /// a later name whose key equals a reviewed original's key is an exact match for that
+    /// original's clean name. A clean name's own key is never taken over by a decision, and of
+    /// two decisions for one key the first wins (give them in a stable order).
+    pub fn with_reviews<I, R>(clean_names: I, reviews: R) -> CandidateIndex
+    where
+        I: IntoIterator<Item = String>,
+        R: IntoIterator<Item = (String, String)>,
+    {
+        let mut index = CandidateIndex::new(clean_names);
+        for (original, clean) in reviews {
+            let (Some(from), Some(to)) = (normalise(&original), normalise(&clean)) else { continue };
+            if index.by_key.contains_key(&from.key) {
+                continue;
+            }
+            let target = match index.by_key.get(&to.key) {
+                Some(&i) => i,
+                None => {
+                    let i = index.names.len();
+                    for g in trigrams(&to.key) {
+                        index.grams.entry(g).or_default().push(i as u32);
+                    }
+                    index.by_key.insert(to.key.clone(), i);
+                    index.names.push((clean, to));
+                    i
+                }
+            };
+            index.learn_word(&from, &index.names[target].1.clone());
+            index.by_key.insert(from.key, target);
+        }
+        index
+    }
+
+    /// Learns a word's spelling from a decision whose original differs from its clean name in
+    /// exactly one word ("Apex Financial Svcs" → "Apex Financial Services": `svcs` is
+    /// `services`). A word reviews spelled two ways is not used.
+    fn learn_word(&mut self, from: &NameKey, to: &NameKey) {
+        if from.tokens.len() != to.tokens.len() {
+            return;
+        }
+        let mut differ = from.tokens.iter().zip(&to.tokens).filter(|(a, b)| a != b);
+        let (Some((a, b)), None) = (differ.next(), differ.next()) else { return };
+        let entry = self.words.entry(a.clone()).or_insert_with(|| Some(b.clone()));
+        if entry.as_deref() != Some(b.as_str()) {
+            *entry = None;
+        }
+    }
+
+    /// The clean name a key leads to: its own, a reviewed original's, or (with the words
+    /// reviews taught respelled) one of those.
+    fn settled(&self, name: &NameKey) -> Option<usize> {
+        if let Some(&i) = self.by_key.get(&name.key) {
+            return Some(i);
+        }
+        if self.words.is_empty() {
+            return None;
+        }
+        let mut changed = false;
+        let respelled: Vec<&str> = name
+            .tokens
+            .iter()
+            .map(|t| match self.words.get(t) {
+                Some(Some(w)) => {
+                    changed = true;
+                    w.as_str()
+                }
+                _ => t.as_str(),
+            })
+            .collect();
+        if !changed {
+            return None;
+        }
+        self.by_key.get(&respelled.join(" ")).copied()
+    }
+
     /// Number of distinct clean names.
     pub fn len(&self) -> usize {
         self.names.len()
@@ -257,7 +335,8 @@ impl CandidateIndex {
             shortlist.select_nth_unstable_by(SHORTLIST, by_count);
             shortlist.truncate(SHORTLIST);
         }
-        if let Some(&exact) = self.by_key.get(&name.key)
+        let exact = self.settled(name);
+        if let Some(exact) = exact
             && !shortlist.iter().any(|(id, _)| *id as usize == exact)
         {
             shortlist.push((exact as u32, 0));
@@ -266,10 +345,15 @@ impl CandidateIndex {
             .iter()
             .map(|(id, _)| {
                 let (clean, key) = &self.names[*id as usize];
-                Suggestion { clean: clean.clone(), score: similarity(name, key), exact_key: key.key == name.key }
+                // Equal keys, or a key reviewers already gave this clean name.
+                let settled = exact == Some(*id as usize);
+                let score = if settled { 1.0 } else { similarity(name, key) };
+                Suggestion { clean: clean.clone(), score, exact_key: settled }
             })
             .collect();
-        scored.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| x.clean.cmp(&y.clean)));
+        scored.sort_by(|x, y| {
+            y.exact_key.cmp(&x.exact_key).then(y.score.total_cmp(&x.score)).then_with(|| x.clean.cmp(&y.clean))
+        });
         scored.truncate(n);
         scored
     }
@@ -281,6 +365,45 @@ mod tests {
 
     fn key(s: &str) -> String {
         normalise(s).map(|k| k.key).unwrap_or_default()
+    }
+
+    #[test]
+    fn reviewed_decisions_teach_the_index() {
+        let index = CandidateIndex::with_reviews(
+            ["International Business Machines".to_owned(), "Acme".to_owned()],
+            [
+                ("I.B.M. Corp".to_owned(), "International Business Machines".to_owned()),
+                ("Acme Holdings".to_owned(), "Acme".to_owned()),
+                // A clean name's own key is never taken over; the first decision of a key wins.
+                ("Acme Inc".to_owned(), "International Business Machines".to_owned()),
+                ("IBM".to_owned(), "Acme".to_owned()),
+                ("Globex Intl".to_owned(), "Globex".to_owned()),
+            ],
+        );
+        let best = |s: &str| index.suggest(&normalise(s).unwrap(), 1).remove(0);
+        let ibm = best("IBM Corporation");
+        assert_eq!((ibm.clean.as_str(), ibm.exact_key, ibm.score), ("International Business Machines", true, 1.0));
+        assert!(best("ACME HOLDINGS").exact_key && best("ACME HOLDINGS").clean == "Acme");
+        assert_eq!(best("Acme, Inc.").clean, "Acme");
+        assert_eq!(best("Globex Intl.").clean, "Globex", "a decision's clean name is indexed too");
+        assert!(!best("Initech").exact_key, "an unknown key is only a suggestion");
+        // One word differed in a decision: that spelling is learned for other names too.
+        let taught = CandidateIndex::with_reviews(
+            [
+                "Apex Financial Services".to_owned(),
+                "Summit Financial Services".to_owned(),
+                "Stark Industries".to_owned(),
+            ],
+            [
+                ("Apex Financial Svcs".to_owned(), "Apex Financial Services".to_owned()),
+                ("Stark Ind".to_owned(), "Stark Industries".to_owned()),
+                ("Stark Indy".to_owned(), "Stark Industries".to_owned()),
+            ],
+        );
+        let first = |s: &str| taught.suggest(&normalise(s).unwrap(), 1).remove(0);
+        let summit = first("Summit Financial Svcs.");
+        assert_eq!((summit.clean.as_str(), summit.exact_key), ("Summit Financial Services", true));
+        assert!(!first("Summit Financial Grp").exact_key, "a word never reviewed is not guessed");
     }
 
     #[test]

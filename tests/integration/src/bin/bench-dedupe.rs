@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use integration_tests::bench_report::BenchReport;
+use integration_tests::bench_report::{BenchReport, Goal};
 use platform_domain::company::{CandidateIndex, normalise};
 
 const ADJ: &[&str] = &[
@@ -180,6 +180,14 @@ async fn main() -> anyhow::Result<()> {
         .figure("suggestions_ms", run.as_secs_f64() * 1e3, "ms", None)
         .figure("suggested_names", suggested as f64, "names", None)
         .figure("exact_keys", exact as f64, "names", None);
+    // Learning from reviews, on the labelled set: half its variants reviewed first.
+    let set = integration_tests::company_quality::load();
+    let before = integration_tests::company_quality::evaluate_unreviewed_half(&set, false);
+    let after = integration_tests::company_quality::evaluate_after_reviews(&set);
+    report
+        .figure("auto_recall_half_without_reviews", before.auto_recall(), "", None)
+        .figure("auto_precision_after_reviews", after.auto_precision(), "", Some(Goal::AtLeast(1.0)))
+        .figure("auto_recall_after_reviews", after.auto_recall(), "", Some(Goal::AtLeast(0.9)));
     if std::env::var("DATABASE_URL").is_err() {
         println!("(DATABASE_URL not set: run under infra/local/stack.sh exec for the stored figure)");
         report.write()?;

@@ -23,4 +23,19 @@ fn main() {
     for m in &q.misses {
         println!("  miss: {m}");
     }
+    let r = integration_tests::company_quality::evaluate_after_reviews(&set);
+    let b = integration_tests::company_quality::evaluate_unreviewed_half(&set, false);
+    println!(
+        "after a random half of the variants was reviewed (its decisions teaching the index), on the other {}: \
+         automatic approval precision {:.3} ({}/{}), recall {:.3} (without learning: {:.3})",
+        r.cases,
+        r.auto_precision(),
+        r.auto_correct,
+        r.auto_approved,
+        r.auto_recall(),
+        b.auto_recall()
+    );
+    for m in &r.misses {
+        println!("  miss after reviews: {m}");
+    }
 }
