@@ -162,6 +162,8 @@ impl Outcome {
 
 /// What writing one report produced.
 struct Written {
+    /// The leads stored before this moment are in the report.
+    through: DateTime<Utc>,
     key: String,
     rows: u64,
     bytes: u64,
@@ -195,34 +197,75 @@ impl Exporter {
             &[&sub.id, &date, &cutoff(date)],
         )
         .await?;
+        // The claim's token: only its holder records the result.
+        let claim = Uuid::new_v4();
         let claimed = db
             .query_opt(
                 "UPDATE leads.export SET status = 'running', claimed_until = now() + make_interval(secs => $3),
-                        attempts = attempts + 1, updated_at = now()
+                        claim_id = $4, attempts = attempts + 1, updated_at = now()
                   WHERE subscription_id = $1 AND report_date = $2
                     AND (status <> 'running' OR claimed_until IS NULL OR claimed_until < now())
                  RETURNING cutoff",
-                &[&sub.id, &date, &self.settings.claim.as_secs_f64()],
+                &[&sub.id, &date, &self.settings.claim.as_secs_f64(), &claim],
             )
             .await?;
+        drop(db);
         let Some(claimed) = claimed else { return Err(ExportError::Busy(crate::job_id(&sub.id, date))) };
         let cutoff: DateTime<Utc> = claimed.get(0);
+        match self.claimed(&sub, date, cutoff, claim).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                // Recorded as well as can be; the error returned is the one that happened.
+                let text = e.to_string();
+                let recorded = async {
+                    self.warehouse
+                        .conn()
+                        .await?
+                        .execute(
+                            "UPDATE leads.export SET status = 'failed', error = $3, claimed_until = NULL, updated_at = now()
+                              WHERE subscription_id = $1 AND report_date = $2 AND claim_id = $4",
+                            &[&sub.id, &date, &text, &claim],
+                        )
+                        .await?;
+                    Ok::<_, ExportError>(())
+                }
+                .await;
+                if let Err(r) = recorded {
+                    tracing::error!(subscription = %sub.id, %date, error = %r, "the failure could not be recorded");
+                }
+                tracing::error!(subscription = %sub.id, %date, error = %text, "export failed; the queue retries it");
+                Err(e)
+            }
+        }
+    }
+
+    /// The work of a claimed export: template, window, workbook, upload, record, e-mail.
+    async fn claimed(
+        &self,
+        sub: &Subscription,
+        date: NaiveDate,
+        cutoff: DateTime<Utc>,
+        claim: Uuid,
+    ) -> Result<Outcome, ExportError> {
+        let db = self.warehouse.conn().await?;
         let (template, tz) = match sub.template(&**db).await? {
             Ok(t) => t,
             Err(reason) => {
                 db.execute(
                     "UPDATE leads.export SET status = 'refused', error = $3, claimed_until = NULL, updated_at = now()
-                      WHERE subscription_id = $1 AND report_date = $2",
-                    &[&sub.id, &date, &reason],
+                      WHERE subscription_id = $1 AND report_date = $2 AND claim_id = $4",
+                    &[&sub.id, &date, &reason, &claim],
                 )
                 .await?;
                 tracing::warn!(subscription = %sub.id, %reason, "export refused");
                 return Ok(Outcome::without_file(&sub.id, date, "refused", reason));
             }
         };
+        // Since where the last earlier report that was written really ended.
         let since: Option<DateTime<Utc>> = if sub.since_previous {
             db.query_one(
-                "SELECT max(cutoff) FROM leads.export WHERE subscription_id = $1 AND report_date < $2 AND status = 'done'",
+                "SELECT max(through) FROM leads.export
+                  WHERE subscription_id = $1 AND report_date < $2 AND completed_at IS NOT NULL",
                 &[&sub.id, &date],
             )
             .await?
@@ -232,40 +275,46 @@ impl Exporter {
         };
         drop(db);
         let path = self.settings.scratch.join(format!("export-{}-{date}-{}.xlsx", sub.id, Uuid::new_v4().simple()));
-        let result = self.write_and_upload(&sub, &template, tz, date, cutoff, since, &path).await;
+        let result = self.write_and_upload(sub, &template, tz, date, cutoff, since, &path).await;
         if let Err(e) = std::fs::remove_file(&path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(path = %path.display(), error = %e, "scratch file not removed");
         }
-        let db = self.warehouse.conn().await?;
-        let w = match result {
-            Ok(w) => w,
-            Err(e) => {
-                let text = e.to_string();
-                db.execute(
-                    "UPDATE leads.export SET status = 'failed', error = $3, claimed_until = NULL, updated_at = now()
-                      WHERE subscription_id = $1 AND report_date = $2",
-                    &[&sub.id, &date, &text],
-                )
-                .await?;
-                tracing::error!(subscription = %sub.id, %date, error = %text, "export failed; the queue retries it");
-                return Err(e);
-            }
-        };
-        db.execute(
-            "UPDATE leads.export SET status = 'done', since = $3, s3_key = $4, row_count = $5, bytes = $6, url = $7,
-                    url_expires_at = $8, error = NULL, claimed_until = NULL, updated_at = now()
-              WHERE subscription_id = $1 AND report_date = $2",
-            &[&sub.id, &date, &since, &w.key, &(w.rows as i64), &(w.bytes as i64), &w.url, &w.expires],
-        )
-        .await?;
-        drop(db);
+        let w = result?;
+        let recorded = self
+            .warehouse
+            .conn()
+            .await?
+            .execute(
+                "UPDATE leads.export SET status = 'done', since = $3, through = $4, s3_key = $5, row_count = $6, bytes = $7,
+                        url = $8, url_expires_at = $9, error = NULL, claimed_until = NULL, completed_at = now(),
+                        updated_at = now()
+                  WHERE subscription_id = $1 AND report_date = $2 AND claim_id = $10",
+                &[
+                    &sub.id,
+                    &date,
+                    &since,
+                    &w.through,
+                    &w.key,
+                    &(w.rows as i64),
+                    &(w.bytes as i64),
+                    &w.url,
+                    &w.expires,
+                    &claim,
+                ],
+            )
+            .await?;
+        if recorded == 0 {
+            // The claim lapsed and another worker holds the export: it records its own result.
+            tracing::warn!(subscription = %sub.id, %date, "the claim lapsed before the export was recorded");
+            return Err(ExportError::Busy(crate::job_id(&sub.id, date)));
+        }
         tracing::info!(subscription = %sub.id, %date, key = %w.key, rows = w.rows, bytes = w.bytes,
             write_seconds = w.write_seconds, upload_seconds = w.upload_seconds, "export written");
-        let emailed = self.email_once(&sub, date).await?;
+        let emailed = self.email_once(sub, date).await?;
         Ok(Outcome {
-            subscription: sub.id,
+            subscription: sub.id.clone(),
             date,
             status: "done".into(),
             key: Some(w.key),
@@ -292,7 +341,7 @@ impl Exporter {
         path: &Path,
     ) -> Result<Written, ExportError> {
         let started = std::time::Instant::now();
-        let rows = self.write(sub, template, tz, cutoff, since, path).await?;
+        let (rows, through) = self.write(sub, template, tz, cutoff, since, path).await?;
         let write_seconds = started.elapsed().as_secs_f64();
         let started = std::time::Instant::now();
         let key = s3_key(&sub.client_id, &sub.lander_id, date);
@@ -301,13 +350,14 @@ impl Exporter {
         let url = platform_aws::s3::presigned_get(&self.s3, bucket, &key, self.settings.link).await?;
         let expires = Utc::now() + self.settings.link;
         let upload_seconds = started.elapsed().as_secs_f64();
-        Ok(Written { key, rows, bytes, url, expires, write_seconds, upload_seconds })
+        Ok(Written { through, key, rows, bytes, url, expires, write_seconds, upload_seconds })
     }
 
     /// Writes the workbook of `template` to `path`: the leads streamed from the warehouse and
     /// turned into cells here, while a blocking thread writes them into the constant-memory
     /// sheet (a few batches in flight between the two: memory stays flat); then the summary
-    /// sheet, and the file. Returns the rows.
+    /// sheet, and the file. Returns the rows and where the report really ended (see
+    /// [`Exporter::read`]).
     pub(crate) async fn write(
         &self,
         sub: &Subscription,
@@ -316,7 +366,7 @@ impl Exporter {
         cutoff: DateTime<Utc>,
         since: Option<DateTime<Utc>>,
         path: &Path,
-    ) -> Result<u64, ExportError> {
+    ) -> Result<(u64, DateTime<Utc>), ExportError> {
         let mut book = Workbook::new();
         book.set_tempdir(&self.settings.scratch)?;
         // Excel's own level: ~30 % faster than the default for a file ~5 % larger.
@@ -338,7 +388,7 @@ impl Exporter {
         });
         let read = self.read(sub, template, tz, cutoff, since, batches).await;
         let (mut book, rows) = writer.await.map_err(|e| ExportError::Io(std::io::Error::other(e)))??;
-        let per_day = read?;
+        let (per_day, through) = read?;
         if template.summary {
             let days: Vec<(NaiveDate, u64)> = per_day.into_iter().collect();
             add_daily_summary(&mut book, &template.summary_sheet, "Leads", &days)?;
@@ -347,11 +397,14 @@ impl Exporter {
         tokio::task::spawn_blocking(move || book.save(path))
             .await
             .map_err(|e| ExportError::Io(std::io::Error::other(e)))??;
-        Ok(u64::from(rows))
+        Ok((u64::from(rows), through))
     }
 
     /// Streams the report's leads (one read-only snapshot) as batches of cells to `batches`;
-    /// returns the leads per local day. Stops early when the writer has stopped.
+    /// returns the leads per local day, and where the report ended: its cut-off, or the moment
+    /// of the snapshot when that came first (a report read before its cut-off cannot hold what
+    /// is stored later; the next `since_previous` report starts there). Stops early when the
+    /// writer has stopped.
     async fn read(
         &self,
         sub: &Subscription,
@@ -360,14 +413,15 @@ impl Exporter {
         cutoff: DateTime<Utc>,
         since: Option<DateTime<Utc>>,
         batches: tokio::sync::mpsc::Sender<Vec<Vec<Cell>>>,
-    ) -> Result<BTreeMap<NaiveDate, u64>, ExportError> {
+    ) -> Result<(BTreeMap<NaiveDate, u64>, DateTime<Utc>), ExportError> {
         let cells = Cells::new(template, tz);
         let width = template.columns.len();
         let mut per_day: BTreeMap<NaiveDate, u64> = BTreeMap::new();
         let mut conn = self.warehouse.conn().await?;
         let tx =
             conn.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
-        let (sql, params) = rows::query(template, &sub.lander_id, cutoff, since);
+        let through: DateTime<Utc> = tx.query_one("SELECT least($1::timestamptz, now())", &[&cutoff]).await?.get(0);
+        let (sql, params) = rows::query(template, &sub.lander_id, through, since);
         let statement = tx.prepare(&sql).await?;
         // The rows arrive as the server sends them; its channel to us holds one buffer, so a
         // slow writer slows the server instead of filling memory.
@@ -385,7 +439,7 @@ impl Exporter {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows));
                 if batches.send(full).await.is_err() {
                     // The writer failed; its error is the one reported.
-                    return Ok(per_day);
+                    return Ok((per_day, through));
                 }
             }
         }
@@ -393,13 +447,15 @@ impl Exporter {
             let _ = batches.send(batch).await;
         }
         tx.commit().await?;
-        Ok(per_day)
+        Ok((per_day, through))
     }
 
     /// E-mails the report's link to the subscription's recipients, once per (subscription,
     /// date): the send is claimed, and `emailed_at` marks it sent. Returns SES's message id
     /// when this call sent it. A crash between SES accepting and `emailed_at` being written
-    /// would send it again after the claim expires (SES takes no idempotency key).
+    /// holds the e-mail for a day (the claim outlives the queue's redeliveries); only then
+    /// would it be sent again (SES takes no idempotency key). A send SES refuses is released at
+    /// once for the retry.
     async fn email_once(&self, sub: &Subscription, date: NaiveDate) -> Result<Option<String>, ExportError> {
         let (Some(ses), Some(from)) = (&self.ses, &self.settings.email_from) else { return Ok(None) };
         if sub.recipients.is_empty() {
@@ -408,7 +464,7 @@ impl Exporter {
         let db = self.warehouse.conn().await?;
         let Some(claimed) = db
             .query_opt(
-                "UPDATE leads.export SET email_claimed_until = now() + interval '5 minutes'
+                "UPDATE leads.export SET email_claimed_until = now() + interval '24 hours'
                   WHERE subscription_id = $1 AND report_date = $2 AND status = 'done' AND emailed_at IS NULL
                     AND (email_claimed_until IS NULL OR email_claimed_until < now())
                  RETURNING row_count, url, to_char(url_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')",

@@ -18,17 +18,18 @@ const SELECT: &str = "SELECT l.id, l.received_at, l.first_name, l.last_name, l.e
 /// A parameter of the report query.
 pub type Param = Box<dyn ToSql + Sync + Send>;
 
-/// The SQL and parameters of a report over the leads of `lander` received before `cutoff` (and
-/// from `since` on, when given), filtered and sorted by the template.
+/// The SQL and parameters of a report over the leads of `lander` stored before `through` (and
+/// from `since` on, when given), filtered and sorted by the template. Stored, not received: a
+/// lead dated by its submission time but stored later belongs to the next report.
 pub fn query(
     template: &Template,
     lander: &str,
-    cutoff: DateTime<Utc>,
+    through: DateTime<Utc>,
     since: Option<DateTime<Utc>>,
 ) -> (String, Vec<Param>) {
-    let mut params: Vec<Param> = vec![Box::new(lander.to_owned()), Box::new(cutoff), Box::new(since)];
+    let mut params: Vec<Param> = vec![Box::new(lander.to_owned()), Box::new(through), Box::new(since)];
     let mut sql = format!(
-        "{SELECT} WHERE l.lander_id = $1 AND NOT l.is_test AND l.received_at < $2 AND ($3::timestamptz IS NULL OR l.received_at >= $3)"
+        "{SELECT} WHERE l.lander_id = $1 AND NOT l.is_test AND l.stored_at < $2 AND ($3::timestamptz IS NULL OR l.stored_at >= $3)"
     );
     for f in &template.filters {
         let expr = text_expr(&f.field, &mut params);
@@ -207,9 +208,13 @@ impl<'t> Cells<'t> {
                 Some(n) => Cell::Number(n),
                 None => Cell::Text(t),
             },
-            (Kind::Date, Source::Text(t)) => match platform_domain::transform::parse_date(t.trim()) {
-                Some(d) => Cell::Date(d),
-                None => Cell::Text(t),
+            (Kind::Date, Source::Text(t)) => match DateTime::parse_from_rfc3339(t.trim()) {
+                // An instant is shown in the report's time zone; a plain date as written.
+                Ok(instant) => Cell::Date(self.local(instant.with_timezone(&Utc))),
+                Err(_) => match platform_domain::transform::parse_date(t.trim()) {
+                    Some(d) => Cell::Date(d),
+                    None => Cell::Text(t),
+                },
             },
             (_, Source::Text(t)) if t.is_empty() => Cell::Empty,
             (_, Source::Text(t)) => Cell::Text(t),
@@ -350,7 +355,8 @@ mod tests {
 
     fn lead(cells: &Cells<'_>) -> Lead {
         let fields = json!({"amount": "$1,250.00", "count": 3, "when": "Oct 30, 2026",
-            "danger": "=HYPERLINK(\"http://x\")", "answers": ["a", "b"], "blank": "", "unread": {"deep": [1, 2]}});
+            "danger": "=HYPERLINK(\"http://x\")", "answers": ["a", "b"], "blank": "", "unread": {"deep": [1, 2]},
+            "called": "2026-11-03T23:30:00Z"});
         // A key written with an escape (`\u0061` is `a`) is read as the name it spells.
         let text = fields.to_string().replacen('{', "{\"esc\\u0061ped\": \"kept\", ", 1);
         Lead {
@@ -376,8 +382,8 @@ mod tests {
             {"field": "last_name"}, {"field": "phone", "transform": "digits"}, {"field": "amount", "type": "number"},
             {"field": "count"}, {"field": "when", "type": "date"}, {"field": "danger"}, {"field": "answers"},
             {"field": "blank"}, {"field": "count", "type": "text"}, {"field": "received_at", "type": "text"},
-            {"field": "escaped"}]});
-        let fields = ["amount", "count", "when", "danger", "answers", "blank", "escaped"]
+            {"field": "escaped"}, {"field": "called", "type": "date"}]});
+        let fields = ["amount", "count", "when", "danger", "answers", "blank", "escaped", "called"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -403,8 +409,9 @@ mod tests {
                 Cell::Text("3".into()),
                 Cell::Text("2026-11-03 10:40".into()),
                 Cell::Text("kept".into()),
+                Cell::Date(at("2026-11-03 17:30")),
             ],
-            "a field read by two columns is in both; an escaped key is found; unread fields skipped"
+            "a field read by two columns is in both; an escaped key is found; unread fields skipped; an instant in the report's zone"
         );
         assert!(cells.fields(b"[1]").is_err(), "fields that are not an object are an error");
     }

@@ -272,8 +272,10 @@ impl Template {
                 return Err(invalid(format!("filter {}: give exactly one of equals, in, present", i + 1)));
             }
         }
-        if platform_workbook::sheet_name(&self.sheet) == platform_workbook::sheet_name(&self.summary_sheet)
-            && self.summary
+        // Excel compares sheet names without case.
+        if self.summary
+            && platform_workbook::sheet_name(&self.sheet).to_lowercase()
+                == platform_workbook::sheet_name(&self.summary_sheet).to_lowercase()
         {
             return Err(invalid("the leads sheet and the summary sheet need different names".into()));
         }
@@ -343,5 +345,7 @@ mod tests {
         let typo = json!({"columns": [{"field": "email", "widht": 3}]});
         assert!(matches!(Template::custom("x", &typo, &fields()), Err(TemplateError::Malformed { .. })));
         assert!(Template::custom("x", &json!({"columns": []}), &fields()).is_err());
+        let clash = json!({"columns": [{"field": "email"}], "sheet": "leads", "summary_sheet": "LEADS"});
+        assert!(Template::custom("x", &clash, &fields()).unwrap_err().to_string().contains("different names"));
     }
 }

@@ -126,10 +126,11 @@ fn cut(text: &str) -> String {
     s
 }
 
-/// A valid sheet name: at most 31 characters, without `[]:*?/\`.
+/// A valid sheet name: at most 31 characters, without `[]:*?/\` or an apostrophe at either end.
 pub fn sheet_name(name: &str) -> String {
     let clean: String = name.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).take(31).collect();
-    if clean.is_empty() { "sheet".into() } else { clean }
+    let clean = clean.trim_matches('\'');
+    if clean.is_empty() { "sheet".into() } else { clean.to_owned() }
 }
 
 #[cfg(test)]
@@ -155,6 +156,7 @@ mod tests {
         assert_eq!(range.get_value((2, 1)), Some(&Data::Float(3.0)));
         assert_eq!(sheet_name("a/b:c?"), "a_b_c_");
         assert_eq!(sheet_name(&"x".repeat(40)).len(), 31);
+        assert_eq!(sheet_name("'quoted'"), "quoted", "Excel refuses an apostrophe at either end");
         assert_eq!(cut(&"y".repeat(MAX_CELL_CHARS + 5)).chars().count(), MAX_CELL_CHARS);
     }
 }

@@ -41,7 +41,7 @@ def main():
             cur.itersize = 2000
             cur.execute(
                 "SELECT id, received_at, first_name, last_name, email, phone, fields FROM leads.lead"
-                " WHERE lander_id = %s AND NOT is_test AND received_at < %s ORDER BY received_at, id",
+                " WHERE lander_id = %s AND NOT is_test AND stored_at < %s ORDER BY received_at, id",
                 (lander, cutoff))
             for lead_id, received, first, last, email, phone, extra in cur:
                 row += 1

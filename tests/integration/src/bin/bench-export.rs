@@ -145,8 +145,9 @@ fn scratch() -> PathBuf {
 /// The SQL inserting `n` leads of `lander` (values the writer-alone run computes the same way).
 fn insert_leads(lander: &str, n: usize) -> String {
     format!(
-        "INSERT INTO leads.lead (lander_id, source, source_id, received_at, first_name, last_name, email, phone, fields)
+        "INSERT INTO leads.lead (lander_id, source, source_id, received_at, stored_at, first_name, last_name, email, phone, fields)
          SELECT '{lander}', 'endpoint', 'b' || i, timestamptz '2026-01-01T00:00:00Z' + i * interval '15 seconds',
+                timestamptz '2026-01-01T00:00:00Z' + i * interval '15 seconds',
                 'First' || i, 'Last' || i, 'lead' || i || '@example.org', '(555) 010-' || lpad((i % 10000)::text, 4, '0'),
                 jsonb_build_object(
                   'amount', (i % 5000) * 1.5, 'case_type', (ARRAY['auto', 'slip', 'work', 'med'])[1 + i % 4],
