@@ -1,6 +1,6 @@
 //! S3 client construction (path-style addressing for emulators) and small helpers.
 
-pub use aws_sdk_s3::Client;
+pub use aws_sdk_s3::{Client, config::Credentials};
 use aws_sdk_s3::{error::DisplayErrorContext, primitives::ByteStream};
 
 use crate::{AwsError, SdkConfig};

@@ -347,7 +347,7 @@ impl Exporter {
         let key = s3_key(&sub.client_id, &sub.lander_id, date);
         let bucket = &self.settings.bucket;
         let bytes = platform_aws::s3::upload_file(&self.s3, bucket, &key, path, XLSX, self.settings.part_bytes).await?;
-        let url = platform_aws::s3::presigned_get(&self.s3, bucket, &key, self.settings.link).await?;
+        let url = platform_aws::s3::presigned_get(&self.link_client().await?, bucket, &key, self.settings.link).await?;
         let expires = Utc::now() + self.settings.link;
         let upload_seconds = started.elapsed().as_secs_f64();
         Ok(Written { through, key, rows, bytes, url, expires, write_seconds, upload_seconds })

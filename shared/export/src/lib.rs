@@ -74,6 +74,12 @@ pub struct Settings {
     /// Multipart upload part size, the memory the upload holds (`EXPORT_PART_MB`, default 8,
     /// at least S3's 5).
     pub part_bytes: usize,
+    /// Secret `{"access_key_id", "secret_access_key"}` of the identity that signs the links
+    /// (`EXPORT_LINK_SIGNER_SECRET_ID`). A presigned link dies with the credentials that signed
+    /// it: the function's role credentials last hours, so a link meant to work for days needs
+    /// long-lived keys (deployed: an IAM user allowed to read `exports/` only). Unset, the
+    /// function's own credentials sign.
+    pub link_signer_secret: Option<String>,
 }
 
 /// The service (one per container).
@@ -82,6 +88,7 @@ pub struct Exporter {
     sqs: Option<SqsSender>,
     s3: platform_aws::s3::Client,
     ses: Option<platform_aws::ses::Client>,
+    secrets: Option<platform_aws::SecretsCache>,
     settings: Settings,
 }
 
@@ -94,7 +101,31 @@ impl Exporter {
         ses: Option<platform_aws::ses::Client>,
         settings: Settings,
     ) -> Exporter {
-        Exporter { warehouse, sqs, s3, ses, settings }
+        Exporter { warehouse, sqs, s3, ses, secrets: None, settings }
+    }
+
+    /// With a secrets cache (for the link signer's keys).
+    pub fn with_secrets(mut self, secrets: platform_aws::SecretsCache) -> Exporter {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// The S3 client that signs links: one with the link signer's keys when configured.
+    pub(crate) async fn link_client(&self) -> Result<platform_aws::s3::Client, ExportError> {
+        let Some(secret_id) = &self.settings.link_signer_secret else { return Ok(self.s3.clone()) };
+        let secrets = self
+            .secrets
+            .as_ref()
+            .ok_or_else(|| ExportError::Config("EXPORT_LINK_SIGNER_SECRET_ID needs the secrets cache".into()))?;
+        let secret = secrets.get(secret_id).await?;
+        let (Some(key), Some(private)) = (secret.field("access_key_id"), secret.field("secret_access_key")) else {
+            return Err(ExportError::Config(format!(
+                "secret {secret_id} needs access_key_id and secret_access_key (the link signer's keys)"
+            )));
+        };
+        let credentials = platform_aws::s3::Credentials::new(key, private, None, None, "export-link-signer");
+        let config = self.s3.config().to_builder().credentials_provider(credentials).build();
+        Ok(platform_aws::s3::Client::from_conf(config))
     }
 
     /// From the environment (see [`Settings`]) plus the warehouse variables,
@@ -115,13 +146,14 @@ impl Exporter {
             claim: Duration::from_secs(env.parse_or("EXPORT_CLAIM_SECONDS", 900u64).map_err(cfg)?),
             fetch_rows: env.parse_or("EXPORT_FETCH_ROWS", 2000i32).map_err(cfg)?.max(1),
             part_bytes: env.parse_or("EXPORT_PART_MB", 8usize).map_err(cfg)?.max(5) * 1024 * 1024,
+            link_signer_secret: env.optional("EXPORT_LINK_SIGNER_SECRET_ID"),
         };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 2).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
         let ses = Some(platform_aws::ses::Client::new(&foundation.sdk));
         let s3 = platform_aws::s3::client(&foundation.sdk, env.flag("S3_FORCE_PATH_STYLE", false).map_err(cfg)?);
-        Ok(Exporter::new(foundation.warehouse, sqs, s3, ses, settings))
+        Ok(Exporter::new(foundation.warehouse, sqs, s3, ses, settings).with_secrets(foundation.secrets))
     }
 
     /// The settings.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
-use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue};
+use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret};
 use platform_aws::SqsSender;
 use platform_domain::envelope::Envelope;
 use platform_export::{Exporter, KIND_EXPORT_REQUESTED, Settings, export::Outcome};
@@ -78,6 +78,7 @@ async fn harness() -> H {
         claim: Duration::from_secs(60),
         fetch_rows: 2,
         part_bytes: platform_aws::s3::UPLOAD_PART_BYTES,
+        link_signer_secret: None,
     };
     let exporter = exporter(&db, &sdk, settings.clone());
     H { db, sdk, s3, bucket, queue, contact, exporter, settings }
@@ -400,4 +401,36 @@ async fn a_100000_lead_export_streams_within_a_memory_ceiling() {
     let book = h.workbook(out.key.as_deref().unwrap()).await;
     let mut book = book;
     assert_eq!(book.worksheet_range("Leads").unwrap().height(), 100_004);
+}
+
+#[tokio::test]
+async fn links_are_signed_by_the_configured_long_lived_keys() {
+    // The function's role credentials expire within hours, and a link dies with them: a link
+    // meant to work for days is signed with the link signer's keys.
+    let h = harness().await;
+    let signer =
+        new_secret(&h.sdk, &json!({"access_key_id": "AKIALINKSIGNER", "secret_access_key": "signer-secret"})).await;
+    let signed =
+        exporter(&h.db, &h.sdk, Settings { link_signer_secret: Some(signer), ..h.settings.clone() }).with_secrets(
+            platform_aws::SecretsCache::new(aws_sdk_secretsmanager::Client::new(&h.sdk), Duration::from_secs(60)),
+        );
+    let out = signed.export("smith-generic", date("2025-11-23")).await.unwrap();
+    let url = out.url.unwrap();
+    assert!(url.contains("X-Amz-Credential=AKIALINKSIGNER%2F"), "{url}");
+    assert!(!url.contains("X-Amz-Security-Token"), "long-lived keys, no session token: {url}");
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    // Without them the function's own credentials sign (moto's: "test").
+    let own = h.exporter.export("smith-generic", date("2025-11-24")).await.unwrap().url.unwrap();
+    assert!(own.contains("X-Amz-Credential=test%2F"), "{own}");
+    // A signer secret without its keys is a configuration error, said plainly.
+    let broken = new_secret(&h.sdk, &json!({"user": "x"})).await;
+    let err = exporter(&h.db, &h.sdk, Settings { link_signer_secret: Some(broken), ..h.settings.clone() })
+        .with_secrets(platform_aws::SecretsCache::new(
+            aws_sdk_secretsmanager::Client::new(&h.sdk),
+            Duration::from_secs(60),
+        ))
+        .export("smith-generic", date("2025-11-25"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs access_key_id and secret_access_key"), "{err}");
 }
