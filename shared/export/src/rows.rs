@@ -46,9 +46,16 @@ pub fn query(
     }
     let mut order: Vec<String> = Vec::new();
     for s in &template.sort {
+        let numeric = template.columns.iter().any(|c| c.field == s.field && c.kind == Kind::Number);
         let expr = match s.field.as_str() {
             "lead_id" => "l.id".to_owned(),
             "received_at" => "l.received_at".to_owned(),
+            // A number column sorts by value ("99" before "100"); text that is no number last.
+            other if numeric => {
+                let text = text_expr(other, &mut params);
+                let digits = format!("regexp_replace({text}, '[$, ]', '', 'g')");
+                format!("(CASE WHEN {digits} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {digits}::numeric END)")
+            }
             other => text_expr(other, &mut params),
         };
         order.push(format!("{expr} {} NULLS LAST", if s.descending { "DESC" } else { "ASC" }));
@@ -434,6 +441,10 @@ mod tests {
             "{sql}"
         );
         assert_eq!(params.len(), 7);
+        let by_amount = json!({"columns": [{"field": "amount", "type": "number"}], "sort": [{"field": "amount"}]});
+        let amount = Template::custom("t", &by_amount, &["amount".to_string()].into_iter().collect()).unwrap();
+        let (sql, _) = query(&amount, "lp", Utc::now(), None);
+        assert!(sql.contains("THEN regexp_replace((l.fields ->> $4), '[$, ]', '', 'g')::numeric END) ASC"), "{sql}");
         let generic = Template::generic(&Default::default());
         assert!(query(&generic, "lp", Utc::now(), None).0.ends_with("ORDER BY l.received_at, l.id"));
     }

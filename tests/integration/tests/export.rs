@@ -247,6 +247,19 @@ async fn a_custom_template_chooses_columns_types_order_and_leads() {
     assert_eq!(s.get_value((2, 2)), Some(&Data::String("5550105566".into())));
     assert_eq!(s.get_value((2, 3)), Some(&Data::Float(99.5)), "\"$99.50\" read as a number");
     assert_eq!(s.height(), 3);
+
+    // A number column sorts by value, not by text ("$99.50" before "$1,250.00"); none last.
+    h.db.exec(
+        "UPDATE leads.export_template SET definition = '{\"summary\": false,
+           \"columns\": [{\"field\": \"first_name\"}, {\"field\": \"amount\", \"type\": \"number\"}],
+           \"sort\": [{\"field\": \"amount\"}]}'",
+    )
+    .await;
+    let sorted = h.exporter.export("smith-generic", date("2025-11-24")).await.unwrap();
+    let mut book = h.workbook(sorted.key.as_deref().unwrap()).await;
+    let s = book.worksheet_range("Leads").unwrap();
+    let order: Vec<String> = (1..4).map(|r| s.get_value((r, 0)).unwrap().to_string()).collect();
+    assert_eq!(order, ["lee", "Dana", "Chris"]);
 }
 
 #[tokio::test]
