@@ -203,6 +203,12 @@ pub struct CandidateIndex {
 /// Candidates scored per name.
 const SHORTLIST: usize = 25;
 
+/// Trigram postings counted per name, at most (beyond the rarest [`MIN_GRAMS`] trigrams).
+const POSTINGS_BUDGET: usize = 3_000;
+
+/// Trigrams always counted, however common.
+const MIN_GRAMS: usize = 4;
+
 fn trigrams(key: &str) -> Vec<[char; 3]> {
     let padded: Vec<char> = format!("  {key} ").chars().collect();
     let mut grams: Vec<[char; 3]> = padded.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
@@ -320,8 +326,18 @@ impl CandidateIndex {
         // Dense counters: one slot per clean name, only the touched ones are read back.
         let mut counts = vec![0u16; self.names.len()];
         let mut touched: Vec<u32> = Vec::new();
-        for g in trigrams(&name.key) {
-            for &id in self.grams.get(&g).map(Vec::as_slice).unwrap_or_default() {
+        // The rarest trigrams first, and the common ones ("ser", "ion") only while the budget
+        // lasts: they say little about which name it is, and cost the most to count.
+        let mut postings: Vec<&[u32]> =
+            trigrams(&name.key).iter().filter_map(|g| self.grams.get(g).map(Vec::as_slice)).collect();
+        postings.sort_by_key(|p| p.len());
+        let mut budget = POSTINGS_BUDGET;
+        for (i, list) in postings.into_iter().enumerate() {
+            if i >= MIN_GRAMS && list.len() > budget {
+                break;
+            }
+            budget = budget.saturating_sub(list.len());
+            for &id in list {
                 let c = &mut counts[id as usize];
                 if *c == 0 {
                     touched.push(id);
@@ -365,6 +381,17 @@ mod tests {
 
     fn key(s: &str) -> String {
         normalise(s).map(|k| k.key).unwrap_or_default()
+    }
+
+    #[test]
+    fn common_trigrams_past_the_budget_do_not_hide_the_right_name() {
+        // Thousands of names share "services" (and its trigrams); the typo is found by its rare ones.
+        let mut names: Vec<String> = (0..5_000).map(|i| format!("Alpha{i} Services")).collect();
+        names.push("Quixotic Services".into());
+        let index = CandidateIndex::new(names);
+        let best = index.suggest(&normalise("Quixotc Services").unwrap(), 1).remove(0);
+        assert_eq!(best.clean, "Quixotic Services");
+        assert!(!best.exact_key);
     }
 
     #[test]
