@@ -11,7 +11,10 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use platform_dedupe::Dedupe;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED};
-use platform_runtime::{ErrorKind, InvocationError};
+use platform_runtime::{
+    ErrorKind, InvocationError,
+    event::{self, Event},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -55,16 +58,12 @@ pub fn classify(payload: Value) -> Result<Trigger, String> {
             .collect();
         return Ok(Trigger::Upload(keys));
     }
-    if payload.get("Records").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    match event::read(payload)? {
+        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
+        Event::Schedule => Ok(Trigger::Schedule),
+        Event::Command(c) => Ok(Trigger::Command(c)),
+        Event::FunctionUrl(_) | Event::Other => Err("unrecognised event: expected an SQS batch, an S3 upload, a Scheduled Event, or {\"action\": \"sweep\" | \"export_review\"}".into()),
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(Trigger::Schedule);
-    }
-    if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
-    }
-    Err("unrecognised event: expected an SQS batch, an S3 upload, a Scheduled Event, or {\"action\": \"sweep\" | \"export_review\"}".into())
 }
 
 /// Handles one invocation, inside one span carrying the request id.

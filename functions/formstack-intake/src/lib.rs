@@ -13,6 +13,7 @@ use platform_intake::{Intake, webhook::WebhookRequest};
 use platform_runtime::{
     Deadline, ErrorKind, InvocationError,
     deadline::DEFAULT_MARGIN,
+    event::{self, Event},
     function_url::{self, respond},
 };
 use serde::Deserialize;
@@ -55,18 +56,14 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
-        return serde_json::from_value(payload)
-            .map(|r| Trigger::FunctionUrl(Box::new(r)))
-            .map_err(|e| format!("Function URL event not understood: {e}"));
+    match event::read(payload)? {
+        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
+        Event::Schedule => Ok(Trigger::Schedule),
+        Event::Command(c) => Ok(Trigger::Command(c)),
+        Event::Sqs(_) | Event::Other => {
+            Err("unrecognised event: expected a Function URL request, a Scheduled Event or {\"action\": …}".into())
+        }
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(Trigger::Schedule);
-    }
-    if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
-    }
-    Err("unrecognised event: expected a Function URL request, a Scheduled Event or {\"action\": …}".into())
 }
 
 /// Handles one invocation; a pull stops fetching before the invocation's deadline.

@@ -22,6 +22,7 @@ use platform_domain::envelope::Envelope;
 use platform_leads::{KIND_LEADS_RECEIVED, LeadError, Leads, endpoint::LeadHttp};
 use platform_runtime::{
     ErrorKind, InvocationError,
+    event::{self, Event},
     function_url::{self, respond},
 };
 use serde::Deserialize;
@@ -69,22 +70,16 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    if payload.get("Records").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    match event::read(payload)? {
+        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
+        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
+        Event::Schedule => Ok(Trigger::Schedule),
+        Event::Command(c) => Ok(Trigger::Command(c)),
+        Event::Other => Err(
+            "unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}"
+                .into(),
+        ),
     }
-    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
-        return serde_json::from_value(payload)
-            .map(|r| Trigger::FunctionUrl(Box::new(r)))
-            .map_err(|e| format!("Function URL event not understood: {e}"));
-    }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(Trigger::Schedule);
-    }
-    if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
-    }
-    Err("unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}"
-        .into())
 }
 
 /// Handles one invocation, inside one span carrying the request id.

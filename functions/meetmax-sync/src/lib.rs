@@ -15,7 +15,11 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::{MeetmaxSync, RunReport};
-use platform_runtime::{Deadline, ErrorKind, InvocationError, deadline::DEFAULT_MARGIN};
+use platform_runtime::{
+    Deadline, ErrorKind, InvocationError,
+    deadline::DEFAULT_MARGIN,
+    event::{self, Event},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -46,16 +50,15 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    if payload.get("Records").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    match event::read(payload)? {
+        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
+        Event::Schedule => Ok(Trigger::Schedule),
+        Event::Command(c) => Ok(Trigger::Command(c)),
+        Event::FunctionUrl(_) | Event::Other => {
+            Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"sweep\" | \"sync\"}"
+                .into())
+        }
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(Trigger::Schedule);
-    }
-    if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
-    }
-    Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"sweep\" | \"sync\"}".into())
 }
 
 /// Handles one invocation, inside one span carrying the request id.

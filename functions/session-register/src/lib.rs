@@ -6,6 +6,7 @@ use lambda_runtime::LambdaEvent;
 use platform_connectors::register::{RegisterHttp, Registrar};
 use platform_runtime::{
     ErrorKind, InvocationError,
+    event::{self, Event},
     function_url::{self, respond},
 };
 use serde_json::Value;
@@ -20,12 +21,10 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
-        return serde_json::from_value(payload)
-            .map(|r| Trigger::FunctionUrl(Box::new(r)))
-            .map_err(|e| format!("Function URL event not understood: {e}"));
+    match event::read::<Value>(payload)? {
+        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
+        _ => Err("unrecognised event: session-register answers Function URL requests only".into()),
     }
-    Err("unrecognised event: session-register answers Function URL requests only".into())
 }
 
 /// Handles one invocation.

@@ -13,7 +13,10 @@ use chrono::NaiveDate;
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::Envelope;
 use platform_export::{ExportError, Exporter, KIND_EXPORT_REQUESTED};
-use platform_runtime::{ErrorKind, InvocationError};
+use platform_runtime::{
+    ErrorKind, InvocationError,
+    event::{self, Event},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -50,16 +53,14 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    if payload.get("Records").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    match event::read(payload)? {
+        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
+        Event::Schedule => Ok(Trigger::Schedule),
+        Event::Command(c) => Ok(Trigger::Command(c)),
+        Event::FunctionUrl(_) | Event::Other => {
+            Err("unrecognised event: expected an SQS batch, a Scheduled Event or {\"action\": …}".into())
+        }
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(Trigger::Schedule);
-    }
-    if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Trigger::Command).map_err(|e| format!("unknown command: {e}"));
-    }
-    Err("unrecognised event: expected an SQS batch, a Scheduled Event or {\"action\": …}".into())
 }
 
 /// Handles one invocation, inside one span carrying the request id.

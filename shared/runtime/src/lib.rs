@@ -1,9 +1,11 @@
-//! Lambda glue shared by every function: JSON tracing ([`tracing_setup`]), configuration from
+//! Lambda glue shared by every function: the shapes of event ([`event`]), JSON tracing
+//! ([`tracing_setup`]), configuration from
 //! the environment ([`env`]), SQS batch processing with partial failures ([`sqs_batch`]) and the
 //! invocation's deadline ([`deadline`]).
 
 pub mod deadline;
 pub mod env;
+pub mod event;
 pub mod function_url;
 pub mod invocation_error;
 pub mod sqs_batch;

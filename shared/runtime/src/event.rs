@@ -1,0 +1,67 @@
+//! The shapes of event every function may receive, recognised in one place: an SQS batch, a
+//! Function URL request, an EventBridge schedule, an operator's `{"action": …}` command. Each
+//! function's `classify` maps these to its own `Trigger` and refuses the shapes it does not take.
+
+use aws_lambda_events::{lambda_function_urls::LambdaFunctionUrlRequest, sqs::SqsEvent};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// An event, by its shape; `C` is the function's command type.
+#[derive(Debug)]
+pub enum Event<C> {
+    /// `{"Records": […]}` from SQS.
+    Sqs(SqsEvent),
+    /// A Function URL request.
+    FunctionUrl(Box<LambdaFunctionUrlRequest>),
+    /// An EventBridge `Scheduled Event`.
+    Schedule,
+    /// `{"action": …}`.
+    Command(C),
+    /// None of these.
+    Other,
+}
+
+/// Recognises `payload`'s shape and reads it; the error says what was not understood.
+pub fn read<C: DeserializeOwned>(payload: Value) -> Result<Event<C>, String> {
+    if payload.get("Records").is_some() {
+        return serde_json::from_value(payload).map(Event::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
+    }
+    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
+        return serde_json::from_value(payload)
+            .map(|r| Event::FunctionUrl(Box::new(r)))
+            .map_err(|e| format!("Function URL event not understood: {e}"));
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Event::Schedule);
+    }
+    if payload.get("action").is_some() {
+        return serde_json::from_value(payload).map(Event::Command).map_err(|e| format!("unknown command: {e}"));
+    }
+    Ok(Event::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+    enum Command {
+        Sweep,
+    }
+
+    #[test]
+    fn every_shape_is_recognised_and_a_bad_one_explained() {
+        let sqs = json!({"Records": [{"messageId": "m", "body": "{}"}]});
+        assert!(matches!(read::<Command>(sqs), Ok(Event::Sqs(e)) if e.records.len() == 1));
+        let url: Value =
+            serde_json::from_str(include_str!("../../../events/formstack-intake/webhook-valid.json")).unwrap();
+        assert!(matches!(read::<Command>(url), Ok(Event::FunctionUrl(_))));
+        assert!(matches!(read::<Command>(json!({"detail-type": "Scheduled Event"})), Ok(Event::Schedule)));
+        assert!(matches!(read::<Command>(json!({"action": "sweep"})), Ok(Event::Command(Command::Sweep))));
+        assert!(read::<Command>(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
+        assert!(read::<Command>(json!({"Records": "no"})).unwrap_err().contains("SQS event not understood"));
+        assert!(matches!(read::<Command>(json!({"hello": 1})), Ok(Event::Other)));
+    }
+}
