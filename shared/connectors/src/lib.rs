@@ -408,14 +408,7 @@ impl Connectors {
             ));
         };
         let key = format!("previews/{connection}/{}.xlsx", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
-        platform_aws::s3::put(
-            s3,
-            bucket,
-            &key,
-            bytes,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .await?;
+        platform_aws::s3::put(s3, bucket, &key, bytes, platform_workbook::CONTENT_TYPE).await?;
         let url = platform_aws::s3::presigned_get(s3, bucket, &key, self.settings.link_ttl).await?;
         let streams: BTreeMap<&String, Value> = read
             .streams

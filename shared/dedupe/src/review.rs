@@ -80,7 +80,7 @@ impl Dedupe {
     }
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const XLSX: &str = platform_workbook::CONTENT_TYPE;
 const APPLIED: &str = "applied";
 
 async fn review_rows(db: &impl GenericClient) -> Result<Vec<ReviewRow>, DedupeError> {

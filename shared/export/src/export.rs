@@ -346,7 +346,15 @@ impl Exporter {
         let started = std::time::Instant::now();
         let key = s3_key(&sub.client_id, &sub.lander_id, date);
         let bucket = &self.settings.bucket;
-        let bytes = platform_aws::s3::upload_file(&self.s3, bucket, &key, path, XLSX, self.settings.part_bytes).await?;
+        let bytes = platform_aws::s3::upload_file(
+            &self.s3,
+            bucket,
+            &key,
+            path,
+            platform_workbook::CONTENT_TYPE,
+            self.settings.part_bytes,
+        )
+        .await?;
         let url = platform_aws::s3::presigned_get(&self.link_client().await?, bucket, &key, self.settings.link).await?;
         let expires = Utc::now() + self.settings.link;
         let upload_seconds = started.elapsed().as_secs_f64();
@@ -517,6 +525,3 @@ impl Exporter {
 
 /// Batches of rows between the reader and the writer thread.
 const BATCHES_IN_FLIGHT: usize = 4;
-
-/// The content type of XLSX.
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -102,14 +102,7 @@ impl Leads {
         .map_err(workbook_error)?;
         let bytes = book.save_to_buffer().map_err(workbook_error)?;
         let key = format!("todo/{date}.xlsx");
-        platform_aws::s3::put(
-            s3,
-            bucket,
-            &key,
-            bytes,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .await?;
+        platform_aws::s3::put(s3, bucket, &key, bytes, platform_workbook::CONTENT_TYPE).await?;
         let link =
             platform_aws::s3::presigned_get(s3, bucket, &key, std::time::Duration::from_secs(7 * 24 * 3600)).await?;
 

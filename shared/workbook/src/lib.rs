@@ -57,6 +57,9 @@ impl From<i64> for Cell {
     }
 }
 
+/// The content type of an XLSX file (for S3 objects and downloads).
+pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// Excel's cell text limit (characters); longer text is cut with an ellipsis.
 pub const MAX_CELL_CHARS: usize = 32_767;
 
