@@ -48,7 +48,7 @@ migrate:
 
 bench: install
 	$(STACK) install-peers
-	cargo build --release -p integration-tests --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-summary
+	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-summary
 	$(STACK) exec target/release/bench-intake $(BENCH_ARGS)
 	$(STACK) exec target/release/bench-dedupe
 	$(STACK) exec target/release/bench-meetmax

@@ -470,7 +470,7 @@ async fn the_endpoint_takes_only_signed_leads_of_known_landers() {
     assert_eq!(stored, 0);
     // Through the Lambda handler, as the Function URL delivers it.
     let raw = json!({"lead_id": "fn-1", "fields": {"first_name": "Nul\u{0}Byte", "last_name": "名前"}}).to_string();
-    let mut event: Value = serde_json::from_str(include_str!("../../../events/lead-delivery/lead.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../../events/lead-delivery/lead.json")).unwrap();
     event["headers"]["x-lander-id"] = json!("accident-lp");
     event["headers"]["x-signature"] = json!(platform_domain::signature::sign(raw.as_bytes(), LANDER_KEY));
     event["body"] = json!(raw);

@@ -222,7 +222,7 @@ async fn the_lambda_handler_answers_function_url_requests() {
     let body = json!({"person_id": "p6", "session_id": "s6", "request_id": "l-1"}).to_string();
     let sig = platform_domain::signature::sign(body.as_bytes(), KEY);
     let mut event: Value =
-        serde_json::from_str(include_str!("../../../events/session-register/register.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/session-register/register.json")).unwrap();
     event["headers"]["x-app-id"] = json!(APP);
     event["headers"]["x-signature"] = json!(sig);
     event["body"] = json!(body);

@@ -7,7 +7,7 @@
 //!   own — once over 100,000 leads, once over all of them;
 //! - (b) rust_xlsxwriter alone writing the same cells from memory (the same values, computed
 //!   rather than read), with the same sheet settings: the floor;
-//! - (c) a Python peer (`tests/integration/peers/export_peer.py`): psycopg reading the same
+//! - (c) a Python peer (`tests/bench/peers/export_peer.py`): psycopg reading the same
 //!   rows through a server-side cursor, XlsxWriter in constant-memory mode writing the same
 //!   columns, boto3 uploading the file to the same bucket.
 //!

@@ -5,7 +5,7 @@
 //! parsing, mapping, warehouse writes, outbox, SQS), (2) the database step alone: the same
 //! submissions ingested straight into a fresh database in the pull's commit-sized batches, on
 //! one connection and on two, and (3) beside it, in the same run and on the same records, the
-//! Python peer the platform replaces (`tests/integration/peers/intake_peer.py`: psycopg, the raw
+//! Python peer the platform replaces (`tests/bench/peers/intake_peer.py`: psycopg, the raw
 //! record and an `INSERT … ON CONFLICT` upsert per submission, row by row and through
 //! `executemany`). Figures to `target/bench/intake.json` beside a table. Needs the stack and the
 //! peers' Python packages: run through `make bench`; `--n N` changes the count, `--batch N` the

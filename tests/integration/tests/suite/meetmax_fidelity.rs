@@ -206,7 +206,7 @@ async fn a_role_rule_can_depend_on_an_answer_and_cap_a_list() {
 #[tokio::test]
 async fn the_operators_view_keeps_the_published_values_for_forms_without_configuration() {
     // The view as published (V1), created beside the current one under another name.
-    const V1: &str = include_str!("../../../shared/warehouse/migrations/V1__conferences_events.sql");
+    const V1: &str = include_str!("../../../../shared/warehouse/migrations/V1__conferences_events.sql");
     let start = V1.find("CREATE VIEW conferences_events.exchange_meetmax AS").unwrap();
     let end = start + V1[start..].find("$view$").unwrap();
     let published =

@@ -1,0 +1,24 @@
+//! The integration suite as one test binary (one link instead of one per file: the clean
+//! build of `make test` stays small enough for a CI machine with little disk).
+
+mod company_quality;
+mod connectors;
+mod dedupe;
+mod events;
+mod export;
+mod hardening_intake;
+mod hardening_meetmax;
+mod lander_forms;
+mod leads;
+mod lenos;
+mod mapping_errors;
+mod meetmax;
+mod meetmax_fidelity;
+mod platform;
+mod pull;
+mod reliability_queues;
+mod reliability_secrets;
+mod reliability_vendors;
+mod reliability_webhooks;
+mod session_register;
+mod webhook;
