@@ -71,8 +71,13 @@ pub struct Account {
     pub base_url: String,
     /// Secrets Manager id of the consumer key and secret.
     pub secret_id: String,
-    /// Requests per second for the whole account.
+    /// Requests per second for the whole account: the fixed rate, or where adaptive pacing
+    /// starts when it has learned nothing yet.
     pub rate_per_second: f64,
+    /// The rate adapts to MeetMax's answers (raised while calls succeed, cut on a 429).
+    pub adaptive_rate: bool,
+    /// The adaptive rate's upper bound (`None`: 5 × `rate_per_second`).
+    pub max_rate_per_second: Option<f64>,
     /// Requests in flight at most.
     pub concurrency: usize,
     /// A list of this many results (or more) may be truncated: absent records are looked up
@@ -121,7 +126,8 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
     let mut config = Config::default();
     for r in db
         .query(
-            "SELECT name, environment, base_url, secret_id, rate_per_second, concurrency, list_limit
+            "SELECT name, environment, base_url, secret_id, rate_per_second, concurrency, list_limit,
+                    adaptive_rate, max_rate_per_second
                FROM integration.meetmax_account",
             &[],
         )
@@ -135,6 +141,8 @@ pub async fn load(db: &impl GenericClient) -> Result<Config, SyncError> {
             rate_per_second: r.get(4),
             concurrency: r.get::<_, i32>(5).max(1) as usize,
             list_limit: r.get::<_, i32>(6).max(1) as usize,
+            adaptive_rate: r.get(7),
+            max_rate_per_second: r.get(8),
         };
         config.accounts.insert(a.name.clone(), a);
     }

@@ -23,10 +23,13 @@ use platform_aws::SecretsCache;
 use platform_domain::run::RunCounts;
 use platform_runtime::Deadline;
 use platform_vendors::{
-    Pacer, RetryPolicy, VendorClient,
+    Adaptive, Learned, Pacer, RetryPolicy, VendorClient,
     meetmax::{Credentials, ErrorClass, MeetmaxClient},
 };
-use platform_warehouse::{Warehouse, WarehouseError};
+use platform_warehouse::{
+    Warehouse, WarehouseError,
+    pace::{self, StoredPace},
+};
 use serde::Serialize;
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -241,7 +244,38 @@ struct ClientKey {
     base_url: String,
     credentials: Credentials,
     rate_per_second: f64,
+    adaptive_rate: bool,
+    max_rate_per_second: Option<f64>,
     concurrency: usize,
+}
+
+/// An account's client and its pacer (whose learned rate is saved after each run).
+#[derive(Debug, Clone)]
+struct CachedClient {
+    key: ClientKey,
+    client: MeetmaxClient,
+    pacer: Pacer,
+}
+
+/// The vendor's name in `integration.vendor_pace`.
+const PACE_VENDOR: &str = "meetmax";
+
+/// The pacer of one instance (a `share` of the account's rate): fixed at the configured rate,
+/// or adaptive from what was learned before (else the configured rate), between a tenth of the
+/// configured rate and `max_rate_per_second` (default five times it).
+fn pacer_for(account: &config::Account, learned: Option<StoredPace>, share: f64) -> Pacer {
+    if !account.adaptive_rate {
+        return Pacer::new(account.rate_per_second * share, account.concurrency);
+    }
+    let bounds = Adaptive {
+        min_rate: account.rate_per_second / 10.0 * share,
+        max_rate: account.max_rate_per_second.unwrap_or(5.0 * account.rate_per_second) * share,
+    };
+    let start = match learned {
+        Some(p) => Learned { rate: p.rate_per_second * share, ceiling: p.ceiling_per_second.map(|c| c * share) },
+        None => Learned { rate: account.rate_per_second * share, ceiling: None },
+    };
+    Pacer::adaptive(start, bounds, account.concurrency)
 }
 
 /// The service: build once per container; clients (and their pacing) live across invocations.
@@ -255,7 +289,7 @@ pub struct MeetmaxSync {
     pub settings: Settings,
     /// Test hooks.
     pub hooks: Hooks,
-    clients: Arc<Mutex<HashMap<String, (ClientKey, MeetmaxClient)>>>,
+    clients: Arc<Mutex<HashMap<String, CachedClient>>>,
 }
 
 impl MeetmaxSync {
@@ -282,9 +316,9 @@ impl MeetmaxSync {
         Ok(MeetmaxSync::new(foundation.warehouse, foundation.secrets, settings))
     }
 
-    /// The account's client: one per account and credentials, kept across invocations so its
-    /// pacing holds across runs.
-    async fn client(&self, account: &config::Account) -> Result<MeetmaxClient, SyncError> {
+    /// The account's client and pacer: one per account and credentials, kept across invocations
+    /// so that its pacing holds across runs; a new one starts from the pace learned before.
+    async fn client(&self, account: &config::Account) -> Result<(MeetmaxClient, Pacer), SyncError> {
         let secret = self.secrets.get(&account.secret_id).await?;
         let credentials = Credentials::from_secret(secret.json())
             .map_err(|e| SyncError::Config(format!("account {}: {e}", account.name)))?;
@@ -292,20 +326,57 @@ impl MeetmaxSync {
             base_url: account.base_url.clone(),
             credentials: credentials.clone(),
             rate_per_second: account.rate_per_second,
+            adaptive_rate: account.adaptive_rate,
+            max_rate_per_second: account.max_rate_per_second,
             concurrency: account.concurrency,
         };
         let mut clients = self.clients.lock().await;
-        if let Some((k, c)) = clients.get(&account.name)
-            && *k == key
+        if let Some(c) = clients.get(&account.name)
+            && c.key == key
         {
-            return Ok(c.clone());
+            return Ok((c.client.clone(), c.pacer.clone()));
         }
+        let learned = if account.adaptive_rate {
+            let conn = self.warehouse.conn().await?;
+            pace::load(&**conn, PACE_VENDOR, &account.name).await?
+        } else {
+            None
+        };
+        let pacer = pacer_for(account, learned, 1.0 / self.settings.instances);
+        tracing::info!(account = %account.name, rate = pacer.rate(), adaptive = pacer.is_adaptive(), "MeetMax pacing");
         let http = VendorClient::new("meetmax", self.settings.timeout, self.settings.retry.clone())
             .map_err(|e| SyncError::Config(e.to_string()))?
-            .with_pacer(Pacer::new(account.rate_per_second / self.settings.instances, account.concurrency));
+            .with_pacer(pacer.clone());
         let client = MeetmaxClient::new(http, &account.base_url, credentials);
-        clients.insert(account.name.clone(), (key, client.clone()));
-        Ok(client)
+        clients.insert(account.name.clone(), CachedClient { key, client: client.clone(), pacer: pacer.clone() });
+        Ok((client, pacer))
+    }
+
+    /// Keeps what an adaptive pacer learned for the next container; a failure only costs the
+    /// next container its head start, so it is logged, never fatal.
+    async fn save_pace(&self, account: &str, pacer: &Pacer) {
+        if !pacer.is_adaptive() {
+            return;
+        }
+        let learned = pacer.learned();
+        let (accepted, refused) = pacer.take_counts();
+        let whole = self.settings.instances;
+        let stored = StoredPace {
+            rate_per_second: learned.rate * whole,
+            ceiling_per_second: learned.ceiling.map(|c| c * whole),
+        };
+        let saved = match self.warehouse.conn().await {
+            Ok(conn) => pace::save(&**conn, PACE_VENDOR, account, stored, accepted, refused).await,
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => {
+                tracing::info!(%account, rate = stored.rate_per_second, ceiling = ?stored.ceiling_per_second, accepted, refused, "MeetMax pace saved")
+            }
+            Err(e) => {
+                tracing::warn!(%account, error = %e, "MeetMax pace not saved; the next container starts from the configured rate")
+            }
+        }
     }
 
     /// One run: the registrations `ids` (a queue message) or every released registration (the
@@ -373,7 +444,7 @@ impl MeetmaxSync {
             let account = config.accounts.get(&cfg.account).ok_or_else(|| {
                 SyncError::Config(format!("form {form_id}: unknown MeetMax account '{}'", cfg.account))
             })?;
-            let client = self.client(account).await?;
+            let (client, pacer) = self.client(account).await?;
             let password =
                 match &cfg.password_secret_id {
                     Some(id) => Some(self.secrets.get(id).await?.field("password").ok_or_else(|| {
@@ -394,7 +465,9 @@ impl MeetmaxSync {
                 refuse_adds,
                 deadline,
             };
-            let outcomes = run.run(candidates).await?;
+            let outcomes = run.run(candidates).await;
+            self.save_pace(&account.name, &pacer).await;
+            let outcomes = outcomes?;
             if auth_failed.load(Ordering::SeqCst) {
                 // Rotated credentials are read again on the next run.
                 self.secrets.invalidate(&account.secret_id).await;

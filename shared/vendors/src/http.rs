@@ -11,9 +11,9 @@ use std::{
 };
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{RequestBuilder, Response, header::RETRY_AFTER};
-use tokio::sync::Semaphore;
+
+use crate::pace::Pacer;
 
 /// How a client retries.
 #[derive(Debug, Clone)]
@@ -131,41 +131,6 @@ enum Retry {
     Failures,
 }
 
-/// A request rate and a concurrency limit: every attempt (retries included) waits for a slot
-/// and for the rate; nothing sleeps a fixed time.
-#[derive(Debug, Clone)]
-pub struct Pacer {
-    limiter: Arc<DefaultDirectRateLimiter>,
-    slots: Arc<Semaphore>,
-    rate: f64,
-    concurrency: usize,
-}
-
-impl Pacer {
-    /// `rate_per_second` requests a second (evenly spaced, no burst), at most `concurrency` in flight.
-    pub fn new(rate_per_second: f64, concurrency: usize) -> Pacer {
-        let rate = if rate_per_second.is_finite() && rate_per_second > 0.0 { rate_per_second } else { 1.0 };
-        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
-        let quota = Quota::with_period(period).expect("period is positive");
-        Pacer {
-            limiter: Arc::new(RateLimiter::direct(quota)),
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            rate,
-            concurrency: concurrency.max(1),
-        }
-    }
-
-    /// Requests per second.
-    pub fn rate(&self) -> f64 {
-        self.rate
-    }
-
-    /// Requests in flight at most.
-    pub fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-}
-
 /// A reqwest client for one vendor, reused across invocations.
 #[derive(Debug, Clone)]
 pub struct VendorClient {
@@ -251,12 +216,8 @@ impl VendorClient {
             .with_jitter();
         let max_retry_after = self.policy.max_retry_after;
         let attempt = || async {
-            let _slot = match &self.pacer {
-                Some(p) => {
-                    let slot = p.slots.acquire().await.ok();
-                    p.limiter.until_ready().await;
-                    slot
-                }
+            let turn = match &self.pacer {
+                Some(p) => Some(p.turn().await),
                 None => None,
             };
             if self.auth_latch.as_ref().is_some_and(|l| l.load(Ordering::SeqCst)) {
@@ -270,16 +231,22 @@ impl VendorClient {
                     VendorError::Transport { vendor: self.vendor, message: error_chain(e) }
                 }
             })?;
-            if resp.status().is_success() {
+            let status = resp.status();
+            let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
+            if let (Some(p), Some(turn)) = (&self.pacer, &turn) {
+                match status.as_u16() {
+                    429 => p.refused(turn, retry_after),
+                    _ => p.accepted(turn),
+                }
+            }
+            if status.is_success() {
                 return Ok(resp);
             }
-            let status = resp.status();
             if matches!(status.as_u16(), 401 | 403)
                 && let Some(latch) = &self.auth_latch
             {
                 latch.store(true, Ordering::SeqCst);
             }
-            let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
             let body = resp.text().await.unwrap_or_default();
             Err(VendorError::Status {
                 vendor: self.vendor,
@@ -386,18 +353,6 @@ mod tests {
         assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
         let junk = reqwest::header::HeaderValue::from_static("soon");
         assert_eq!(parse_retry_after(Some(&junk)), None);
-    }
-
-    #[tokio::test]
-    async fn pacer_spaces_requests_without_bursts() {
-        let pacer = Pacer::new(1000.0, 2);
-        // The first cell is free; the next ones are spaced by the period.
-        for _ in 0..3 {
-            pacer.limiter.until_ready().await;
-        }
-        assert!(pacer.limiter.check().is_err(), "no burst beyond one request");
-        assert_eq!((pacer.rate(), pacer.concurrency()), (1000.0, 2));
-        assert_eq!(Pacer::new(f64::NAN, 0).rate(), 1.0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod forms;
 pub mod leads;
 pub mod migrate;
 pub mod outbox;
+pub mod pace;
 pub mod raw;
 pub mod registrations;
 pub mod runs;

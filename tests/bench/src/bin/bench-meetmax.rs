@@ -5,6 +5,10 @@
 //! beside it the originals' pacing computed from the same calls: the scripts this replaces made
 //! one call at a time with a fixed sleep after each (4–5 s per call since February 2024, 1 s
 //! before; `shared/vendors/docs/meetmax.md` §9), so they take calls × (sleep + latency).
+//! Then adaptive pacing against a limit the account is not told (the sandbox takes 32 requests/s,
+//! the account is configured at 20): a first container from the configured rate (cold), then a
+//! new one from what the first kept in the warehouse (warm); the share of the limit reached and
+//! the share of calls refused, over both runs.
 //! Figures to `target/bench/meetmax.json` beside a table (100 registrations across 15 companies
 //! under `BENCH_QUICK=1`). Needs the stack (`DATABASE_URL`, `AWS_ENDPOINT_URL`): run through
 //! `make bench`.
@@ -13,10 +17,13 @@ use std::time::Instant;
 
 use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::meetmax_support::{EVENT, MeetmaxHarness, test_settings};
+use platform_meetmax::MeetmaxSync;
 use vendor_sandbox::meetmax::{RateLimit, Switches};
 
 const RATE: f64 = 20.0;
 const LATENCY_MS: u64 = 50;
+/// The limit of the adaptive part, which the account is not told (it is configured at RATE).
+const HIDDEN_LIMIT: f64 = 32.0;
 /// The originals' sleep per call (the lower end of their 2024 pacing).
 const ORIGINAL_SLEEP_SECONDS: f64 = 4.0;
 
@@ -34,22 +41,9 @@ async fn main() -> anyhow::Result<()> {
             ..Switches::default()
         })
         .await;
-    // Companies with reviewed clean names, suppliers spread over them, all released by the gate.
-    h.db.exec(&format!(
-        "INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
-         SELECT 'Bench Supplier ' || i || ' Inc', 'Bench Supplier ' || i, true FROM generate_series(1, {companies}) i;
-         INSERT INTO conferences_events.exchange_registration
-                (form_id, registration_id, first_name, last_name, organization, email, registration_type, one_one,
-                 time_zone, industries, meetings, approval_status, registration_status)
-         SELECT '5095980', 'bench-' || i, 'First' || i, 'Last' || i, 'Bench Supplier ' || (1 + i % {companies}) || ' Inc',
-                'person' || i || '@example.org', 'Supplier', 'Yes', 'Central Time',
-                'Information Technology' || chr(10) || 'Facilities', 6, 'Approved', 'Active'
-           FROM generate_series(1, {registrations}) i;
-         INSERT INTO integration.meetmax_release (registration_id)
-         SELECT registration_id FROM conferences_events.exchange_registration;"
-    ))
-    .await;
-
+    // The known limit: a fixed rate (the configured one), as the account ran before issue 14.
+    h.db.exec("UPDATE integration.meetmax_account SET adaptive_rate = false").await;
+    seed(&h, "bench", registrations, companies).await;
     let start = Instant::now();
     let report = h.sync.run(None, "bench").await?;
     let wall = start.elapsed().as_secs_f64();
@@ -87,6 +81,88 @@ async fn main() -> anyhow::Result<()> {
         .figure("refused_429", throttled as f64, "calls", None)
         .figure("original_pacing_seconds", original, "s", None)
         .figure("ratio_original_to_ours", original / wall, "x", None);
+
+    // Adaptive pacing against a limit the account is not told: configured at RATE, the sandbox
+    // takes HIDDEN_LIMIT. A first container starts from the configured rate (cold); a second
+    // one, a new service over the same warehouse, starts from what the first kept (warm).
+    let a = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
+    a.sandbox
+        .set_meetmax_switches(Switches {
+            latency_ms: LATENCY_MS,
+            rate_limit: Some(RateLimit { per_second: HIDDEN_LIMIT, burst: 5.0 }),
+            ..Switches::default()
+        })
+        .await;
+    seed(&a, "cold", registrations, companies).await;
+    let cold = measure(&a, &a.sync, registrations).await?;
+    let warm_sync = MeetmaxSync::new(a.sync.warehouse.clone(), a.sync.secrets.clone(), test_settings());
+    seed(&a, "warm", registrations, companies).await;
+    let warm = measure(&a, &warm_sync, registrations).await?;
+    let share = |m: &Measured| m.accepted as f64 / m.wall / HIDDEN_LIMIT;
+    let refused_share = |m: &Measured| m.refused as f64 / (m.accepted + m.refused) as f64;
+    let both = Measured {
+        accepted: cold.accepted + warm.accepted,
+        refused: cold.refused + warm.refused,
+        wall: cold.wall + warm.wall,
+    };
+    for (name, m) in [("cold (configured rate)", &cold), ("warm (learned rate)", &warm), ("both", &both)] {
+        println!(
+            "adaptive, {name}: {} answered + {} refused in {:.2} s = {:.1} req/s = {:.3} of the hidden limit {HIDDEN_LIMIT}; {:.2} % refused",
+            m.accepted,
+            m.refused,
+            m.wall,
+            m.accepted as f64 / m.wall,
+            share(m),
+            100.0 * refused_share(m)
+        );
+    }
+    figures
+        .parameter("adaptive_hidden_limit_per_second", HIDDEN_LIMIT)
+        .parameter("adaptive_configured_per_second", RATE)
+        .figure("adaptive_cold_share_of_limit", share(&cold), "x", None)
+        .figure("adaptive_cold_refused_share", refused_share(&cold), "share", None)
+        .figure("adaptive_warm_share_of_limit", share(&warm), "x", None)
+        .figure("adaptive_share_of_limit", share(&both), "x", Some(Goal::AtLeast(0.9)))
+        .figure("adaptive_refused_share", refused_share(&both), "share", Some(Goal::AtMost(0.01)));
     figures.write()?;
     Ok(())
+}
+
+/// One measured run: MeetMax calls answered and refused (429), and its wall time.
+struct Measured {
+    accepted: usize,
+    refused: usize,
+    wall: f64,
+}
+
+/// Runs `sync` once over everything released and counts the sandbox's answers during the run.
+async fn measure(h: &MeetmaxHarness, sync: &MeetmaxSync, registrations: usize) -> anyhow::Result<Measured> {
+    let before = h.sandbox.requests().await.len();
+    let start = Instant::now();
+    let report = sync.run(None, "bench").await?;
+    let wall = start.elapsed().as_secs_f64();
+    anyhow::ensure!(report.counts().get("added") == Some(&registrations), "not every registration was added");
+    let requests = h.sandbox.requests().await;
+    let refused = requests[before..].iter().filter(|r| r.status == 429).count();
+    Ok(Measured { accepted: requests.len() - before - refused, refused, wall })
+}
+
+/// Companies with reviewed clean names, `registrations` suppliers spread over them (ids and
+/// names start with `prefix`), all released by the gate.
+async fn seed(h: &MeetmaxHarness, prefix: &str, registrations: usize, companies: usize) {
+    h.db.exec(&format!(
+        "INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+         SELECT '{prefix} Supplier ' || i || ' Inc', '{prefix} Supplier ' || i, true FROM generate_series(1, {companies}) i;
+         INSERT INTO conferences_events.exchange_registration
+                (form_id, registration_id, first_name, last_name, organization, email, registration_type, one_one,
+                 time_zone, industries, meetings, approval_status, registration_status)
+         SELECT '5095980', '{prefix}-' || i, 'First' || i, 'Last' || i, '{prefix} Supplier ' || (1 + i % {companies}) || ' Inc',
+                '{prefix}' || i || '@example.org', 'Supplier', 'Yes', 'Central Time',
+                'Information Technology' || chr(10) || 'Facilities', 6, 'Approved', 'Active'
+           FROM generate_series(1, {registrations}) i;
+         INSERT INTO integration.meetmax_release (registration_id)
+         SELECT registration_id FROM conferences_events.exchange_registration
+          WHERE registration_id LIKE '{prefix}-%';"
+    ))
+    .await;
 }

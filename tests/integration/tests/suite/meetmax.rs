@@ -510,3 +510,72 @@ async fn every_sample_event_is_handled_as_documented() {
         lambda_runtime::LambdaEvent::new(serde_json::json!({"action": "explode"}), lambda_runtime::Context::default());
     assert!(meetmax_sync::handle(&h.sync, unknown).await.is_err());
 }
+
+/// Adaptive pacing against a MeetMax whose limit the account does not know: configured at
+/// 20 requests/s, the sandbox takes 10 (burst 2). The run meets 429s, still adds everyone, and
+/// keeps what it learned (a slower rate, the ceiling it met, the calls taken and refused) in
+/// `integration.vendor_pace`; a new container (a new service over the same warehouse) starts
+/// from it and adds to the counts. A fixed-rate account keeps nothing.
+#[tokio::test]
+async fn adaptive_pacing_learns_an_unknown_limit_and_the_next_container_starts_from_it() {
+    let mut settings = test_settings();
+    settings.retry.max_retries = 10;
+    let h = MeetmaxHarness::with(settings.clone(), 20.0, 2).await;
+    h.sandbox
+        .set_meetmax_switches(Switches {
+            rate_limit: Some(vendor_sandbox::meetmax::RateLimit { per_second: 10.0, burst: 2.0 }),
+            ..Switches::default()
+        })
+        .await;
+    let orgs = ["Pace One Inc", "Pace Two Inc", "Pace Three Inc"];
+    for org in orgs {
+        h.review(org, org.trim_end_matches(" Inc")).await;
+    }
+    let ids: Vec<String> = (0..24).map(|i| format!("pace{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        h.registration(&Reg::supplier(id, orgs[i % orgs.len()])).await;
+    }
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert_eq!(report.counts().get("added"), Some(&24), "{:?}", report.outcomes);
+    let requests = h.sandbox.requests().await;
+    let meetmax: Vec<_> = requests.iter().filter(|r| r.path.starts_with("/sched/")).collect();
+    let refused = meetmax.iter().filter(|r| r.status == 429).count() as i64;
+    assert!(refused >= 1, "20 requests/s against a limit of 10 meets a 429");
+    let pace = |db: &integration_tests::TestDb| {
+        let conn = db.warehouse.clone();
+        async move {
+            let c = conn.conn().await.unwrap();
+            c.query_opt(
+                "SELECT rate_per_second, ceiling_per_second, accepted, refused FROM integration.vendor_pace
+                  WHERE vendor = 'meetmax' AND account = 'sandbox'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .map(|r| (r.get::<_, f64>(0), r.get::<_, Option<f64>>(1), r.get::<_, i64>(2), r.get::<_, i64>(3)))
+        }
+    };
+    let (rate, ceiling, accepted, stored_refused) = pace(&h.db).await.expect("the learned pace is kept");
+    assert!(rate < 20.0, "the rate came down from the configured 20: {rate}");
+    assert!(ceiling.is_some_and(|c| c <= 20.0 * 1.2), "the ceiling is where a 429 came: {ceiling:?}");
+    assert_eq!(stored_refused, refused, "every 429 is counted");
+    assert_eq!(accepted + stored_refused, meetmax.len() as i64, "every call is counted once");
+
+    // A new container: the same warehouse, a new service (no client cached).
+    let next = platform_meetmax::MeetmaxSync::new(h.sync.warehouse.clone(), h.sync.secrets.clone(), settings);
+    h.registration(&Reg::supplier("pace-next", orgs[0])).await;
+    let report = next.run(None, "test").await.unwrap();
+    assert!(matches!(report.outcomes["pace-next"], Outcome::Added(_)), "{:?}", report.outcomes);
+    let after = h.sandbox.requests().await.iter().filter(|r| r.path.starts_with("/sched/")).count() as i64;
+    let (_, _, accepted2, refused2) = pace(&h.db).await.unwrap();
+    assert_eq!(accepted2 + refused2, after, "the new container's calls are added to the same record");
+
+    // A fixed-rate account learns nothing and keeps nothing.
+    h.db.exec("UPDATE integration.meetmax_account SET adaptive_rate = false; DELETE FROM integration.vendor_pace")
+        .await;
+    h.registration(&Reg::supplier("pace-fixed", orgs[1])).await;
+    let fixed = platform_meetmax::MeetmaxSync::new(h.sync.warehouse.clone(), h.sync.secrets.clone(), test_settings());
+    let report = fixed.run(None, "test").await.unwrap();
+    assert!(matches!(report.outcomes["pace-fixed"], Outcome::Added(_)), "{:?}", report.outcomes);
+    assert_eq!(pace(&h.db).await, None);
+}
