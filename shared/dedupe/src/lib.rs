@@ -118,7 +118,7 @@ impl Dedupe {
                 r.again.len()
             )],
         };
-        let work = async |conn: &mut platform_warehouse::tokio_postgres::Client| {
+        let work = async |conn: &mut platform_warehouse::Connection| {
             let names = names::insert_new(conn, registration_ids).await?;
             let released = gate::release(conn, run_id, registration_ids).await?;
             Ok::<_, DedupeError>((names, released))

@@ -15,7 +15,7 @@ use platform_domain::{
     run::RunCounts,
     submission::Submission,
 };
-use platform_warehouse::tokio_postgres::{Client, Transaction};
+use platform_warehouse::{Connection, Transaction};
 use platform_warehouse::{
     cursor, forms, leads, outbox,
     raw::{self, MappingOutcome, NewRaw, PendingRaw, Source},
@@ -166,7 +166,7 @@ pub struct CursorMark<'a> {
 /// registration and the cursor commit together. A row the database refuses never fails the
 /// batch (see [`process`]).
 pub async fn ingest(
-    conn: &mut Client,
+    conn: &mut Connection,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
@@ -207,16 +207,16 @@ pub async fn ingest(
             report.mapped = rows.len() as u64;
             let written = write_rows(&mut tx, &mappings, rows, run_id, &mut report).await?;
             let exceptions: Vec<MappingOutcome> = written.into_iter().filter(|o| o.error.is_some()).collect();
-            raw::set_outcomes(&tx, &exceptions).await?;
+            raw::set_outcomes(&*tx, &exceptions).await?;
             (tx, report, replays)
         }
     };
     if let Some(mark) = cursor_mark {
         if let Some(high_water) = mark.high_water {
-            cursor::advance(&tx, mark.form_id, high_water, run_id).await?;
+            cursor::advance(&*tx, mark.form_id, high_water, run_id).await?;
         }
         if let Some(page) = mark.scan_next_page {
-            cursor::scan_reached(&tx, mark.form_id, page).await?;
+            cursor::scan_reached(&*tx, mark.form_id, page).await?;
         }
     }
     tx.commit().await?;
@@ -228,7 +228,7 @@ pub async fn ingest(
 /// Maps stored raw rows again: those left `pending` by a crash (received before `before`) and,
 /// with `include_errors`, those that failed mapping (after the form's configuration was fixed).
 pub async fn remap(
-    conn: &mut Client,
+    conn: &mut Connection,
     run_id: Uuid,
     include_errors: bool,
     form_id: Option<&str>,
@@ -237,7 +237,7 @@ pub async fn remap(
     let mut total = IngestReport::default();
     let mut after_id = 0i64;
     loop {
-        let batch = raw::unmapped(&*conn, include_errors, form_id, before, after_id, 1000).await?;
+        let batch = raw::unmapped(&***conn, include_errors, form_id, before, after_id, 1000).await?;
         let Some(last) = batch.last() else { break };
         after_id = last.id;
         let mut pending = Vec::with_capacity(batch.len());
@@ -250,7 +250,7 @@ pub async fn remap(
         }
         let n = (pending.len() + broken.len()) as u64;
         let mut tx = conn.transaction().await?;
-        raw::set_outcomes(&tx, &broken).await?;
+        raw::set_outcomes(&*tx, &broken).await?;
         let mut report = process(&mut tx, run_id, pending).await?;
         tx.commit().await?;
         report.received = n;
@@ -299,7 +299,7 @@ async fn process(
     }
     report.mapped = rows.len() as u64;
     outcomes.extend(write_rows(tx, &mappings, rows, run_id, &mut report).await?);
-    raw::set_outcomes(&*tx, &outcomes).await?;
+    raw::set_outcomes(&**tx, &outcomes).await?;
     Ok(report)
 }
 
@@ -317,7 +317,7 @@ async fn load_mappings(tx: &Transaction<'_>, subs: &[&Submission]) -> Result<Map
     let mut form_ids: Vec<String> = subs.iter().map(|s| s.form_id.clone()).collect();
     form_ids.sort();
     form_ids.dedup();
-    Ok(forms::mappings(tx, &form_ids).await?)
+    Ok(forms::mappings(&**tx, &form_ids).await?)
 }
 
 /// Maps one submission; a panic in the mapper becomes this submission's error, never the batch's.
@@ -442,7 +442,7 @@ async fn write_registrations(
     }
     changed.sort();
     changed.dedup();
-    outbox::enqueue(&*tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
+    outbox::enqueue(&**tx, KIND_REGISTRATIONS_CHANGED, &changed, run_id).await?;
     Ok(outcomes)
 }
 
@@ -502,7 +502,7 @@ async fn write_leads(
             }
         };
     let savepoint = tx.savepoint("leads_together").await?;
-    match leads::insert_formstack(&savepoint, &leads).await {
+    match leads::insert_formstack(&*savepoint, &leads).await {
         Ok(ids) => {
             savepoint.commit().await?;
             for ((raw_id, lead), id) in raw_ids.iter().zip(&leads).zip(ids) {
@@ -515,7 +515,7 @@ async fn write_leads(
             // One at a time, each in its own savepoint: only the refused ones are left out.
             for (raw_id, lead) in raw_ids.iter().zip(&leads) {
                 let one = tx.savepoint("lead_alone").await?;
-                match leads::insert_formstack(&one, std::slice::from_ref(lead)).await {
+                match leads::insert_formstack(&*one, std::slice::from_ref(lead)).await {
                     Ok(ids) => {
                         one.commit().await?;
                         record(*raw_id, lead, Ok(ids[0]), report);
@@ -530,7 +530,7 @@ async fn write_leads(
             }
         }
     }
-    outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &new_ids, run_id).await?;
+    outbox::enqueue(&**tx, KIND_LEADS_RECEIVED, &new_ids, run_id).await?;
     Ok(outcomes)
 }
 

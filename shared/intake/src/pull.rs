@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use platform_domain::{run::RunCounts, submission::Submission};
 use platform_runtime::Deadline;
 use platform_vendors::{VendorError, formstack::ListQuery};
-use platform_warehouse::{cursor, forms, raw::Source, runs, tokio_postgres::Client};
+use platform_warehouse::{Connection, cursor, forms, raw::Source, runs};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -139,7 +139,7 @@ impl Intake {
         deadline: Deadline,
     ) -> Result<PullReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
-        let pull = async |conn: &mut Client| self.pull_inner(conn, run_id, full, deadline).await;
+        let pull = async |conn: &mut Connection| self.pull_inner(conn, run_id, full, deadline).await;
         let result = runs::recorded(&mut conn, run_id, FUNCTION_NAME, trigger, pull, PullReport::counts).await;
         drop(conn);
         let mut report = result?;
@@ -164,7 +164,7 @@ impl Intake {
 
     async fn pull_inner(
         &self,
-        conn: &mut Client,
+        conn: &mut Connection,
         run_id: Uuid,
         full: bool,
         deadline: Deadline,
@@ -173,8 +173,8 @@ impl Intake {
         let recovered = ingest::remap(conn, run_id, false, None, before).await?;
         let token_key = self.settings.formstack_secret_id.clone();
         let today = Utc::now().date_naive();
-        let spent = cursor::spent(&*conn, &token_key, today).await?;
-        let forms = forms::pull_forms(&*conn).await?;
+        let spent = cursor::spent(&***conn, &token_key, today).await?;
+        let forms = forms::pull_forms(&***conn).await?;
         let allowance = allowance(self.settings.daily_call_budget, spent, self.settings.pulls_per_day, forms.len());
         let mut report = PullReport { run_id, allowance, recovered, ..Default::default() };
         if forms.is_empty() {
@@ -210,7 +210,7 @@ impl Intake {
                     self.pull_form(conn, run_id, job, deadline, fp).await
                 };
                 let calls = self.formstack.calls() - before_calls;
-                cursor::spend(&*conn, &token_key, today, calls as i32).await?;
+                cursor::spend(&***conn, &token_key, today, calls as i32).await?;
                 self.settle(outcome, fp, &mut quota_stop).await;
             }
         }
@@ -249,7 +249,7 @@ impl Intake {
     #[allow(clippy::too_many_arguments)]
     async fn scan_form(
         &self,
-        conn: &mut Client,
+        conn: &mut Connection,
         run_id: Uuid,
         token: &str,
         form_id: &str,
@@ -259,9 +259,9 @@ impl Intake {
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
         let from_page = if full {
-            Some(cursor::start_scan(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?)
+            Some(cursor::start_scan(&***conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?)
         } else {
-            cursor::scan_next_page(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?
+            cursor::scan_next_page(&***conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?
         };
         let Some(from_page) = from_page else { return Ok(()) };
         // One page of overlap: a submission deleted meanwhile shifts later ones back a page.
@@ -271,7 +271,7 @@ impl Intake {
         let result = self.pull_form(conn, run_id, job, deadline, fp).await;
         fp.scan_pages = fp.pages - pages_before;
         result?;
-        let scans = cursor::complete_scan(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
+        let scans = cursor::complete_scan(&***conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         tracing::info!(form_id, scans, pages = fp.scan_pages, "full scan completed");
         fp.scan_completed = true;
         Ok(())
@@ -281,14 +281,14 @@ impl Intake {
     /// in a scan, the scan's position).
     async fn pull_form(
         &self,
-        conn: &mut Client,
+        conn: &mut Connection,
         run_id: Uuid,
         job: FormJob<'_>,
         deadline: Deadline,
         fp: &mut FormPull,
     ) -> Result<(), Stop> {
         let FormJob { token, form_id, allowance, mode } = job;
-        let high_water = cursor::high_water(&*conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
+        let high_water = cursor::high_water(&***conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         let overlap = chrono::Duration::from_std(self.settings.overlap).expect("overlap fits");
         let (min_time, first_page) = match mode {
             Mode::Incremental => (high_water.map(|h| h - overlap), 1),
@@ -375,7 +375,7 @@ impl Intake {
 
     async fn flush(
         &self,
-        conn: &mut Client,
+        conn: &mut Connection,
         run_id: Uuid,
         items: Vec<Incoming>,
         at: CursorMark<'_>,
@@ -384,7 +384,7 @@ impl Intake {
         if items.is_empty() {
             // Nothing to write, but a scan's position still moves (pages of replays only).
             if let Some(page) = at.scan_next_page {
-                cursor::scan_reached(&*conn, at.form_id, page).await?;
+                cursor::scan_reached(&***conn, at.form_id, page).await?;
             }
             return Ok(());
         }

@@ -15,7 +15,7 @@ pub mod registrations;
 pub mod runs;
 
 pub use connect::{DbSettings, SessionLimits, Warehouse};
-pub use deadpool_postgres::Object as Connection;
+pub use deadpool_postgres::{self, Object as Connection, Transaction};
 pub use tokio_postgres;
 
 /// Errors of the warehouse layer.

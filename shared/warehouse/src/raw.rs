@@ -68,7 +68,7 @@ pub struct PendingRaw {
 /// mapping outcome (the caller writes the registrations in the same transaction and corrects the
 /// few whose write was refused or superseded); without, they are stored `pending`.
 pub async fn insert(
-    db: &impl GenericClient,
+    db: &impl deadpool_postgres::GenericClient,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
@@ -87,8 +87,9 @@ pub async fn insert(
         Some(o) => o.iter().map(|e| e.as_deref()).collect(),
         None => vec![None; rows.len()],
     };
-    let stored = db
-        .query(
+    // Prepared once per connection (the pool's statement cache), planned generically after a few runs.
+    let statement = db
+        .prepare_cached(
             "INSERT INTO integration.raw_submission AS s
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
                      signature_verified, run_id, mapping_status, mapping_error, mapped_at, received_at)
@@ -103,6 +104,11 @@ pub async fn insert(
                            mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
               WHERE s.mapping_status = 'pending'
              RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
+        )
+        .await?;
+    let stored = db
+        .query(
+            &statement,
             &[
                 &form_ids,
                 &sub_ids,

@@ -2,7 +2,7 @@
 //! by form ownership and version (`integration.registration_version`).
 
 use platform_domain::mapping::{ColumnKind, FormMapping, RegistrationRow, column_kind};
-use tokio_postgres::{GenericClient, types::ToSql};
+use tokio_postgres::types::ToSql;
 
 use crate::Result;
 
@@ -35,7 +35,7 @@ pub enum RowResult {
 /// a stored one; webhook rows (receipt time) never overwrite `submitted_at`.
 /// Rows must have distinct `registration_id`s. Returns one result per row, by registration id.
 pub async fn upsert(
-    db: &impl GenericClient,
+    db: &impl deadpool_postgres::GenericClient,
     mapping: &FormMapping,
     rows: &[RegistrationRow],
     raw_ids: &[i64],
@@ -53,7 +53,9 @@ pub async fn upsert(
         (0..mapping.columns().len()).map(|c| rows.iter().map(|r| r.values[c].as_deref()).collect()).collect();
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times, &raw_ids];
     params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
-    let returned = db.query(sql.as_str(), &params).await?;
+    // Prepared once per connection and column set (the pool's statement cache).
+    let statement = db.prepare_cached(&sql).await?;
+    let returned = db.query(&statement, &params).await?;
     Ok(returned
         .iter()
         .map(|row| {

@@ -10,19 +10,19 @@ use crate::{Result, Warehouse, WarehouseError};
 /// after with `counts` of the result, or failed with the error's text. The one place a run
 /// record is written around work that holds a connection.
 pub async fn recorded<T, E>(
-    conn: &mut tokio_postgres::Client,
+    conn: &mut crate::Connection,
     run_id: Uuid,
     function_name: &str,
     trigger: &str,
-    work: impl AsyncFnOnce(&mut tokio_postgres::Client) -> std::result::Result<T, E>,
+    work: impl AsyncFnOnce(&mut crate::Connection) -> std::result::Result<T, E>,
     counts: impl FnOnce(&T) -> RunCounts,
 ) -> std::result::Result<T, E>
 where
     E: std::fmt::Display + From<WarehouseError>,
 {
-    start(&*conn, run_id, function_name, trigger).await?;
+    start(&***conn, run_id, function_name, trigger).await?;
     let result = work(conn).await;
-    close(&*conn, run_id, &result, counts).await?;
+    close(&***conn, run_id, &result, counts).await?;
     result
 }
 

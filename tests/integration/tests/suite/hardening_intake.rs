@@ -269,7 +269,7 @@ async fn an_older_version_never_replaces_a_newer_one() {
     let sub = Submission::from_webhook(&v1.body, None).unwrap();
     let conn = h.db.warehouse.conn().await.unwrap();
     raw::insert(
-        &**conn,
+        &conn,
         Source::Webhook,
         true,
         uuid::Uuid::now_v7(),
