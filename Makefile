@@ -10,7 +10,7 @@ help:
 	@echo "make test     install what is missing, start the stack, fmt + clippy + all tests + SAM validation"
 	@echo "make run      the main job end to end on local defaults (sandbox, moto, PostgreSQL, cargo lambda)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
-	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer); BENCH_QUICK=1 for a tenth"
+	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer), cold start and size of every function beside a hello-world; BENCH_QUICK=1 for a tenth"
 	@echo "make build    deploy artifacts: cargo lambda build --release --arm64"
 	@echo "make deploy   sam deploy --guided (after make build)"
 
@@ -48,7 +48,10 @@ migrate:
 
 bench: install
 	$(STACK) install-peers
-	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-summary
+	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-cold-start --bin bench-summary
+	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
 	$(STACK) exec target/release/bench-intake $(BENCH_ARGS)
 	$(STACK) exec target/release/bench-dedupe
 	$(STACK) exec target/release/bench-meetmax
@@ -56,6 +59,7 @@ bench: install
 	$(STACK) exec target/release/bench-lenos
 	$(STACK) exec target/release/bench-leads
 	$(STACK) exec target/release/bench-export
+	$(STACK) exec target/release/bench-cold-start
 	target/release/dedupe-quality
 	target/release/bench-summary
 

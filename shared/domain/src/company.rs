@@ -323,8 +323,35 @@ impl CandidateIndex {
 
     /// The best `n` suggestions for `name`, best first; an equal key always comes first.
     pub fn suggest(&self, name: &NameKey, n: usize) -> Vec<Suggestion> {
+        self.suggest_counting(name, n, &mut vec![0u16; self.names.len()])
+    }
+
+    /// [`suggest`](Self::suggest) for many names at once, in input order (`None` in, nothing
+    /// out), spread over the machine's cores: each thread takes a contiguous share and reuses
+    /// one counter array for all its names.
+    pub fn suggest_all(&self, names: &[Option<NameKey>], n: usize) -> Vec<Vec<Suggestion>> {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        // Below a few hundred names a thread costs more than it saves.
+        let chunk = names.len().div_ceil(threads).max(256);
+        let run = |part: &[Option<NameKey>]| {
+            let mut counts = vec![0u16; self.names.len()];
+            part.iter()
+                .map(|k| k.as_ref().map(|k| self.suggest_counting(k, n, &mut counts)).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        if names.len() <= chunk {
+            return run(names);
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = names.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a suggestion thread panicked")).collect()
+        })
+    }
+
+    /// [`suggest`](Self::suggest) with a counter array of one slot per clean name, all zero,
+    /// which is left all zero again.
+    fn suggest_counting(&self, name: &NameKey, n: usize, counts: &mut [u16]) -> Vec<Suggestion> {
         // Dense counters: one slot per clean name, only the touched ones are read back.
-        let mut counts = vec![0u16; self.names.len()];
         let mut touched: Vec<u32> = Vec::new();
         // The rarest trigrams first, and the common ones ("ser", "ion") only while the budget
         // lasts: they say little about which name it is, and cost the most to count.
@@ -345,7 +372,8 @@ impl CandidateIndex {
                 *c = c.saturating_add(1);
             }
         }
-        let mut shortlist: Vec<(u32, u16)> = touched.iter().map(|&id| (id, counts[id as usize])).collect();
+        let mut shortlist: Vec<(u32, u16)> =
+            touched.iter().map(|&id| (id, std::mem::take(&mut counts[id as usize]))).collect();
         let by_count = |a: &(u32, u16), b: &(u32, u16)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
         if shortlist.len() > SHORTLIST {
             shortlist.select_nth_unstable_by(SHORTLIST, by_count);
@@ -381,6 +409,22 @@ mod tests {
 
     fn key(s: &str) -> String {
         normalise(s).map(|k| k.key).unwrap_or_default()
+    }
+
+    #[test]
+    fn suggestions_for_many_names_at_once_equal_one_by_one() {
+        let clean: Vec<String> = (0..2_000).map(|i| format!("Company {i} Holdings")).collect();
+        let index = CandidateIndex::new(clean);
+        let names: Vec<Option<NameKey>> = (0..1_500)
+            .map(|i| if i % 100 == 7 { None } else { normalise(&format!("Compny {} Holding", i * 7 % 2_000)) })
+            .collect();
+        let all = index.suggest_all(&names, 3);
+        assert_eq!(all.len(), names.len());
+        for (name, got) in names.iter().zip(&all) {
+            let one = name.as_ref().map(|k| index.suggest(k, 3)).unwrap_or_default();
+            assert_eq!(got, &one, "{name:?}");
+        }
+        assert!(all[7].is_empty() && !all[8].is_empty());
     }
 
     #[test]
