@@ -49,35 +49,77 @@ pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) 
         tx.commit().await?;
         return Ok(report);
     }
-    // The primary key decides who inserts a name: a concurrent pass waits, then skips it.
-    let claimed: Vec<String> = tx
+    let s = suggestions(&tx, &names).await?;
+    // Each name's `exchange_organizations` id is drawn up front, so that the mapping row is
+    // written once with everything (no later UPDATE of 100,000 rows); the ids of names a
+    // concurrent pass claimed stay unused (gaps in the sequence).
+    let ids: Vec<i32> = tx
         .query(
-            "INSERT INTO integration.organization_name (original_organization)
-             SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING original_organization",
-            &[&names],
+            "SELECT nextval(pg_get_serial_sequence('conferences_events.exchange_organizations', 'id'))::integer
+               FROM generate_series(1, $1::integer)",
+            &[&(names.len() as i32)],
         )
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // The primary key decides who inserts a name: a concurrent pass waits, then skips it.
+    let claimed = tx
+        .query(
+            "INSERT INTO integration.organization_name
+                    (original_organization, exchange_organization_id, name_key, suggested_clean, suggestion_score,
+                     suggestion_exact, alternatives, auto_approved, suggested_at)
+             SELECT u.*, now()
+               FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::float8[], $6::bool[], $7::jsonb[],
+                           $8::bool[]) AS u
+             ON CONFLICT DO NOTHING
+             RETURNING original_organization, exchange_organization_id, suggested_clean, auto_approved",
+            &[&names, &ids, &s.keys, &s.best, &s.scores, &s.exact, &s.alternatives, &s.approve],
+        )
+        .await?;
     report.inserted = claimed.len() as u64;
+    let mut org_ids = Vec::with_capacity(claimed.len());
+    let mut originals = Vec::with_capacity(claimed.len());
+    let mut cleans = Vec::with_capacity(claimed.len());
+    let mut approved = Vec::with_capacity(claimed.len());
+    for r in &claimed {
+        let original: String = r.get(0);
+        let approve: bool = r.get(3);
+        org_ids.push(r.get::<_, i32>(1));
+        // Approved automatically: the clean name is the suggestion, reviewed; else the name itself.
+        cleans.push(if approve {
+            r.get::<_, Option<String>>(2).unwrap_or_else(|| original.clone())
+        } else {
+            original.clone()
+        });
+        originals.push(original);
+        approved.push(approve);
+    }
+    report.auto_approved = approved.iter().filter(|a| **a).count() as u64;
     tx.execute(
-        "WITH ins AS (
-             INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
-             SELECT n, n, false FROM unnest($1::text[]) n
-             RETURNING id, original_organization)
-         UPDATE integration.organization_name o SET exchange_organization_id = ins.id
-           FROM ins WHERE o.original_organization = ins.original_organization",
-        &[&claimed],
+        "INSERT INTO conferences_events.exchange_organizations (id, original_organization, clean_organization, reviewed)
+         SELECT * FROM unnest($1::integer[], $2::text[], $3::text[], $4::bool[])",
+        &[&org_ids, &originals, &cleans, &approved],
     )
     .await?;
-    report.auto_approved = suggest(&tx, &claimed).await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// Stores suggestions for `names`; approves exact keys when the setting allows. Returns approvals.
-async fn suggest(db: &impl GenericClient, names: &[String]) -> Result<u64, DedupeError> {
+/// Suggestions for a pass's names, one entry per name in order.
+struct Suggested {
+    keys: Vec<Option<String>>,
+    best: Vec<Option<String>>,
+    scores: Vec<Option<f64>>,
+    exact: Vec<Option<bool>>,
+    alternatives: Vec<serde_json::Value>,
+    /// Approved automatically (the setting is on and the best has an equal key).
+    approve: Vec<bool>,
+}
+
+/// Computes suggestions for `names` against every reviewed decision; marks the exact keys for
+/// approval when the setting allows.
+async fn suggestions(db: &impl GenericClient, names: &[String]) -> Result<Suggested, DedupeError> {
     // Every reviewed decision (original → clean name), oldest first: the clean names are the
     // candidates, and each original's key leads to its clean name from now on.
     let decisions: Vec<(String, String)> = db
@@ -97,43 +139,29 @@ async fn suggest(db: &impl GenericClient, names: &[String]) -> Result<u64, Dedup
     clean.dedup();
     let auto = setting(db, "dedupe.auto_approve_exact").await?.as_deref() == Some("true");
     let index = CandidateIndex::with_reviews(clean, decisions);
-    let (mut keys, mut best, mut scores, mut exact, mut alternatives, mut approve) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut out = Suggested {
+        keys: Vec::with_capacity(names.len()),
+        best: Vec::with_capacity(names.len()),
+        scores: Vec::with_capacity(names.len()),
+        exact: Vec::with_capacity(names.len()),
+        alternatives: Vec::with_capacity(names.len()),
+        approve: Vec::with_capacity(names.len()),
+    };
     let name_keys: Vec<_> = names.iter().map(|n| normalise(n)).collect();
     // CPU-bound and independent per name: spread over the cores (a 100,000-name pass).
     let all = index.suggest_all(&name_keys, SUGGESTIONS);
     for (key, suggestions) in name_keys.into_iter().zip(all) {
         let first = suggestions.first();
-        keys.push(key.map(|k| k.key));
-        best.push(first.map(|s| s.clean.clone()));
-        scores.push(first.map(|s| s.score));
-        exact.push(first.map(|s| s.exact_key));
-        alternatives.push(json!(
+        out.keys.push(key.map(|k| k.key));
+        out.best.push(first.map(|s| s.clean.clone()));
+        out.scores.push(first.map(|s| s.score));
+        out.exact.push(first.map(|s| s.exact_key));
+        out.alternatives.push(json!(
             suggestions.iter().skip(1).map(|s| json!({"clean": s.clean, "score": s.score})).collect::<Vec<_>>()
         ));
-        approve.push(auto && first.is_some_and(|s| s.exact_key));
+        out.approve.push(auto && first.is_some_and(|s| s.exact_key));
     }
-    db.execute(
-        "UPDATE integration.organization_name o
-            SET name_key = u.key, suggested_clean = u.best, suggestion_score = u.score, suggestion_exact = u.exact,
-                alternatives = u.alternatives, auto_approved = u.approve, suggested_at = now()
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bool[], $6::jsonb[], $7::bool[])
-                AS u(name, key, best, score, exact, alternatives, approve)
-          WHERE o.original_organization = u.name",
-        &[&names, &keys, &best, &scores, &exact, &alternatives, &approve],
-    )
-    .await?;
-    let approved = db
-        .execute(
-            "UPDATE conferences_events.exchange_organizations e
-                SET clean_organization = o.suggested_clean, reviewed = true
-               FROM integration.organization_name o
-              WHERE o.original_organization = ANY($1) AND o.auto_approved
-                AND e.id = o.exchange_organization_id",
-            &[&names],
-        )
-        .await?;
-    Ok(approved)
+    Ok(out)
 }
 
 /// An operator setting from `integration.setting`.

@@ -336,12 +336,7 @@ impl MeetmaxSync {
         {
             return Ok((c.client.clone(), c.pacer.clone()));
         }
-        let learned = if account.adaptive_rate {
-            let conn = self.warehouse.conn().await?;
-            pace::load(&**conn, PACE_VENDOR, &account.name).await?
-        } else {
-            None
-        };
+        let learned = if account.adaptive_rate { self.load_pace(&account.name).await } else { None };
         let pacer = pacer_for(account, learned, 1.0 / self.settings.instances);
         tracing::info!(account = %account.name, rate = pacer.rate(), adaptive = pacer.is_adaptive(), "MeetMax pacing");
         let http = VendorClient::new("meetmax", self.settings.timeout, self.settings.retry.clone())
@@ -350,6 +345,19 @@ impl MeetmaxSync {
         let client = MeetmaxClient::new(http, &account.base_url, credentials);
         clients.insert(account.name.clone(), CachedClient { key, client: client.clone(), pacer: pacer.clone() });
         Ok((client, pacer))
+    }
+
+    /// What adaptive pacing learned for `account` before; a failure to read it only costs the
+    /// head start (pacing starts from the configured rate), so it is logged, never fatal.
+    async fn load_pace(&self, account: &str) -> Option<StoredPace> {
+        let loaded = match self.warehouse.conn().await {
+            Ok(conn) => pace::load(&**conn, PACE_VENDOR, account).await,
+            Err(e) => Err(e),
+        };
+        loaded.unwrap_or_else(|e| {
+            tracing::warn!(%account, error = %e, "learned MeetMax pace not read; starting from the configured rate");
+            None
+        })
     }
 
     /// Keeps what an adaptive pacer learned for the next container; a failure only costs the
@@ -476,5 +484,42 @@ impl MeetmaxSync {
             report.outcomes.extend(outcomes);
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(adaptive_rate: bool) -> config::Account {
+        config::Account {
+            name: "a".into(),
+            environment: "sandbox".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            secret_id: "s".into(),
+            rate_per_second: 20.0,
+            adaptive_rate,
+            max_rate_per_second: None,
+            concurrency: 4,
+            list_limit: 1000,
+        }
+    }
+
+    #[test]
+    fn a_new_pacer_starts_from_the_learned_pace_shared_between_instances() {
+        let learned = StoredPace { rate_per_second: 30.0, ceiling_per_second: Some(32.0) };
+        // Two instances: each takes half of the account's learned rate and ceiling.
+        let p = pacer_for(&account(true), Some(learned), 0.5);
+        assert!(p.is_adaptive());
+        assert_eq!(p.learned(), Learned { rate: 15.0, ceiling: Some(16.0) });
+        // Nothing learned yet: the configured rate.
+        assert_eq!(pacer_for(&account(true), None, 1.0).learned(), Learned { rate: 20.0, ceiling: None });
+        // A learned rate above the bound (5 x the configured rate by default) is clamped.
+        let fast = StoredPace { rate_per_second: 500.0, ceiling_per_second: None };
+        assert_eq!(pacer_for(&account(true), Some(fast), 1.0).rate(), 100.0);
+        // A fixed account ignores what was learned.
+        let fixed = pacer_for(&account(false), Some(learned), 1.0);
+        assert!(!fixed.is_adaptive());
+        assert_eq!(fixed.rate(), 20.0);
     }
 }

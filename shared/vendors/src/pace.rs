@@ -9,9 +9,12 @@
 //! - a 429 cuts the rate to [`CUT`] × the rate it came at and remembers that rate as the
 //!   ceiling; refusals of requests sent before the cut are the same overshoot and cut nothing
 //!   again. The refused request itself waits out its `Retry-After` (the client's retry does);
-//!   a `Retry-After` of [`HOLD_FROM`] or more holds every request of the pacer too (the vendor
-//!   wants a pause, not only a slower pace), while a shorter one (a token bucket's "1 second")
-//!   is answered by the cut alone, which costs less than a second of silence per refusal.
+//!   a `Retry-After` of [`HOLD_FROM`] or more (at most [`MAX_HOLD`]) holds every request of the
+//!   pacer too (the vendor wants a pause, not only a slower pace), while a shorter one (a token
+//!   bucket's "1 second") is answered by the cut alone, which costs less than a second of
+//!   silence per refusal;
+//! - only a request the rate held back counts as evidence for a higher rate: when the
+//!   concurrency or the work is the limit, the rate does not creep up untested.
 //!
 //! Against a token bucket the rate saw-tooths between `CUT` × and just above the limit, about
 //! 0.93 × the limit on average, with a refusal or two per tooth. [`Pacer::learned`] is what to
@@ -32,8 +35,11 @@ pub const GROWTH: f64 = 0.10;
 pub const PROBE_STEP: f64 = 0.25;
 /// From this share of the ceiling up, growth is [`PROBE_STEP`].
 pub const PROBE_FROM: f64 = 0.90;
-/// A `Retry-After` this long or longer holds every request of the pacer.
+/// A `Retry-After` this long or longer holds every request of an adaptive pacer.
 pub const HOLD_FROM: Duration = Duration::from_secs(2);
+/// The longest hold: a vendor's larger `Retry-After` (or a far HTTP date) holds no longer, so a
+/// cached pacer is never stalled for hours (the refused request itself gives up instead).
+pub const MAX_HOLD: Duration = Duration::from_secs(30);
 
 /// What an adaptive pacer has learned, to start the next one from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,11 +83,13 @@ pub struct Pacer {
     concurrency: usize,
 }
 
-/// A held turn: the concurrency slot (released on drop) and when the request started.
+/// A held turn: the concurrency slot (released on drop), when the turn was given, and whether
+/// the rate made it wait (only then does a success say the rate could be higher).
 #[derive(Debug)]
 pub struct Turn {
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
-    started: Instant,
+    asked: Instant,
+    paced: bool,
 }
 
 fn sane(rate: f64) -> f64 {
@@ -125,22 +133,28 @@ impl Pacer {
     /// Waits for a concurrency slot, then for the request's turn at the current rate.
     pub async fn turn(&self) -> Turn {
         let slot = self.slots.clone().acquire_owned().await.ok();
+        let asked = Instant::now();
         let at = {
             let mut s = self.state.lock().expect("pacer state");
-            let at = s.next.max(Instant::now());
+            let at = s.next.max(asked);
             s.next = at + Duration::from_secs_f64(1.0 / s.rate);
             at
         };
         tokio::time::sleep_until(at).await;
-        Turn { _slot: slot, started: Instant::now() }
+        Turn { _slot: slot, asked, paced: at > asked }
     }
 
-    /// The vendor took the request started at `turn`'s time: an adaptive pacer speeds up.
-    pub fn accepted(&self, _turn: &Turn) {
+    /// The vendor took the request of `turn`: an adaptive pacer whose rate held it back speeds up.
+    pub fn accepted(&self, turn: &Turn) {
         let mut s = self.state.lock().expect("pacer state");
         s.accepted += 1;
         s.unsaved.0 += 1;
         let Some(bounds) = s.adaptive else { return };
+        // A request that did not wait for the rate (the concurrency or the work was the limit)
+        // says nothing about whether a higher rate would be taken.
+        if !turn.paced {
+            return;
+        }
         // Per request, so that per second the growth is GROWTH × rate or PROBE_STEP.
         let step = match s.ceiling {
             Some(c) if s.rate >= PROBE_FROM * c => PROBE_STEP / s.rate,
@@ -149,25 +163,30 @@ impl Pacer {
         s.rate = (s.rate + step).min(bounds.max_rate);
     }
 
-    /// The vendor refused the request started at `turn`'s time for its rate (429), asking to
-    /// wait `retry_after`: an adaptive pacer slows down (once per overshoot), and a `Retry-After`
-    /// of [`HOLD_FROM`] or more holds every request until it has passed.
+    /// The vendor refused the request of `turn` for its rate (429), asking to wait
+    /// `retry_after`: an adaptive pacer slows down (once per overshoot), and a `Retry-After` of
+    /// [`HOLD_FROM`] or more holds every request of it until it has passed (at most [`MAX_HOLD`]).
+    /// A fixed pacer only counts the refusal.
     pub fn refused(&self, turn: &Turn, retry_after: Option<Duration>) {
         let now = Instant::now();
         let mut s = self.state.lock().expect("pacer state");
         s.refused += 1;
         s.unsaved.1 += 1;
-        if let Some(wait) = retry_after.filter(|w| *w >= HOLD_FROM) {
-            s.next = s.next.max(now + wait);
-        }
         let Some(bounds) = s.adaptive else { return };
-        if s.last_cut.is_some_and(|cut| turn.started <= cut) {
+        if let Some(wait) = retry_after.filter(|w| *w >= HOLD_FROM)
+            && let Some(until) = now.checked_add(wait.min(MAX_HOLD))
+        {
+            s.next = s.next.max(until);
+        }
+        // A request whose turn was given before the last cut is part of the same overshoot.
+        if s.last_cut.is_some_and(|cut| turn.asked <= cut) {
             return;
         }
-        s.ceiling = Some(s.rate);
-        s.rate = (s.rate * CUT).max(bounds.min_rate);
+        let refused_at = s.rate;
+        s.ceiling = Some(refused_at);
+        s.rate = (refused_at * CUT).max(bounds.min_rate);
         s.last_cut = Some(now);
-        tracing::info!(rate = s.rate, ceiling = s.rate / CUT, "vendor refused a request for its rate; pacing slower");
+        tracing::info!(rate = s.rate, ceiling = refused_at, "vendor refused a request for its rate; pacing slower");
     }
 
     /// Requests per second now.
@@ -231,7 +250,10 @@ mod tests {
         let p = adaptive(20.0, None);
         let first = p.turn().await;
         p.accepted(&first);
-        assert!((p.rate() - 20.1).abs() < 1e-9, "slow start: GROWTH per success");
+        assert_eq!(p.rate(), 20.0, "the first request did not wait for the rate: no evidence");
+        let second = p.turn().await;
+        p.accepted(&second);
+        assert!((p.rate() - 20.1).abs() < 1e-9, "slow start: GROWTH per success the rate held back");
         // Two requests in flight when the limit is crossed: both refused, one cut.
         let a = p.turn().await;
         let b = p.turn().await;
@@ -241,23 +263,26 @@ mod tests {
         p.refused(&b, None);
         assert_eq!(p.rate(), after_cut, "a refusal of a request sent before the cut cuts nothing more");
         assert_eq!(p.learned(), Learned { rate: after_cut, ceiling: Some(20.1) });
+        drop((first, second));
         // A request sent after the cut and refused cuts again.
         tokio::time::advance(Duration::from_millis(10)).await;
         let c = p.turn().await;
         p.refused(&c, None);
         assert!((p.rate() - after_cut * CUT).abs() < 1e-9);
-        assert_eq!(p.tally(), (1, 3));
-        assert_eq!(p.take_counts(), (1, 3));
+        assert_eq!(p.tally(), (2, 3));
+        assert_eq!(p.take_counts(), (2, 3));
         assert_eq!(p.take_counts(), (0, 0), "counts are handed over once");
     }
 
     #[tokio::test(start_paused = true)]
     async fn near_the_ceiling_growth_is_a_small_additive_probe() {
         let p = adaptive(28.0, Some(30.0));
+        let _free = p.turn().await;
         let turn = p.turn().await;
         p.accepted(&turn);
         assert!((p.rate() - (28.0 + PROBE_STEP / 28.0)).abs() < 1e-9);
         let low = adaptive(10.0, Some(30.0));
+        let _free = low.turn().await;
         let turn = low.turn().await;
         low.accepted(&turn);
         assert!((low.rate() - (10.0 + GROWTH)).abs() < 1e-9, "far below the ceiling it grows fast again");
@@ -265,7 +290,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_holds_every_request_and_bounds_hold() {
-        let p = Pacer::adaptive(Learned { rate: 10.0, ceiling: None }, Adaptive { min_rate: 9.0, max_rate: 10.05 }, 4);
+        let p = Pacer::adaptive(Learned { rate: 10.0, ceiling: None }, Adaptive { min_rate: 9.0, max_rate: 10.05 }, 8);
+        drop(p.turn().await);
         let a = p.turn().await;
         p.accepted(&a);
         assert_eq!(p.rate(), 10.05, "never above max_rate");
@@ -281,6 +307,33 @@ mod tests {
         let t = Instant::now();
         let _e = p.turn().await;
         assert!(t.elapsed() < Duration::from_millis(200), "a short Retry-After holds no other request");
+        // A vendor asking for hours holds the pacer MAX_HOLD at most.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let f = p.turn().await;
+        p.refused(&f, Some(Duration::from_secs(86_400 * 365 * 100)));
+        let t = Instant::now();
+        drop(p.turn().await);
+        assert!(t.elapsed() <= MAX_HOLD + Duration::from_secs(1), "held {:?}", t.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fixed_pacer_only_counts_refusals_and_idle_capacity_is_no_evidence() {
+        let fixed = Pacer::new(10.0, 2);
+        let a = fixed.turn().await;
+        fixed.refused(&a, Some(Duration::from_secs(5)));
+        drop(a);
+        let t = Instant::now();
+        drop(fixed.turn().await);
+        assert!(t.elapsed() <= Duration::from_millis(100), "a fixed pacer holds nothing: {:?}", t.elapsed());
+        assert_eq!((fixed.rate(), fixed.tally()), (10.0, (0, 1)));
+        // Requests far apart (the work, not the rate, is the limit): the rate does not creep up.
+        let p = adaptive(10.0, None);
+        for _ in 0..20 {
+            let turn = p.turn().await;
+            p.accepted(&turn);
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(p.rate(), 10.0);
     }
 
     /// A vendor's token bucket (the sandbox's rule): `limit` tokens a second, `burst` at most.

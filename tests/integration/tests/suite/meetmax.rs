@@ -512,7 +512,7 @@ async fn every_sample_event_is_handled_as_documented() {
 }
 
 /// Adaptive pacing against a MeetMax whose limit the account does not know: configured at
-/// 20 requests/s, the sandbox takes 10 (burst 2). The run meets 429s, still adds everyone, and
+/// 20 requests/s, the sandbox takes 5 (burst 1). The run meets 429s, still adds everyone, and
 /// keeps what it learned (a slower rate, the ceiling it met, the calls taken and refused) in
 /// `integration.vendor_pace`; a new container (a new service over the same warehouse) starts
 /// from it and adds to the counts. A fixed-rate account keeps nothing.
@@ -523,7 +523,7 @@ async fn adaptive_pacing_learns_an_unknown_limit_and_the_next_container_starts_f
     let h = MeetmaxHarness::with(settings.clone(), 20.0, 2).await;
     h.sandbox
         .set_meetmax_switches(Switches {
-            rate_limit: Some(vendor_sandbox::meetmax::RateLimit { per_second: 10.0, burst: 2.0 }),
+            rate_limit: Some(vendor_sandbox::meetmax::RateLimit { per_second: 5.0, burst: 1.0 }),
             ..Switches::default()
         })
         .await;
@@ -531,16 +531,16 @@ async fn adaptive_pacing_learns_an_unknown_limit_and_the_next_container_starts_f
     for org in orgs {
         h.review(org, org.trim_end_matches(" Inc")).await;
     }
-    let ids: Vec<String> = (0..24).map(|i| format!("pace{i}")).collect();
+    let ids: Vec<String> = (0..12).map(|i| format!("pace{i}")).collect();
     for (i, id) in ids.iter().enumerate() {
         h.registration(&Reg::supplier(id, orgs[i % orgs.len()])).await;
     }
     let report = h.sync.run(None, "test").await.unwrap();
-    assert_eq!(report.counts().get("added"), Some(&24), "{:?}", report.outcomes);
+    assert_eq!(report.counts().get("added"), Some(&12), "{:?}", report.outcomes);
     let requests = h.sandbox.requests().await;
     let meetmax: Vec<_> = requests.iter().filter(|r| r.path.starts_with("/sched/")).collect();
     let refused = meetmax.iter().filter(|r| r.status == 429).count() as i64;
-    assert!(refused >= 1, "20 requests/s against a limit of 10 meets a 429");
+    assert!(refused >= 1, "20 requests/s against a limit of 5 meets a 429");
     let pace = |db: &integration_tests::TestDb| {
         let conn = db.warehouse.clone();
         async move {
