@@ -66,7 +66,7 @@ struct State {
     adaptive: Option<Adaptive>,
     /// When the next request may start.
     next: Instant,
-    /// Refusals of requests started before this cut nothing more.
+    /// When the rate was last cut: refusals of turns given before then cut nothing more.
     last_cut: Option<Instant>,
     accepted: u64,
     refused: u64,

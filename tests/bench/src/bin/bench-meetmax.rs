@@ -33,14 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let registrations: usize = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(bench_report::size(1000));
     let companies: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(bench_report::size(150));
     let concurrency = 4;
-    let h = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
-    h.sandbox
-        .set_meetmax_switches(Switches {
-            latency_ms: LATENCY_MS,
-            rate_limit: Some(RateLimit { per_second: RATE, burst: 5.0 }),
-            ..Switches::default()
-        })
-        .await;
+    let h = harness(RATE, concurrency).await;
     // The known limit: a fixed rate (the configured one), as the account ran before issue 14.
     h.db.exec("UPDATE integration.meetmax_account SET adaptive_rate = false").await;
     seed(&h, "bench", registrations, companies).await;
@@ -85,14 +78,7 @@ async fn main() -> anyhow::Result<()> {
     // Adaptive pacing against a limit the account is not told: configured at RATE, the sandbox
     // takes HIDDEN_LIMIT. A first container starts from the configured rate (cold); a second
     // one, a new service over the same warehouse, starts from what the first kept (warm).
-    let a = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
-    a.sandbox
-        .set_meetmax_switches(Switches {
-            latency_ms: LATENCY_MS,
-            rate_limit: Some(RateLimit { per_second: HIDDEN_LIMIT, burst: 5.0 }),
-            ..Switches::default()
-        })
-        .await;
+    let a = harness(HIDDEN_LIMIT, concurrency).await;
     seed(&a, "cold", registrations, companies).await;
     let cold = measure(&a, &a.sync, registrations).await?;
     let warm_sync = MeetmaxSync::new(a.sync.warehouse.clone(), a.sync.secrets.clone(), test_settings());
@@ -126,6 +112,20 @@ async fn main() -> anyhow::Result<()> {
         .figure("adaptive_refused_share", refused_share(&both), "share", Some(Goal::AtMost(0.01)));
     figures.write()?;
     Ok(())
+}
+
+/// A harness whose account is configured at RATE, against the sandbox's MeetMax answering after
+/// LATENCY_MS behind a token bucket of `limit` requests/s (burst 5).
+async fn harness(limit: f64, concurrency: i32) -> MeetmaxHarness {
+    let h = MeetmaxHarness::with(test_settings(), RATE, concurrency).await;
+    h.sandbox
+        .set_meetmax_switches(Switches {
+            latency_ms: LATENCY_MS,
+            rate_limit: Some(RateLimit { per_second: limit, burst: 5.0 }),
+            ..Switches::default()
+        })
+        .await;
+    h
 }
 
 /// One measured run: MeetMax calls answered and refused (429), and its wall time.
