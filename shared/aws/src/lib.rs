@@ -3,6 +3,7 @@
 //! (SDK, secrets cache, warehouse).
 
 pub mod foundation;
+pub mod http;
 pub mod s3;
 pub mod secrets;
 pub mod ses;
@@ -13,9 +14,13 @@ pub use foundation::Foundation;
 pub use secrets::{Secret, SecretsCache};
 pub use sqs::SqsSender;
 
-/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
+/// with the platform's HTTP client ([`http::ReqwestHttpClient`]) for every SDK client made from it.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_from_env().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http::ReqwestHttpClient::shared())
+        .load()
+        .await
 }
 
 /// Errors of the AWS adapters. The SDK's message is kept; secrets never appear in it.

@@ -101,7 +101,7 @@ impl TestDb {
 /// The SDK configuration for moto.
 pub async fn aws() -> SdkConfig {
     env_or_explain("AWS_ENDPOINT_URL");
-    aws_config::load_from_env().await
+    platform_aws::sdk_config().await
 }
 
 /// A new uniquely named queue; returns its URL.
