@@ -11,6 +11,7 @@
 
 pub mod company;
 pub mod envelope;
+pub mod jaro;
 pub mod lead;
 pub mod mapping;
 pub mod run;
