@@ -10,6 +10,12 @@
 //! Failures are classified as the SDK's retry strategy expects: a timeout as a timeout; a
 //! connection that could not be made, or that died before the answer (reset, closed while the
 //! request was in flight) as I/O, which the SDK retries; anything else as "other".
+//!
+//! The SDK takes any HTTP client through `SdkConfig`'s `http_client` (AWS SDK for Rust developer
+//! guide, "Configuring service clients in code":
+//! <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/config-code.html>; the trait is
+//! `aws_smithy_runtime_api::client::http::HttpClient`). Signing, retries, checksums and timeouts
+//! of whole operations stay the SDK's.
 
 use std::{
     collections::HashMap,
