@@ -144,7 +144,9 @@ async fn incremental_pulls_look_back_one_day_and_never_rewrite_unchanged_rows() 
     // One attendee changes in Aventri; nothing else does.
     let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[1].clone();
     changed["status"] = json!("Cancelled");
-    changed["lastmodified"] = json!("2026-11-22 10:00:00");
+    // Changed an hour ago, inside the look-back whatever the day the suite runs.
+    changed["lastmodified"] =
+        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
     h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
     let second = h.pull("participants").await;
     assert_eq!(second.run["mode"], "incremental", "{}", second.run);
