@@ -1,8 +1,7 @@
 //! Jaro-Winkler similarity, equal to `strsim::jaro_winkler` to the bit, with a fast path for the
 //! common case of company names: ASCII strings of at most 64 bytes are compared as bytes, with the
 //! match flags and each byte's positions in `u64` bit sets instead of a heap-allocated vector and
-//! a scan of the window for every character. Anything else goes
-//! to `strsim`. The algorithm is strsim's own (greedy matching within the window, transpositions
+//! a scan of the window for every character. Anything else goes to `strsim`. The algorithm is strsim's own (greedy matching within the window, transpositions
 //! counted in order), so results never differ; a test checks that on random strings.
 
 /// Jaro-Winkler similarity of `a` and `b` in 0..=1 (1 for equal strings).
