@@ -16,7 +16,8 @@ pub struct NamesReport {
     pub new: u64,
     /// Names this pass inserted (the others were inserted by a concurrent pass).
     pub inserted: u64,
-    /// Names approved automatically (equal key to a reviewed clean name, setting on).
+    /// Names approved automatically (equal key to a reviewed clean name, or one typing slip from a
+    /// single one; each with its setting on).
     pub auto_approved: u64,
 }
 
@@ -25,7 +26,9 @@ pub struct NamesReport {
 /// under concurrent passes; blank and NULL names, and names an operator already put into
 /// `exchange_organizations` by SQL, are skipped. Stores suggestions for them and, when
 /// `dedupe.auto_approve_exact` is `true`, approves those whose key equals a reviewed clean name's
-/// or a reviewed original name's (the reviewers' decision for that key).
+/// or a reviewed original name's (the reviewers' decision for that key); when
+/// `dedupe.auto_approve_one_slip` is `true`, also those whose key is one typing slip from a single
+/// reviewed clean name's ([`platform_domain::typo`]).
 pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) -> Result<NamesReport, DedupeError> {
     let tx = conn.transaction().await?;
     let ids: Option<Vec<String>> = registration_ids.map(<[String]>::to_vec);
@@ -68,13 +71,13 @@ pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) 
         .query(
             "INSERT INTO integration.organization_name
                     (original_organization, exchange_organization_id, name_key, suggested_clean, suggestion_score,
-                     suggestion_exact, alternatives, auto_approved, suggested_at)
+                     suggestion_exact, suggestion_one_slip, alternatives, auto_approved, suggested_at)
              SELECT u.*, now()
-               FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::float8[], $6::bool[], $7::jsonb[],
-                           $8::bool[]) AS u
+               FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::float8[], $6::bool[], $7::bool[],
+                           $8::jsonb[], $9::bool[]) AS u
              ON CONFLICT DO NOTHING
              RETURNING original_organization, exchange_organization_id, suggested_clean, auto_approved",
-            &[&names, &ids, &s.keys, &s.best, &s.scores, &s.exact, &s.alternatives, &s.approve],
+            &[&names, &ids, &s.keys, &s.best, &s.scores, &s.exact, &s.one_slip, &s.alternatives, &s.approve],
         )
         .await?;
     report.inserted = claimed.len() as u64;
@@ -112,13 +115,14 @@ struct Suggested {
     best: Vec<Option<String>>,
     scores: Vec<Option<f64>>,
     exact: Vec<Option<bool>>,
+    one_slip: Vec<Option<bool>>,
     alternatives: Vec<serde_json::Value>,
     /// Approved automatically (the setting is on and the best has an equal key).
     approve: Vec<bool>,
 }
 
-/// Computes suggestions for `names` against every reviewed decision; marks the exact keys for
-/// approval when the setting allows.
+/// Computes suggestions for `names` against every reviewed decision; marks for approval the
+/// equal keys and the single slips, each when its setting allows.
 async fn suggestions(db: &impl GenericClient, names: &[String]) -> Result<Suggested, DedupeError> {
     // Every reviewed decision (original → clean name), oldest first: the clean names are the
     // candidates, and each original's key leads to its clean name from now on.
@@ -138,12 +142,14 @@ async fn suggestions(db: &impl GenericClient, names: &[String]) -> Result<Sugges
     clean.sort();
     clean.dedup();
     let auto = setting(db, "dedupe.auto_approve_exact").await?.as_deref() == Some("true");
+    let auto_slip = setting(db, "dedupe.auto_approve_one_slip").await?.as_deref() == Some("true");
     let index = CandidateIndex::with_reviews(clean, decisions);
     let mut out = Suggested {
         keys: Vec::with_capacity(names.len()),
         best: Vec::with_capacity(names.len()),
         scores: Vec::with_capacity(names.len()),
         exact: Vec::with_capacity(names.len()),
+        one_slip: Vec::with_capacity(names.len()),
         alternatives: Vec::with_capacity(names.len()),
         approve: Vec::with_capacity(names.len()),
     };
@@ -156,10 +162,11 @@ async fn suggestions(db: &impl GenericClient, names: &[String]) -> Result<Sugges
         out.best.push(first.map(|s| s.clean.clone()));
         out.scores.push(first.map(|s| s.score));
         out.exact.push(first.map(|s| s.exact_key));
+        out.one_slip.push(first.map(|s| s.one_slip));
         out.alternatives.push(json!(
             suggestions.iter().skip(1).map(|s| json!({"clean": s.clean, "score": s.score})).collect::<Vec<_>>()
         ));
-        out.approve.push(auto && first.is_some_and(|s| s.exact_key));
+        out.approve.push(first.is_some_and(|s| (auto && s.exact_key) || (auto_slip && s.one_slip)));
     }
     Ok(out)
 }

@@ -194,8 +194,22 @@ pub struct Suggestion {
     pub clean: String,
     /// Similarity in 0..=1.
     pub score: f64,
-    /// The keys are equal (the only evidence strong enough for an automatic approval).
+    /// The keys are equal, or reviewers gave this clean name to this key: the strongest evidence
+    /// for an automatic approval.
     pub exact_key: bool,
+    /// No key is equal, and this clean name's key is one typing slip from the name's
+    /// ([`crate::typo::one_slip`]) while no other candidate's is: the second evidence an
+    /// automatic approval may accept.
+    pub one_slip: bool,
+}
+
+/// Keeps `one_slip` (set on every candidate one slip away) only where it is the single one and no
+/// key is equal.
+fn keep_single_slip(scored: &mut [Suggestion]) {
+    let slips = scored.iter().filter(|s| s.one_slip).count();
+    if slips > 1 || scored.iter().any(|s| s.exact_key) {
+        scored.iter_mut().for_each(|s| s.one_slip = false);
+    }
 }
 
 /// The best `n` suggestions for `name` among `candidates` (clean name, its key), best first.
@@ -206,8 +220,10 @@ pub fn suggest(name: &NameKey, candidates: &[(String, NameKey)], n: usize) -> Ve
             clean: clean.clone(),
             score: similarity(name, key),
             exact_key: key.key == name.key,
+            one_slip: crate::typo::one_slip(&name.key, &key.key),
         })
         .collect();
+    keep_single_slip(&mut scored);
     scored.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| x.clean.cmp(&y.clean)));
     scored.truncate(n);
     scored
@@ -418,9 +434,11 @@ impl CandidateIndex {
                 // Equal keys, or a key reviewers already gave this clean name.
                 let settled = exact == Some(*id as usize);
                 let score = if settled { 1.0 } else { similarity(name, key) };
-                Suggestion { clean: clean.clone(), score, exact_key: settled }
+                let one_slip = !settled && crate::typo::one_slip(&name.key, &key.key);
+                Suggestion { clean: clean.clone(), score, exact_key: settled, one_slip }
             })
             .collect();
+        keep_single_slip(&mut scored);
         scored.sort_by(|x, y| {
             y.exact_key.cmp(&x.exact_key).then(y.score.total_cmp(&x.score)).then_with(|| x.clean.cmp(&y.clean))
         });
@@ -607,6 +625,11 @@ mod tests {
         let typo = suggest(&normalise("Globx LLC").unwrap(), &cands, 1);
         assert_eq!(typo[0].clean, "Globex");
         assert!(!typo[0].exact_key);
+        assert!(!typo[0].one_slip, "a five-letter key is never a slip");
+        let slip = suggest(&normalise("Initeck").unwrap(), &cands, 3);
+        assert!(slip[0].clean == "Initech" && slip[0].one_slip && !slip[0].exact_key);
+        assert!(slip[1..].iter().all(|s| !s.one_slip));
+        assert!(!s.iter().any(|s| s.one_slip), "an equal key leaves no room for a slip");
     }
 
     #[test]

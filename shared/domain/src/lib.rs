@@ -18,3 +18,4 @@ pub mod run;
 pub mod signature;
 pub mod submission;
 pub mod transform;
+pub mod typo;

@@ -22,6 +22,21 @@ pub struct Case {
     pub expected: Option<String>,
 }
 
+/// Which evidence an automatic approval accepts (`integration.setting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Equal keys only (`dedupe.auto_approve_exact`).
+    Exact,
+    /// Equal keys, or a single candidate one typing slip away (`dedupe.auto_approve_one_slip` too).
+    ExactOrOneSlip,
+}
+
+impl Rule {
+    fn approves(self, s: &platform_domain::company::Suggestion) -> bool {
+        s.exact_key || (self == Rule::ExactOrOneSlip && s.one_slip)
+    }
+}
+
 /// Precision and recall figures.
 #[derive(Debug, Default)]
 pub struct Quality {
@@ -29,7 +44,7 @@ pub struct Quality {
     pub cases: usize,
     /// Variants of listed companies.
     pub positives: usize,
-    /// Automatic approvals (normalised key equal to a clean name's key).
+    /// Automatic approvals under the rule evaluated.
     pub auto_approved: usize,
     /// Automatic approvals that chose the right clean name.
     pub auto_correct: usize,
@@ -59,10 +74,10 @@ pub fn load() -> LabelledSet {
     serde_json::from_str(include_str!("../fixtures/company-names.json")).expect("labelled set parses")
 }
 
-/// Evaluates the suggestions on `set`.
-pub fn evaluate(set: &LabelledSet) -> Quality {
+/// Evaluates the suggestions on `set`, automatic approvals under `rule`.
+pub fn evaluate(set: &LabelledSet, rule: Rule) -> Quality {
     let index = CandidateIndex::new(set.clean_names.iter().cloned());
-    score(&index, set.cases.iter())
+    score(&index, set.cases.iter(), rule)
 }
 
 /// Evaluates the suggestions on the half of `set` not reviewed yet, after the other half was
@@ -70,13 +85,13 @@ pub fn evaluate(set: &LabelledSet) -> Quality {
 /// itself), and those decisions teach the index. The half is drawn at random with a fixed seed
 /// (the set lists each company's variants in the same pattern, so a strict alternation would
 /// never review one kind of variant, say the abbreviations, and teach nothing about them).
-pub fn evaluate_after_reviews(set: &LabelledSet) -> Quality {
-    evaluate_unreviewed_half(set, true)
+pub fn evaluate_after_reviews(set: &LabelledSet, rule: Rule) -> Quality {
+    evaluate_unreviewed_half(set, true, rule)
 }
 
 /// [`evaluate_after_reviews`]'s half judged without learning from the other half's reviews (its
 /// baseline).
-pub fn evaluate_unreviewed_half(set: &LabelledSet, learn: bool) -> Quality {
+pub fn evaluate_unreviewed_half(set: &LabelledSet, learn: bool, rule: Rule) -> Quality {
     let mut order: Vec<usize> = (0..set.cases.len()).collect();
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     for i in (1..order.len()).rev() {
@@ -91,10 +106,10 @@ pub fn evaluate_unreviewed_half(set: &LabelledSet, learn: bool) -> Quality {
         (c.name.clone(), c.expected.clone().unwrap_or_else(|| c.name.clone()))
     });
     let index = CandidateIndex::with_reviews(set.clean_names.iter().cloned(), reviews);
-    score(&index, judged.iter().map(|&i| &set.cases[i]))
+    score(&index, judged.iter().map(|&i| &set.cases[i]), rule)
 }
 
-fn score<'c>(index: &CandidateIndex, cases: impl Iterator<Item = &'c Case>) -> Quality {
+fn score<'c>(index: &CandidateIndex, cases: impl Iterator<Item = &'c Case>, rule: Rule) -> Quality {
     let mut q = Quality::default();
     for case in cases {
         q.cases += 1;
@@ -105,7 +120,7 @@ fn score<'c>(index: &CandidateIndex, cases: impl Iterator<Item = &'c Case>) -> Q
             q.positives += 1;
         }
         if let Some(best) = best {
-            if best.exact_key {
+            if rule.approves(&best) {
                 q.auto_approved += 1;
                 if right(&best.clean) {
                     q.auto_correct += 1;

@@ -106,7 +106,12 @@ async fn start_up(binary: &Path, api: &str, rx: &mut mpsc::UnboundedReceiver<Ins
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let mut command = Command::new(binary);
-        command.envs(function_env()).env("AWS_LAMBDA_RUNTIME_API", api).stdout(Stdio::null()).stderr(Stdio::piped());
+        command
+            .env_clear()
+            .envs(function_env())
+            .env("AWS_LAMBDA_RUNTIME_API", api)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = command.spawn()?;
         let asked = tokio::time::timeout(PATIENCE, rx.recv()).await;
@@ -126,8 +131,10 @@ async fn start_up(binary: &Path, api: &str, rx: &mut mpsc::UnboundedReceiver<Ins
     Ok(times[times.len() / 2])
 }
 
-/// The configuration of a deployed function (every function's variables; each reads its own),
-/// pointed at the stack: the warehouse, and moto for AWS.
+/// The whole environment of a deployed function, and nothing of this machine's (its
+/// `SSL_CERT_FILE`, for one, would have every HTTPS client parse a certificate bundle at start-up):
+/// the variables Lambda defines for every function, and the configuration of each (every
+/// function's variables; each reads its own), pointed at the stack: the warehouse, and moto for AWS.
 fn function_env() -> Vec<(String, String)> {
     let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
     let endpoint = var("AWS_ENDPOINT_URL", "http://127.0.0.1:5000");
@@ -138,6 +145,15 @@ fn function_env() -> Vec<(String, String)> {
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_SESSION_TOKEN", "testing".into()),
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into()),
+        ("LANG", "en_US.UTF-8".into()),
+        ("TZ", ":UTC".into()),
+        ("LAMBDA_TASK_ROOT", "/var/task".into()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".into()),
+        ("_HANDLER", "bootstrap".into()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
         ("AWS_LAMBDA_FUNCTION_NAME", "cold-start".into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),

@@ -2,11 +2,15 @@
 //! (deterministic synthetic names). (1) In memory: index build plus the best suggestions per name.
 //! (2) With the stack (`DATABASE_URL` and `AWS_ENDPOINT_URL` set): one company-dedupe pass that
 //! inserts the names, computes and stores their suggestions and runs the gate. Figures to
-//! `target/bench/dedupe.json` beside a table.
+//! `target/bench/dedupe.json` beside a table. Automatic approval on the labelled set is measured
+//! with both rules on (equal keys, or one typing slip), and with equal keys alone (`_exact_only`).
 
 use std::time::Instant;
 
-use integration_tests::bench_report::{self, BenchReport, Goal};
+use integration_tests::{
+    bench_report::{self, BenchReport, Goal},
+    company_quality::{self, Rule},
+};
 use platform_domain::company::{CandidateIndex, normalise};
 
 const ADJ: &[&str] = &[
@@ -241,11 +245,14 @@ async fn main() -> anyhow::Result<()> {
         .figure("suggested_names", suggested as f64, "names", None)
         .figure("exact_keys", exact as f64, "names", None);
     // Learning from reviews, on the labelled set: half its variants reviewed first.
-    let set = integration_tests::company_quality::load();
-    let before = integration_tests::company_quality::evaluate_unreviewed_half(&set, false);
-    let after = integration_tests::company_quality::evaluate_after_reviews(&set);
+    let set = company_quality::load();
+    let before = company_quality::evaluate_unreviewed_half(&set, false, Rule::ExactOrOneSlip);
+    let after = company_quality::evaluate_after_reviews(&set, Rule::ExactOrOneSlip);
+    let exact_only = company_quality::evaluate_after_reviews(&set, Rule::Exact);
     report
         .figure("auto_recall_half_without_reviews", before.auto_recall(), "", None)
+        .figure("auto_precision_after_reviews_exact_only", exact_only.auto_precision(), "", None)
+        .figure("auto_recall_after_reviews_exact_only", exact_only.auto_recall(), "", None)
         .figure("auto_precision_after_reviews", after.auto_precision(), "", Some(Goal::AtLeast(1.0)))
         .figure("auto_recall_after_reviews", after.auto_recall(), "", Some(Goal::AtLeast(0.9)));
     if std::env::var("DATABASE_URL").is_err() {

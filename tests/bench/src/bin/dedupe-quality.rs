@@ -2,9 +2,18 @@
 //! (`tests/integration/fixtures/company-names.json`), at the automatic-approval rule and for the
 //! top-1 suggestion.
 
+use integration_tests::company_quality::{self, Rule};
+
 fn main() {
-    let set = integration_tests::company_quality::load();
-    let q = integration_tests::company_quality::evaluate(&set);
+    let set = company_quality::load();
+    for rule in [Rule::Exact, Rule::ExactOrOneSlip] {
+        report(&set, rule);
+    }
+}
+
+fn report(set: &company_quality::LabelledSet, rule: Rule) {
+    println!("== automatic approval on {rule:?}");
+    let q = company_quality::evaluate(set, rule);
     println!(
         "labelled set: {} variants ({} of {} listed companies, {} hard negatives)",
         q.cases,
@@ -13,7 +22,7 @@ fn main() {
         q.cases - q.positives
     );
     println!(
-        "automatic approval (equal normalised keys): precision {:.3} ({}/{}), recall {:.3}",
+        "automatic approval: precision {:.3} ({}/{}), recall {:.3}",
         q.auto_precision(),
         q.auto_correct,
         q.auto_approved,
@@ -23,8 +32,8 @@ fn main() {
     for m in &q.misses {
         println!("  miss: {m}");
     }
-    let r = integration_tests::company_quality::evaluate_after_reviews(&set);
-    let b = integration_tests::company_quality::evaluate_unreviewed_half(&set, false);
+    let r = company_quality::evaluate_after_reviews(set, rule);
+    let b = company_quality::evaluate_unreviewed_half(set, false, rule);
     println!(
         "after a random half of the variants was reviewed (its decisions teaching the index), on the other {}: \
          automatic approval precision {:.3} ({}/{}), recall {:.3} (without learning: {:.3})",

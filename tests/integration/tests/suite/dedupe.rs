@@ -143,6 +143,60 @@ async fn exact_keys_get_suggestions_and_are_approved_only_when_the_setting_allow
 }
 
 #[tokio::test]
+async fn a_single_typing_slip_is_approved_only_when_its_setting_allows() {
+    let (db, dedupe, _) = setup().await;
+    db.exec("INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed) VALUES ('SHI International Corp', 'SHI International', true), ('Capital Office Solutions', 'Capital Office Solutions', true), ('Capitol Office Solutions', 'Capitol Office Solutions', true), ('Tyrell', 'Tyrell', true)").await;
+    db.exec("UPDATE integration.setting SET value = 'true' WHERE name = 'dedupe.auto_approve_exact'").await;
+    registration(&db, "a", Some("SHI Internatonal"), true).await;
+    dedupe.pass(None, "schedule").await.unwrap();
+    let slip = |name: &'static str| {
+        let db = &db;
+        async move {
+            let r = &db
+                .rows(&format!(
+                    "SELECT n.suggested_clean, n.suggestion_exact, n.suggestion_one_slip, n.auto_approved, o.reviewed, \
+                            o.clean_organization
+                       FROM integration.organization_name n
+                       JOIN conferences_events.exchange_organizations o ON o.id = n.exchange_organization_id
+                      WHERE n.original_organization = '{name}'"
+                ))
+                .await[0];
+            (
+                r.get::<_, Option<String>>(0),
+                r.get::<_, Option<bool>>(1).unwrap_or(false),
+                r.get::<_, Option<bool>>(2).unwrap_or(false),
+                r.get::<_, bool>(3),
+                r.get::<_, bool>(4),
+                r.get::<_, String>(5),
+            )
+        }
+    };
+    assert_eq!(
+        slip("SHI Internatonal").await,
+        (Some("SHI International".into()), false, true, false, false, "SHI Internatonal".into()),
+        "recorded as one slip, not approved: the setting is off by default"
+    );
+
+    db.exec("UPDATE integration.setting SET value = 'true' WHERE name = 'dedupe.auto_approve_one_slip'").await;
+    registration(&db, "b", Some("Dell Tehnologies"), true).await;
+    registration(&db, "c", Some("S.H.I. Internatinal"), true).await;
+    registration(&db, "d", Some("Capitel Office Solutions"), true).await;
+    registration(&db, "e", Some("Tyrel"), true).await;
+    let pass = dedupe.pass(None, "schedule").await.unwrap();
+    assert_eq!(pass.names.auto_approved, 1, "only the single slip from a reviewed name");
+    assert_eq!(
+        slip("S.H.I. Internatinal").await,
+        (Some("SHI International".into()), false, true, true, true, "SHI International".into())
+    );
+    let (_, _, one_slip, approved, ..) = slip("Capitel Office Solutions").await;
+    assert!(!one_slip && !approved, "one slip from two reviewed names: which one is for a person to say");
+    let (_, _, one_slip, approved, ..) = slip("Tyrel").await;
+    assert!(!one_slip && !approved, "a five-letter key is too short to call a slip");
+    let (_, _, one_slip, approved, ..) = slip("Dell Tehnologies").await;
+    assert!(!one_slip && !approved, "no reviewed name to be one slip from");
+}
+
+#[tokio::test]
 async fn the_sqs_handler_fails_only_the_malformed_message() {
     let (db, dedupe, _) = setup().await;
     registration(&db, "a", Some("Acme"), true).await;
