@@ -7,8 +7,8 @@
 //!   minimal Lambda runtime API served here (`GET /2018-06-01/runtime/invocation/next`), with the
 //!   warehouse and moto of the stack reachable and the configuration `make run` gives. This
 //!   machine is x86_64 and cannot run arm64 code, so start-up is timed on the x86_64 release
-//!   builds (`target/release/<function>`, the same profile). Each is started [`RUNS`] times; the
-//!   median counts.
+//!   builds (`target/release/<function>`, the same profile), in the environment Lambda gives and
+//!   nothing of this machine's. [`RUNS`] rounds start every binary once each; the median counts.
 //!
 //! Figures to `target/bench/cold-start.json` beside a table. Needs the stack (`DATABASE_URL`,
 //! `AWS_ENDPOINT_URL`) and both builds: run through `make bench`.
@@ -34,8 +34,8 @@ const FUNCTIONS: [&str; 7] = [
     "spreadsheet-export",
 ];
 const HELLO: &str = "hello-lambda";
-/// Starts per binary.
-const RUNS: usize = 11;
+/// Starts per binary (rounds).
+const RUNS: usize = 21;
 /// A start that asks for no event within this long failed.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -53,13 +53,29 @@ async fn main() -> anyhow::Result<()> {
 
     let mut report = BenchReport::new("cold-start");
     report.parameter("runs", RUNS as f64);
-    let hello_ms = start_up(&target.join("release").join(HELLO), &api, &mut rx).await?;
+    // Round after round, every binary started once per round: a slower spell of this shared
+    // machine then weighs on all of them alike, not on whichever was being timed.
+    let binaries: Vec<PathBuf> =
+        std::iter::once(HELLO).chain(FUNCTIONS).map(|name| target.join("release").join(name)).collect();
+    let mut times = vec![Vec::with_capacity(RUNS); binaries.len()];
+    for _ in 0..RUNS {
+        for (binary, times) in binaries.iter().zip(&mut times) {
+            times.push(start_up(binary, &api, &mut rx).await?);
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let hello_ms = medians[0];
     let hello_mb = size_mb(&target, HELLO)?;
     println!("{HELLO:<20} {hello_mb:>6.2} MB  start-up {hello_ms:>7.2} ms (median of {RUNS})");
     report.figure("hello_world_mb", hello_mb, "MB", None).figure("hello_world_init_ms", hello_ms, "ms", None);
     let (mut largest, mut slowest) = (0.0f64, 0.0f64);
-    for f in FUNCTIONS {
-        let ms = start_up(&target.join("release").join(f), &api, &mut rx).await?;
+    for (f, &ms) in FUNCTIONS.iter().zip(&medians[1..]) {
         let mb = size_mb(&target, f)?;
         let ratio = ms / hello_ms;
         println!("{f:<20} {mb:>6.2} MB  start-up {ms:>7.2} ms = {ratio:.2} x the hello-world");
@@ -100,35 +116,30 @@ fn size_mb(target: &Path, name: &str) -> anyhow::Result<f64> {
     Ok(bytes as f64 / 1e6)
 }
 
-/// The median time, in ms, from starting `binary` to its first request for an event.
+/// The time, in ms, from starting `binary` to its first request for an event.
 async fn start_up(binary: &Path, api: &str, rx: &mut mpsc::UnboundedReceiver<Instant>) -> anyhow::Result<f64> {
     anyhow::ensure!(binary.exists(), "{} is missing (cargo build --release)", binary.display());
-    let mut times = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .envs(function_env())
-            .env("AWS_LAMBDA_RUNTIME_API", api)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = command.spawn()?;
-        let asked = tokio::time::timeout(PATIENCE, rx.recv()).await;
-        let exited = child.try_wait()?;
-        child.kill().ok();
-        let output = child.wait_with_output()?;
-        match asked {
-            Ok(Some(at)) => times.push(at.duration_since(started).as_secs_f64() * 1000.0),
-            _ => anyhow::bail!(
-                "{} asked for no event (exit: {exited:?}): {}",
-                binary.display(),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        }
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .envs(function_env())
+        .env("AWS_LAMBDA_RUNTIME_API", api)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let asked = tokio::time::timeout(PATIENCE, rx.recv()).await;
+    let exited = child.try_wait()?;
+    child.kill().ok();
+    let output = child.wait_with_output()?;
+    match asked {
+        Ok(Some(at)) => Ok(at.duration_since(started).as_secs_f64() * 1000.0),
+        _ => anyhow::bail!(
+            "{} asked for no event (exit: {exited:?}): {}",
+            binary.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ),
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
 }
 
 /// The whole environment of a deployed function, and nothing of this machine's (its
