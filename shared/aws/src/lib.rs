@@ -8,6 +8,7 @@ pub mod s3;
 pub mod secrets;
 pub mod ses;
 pub mod sqs;
+pub mod upload;
 
 pub use aws_config::SdkConfig;
 pub use foundation::Foundation;

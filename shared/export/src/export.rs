@@ -1,6 +1,7 @@
 //! One export job (subscription, report date): claimed, its leads streamed from the warehouse
 //! into a constant-memory sheet in the scratch directory, the file uploaded by multipart upload
-//! to `exports/<client>/<lander>/<date>.xlsx`, a presigned link recorded with the row count and
+//! while it is written (each part as soon as the file holds it) to
+//! `exports/<client>/<lander>/<date>.xlsx`, a presigned link recorded with the row count and
 //! size, and the recipients e-mailed once. A repeat overwrites the same object and never
 //! e-mails twice; a failure is recorded with its reason, sends nothing, and the job comes back.
 
@@ -136,9 +137,10 @@ pub struct Outcome {
     pub emailed: Option<String>,
     /// Why it was refused or skipped.
     pub reason: Option<String>,
-    /// Seconds spent writing the workbook (reading the leads included).
+    /// Seconds until the workbook was written (reading the leads included; its parts were
+    /// uploading meanwhile).
     pub write_seconds: f64,
-    /// Seconds spent uploading it and signing its link.
+    /// Seconds after that: the rest of the upload, and signing the link.
     pub upload_seconds: f64,
 }
 
@@ -328,7 +330,8 @@ impl Exporter {
         })
     }
 
-    /// Streams the report into `path` and uploads it.
+    /// Streams the report into `path` and uploads it, the upload overlapping the writing: each
+    /// part of the file goes up as soon as it is written (`platform_aws::upload`).
     #[allow(clippy::too_many_arguments)]
     async fn write_and_upload(
         &self,
@@ -341,27 +344,32 @@ impl Exporter {
         path: &Path,
     ) -> Result<Written, ExportError> {
         let started = std::time::Instant::now();
-        let (rows, through) = self.write(sub, template, tz, cutoff, since, path).await?;
-        let write_seconds = started.elapsed().as_secs_f64();
-        let started = std::time::Instant::now();
         let key = s3_key(&sub.client_id, &sub.lander_id, date);
         let bucket = &self.settings.bucket;
-        let bytes = platform_aws::s3::upload_file(
+        let (file, growing) = platform_aws::upload::growing_file(path)?;
+        let write = async {
+            let written = self.write(sub, template, tz, cutoff, since, file).await;
+            (written, started.elapsed().as_secs_f64())
+        };
+        let upload = platform_aws::upload::upload_growing(
             &self.s3,
             bucket,
             &key,
-            path,
             platform_workbook::CONTENT_TYPE,
             self.settings.part_bytes,
-        )
-        .await?;
+            growing,
+        );
+        let ((written, write_seconds), uploaded) = tokio::join!(write, upload);
+        // A failed write abandons the upload (aborted): its error is the one that explains.
+        let (rows, through) = written?;
+        let bytes = uploaded?;
         let url = platform_aws::s3::presigned_get(&self.link_client().await?, bucket, &key, self.settings.link).await?;
         let expires = Utc::now() + self.settings.link;
-        let upload_seconds = started.elapsed().as_secs_f64();
+        let upload_seconds = started.elapsed().as_secs_f64() - write_seconds;
         Ok(Written { through, key, rows, bytes, url, expires, write_seconds, upload_seconds })
     }
 
-    /// Writes the workbook of `template` to `path`: the leads streamed from the warehouse and
+    /// Writes the workbook of `template` into `file`: the leads streamed from the warehouse and
     /// turned into cells here, while a blocking thread writes them into the constant-memory
     /// sheet (a few batches in flight between the two: memory stays flat); then the summary
     /// sheet, and the file. Returns the rows and where the report really ended (see
@@ -373,7 +381,7 @@ impl Exporter {
         tz: Tz,
         cutoff: DateTime<Utc>,
         since: Option<DateTime<Utc>>,
-        path: &Path,
+        file: platform_aws::upload::GrowingFile,
     ) -> Result<(u64, DateTime<Utc>), ExportError> {
         let mut book = Workbook::new();
         book.set_tempdir(&self.settings.scratch)?;
@@ -401,10 +409,14 @@ impl Exporter {
             let days: Vec<(NaiveDate, u64)> = per_day.into_iter().collect();
             add_daily_summary(&mut book, &template.summary_sheet, "Leads", &days)?;
         }
-        let path = path.to_owned();
-        tokio::task::spawn_blocking(move || book.save(path))
-            .await
-            .map_err(|e| ExportError::Io(std::io::Error::other(e)))??;
+        tokio::task::spawn_blocking(move || -> Result<(), ExportError> {
+            let mut out = std::io::BufWriter::with_capacity(SAVE_BUFFER_BYTES, file);
+            book.save_to_writer(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.finish()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ExportError::Io(std::io::Error::other(e)))??;
         Ok((u64::from(rows), through))
     }
 
@@ -525,3 +537,7 @@ impl Exporter {
 
 /// Batches of rows between the reader and the writer thread.
 const BATCHES_IN_FLIGHT: usize = 4;
+
+/// The buffer between the zip writer's many small writes and the file (each write to the file
+/// tells the upload how far it has got).
+const SAVE_BUFFER_BYTES: usize = 1024 * 1024;

@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
     let a = run_child(&db, &bucket, "bench-big")?;
     anyhow::ensure!(a.rows as usize == n, "the export wrote {} rows of {n}", a.rows);
     println!(
-        "(a) whole export: {n} leads in {:.2} s (writing {:.2} s, uploading {:.2} s), {} bytes, peak RSS {:.1} MB",
+        "(a) whole export: {n} leads in {:.2} s (written after {:.2} s, uploaded {:.2} s later), {} bytes, peak RSS {:.1} MB",
         a.seconds, a.write_seconds, a.upload_seconds, a.bytes, a.peak_mb
     );
 

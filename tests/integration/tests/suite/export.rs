@@ -318,7 +318,11 @@ async fn a_template_naming_an_unknown_field_is_refused_at_planning_and_the_other
 async fn an_export_that_cannot_reach_s3_fails_without_an_e_mail_and_its_retry_sends_one() {
     let h = harness().await;
     let missing = format!("missing-{}", uuid::Uuid::new_v4().simple());
-    let broken = exporter(&h.db, &h.sdk, Settings { bucket: missing.clone(), ..h.settings.clone() });
+    // A scratch directory of its own: other tests write reports of the same name at the same time.
+    let scratch = std::env::temp_dir().join(format!("export-scratch-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let broken =
+        exporter(&h.db, &h.sdk, Settings { bucket: missing.clone(), scratch: scratch.clone(), ..h.settings.clone() });
     broken.plan(date("2025-11-23")).await.unwrap();
     let bodies = drain_bodies(&h.sdk, &h.queue).await;
     let env = Envelope::parse(&bodies[0], &[KIND_EXPORT_REQUESTED]).unwrap();
@@ -328,12 +332,9 @@ async fn an_export_that_cannot_reach_s3_fails_without_an_e_mail_and_its_retry_se
     assert_eq!(status, "failed");
     assert!(why.unwrap().contains(&missing), "the record says why");
     assert!(h.emails().await.is_empty(), "a failed export sends no e-mail");
-    let leftovers = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("export-smith-generic-2025-11-23"))
-        .count();
+    let leftovers = std::fs::read_dir(&scratch).unwrap().count();
     assert_eq!(leftovers, 0, "the scratch file is removed after a failure too");
+    std::fs::remove_dir(&scratch).unwrap();
     // The queue brings the job back once S3 is there.
     h.s3.create_bucket().bucket(&missing).send().await.unwrap();
     let out = broken.handle(&env).await.unwrap();

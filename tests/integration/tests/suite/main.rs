@@ -21,4 +21,5 @@ mod reliability_secrets;
 mod reliability_vendors;
 mod reliability_webhooks;
 mod session_register;
+mod upload;
 mod webhook;
