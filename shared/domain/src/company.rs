@@ -199,7 +199,9 @@ pub struct Suggestion {
     pub exact_key: bool,
     /// No key is equal, and this clean name's key is one typing slip from the name's
     /// ([`crate::typo::one_slip`]) while no other candidate's is: the second evidence an
-    /// automatic approval may accept.
+    /// automatic approval may accept. "Candidates" are the clean names compared: all of them in
+    /// [`suggest`], the shortlist (the 25 most alike by trigrams) in [`CandidateIndex`]; the keys
+    /// of reviewed original names are not compared for slips.
     pub one_slip: bool,
 }
 
@@ -629,7 +631,13 @@ mod tests {
         let slip = suggest(&normalise("Initeck").unwrap(), &cands, 3);
         assert!(slip[0].clean == "Initech" && slip[0].one_slip && !slip[0].exact_key);
         assert!(slip[1..].iter().all(|s| !s.one_slip));
-        assert!(!s.iter().any(|s| s.one_slip), "an equal key leaves no room for a slip");
+        let near: Vec<(String, NameKey)> =
+            ["Initech", "Initeck"].iter().map(|c| (c.to_string(), normalise(c).unwrap())).collect();
+        let equal = suggest(&normalise("Initech Inc").unwrap(), &near, 2);
+        assert!(equal[0].exact_key && equal[1].clean == "Initeck");
+        assert!(!equal.iter().any(|s| s.one_slip), "an equal key leaves no room for a slip");
+        let two = suggest(&normalise("Initecj").unwrap(), &near, 2);
+        assert!(two.iter().all(|s| !s.one_slip && !s.exact_key), "one slip from both: neither");
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn roots(extra: Option<&str>) -> Result<rustls::RootCertStore, String> {
 }
 
 fn config(extra: Option<&str>) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?

@@ -1,5 +1,5 @@
 //! Connection settings and the per-container pool (re-connects when a connection closed).
-//! TLS with rustls (aws-lc-rs) for every host but loopback and unix sockets.
+//! TLS with rustls (ring) for every host but loopback and unix sockets.
 
 use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
@@ -238,7 +238,7 @@ fn root_store(ca_file: Option<&str>) -> Result<rustls::RootCertStore> {
 
 fn tls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig> {
     let roots = root_store(ca_file)?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| WarehouseError::Settings(format!("TLS: {e}")))?

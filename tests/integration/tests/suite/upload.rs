@@ -39,6 +39,13 @@ async fn parts_so_far(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> usize
     answer.matches("<PartNumber>").count()
 }
 
+/// The parts an object was uploaded in: a multipart object's ETag ends in `-<parts>`.
+async fn parts_of(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> usize {
+    let head = s3.head_object().bucket(bucket).key(key).send().await.unwrap();
+    let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+    etag.rsplit_once('-').and_then(|(_, n)| n.parse().ok()).unwrap_or_else(|| panic!("not a multipart ETag: {etag}"))
+}
+
 #[tokio::test]
 async fn parts_go_up_while_the_file_is_still_being_written() {
     let (s3, bucket) = bucket().await;
@@ -65,6 +72,7 @@ async fn parts_go_up_while_the_file_is_still_being_written() {
     assert_eq!(upload.await.unwrap().unwrap(), content.len() as u64);
     let stored = platform_aws::s3::get(&s3, &bucket, "report.xlsx").await.unwrap();
     assert!(stored == content, "the object is the file, byte for byte ({} bytes stored)", stored.len());
+    assert_eq!(parts_of(&s3, &bucket, "report.xlsx").await, 3, "two whole parts and the rest");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -83,6 +91,7 @@ async fn a_small_or_empty_file_is_one_part() {
         let (uploaded, content) = tokio::join!(upload, write);
         assert_eq!(uploaded.unwrap(), content.len() as u64, "{key}");
         assert_eq!(platform_aws::s3::get(&s3, &bucket, key).await.unwrap(), content, "{key}");
+        assert_eq!(parts_of(&s3, &bucket, key).await, 1, "{key}");
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
