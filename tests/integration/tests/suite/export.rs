@@ -334,7 +334,6 @@ async fn an_export_that_cannot_reach_s3_fails_without_an_e_mail_and_its_retry_se
     assert!(h.emails().await.is_empty(), "a failed export sends no e-mail");
     let leftovers = std::fs::read_dir(&scratch).unwrap().count();
     assert_eq!(leftovers, 0, "the scratch file is removed after a failure too");
-    std::fs::remove_dir(&scratch).unwrap();
     // The queue brings the job back once S3 is there.
     h.s3.create_bucket().bucket(&missing).send().await.unwrap();
     let out = broken.handle(&env).await.unwrap();
@@ -342,6 +341,8 @@ async fn an_export_that_cannot_reach_s3_fails_without_an_e_mail_and_its_retry_se
     assert_eq!(h.emails().await.len(), 1);
     let (status, why, rows) = h.export_row("smith-generic", "2025-11-23").await;
     assert_eq!((status.as_str(), why, rows), ("done", None, Some(3)));
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "and after a success");
+    std::fs::remove_dir(&scratch).unwrap();
 }
 
 #[tokio::test]
