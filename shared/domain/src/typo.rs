@@ -13,6 +13,11 @@ pub const MIN_LEN: usize = 6;
 
 /// Whether `a` and `b` differ by exactly one slip, both being at least [`MIN_LEN`] characters.
 pub fn one_slip(a: &str, b: &str) -> bool {
+    // Cheap refusals first (this runs for every candidate of every name): a slip changes the
+    // length by one character, at most 4 bytes, and a key has at least as many bytes as characters.
+    if a.len().abs_diff(b.len()) > 4 || a.len().min(b.len()) < MIN_LEN {
+        return false;
+    }
     if a.is_ascii() && b.is_ascii() {
         return apart(a.as_bytes(), b.as_bytes());
     }
