@@ -121,14 +121,28 @@ pub async fn new_secret(sdk: &SdkConfig, value: &serde_json::Value) -> String {
 
 /// The e-mails moto's SES holds for `to` (moto keeps every test's messages together: give each
 /// test recipients of its own).
+///
+/// moto dumps its whole state for this without a lock: while another test changes it (a
+/// multipart upload adding parts, say) the dump can fail with a server error instead of JSON.
+/// Such an answer is asked again; the state asked about is not changing.
 pub async fn emails_to(to: &str) -> Vec<serde_json::Value> {
     let endpoint = env_or_explain("AWS_ENDPOINT_URL");
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .expect("moto's state")
-        .json()
-        .await
-        .expect("moto's state is JSON");
+    let mut last = String::new();
+    let mut data = None;
+    for _ in 0..50 {
+        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.expect("moto's state");
+        let status = answer.status();
+        let body = answer.text().await.expect("moto's state");
+        match serde_json::from_str::<serde_json::Value>(&body) {
+            Ok(json) if status.is_success() => {
+                data = Some(json);
+                break;
+            }
+            _ => last = format!("{status}: {}", body.chars().take(300).collect::<String>()),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let data = data.unwrap_or_else(|| panic!("moto's state is not JSON after 50 tries; the last answer: {last}"));
     data["ses"]["Message"]
         .as_array()
         .cloned()
