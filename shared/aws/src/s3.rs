@@ -3,7 +3,6 @@
 pub use aws_sdk_s3::{Client, config::Credentials};
 use aws_sdk_s3::{error::DisplayErrorContext, primitives::ByteStream};
 
-pub use crate::upload::{Growing, GrowingFile, MIN_PART_BYTES, UPLOAD_PART_BYTES, growing_file, upload_growing};
 use crate::{AwsError, SdkConfig};
 
 /// An S3 client; `force_path_style` for emulators reached by host name (`S3_FORCE_PATH_STYLE`).

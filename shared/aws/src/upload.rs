@@ -104,7 +104,8 @@ pub async fn upload_growing(
     let upload_id = created.upload_id().ok_or_else(|| err("S3 gave no upload id".into()))?.to_owned();
     let parts = async {
         let path = growing.path.display().to_string();
-        let mut file: Option<tokio::fs::File> = None;
+        // The file exists from `growing_file` on; it is read as far as it has been written.
+        let mut file = tokio::fs::File::open(&growing.path).await.map_err(|e| err(format!("{path}: {e}")))?;
         let mut parts = Vec::new();
         let mut offset = 0u64;
         loop {
@@ -122,14 +123,8 @@ pub async fn upload_growing(
             if len == 0 && !parts.is_empty() {
                 break;
             }
-            let reader = match &mut file {
-                Some(f) => f,
-                None => {
-                    file.insert(tokio::fs::File::open(&growing.path).await.map_err(|e| err(format!("{path}: {e}")))?)
-                }
-            };
             let mut buf = Vec::with_capacity(len as usize);
-            reader.take(len).read_to_end(&mut buf).await.map_err(|e| err(format!("{path}: {e}")))?;
+            (&mut file).take(len).read_to_end(&mut buf).await.map_err(|e| err(format!("{path}: {e}")))?;
             if buf.len() as u64 != len {
                 return Err(err(format!("{path}: {} bytes where {len} were written", buf.len())));
             }

@@ -268,7 +268,7 @@ async fn child() -> anyhow::Result<()> {
             scratch: scratch.clone(),
             claim: Duration::from_secs(900),
             fetch_rows: 2000,
-            part_bytes: platform_aws::s3::UPLOAD_PART_BYTES,
+            part_bytes: platform_aws::upload::UPLOAD_PART_BYTES,
             link_signer_secret: None,
         },
     );

@@ -77,7 +77,7 @@ async fn harness() -> H {
         scratch: std::env::temp_dir(),
         claim: Duration::from_secs(60),
         fetch_rows: 2,
-        part_bytes: platform_aws::s3::UPLOAD_PART_BYTES,
+        part_bytes: platform_aws::upload::UPLOAD_PART_BYTES,
         link_signer_secret: None,
     };
     let exporter = exporter(&db, &sdk, settings.clone());
@@ -402,7 +402,7 @@ async fn a_100000_lead_export_streams_within_a_memory_ceiling() {
         Settings {
             fetch_rows: 2000,
             email_from: None,
-            part_bytes: platform_aws::s3::MIN_PART_BYTES,
+            part_bytes: platform_aws::upload::MIN_PART_BYTES,
             ..h.settings.clone()
         },
     );
@@ -410,7 +410,7 @@ async fn a_100000_lead_export_streams_within_a_memory_ceiling() {
     let out = fast.export("smith-generic", date("2025-11-23")).await.unwrap();
     let grown_mb = (peak_rss_kb().saturating_sub(before)) as f64 / 1024.0;
     assert_eq!(out.rows, 100_003);
-    assert!(out.bytes as usize > platform_aws::s3::MIN_PART_BYTES, "more than one part: {out:?}");
+    assert!(out.bytes as usize > platform_aws::upload::MIN_PART_BYTES, "more than one part: {out:?}");
     eprintln!("100,000-lead export: {} bytes, peak memory grew by {grown_mb:.1} MB", out.bytes);
     assert!(grown_mb < 48.0, "peak memory grew by {grown_mb:.1} MB writing 100,000 leads");
     let book = h.workbook(out.key.as_deref().unwrap()).await;
