@@ -72,9 +72,9 @@ pub async fn insert_new(conn: &mut Client, registration_ids: Option<&[String]>) 
             "INSERT INTO integration.organization_name
                     (original_organization, exchange_organization_id, name_key, suggested_clean, suggestion_score,
                      suggestion_exact, suggestion_one_slip, alternatives, auto_approved, suggested_at)
-             SELECT u.*, now()
+             SELECT u.original, u.org_id, u.key, u.best, u.score, u.exact, u.slip, u.alternatives::jsonb, u.approve, now()
                FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::float8[], $6::bool[], $7::bool[],
-                           $8::jsonb[], $9::bool[]) AS u
+                           $8::text[], $9::bool[]) AS u(original, org_id, key, best, score, exact, slip, alternatives, approve)
              ON CONFLICT DO NOTHING
              RETURNING original_organization, exchange_organization_id, suggested_clean, auto_approved",
             &[&names, &ids, &s.keys, &s.best, &s.scores, &s.exact, &s.one_slip, &s.alternatives, &s.approve],
@@ -116,7 +116,9 @@ struct Suggested {
     scores: Vec<Option<f64>>,
     exact: Vec<Option<bool>>,
     one_slip: Vec<Option<bool>>,
-    alternatives: Vec<serde_json::Value>,
+    /// JSON text, cast to `jsonb` by the server: a `jsonb[]` parameter of 100,000 elements took
+    /// 3–6 times longer to bind than the same values as `text[]` with the cast.
+    alternatives: Vec<String>,
     /// Approved automatically (the setting is on and the best has an equal key).
     approve: Vec<bool>,
 }
@@ -163,9 +165,10 @@ async fn suggestions(db: &impl GenericClient, names: &[String]) -> Result<Sugges
         out.scores.push(first.map(|s| s.score));
         out.exact.push(first.map(|s| s.exact_key));
         out.one_slip.push(first.map(|s| s.one_slip));
-        out.alternatives.push(json!(
-            suggestions.iter().skip(1).map(|s| json!({"clean": s.clean, "score": s.score})).collect::<Vec<_>>()
-        ));
+        out.alternatives.push(
+            json!(suggestions.iter().skip(1).map(|s| json!({"clean": s.clean, "score": s.score})).collect::<Vec<_>>())
+                .to_string(),
+        );
         out.approve.push(first.is_some_and(|s| (auto && s.exact_key) || (auto_slip && s.one_slip)));
     }
     Ok(out)
