@@ -57,9 +57,8 @@ impl ReqwestHttpClient {
         if let Some(client) = clients.get(&(connect, read)) {
             return Ok(client.clone());
         }
-        let tls = platform_vendors::tls::client_config().map_err(|e| ConnectorError::user(e.into()))?;
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let mut builder = platform_vendors::tls::client_builder()
+            .map_err(|e| ConnectorError::user(e.into()))?
             .connect_timeout(connect.unwrap_or(DEFAULT_CONNECT_TIMEOUT));
         if let Some(read) = read {
             builder = builder.read_timeout(read);
@@ -129,6 +128,8 @@ fn transport_died(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 #[cfg(test)]
+// Plain clients to local servers: the dev-dependencies give reqwest its default TLS provider.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use tokio::{
         io::{AsyncReadExt, AsyncWriteExt},

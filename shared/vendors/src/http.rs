@@ -145,9 +145,8 @@ pub struct VendorClient {
 impl VendorClient {
     /// A client with a per-request `timeout`, over the shared TLS configuration ([`crate::tls`]).
     pub fn new(vendor: &'static str, timeout: Duration, policy: RetryPolicy) -> Result<VendorClient, VendorError> {
-        let tls = crate::tls::client_config().map_err(|message| VendorError::Setup { vendor, message })?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let http = crate::tls::client_builder()
+            .map_err(|message| VendorError::Setup { vendor, message })?
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("event-lead-platform/", env!("CARGO_PKG_VERSION")))

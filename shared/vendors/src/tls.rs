@@ -23,6 +23,17 @@ pub fn client_config() -> Result<rustls::ClientConfig, String> {
     CONFIG.clone()
 }
 
+/// A reqwest client builder over the shared configuration: how every HTTP client of the
+/// platform starts. reqwest is built without a TLS provider of its own (`rustls-no-provider`),
+/// so a client made any other way (`reqwest::Client::new()`) has no crypto and fails in Lambda,
+/// while in the tests, where the test crates give reqwest its default provider, it works; so
+/// `clippy.toml` refuses `reqwest::Client::new`, `reqwest::Client::builder` and `reqwest::get`
+/// everywhere but here and in tests' plain-HTTP clients.
+#[allow(clippy::disallowed_methods)]
+pub fn client_builder() -> Result<reqwest::ClientBuilder, String> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(client_config()?))
+}
+
 /// The trust anchors: the web PKI roots and the certificates of `extra` (a PEM file), if any.
 fn roots(extra: Option<&str>) -> Result<rustls::RootCertStore, String> {
     let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
