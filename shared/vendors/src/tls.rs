@@ -19,7 +19,7 @@ static CONFIG: LazyLock<Result<rustls::ClientConfig, String>> =
     LazyLock::new(|| config(std::env::var(EXTRA_ROOTS_VAR).ok().as_deref()));
 
 /// The TLS configuration vendor clients are built with (a clone of the shared one).
-pub fn client_config() -> Result<rustls::ClientConfig, String> {
+fn client_config() -> Result<rustls::ClientConfig, String> {
     CONFIG.clone()
 }
 
