@@ -18,7 +18,7 @@ use platform_domain::{
 use platform_warehouse::{Connection, Transaction};
 use platform_warehouse::{
     cursor, forms, leads, outbox,
-    raw::{self, MappingOutcome, NewRaw, PendingRaw, Source},
+    raw::{self, MappingOutcome, NewRaw, PendingRaw, Source, StoredRaw},
     registrations::{self, RowResult},
 };
 use sha2::{Digest, Sha256};
@@ -179,35 +179,50 @@ pub async fn ingest(
         Source::Webhook => {
             let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
             let mut tx = conn.transaction().await?;
-            let pending: Vec<(i64, Submission)> =
-                ids.into_iter().zip(subs).filter_map(|(id, sub)| id.map(|id| (id, sub))).collect();
+            let pending: Vec<(StoredRaw, Submission)> =
+                ids.into_iter().zip(subs).filter_map(|(stored, sub)| stored.map(|stored| (stored, sub))).collect();
             let replays = received - pending.len() as u64;
             let report = process(&mut tx, run_id, pending).await?;
             (tx, report, replays)
         }
         Source::Pull => {
-            // Mapped before the raw rows are stored, so that they are stored with their outcome
-            // in the same statement; only the few whose write is refused or superseded change.
+            // Stored as mapped while they are mapped: the raw rows' statement is sent first, and
+            // the mapping (and the freeing of the parsed submissions) runs while the database
+            // works. The few that fail mapping, are superseded or are refused are corrected
+            // before the commit, so every raw row is committed with its outcome.
             let mut tx = conn.transaction().await?;
             let refs: Vec<&Submission> = subs.iter().collect();
             let mappings = load_mappings(&tx, &refs).await?;
-            let mapped: Vec<Result<Mapped, String>> = subs.iter().map(|s| map_one(&mappings, s)).collect();
-            let errors: Vec<Option<String>> = mapped.iter().map(|m| m.as_ref().err().cloned()).collect();
-            let ids = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&errors)).await?;
+            drop(refs);
+            let all_mapped = vec![None; raws.len()];
+            let insert = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&all_mapped));
+            let (stored, mapped) = while_sent(insert, || {
+                let mapped: Vec<Result<Mapped, (String, String)>> =
+                    subs.iter().map(|s| map_one(&mappings, s).map_err(|e| (s.submission_id.clone(), e))).collect();
+                drop(subs);
+                mapped
+            })
+            .await;
+            let stored = stored?;
+            drop(raws);
             let mut report = IngestReport::default();
             let mut replays = 0;
-            let mut rows = Vec::with_capacity(ids.len());
-            for ((id, result), sub) in ids.into_iter().zip(mapped).zip(&subs) {
-                match (id, result) {
+            let mut rows = Vec::with_capacity(stored.len());
+            let mut failed = Vec::new();
+            for (stored, result) in stored.into_iter().zip(mapped) {
+                match (stored, result) {
                     (None, _) => replays += 1,
-                    (Some(id), Ok(row)) => rows.push((id, row)),
-                    (Some(_), Err(e)) => report.note_error(&sub.submission_id, &e),
+                    (Some(raw), Ok(row)) => rows.push((raw, row)),
+                    (Some(raw), Err((submission_id, e))) => {
+                        report.note_error(&submission_id, &e);
+                        failed.push(MappingOutcome::failed(raw.id, e));
+                    }
                 }
             }
             report.mapped = rows.len() as u64;
             let written = write_rows(&mut tx, &mappings, rows, run_id, &mut report).await?;
-            let exceptions: Vec<MappingOutcome> = written.into_iter().filter(|o| o.error.is_some()).collect();
-            raw::set_outcomes(&*tx, &exceptions).await?;
+            failed.extend(written.into_iter().filter(|o| o.error.is_some()));
+            raw::set_outcomes(&*tx, &failed).await?;
             (tx, report, replays)
         }
     };
@@ -244,7 +259,7 @@ pub async fn remap(
         let mut broken = Vec::new();
         for row in batch {
             match reread(&row) {
-                Ok(sub) => pending.push((row.id, sub)),
+                Ok(sub) => pending.push((StoredRaw { id: row.id, received_at: row.received_at }, sub)),
                 Err(e) => broken.push(MappingOutcome::failed(row.id, e)),
             }
         }
@@ -278,7 +293,7 @@ fn reread(row: &PendingRaw) -> Result<Submission, String> {
 async fn process(
     tx: &mut Transaction<'_>,
     run_id: Uuid,
-    pending: Vec<(i64, Submission)>,
+    pending: Vec<(StoredRaw, Submission)>,
 ) -> Result<IngestReport, IntakeError> {
     let mut report = IngestReport::default();
     if pending.is_empty() {
@@ -288,12 +303,12 @@ async fn process(
     let mappings = load_mappings(tx, &subs).await?;
     let mut outcomes = Vec::with_capacity(pending.len());
     let mut rows = Vec::with_capacity(pending.len());
-    for (raw_id, sub) in &pending {
+    for (raw, sub) in &pending {
         match map_one(&mappings, sub) {
-            Ok(row) => rows.push((*raw_id, row)),
+            Ok(row) => rows.push((*raw, row)),
             Err(e) => {
                 report.note_error(&sub.submission_id, &e);
-                outcomes.push(MappingOutcome::failed(*raw_id, e));
+                outcomes.push(MappingOutcome::failed(raw.id, e));
             }
         }
     }
@@ -342,16 +357,16 @@ fn map_one(mappings: &Mappings, sub: &Submission) -> Result<Mapped, String> {
 async fn write_rows(
     tx: &mut Transaction<'_>,
     mappings: &Mappings,
-    rows: Vec<(i64, Mapped)>,
+    rows: Vec<(StoredRaw, Mapped)>,
     run_id: Uuid,
     report: &mut IngestReport,
 ) -> Result<Vec<MappingOutcome>, IntakeError> {
     let mut registrations = Vec::with_capacity(rows.len());
     let mut leads = Vec::new();
-    for (raw_id, row) in rows {
+    for (raw, row) in rows {
         match row {
-            Mapped::Registration(r) => registrations.push((raw_id, r)),
-            Mapped::Lead(l) => leads.push((raw_id, l)),
+            Mapped::Registration(r) => registrations.push((raw, r)),
+            Mapped::Lead(l) => leads.push((raw.id, l)),
         }
     }
     let mut outcomes = write_registrations(tx, mappings, registrations, run_id, report).await?;
@@ -361,30 +376,30 @@ async fn write_rows(
     Ok(outcomes)
 }
 
-/// Upserts registration rows (raw id, row): one statement per form and timestamp kind; of
+/// Upserts registration rows (raw row, row): one statement per form and timestamp kind; of
 /// several versions of a submission in the batch the newest is written and the others are
 /// superseded. Records the new and changed ids in the outbox. Returns each raw row's outcome.
 async fn write_registrations(
     tx: &mut Transaction<'_>,
     mappings: &Mappings,
-    rows: Vec<(i64, RegistrationRow)>,
+    rows: Vec<(StoredRaw, RegistrationRow)>,
     run_id: Uuid,
     report: &mut IngestReport,
 ) -> Result<Vec<MappingOutcome>, IntakeError> {
     let mut outcomes = Vec::with_capacity(rows.len());
-    let mut groups: BTreeMap<(String, bool), BTreeMap<String, (i64, RegistrationRow)>> = BTreeMap::new();
-    for (raw_id, row) in rows {
+    let mut groups: BTreeMap<(String, bool), BTreeMap<String, (StoredRaw, RegistrationRow)>> = BTreeMap::new();
+    for (raw, row) in rows {
         let key = (row.form_id.clone(), row.submitted_at.is_some());
         let group = groups.entry(key).or_default();
         let older = match group.get(&row.registration_id) {
-            Some((held_id, _)) if *held_id > raw_id => raw_id,
-            Some((held_id, _)) => {
-                let held_id = *held_id;
-                group.insert(row.registration_id.clone(), (raw_id, row));
+            Some((held, _)) if held.id > raw.id => raw.id,
+            Some((held, _)) => {
+                let held_id = held.id;
+                group.insert(row.registration_id.clone(), (raw, row));
                 held_id
             }
             None => {
-                group.insert(row.registration_id.clone(), (raw_id, row));
+                group.insert(row.registration_id.clone(), (raw, row));
                 continue;
             }
         };
@@ -398,7 +413,7 @@ async fn write_registrations(
     let mut changed: Vec<String> = Vec::new();
     for ((form_id, real_time), rows) in groups {
         let Some(Ok(FlowMapping::Registration(mapping))) = mappings.get(&form_id) else { continue };
-        let rows: Vec<(i64, RegistrationRow)> = rows.into_values().collect();
+        let rows: Vec<(StoredRaw, RegistrationRow)> = rows.into_values().collect();
         for (raw_id, registration_id, result) in upsert_isolating(tx, mapping, rows, real_time).await? {
             match result {
                 Written::Row(RowResult::Inserted) => {
@@ -534,6 +549,21 @@ async fn write_leads(
     Ok(outcomes)
 }
 
+/// Runs `work` on this thread after `statement` has been sent, so that it overlaps the database's
+/// execution (the connection's task writes the statement from another worker thread); then
+/// waits for the statement.
+async fn while_sent<F: Future, T>(statement: F, work: impl FnOnce() -> T) -> (F::Output, T) {
+    let mut statement = std::pin::pin!(statement);
+    // The first poll sends the statement (or finishes it, when the database is quick).
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(statement.as_mut().poll(cx))).await;
+    let done = work();
+    let output = match first {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => statement.await,
+    };
+    (output, done)
+}
+
 /// What became of one row in [`upsert_isolating`].
 enum Written {
     /// The statement ran; the row's result.
@@ -550,7 +580,7 @@ enum Written {
 async fn upsert_isolating(
     tx: &mut Transaction<'_>,
     mapping: &FormMapping,
-    rows: Vec<(i64, RegistrationRow)>,
+    rows: Vec<(StoredRaw, RegistrationRow)>,
     real_time: bool,
 ) -> Result<Vec<(i64, String, Written)>, IntakeError> {
     let mut out = Vec::with_capacity(rows.len());
@@ -559,15 +589,15 @@ async fn upsert_isolating(
         if chunk.is_empty() {
             continue;
         }
-        let (raw_ids, regs): (Vec<i64>, Vec<RegistrationRow>) = chunk.into_iter().unzip();
+        let (raws, regs): (Vec<StoredRaw>, Vec<RegistrationRow>) = chunk.into_iter().unzip();
         let savepoint = tx.savepoint("isolate_rows").await?;
-        match registrations::upsert(&savepoint, mapping, &regs, &raw_ids, real_time).await {
+        match registrations::upsert(&savepoint, mapping, &regs, &raws, real_time).await {
             Ok(results) => {
                 savepoint.commit().await?;
                 let by_id: HashMap<String, RowResult> = results.into_iter().collect();
-                for (raw_id, reg) in raw_ids.into_iter().zip(regs) {
+                for (raw, reg) in raws.into_iter().zip(regs) {
                     let result = by_id.get(&reg.registration_id).cloned().unwrap_or(RowResult::Superseded);
-                    out.push((raw_id, reg.registration_id, Written::Row(result)));
+                    out.push((raw.id, reg.registration_id, Written::Row(result)));
                 }
             }
             Err(e) => {
@@ -576,9 +606,9 @@ async fn upsert_isolating(
                 if regs.len() == 1 {
                     let reg = regs.into_iter().next().expect("one row");
                     tracing::warn!(registration_id = %reg.registration_id, %reason, "row refused by the database; isolated");
-                    out.push((raw_ids[0], reg.registration_id, Written::Refused(reason)));
+                    out.push((raws[0].id, reg.registration_id, Written::Refused(reason)));
                 } else {
-                    let mut rows: Vec<(i64, RegistrationRow)> = raw_ids.into_iter().zip(regs).collect();
+                    let mut rows: Vec<(StoredRaw, RegistrationRow)> = raws.into_iter().zip(regs).collect();
                     let second = rows.split_off(rows.len() / 2);
                     stack.push(second);
                     stack.push(rows);

@@ -45,11 +45,22 @@ pub struct NewRaw {
     pub received_at: Option<DateTime<Utc>>,
 }
 
+/// A stored raw row, as the version guard needs it: its id and when it was received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRaw {
+    /// `raw_submission.id`.
+    pub id: i64,
+    /// `raw_submission.received_at`.
+    pub received_at: DateTime<Utc>,
+}
+
 /// A stored raw submission that still needs mapping.
 #[derive(Debug, Clone)]
 pub struct PendingRaw {
     /// `raw_submission.id`.
     pub id: i64,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
     /// Form id.
     pub form_id: String,
     /// Where it came in.
@@ -60,8 +71,8 @@ pub struct PendingRaw {
     pub raw_body: Vec<u8>,
 }
 
-/// Stores raw submissions in one statement. Returns, in input order, the row id of each input
-/// that still needs processing: `Some(id)` for new rows and for stored rows still `pending`,
+/// Stores raw submissions in one statement. Returns, in input order, the stored row of each
+/// input that still needs processing: `Some` for new rows and for stored rows still `pending`,
 /// `None` for replays already processed (they change nothing).
 ///
 /// With `outcomes` (one per row: `None` = mapped, `Some(error)`), the rows are stored with their
@@ -74,7 +85,7 @@ pub async fn insert(
     run_id: Uuid,
     rows: &[NewRaw],
     outcomes: Option<&[Option<String>]>,
-) -> Result<Vec<Option<i64>>> {
+) -> Result<Vec<Option<StoredRaw>>> {
     let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
     let content_types: Vec<Option<&str>> = rows.iter().map(|r| r.content_type.as_deref()).collect();
@@ -103,7 +114,7 @@ pub async fn insert(
              DO UPDATE SET run_id = excluded.run_id, mapping_status = excluded.mapping_status,
                            mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
               WHERE s.mapping_status = 'pending'
-             RETURNING s.id, s.form_id, s.submission_id, s.body_sha256",
+             RETURNING s.id, s.form_id, s.submission_id, s.body_sha256, s.received_at",
         )
         .await?;
     let stored = db
@@ -134,7 +145,7 @@ pub async fn insert(
     for row in &stored {
         let key: (&str, &str, &[u8]) = (row.get(1), row.get(2), row.get(3));
         if let Some(&i) = index.get(&key) {
-            ids[i] = Some(row.get(0));
+            ids[i] = Some(StoredRaw { id: row.get(0), received_at: row.get(4) });
         }
     }
     Ok(ids)
@@ -198,7 +209,7 @@ pub async fn unmapped(
 ) -> Result<Vec<PendingRaw>> {
     let rows = db
         .query(
-            "SELECT id, form_id, source, parsed, raw_body FROM integration.raw_submission
+            "SELECT id, form_id, source, parsed, raw_body, received_at FROM integration.raw_submission
               WHERE (mapping_status = 'pending' OR ($1 AND mapping_status = 'error'))
                 AND ($2::text IS NULL OR form_id = $2)
                 AND received_at < $3 AND id > $4
@@ -208,6 +219,13 @@ pub async fn unmapped(
         .await?;
     Ok(rows
         .iter()
-        .map(|r| PendingRaw { id: r.get(0), form_id: r.get(1), source: r.get(2), parsed: r.get(3), raw_body: r.get(4) })
+        .map(|r| PendingRaw {
+            id: r.get(0),
+            received_at: r.get(5),
+            form_id: r.get(1),
+            source: r.get(2),
+            parsed: r.get(3),
+            raw_body: r.get(4),
+        })
         .collect())
 }

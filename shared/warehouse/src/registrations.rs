@@ -4,7 +4,7 @@
 use platform_domain::mapping::{ColumnKind, FormMapping, RegistrationRow, column_kind};
 use tokio_postgres::types::ToSql;
 
-use crate::Result;
+use crate::{Result, raw::StoredRaw};
 
 /// What an upsert did with one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +21,7 @@ pub enum RowResult {
     OtherForm(String),
 }
 
-/// Upserts rows of one form in one statement, each with the id of the raw submission it was
-/// mapped from. Only the form's mapped columns are written, so columns kept by staff (approval,
+/// Upserts rows of one form in one statement, each with the raw submission it was mapped from. Only the form's mapped columns are written, so columns kept by staff (approval,
 /// MeetMax outcome, …) are never touched. A row whose mapped values equal the stored ones
 /// changes nothing (no `updated_at` bump).
 ///
@@ -38,38 +37,71 @@ pub async fn upsert(
     db: &impl deadpool_postgres::GenericClient,
     mapping: &FormMapping,
     rows: &[RegistrationRow],
-    raw_ids: &[i64],
+    raws: &[StoredRaw],
     authoritative_time: bool,
 ) -> Result<Vec<(String, RowResult)>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    assert_eq!(rows.len(), raw_ids.len(), "one raw id per row");
+    assert_eq!(rows.len(), raws.len(), "one raw row per row");
     let sql = upsert_sql(mapping.columns(), authoritative_time);
     let ids: Vec<&str> = rows.iter().map(|r| r.registration_id.as_str()).collect();
     let forms: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let times: Vec<Option<chrono::DateTime<chrono::Utc>>> = rows.iter().map(|r| r.submitted_at).collect();
+    let raw_ids: Vec<i64> = raws.iter().map(|r| r.id).collect();
+    let received: Vec<chrono::DateTime<chrono::Utc>> = raws.iter().map(|r| r.received_at).collect();
     let columns: Vec<Vec<Option<&str>>> =
         (0..mapping.columns().len()).map(|c| rows.iter().map(|r| r.values[c].as_deref()).collect()).collect();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times, &raw_ids];
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &forms, &times, &raw_ids, &received];
     params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
     // Prepared once per connection and column set (the pool's statement cache).
     let statement = db.prepare_cached(&sql).await?;
     let returned = db.query(&statement, &params).await?;
-    Ok(returned
-        .iter()
-        .map(|row| {
-            let id: String = row.get(0);
-            let result = match row.get::<_, &str>(1) {
-                "inserted" => RowResult::Inserted,
-                "updated" => RowResult::Updated,
-                "unchanged" => RowResult::Unchanged,
-                "form" => RowResult::OtherForm(row.get::<_, Option<String>>(2).unwrap_or_default()),
+    let mut results = Vec::with_capacity(returned.len());
+    let mut refused = Vec::new();
+    for row in &returned {
+        let id: String = row.get(0);
+        match row.get::<_, &str>(1) {
+            "inserted" => results.push((id, RowResult::Inserted)),
+            "updated" => results.push((id, RowResult::Updated)),
+            "unchanged" => results.push((id, RowResult::Unchanged)),
+            _ => refused.push(id),
+        }
+    }
+    if !refused.is_empty() {
+        let forms: std::collections::HashMap<&str, &str> =
+            rows.iter().map(|r| (r.registration_id.as_str(), r.form_id.as_str())).collect();
+        let owners = owners(db, &refused).await?;
+        for id in refused {
+            let result = match owners.get(&id) {
+                Some(owner) if Some(owner.as_str()) != forms.get(id.as_str()).copied() => {
+                    RowResult::OtherForm(owner.clone())
+                }
                 _ => RowResult::Superseded,
             };
-            (id, result)
-        })
-        .collect())
+            results.push((id, result));
+        }
+    }
+    Ok(results)
+}
+
+/// The form that owns each registration: its version row's form, else (a registration the
+/// original scripts wrote) the registration's own. Registrations without either are left out.
+async fn owners(
+    db: &impl deadpool_postgres::GenericClient,
+    registration_ids: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    let rows = db
+        .query(
+            "SELECT u.id, COALESCE(v.form_id, e.form_id)
+               FROM unnest($1::text[]) AS u(id)
+               LEFT JOIN integration.registration_version v ON v.registration_id = u.id
+               LEFT JOIN conferences_events.exchange_registration e ON e.registration_id = u.id
+              WHERE COALESCE(v.form_id, e.form_id) IS NOT NULL",
+            &[&registration_ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// The upsert statement for a column set (column names come from the validated whitelist).
@@ -85,7 +117,7 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
             _ => format!("u.c{i}"),
         })
         .collect();
-    let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 5)).collect();
+    let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 6)).collect();
     let mut set: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     // Only ever NULL (a row of the original scripts) to this form: the guard refuses any other.
     set.push("form_id = excluded.form_id".into());
@@ -98,20 +130,20 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
         old.push("r.submitted_at".into());
         new.push("excluded.submitted_at".into());
     }
+    // A version row is written only where no registration of another form exists, and its
+    // conflict clause refuses another form's version row or an older version; a registration is
+    // written only beside its version row. Why a row was refused is looked up afterwards
+    // ([`owners`]), for those rows only.
     format!(
         "WITH u AS (
-           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], {arrays})
-                  AS u(registration_id, form_id, submitted_at, raw_id, {aliases})),
-         owner AS (
-           SELECT u.registration_id, COALESCE(v.form_id, e.form_id) AS form_id
-             FROM u LEFT JOIN integration.registration_version v ON v.registration_id = u.registration_id
-                    LEFT JOIN conferences_events.exchange_registration e ON e.registration_id = u.registration_id),
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::timestamptz[], {arrays})
+                  AS u(registration_id, form_id, submitted_at, raw_id, received_at, {aliases})),
          v AS (
            INSERT INTO integration.registration_version AS v (registration_id, form_id, raw_id, received_at)
-           SELECT u.registration_id, u.form_id, u.raw_id, rs.received_at
-             FROM u JOIN owner o ON o.registration_id = u.registration_id
-                    JOIN integration.raw_submission rs ON rs.id = u.raw_id
-            WHERE o.form_id IS NULL OR o.form_id = u.form_id
+           SELECT u.registration_id, u.form_id, u.raw_id, u.received_at
+             FROM u
+            WHERE NOT EXISTS (SELECT 1 FROM conferences_events.exchange_registration e
+                               WHERE e.registration_id = u.registration_id AND e.form_id <> u.form_id)
            ON CONFLICT (registration_id) DO UPDATE
               SET raw_id = excluded.raw_id, received_at = excluded.received_at, updated_at = now()
             WHERE v.form_id = excluded.form_id
@@ -128,12 +160,9 @@ fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
            RETURNING r.registration_id, (r.xmax = 0) AS inserted)
          SELECT u.registration_id,
                 CASE WHEN w.registration_id IS NOT NULL THEN CASE WHEN w.inserted THEN 'inserted' ELSE 'updated' END
-                     WHEN o.form_id IS NOT NULL AND o.form_id <> u.form_id THEN 'form'
                      WHEN v.registration_id IS NOT NULL THEN 'unchanged'
-                     ELSE 'superseded' END,
-                o.form_id
-           FROM u JOIN owner o ON o.registration_id = u.registration_id
-                  LEFT JOIN v ON v.registration_id = u.registration_id
+                     ELSE 'refused' END
+           FROM u LEFT JOIN v ON v.registration_id = u.registration_id
                   LEFT JOIN w ON w.registration_id = u.registration_id",
         casts = casts.join(", "),
         arrays = arrays.join(", "),

@@ -21,6 +21,10 @@ use platform_intake::ingest::{self, Incoming};
 use platform_warehouse::raw::Source;
 use vendor_sandbox::fixtures;
 
+/// formstack-intake's allocator (its `main.rs`), so that the database step runs as in the function.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -32,26 +36,13 @@ async fn main() -> anyhow::Result<()> {
         Some(i) => args[i + 1].parse()?,
         None => 1000,
     };
+    // `--db-only`: the database step on one connection alone (for profiling it).
+    let db_only = args.iter().any(|a| a == "--db-only");
     let start = NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")?;
     let subs = fixtures::generate(n, 1_800_000_000, start);
 
     // 1. The whole pull.
-    // One run may spend the whole day's budget (500 pages), as a backfill would.
-    let h = Harness::new(&[("PULLS_PER_DAY", "1")]).await;
-    let mut fixture = fixtures::demo_fixture();
-    fixture.forms[0].submissions = subs.clone();
-    h.sandbox.load_formstack(fixture).await;
-    let t = Instant::now();
-    let report = h.intake.pull("bench", false).await?;
-    let pull_secs = t.elapsed().as_secs_f64();
-    let landed: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
-    anyhow::ensure!(landed as usize == n, "pull landed {landed} of {n}");
-    println!(
-        "whole pull:    {n} submissions in {pull_secs:.2} s = {:.0} submissions/s ({} Formstack calls, {} ids sent to SQS)",
-        n as f64 / pull_secs,
-        report.calls,
-        report.published
-    );
+    let pull_secs = if db_only { f64::NAN } else { whole_pull(&subs).await? };
 
     // 2. The database step alone: the same records, already fetched, ingested in `--batch`-row
     //    transactions (default 1,000, the pull's PULL_COMMIT_ROWS).
@@ -91,6 +82,9 @@ async fn main() -> anyhow::Result<()> {
         "database step: {n} submissions in {db_secs:.2} s = {:.0} submissions/s (one connection, {batch}-row transactions)",
         n as f64 / db_secs
     );
+    if db_only {
+        return Ok(());
+    }
 
     // 3. The database step on two connections at once (two pulls, or two forms, in parallel).
     let db2 = TestDb::new().await;
@@ -155,6 +149,28 @@ async fn main() -> anyhow::Result<()> {
         .figure("ratio_to_python", one / best, "x", Some(Goal::AtLeast(10.0)));
     report.write()?;
     Ok(())
+}
+
+/// The whole scheduled pull of `subs` from the sandbox; returns its seconds.
+async fn whole_pull(subs: &[vendor_sandbox::formstack::StoredSubmission]) -> anyhow::Result<f64> {
+    let n = subs.len();
+    // One run may spend the whole day's budget (500 pages), as a backfill would.
+    let h = Harness::new(&[("PULLS_PER_DAY", "1")]).await;
+    let mut fixture = fixtures::demo_fixture();
+    fixture.forms[0].submissions = subs.to_vec();
+    h.sandbox.load_formstack(fixture).await;
+    let t = Instant::now();
+    let report = h.intake.pull("bench", false).await?;
+    let pull_secs = t.elapsed().as_secs_f64();
+    let landed: i64 = h.db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
+    anyhow::ensure!(landed as usize == n, "pull landed {landed} of {n}");
+    println!(
+        "whole pull:    {n} submissions in {pull_secs:.2} s = {:.0} submissions/s ({} Formstack calls, {} ids sent to SQS)",
+        n as f64 / pull_secs,
+        report.calls,
+        report.published
+    );
+    Ok(pull_secs)
 }
 
 async fn ingest_all(
