@@ -11,6 +11,9 @@
 #
 # STACK_PG_DATA=DIR keeps the cluster's data in DIR across runs (created when missing; the server
 # is still stopped at the end). Without it the cluster lives and dies in a temporary directory.
+# PG_EXTRA_OPTS adds server options, e.g. PG_EXTRA_OPTS="-c shared_preload_libraries=auto_explain
+# -c auto_explain.log_min_duration=5 -c auto_explain.log_analyze=on" to see where a statement's
+# time goes (the server log is in the temporary directory, kept only while the stack runs).
 #
 # Works as root (initdb runs as the postgres user) and as a normal user. Nothing is left running.
 set -euo pipefail
