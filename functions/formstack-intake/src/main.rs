@@ -5,8 +5,8 @@ use lambda_runtime::{Error, service_fn};
 use platform_runtime::Env;
 
 /// mimalloc: a batch of 1,000 submissions makes and frees some 100,000 small values (parsed
-/// fields, mapped columns, statement parameters); glibc's allocator spent about a sixth of the
-/// database step's client time freeing them (`tests/README.md`, the intake benchmark).
+/// fields, mapped columns, statement parameters); glibc's allocator took over a third of the
+/// database step's client time (`tests/README.md`, the intake benchmark).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -177,7 +177,7 @@ pub async fn ingest(
     let (raws, subs): (Vec<NewRaw>, Vec<Submission>) = items.into_iter().map(|i| (i.raw, i.submission)).unzip();
     let (tx, mut report, replays) = match source {
         Source::Webhook => {
-            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, None).await?;
+            let ids = raw::insert(&*conn, source, signature_verified, run_id, &raws, false).await?;
             let mut tx = conn.transaction().await?;
             let pending: Vec<(StoredRaw, Submission)> =
                 ids.into_iter().zip(subs).filter_map(|(stored, sub)| stored.map(|stored| (stored, sub))).collect();
@@ -191,11 +191,8 @@ pub async fn ingest(
             // works. The few that fail mapping, are superseded or are refused are corrected
             // before the commit, so every raw row is committed with its outcome.
             let mut tx = conn.transaction().await?;
-            let refs: Vec<&Submission> = subs.iter().collect();
-            let mappings = load_mappings(&tx, &refs).await?;
-            drop(refs);
-            let all_mapped = vec![None; raws.len()];
-            let insert = raw::insert(&tx, source, signature_verified, run_id, &raws, Some(&all_mapped));
+            let mappings = load_mappings(&tx, &subs.iter().collect::<Vec<_>>()).await?;
+            let insert = raw::insert(&tx, source, signature_verified, run_id, &raws, true);
             let (stored, mapped) = while_sent(insert, || {
                 let mapped: Vec<Result<Mapped, (String, String)>> =
                     subs.iter().map(|s| map_one(&mappings, s).map_err(|e| (s.submission_id.clone(), e))).collect();

@@ -75,16 +75,16 @@ pub struct PendingRaw {
 /// input that still needs processing: `Some` for new rows and for stored rows still `pending`,
 /// `None` for replays already processed (they change nothing).
 ///
-/// With `outcomes` (one per row: `None` = mapped, `Some(error)`), the rows are stored with their
-/// mapping outcome (the caller writes the registrations in the same transaction and corrects the
-/// few whose write was refused or superseded); without, they are stored `pending`.
+/// With `mapped`, the rows are stored as mapped: the caller maps them and writes the
+/// registrations in the same transaction, and corrects the few that failed, were refused or were
+/// superseded before it commits. Without, they are stored `pending`.
 pub async fn insert(
     db: &impl deadpool_postgres::GenericClient,
     source: Source,
     signature_verified: bool,
     run_id: Uuid,
     rows: &[NewRaw],
-    outcomes: Option<&[Option<String>]>,
+    mapped: bool,
 ) -> Result<Vec<Option<StoredRaw>>> {
     let form_ids: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();
     let sub_ids: Vec<&str> = rows.iter().map(|r| r.submission_id.as_str()).collect();
@@ -93,11 +93,6 @@ pub async fn insert(
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.body_sha256.as_slice()).collect();
     let parsed: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.parsed.as_ref()).collect();
     let received: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.received_at).collect();
-    let mapped = outcomes.is_some();
-    let errors: Vec<Option<&str>> = match outcomes {
-        Some(o) => o.iter().map(|e| e.as_deref()).collect(),
-        None => vec![None; rows.len()],
-    };
     // Prepared once per connection (the pool's statement cache), planned generically after a few runs.
     let statement = db
         .prepare_cached(
@@ -105,11 +100,10 @@ pub async fn insert(
                     (form_id, submission_id, source, content_type, raw_body, body_sha256, parsed,
                      signature_verified, run_id, mapping_status, mapping_error, mapped_at, received_at)
              SELECT u.form_id, u.submission_id, $3, u.content_type, u.raw_body, u.body_sha256, u.parsed, $4, $5,
-                    CASE WHEN NOT $12 THEN 'pending' WHEN u.error IS NULL THEN 'mapped' ELSE 'error' END,
-                    u.error, CASE WHEN $12 THEN now() END, COALESCE(u.received_at, now())
-               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::timestamptz[],
-                           $11::text[])
-                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, received_at, error)
+                    CASE WHEN $11 THEN 'mapped' ELSE 'pending' END, NULL, CASE WHEN $11 THEN now() END,
+                    COALESCE(u.received_at, now())
+               FROM unnest($1::text[], $2::text[], $6::text[], $7::bytea[], $8::bytea[], $9::jsonb[], $10::timestamptz[])
+                    AS u(form_id, submission_id, content_type, raw_body, body_sha256, parsed, received_at)
              ON CONFLICT (form_id, submission_id, body_sha256)
              DO UPDATE SET run_id = excluded.run_id, mapping_status = excluded.mapping_status,
                            mapping_error = excluded.mapping_error, mapped_at = excluded.mapped_at
@@ -131,7 +125,6 @@ pub async fn insert(
                 &hashes,
                 &parsed,
                 &received,
-                &errors,
                 &mapped,
             ],
         )

@@ -21,11 +21,13 @@ pub enum RowResult {
     OtherForm(String),
 }
 
-/// Upserts rows of one form in one statement, each with the raw submission it was mapped from. Only the form's mapped columns are written, so columns kept by staff (approval,
-/// MeetMax outcome, …) are never touched. A row whose mapped values equal the stored ones
+/// Upserts rows of one form in one statement, each with the raw submission it was mapped from.
+/// Only the form's mapped columns are written, so columns kept by staff (approval, MeetMax
+/// outcome, …) are never touched. A row whose mapped values equal the stored ones
 /// changes nothing (no `updated_at` bump).
 ///
-/// Two guards, kept in `integration.registration_version` and checked in the same statement:
+/// Two guards, kept in `integration.registration_version` and checked in the same statement
+/// (a second one, only when some rows were refused, looks up their owner to say which guard):
 /// - a registration never changes form: a row of another form is refused ([`RowResult::OtherForm`]);
 /// - an older version never replaces a newer one ([`RowResult::Superseded`]), in receipt order:
 ///   the raw row's `received_at` (a pulled record's is when its page was fetched), then its id.

@@ -274,7 +274,7 @@ async fn an_older_version_never_replaces_a_newer_one() {
         true,
         uuid::Uuid::now_v7(),
         &[Incoming::from_webhook(sub, v1.body.clone(), None).raw],
-        None,
+        false,
     )
     .await
     .unwrap();

@@ -85,7 +85,7 @@ async fn a_webhook_stored_but_not_processed_before_a_crash_is_mapped_by_the_next
     let sub = Submission::from_webhook(&w.body, Some("application/x-www-form-urlencoded")).unwrap();
     let item = Incoming::from_webhook(sub, w.body.clone(), None);
     let conn = h.db.warehouse.conn().await.unwrap();
-    raw::insert(&conn, Source::Webhook, true, uuid::Uuid::now_v7(), &[item.raw], None).await.unwrap();
+    raw::insert(&conn, Source::Webhook, true, uuid::Uuid::now_v7(), &[item.raw], false).await.unwrap();
     drop(conn);
     h.db.exec("UPDATE integration.raw_submission SET received_at = now() - interval '10 minutes'").await;
 
@@ -115,7 +115,7 @@ async fn remap_reaches_every_failed_submission_beyond_the_first_page() {
         })
         .collect();
     let conn = h.db.warehouse.conn().await.unwrap();
-    raw::insert(&conn, Source::Pull, false, uuid::Uuid::now_v7(), &items, None).await.unwrap();
+    raw::insert(&conn, Source::Pull, false, uuid::Uuid::now_v7(), &items, false).await.unwrap();
     drop(conn);
     h.db.exec("UPDATE integration.raw_submission SET mapping_status = 'error', mapping_error = 'form 424242 is not configured'").await;
     let report = h.intake.remap(true, Some("424242")).await.unwrap();
