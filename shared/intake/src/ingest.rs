@@ -329,7 +329,7 @@ async fn load_mappings(tx: &Transaction<'_>, subs: &[&Submission]) -> Result<Map
     let mut form_ids: Vec<String> = subs.iter().map(|s| s.form_id.clone()).collect();
     form_ids.sort();
     form_ids.dedup();
-    Ok(forms::mappings(&**tx, &form_ids).await?)
+    Ok(forms::mappings(tx, &form_ids).await?)
 }
 
 /// Maps one submission; a panic in the mapper becomes this submission's error, never the batch's.
@@ -587,10 +587,18 @@ async fn upsert_isolating(
             continue;
         }
         let (raws, regs): (Vec<StoredRaw>, Vec<RegistrationRow>) = chunk.into_iter().unzip();
-        let savepoint = tx.savepoint("isolate_rows").await?;
-        match registrations::upsert(&savepoint, mapping, &regs, &raws, real_time).await {
+        // The savepoint is sent together with the statement (one round trip, not two). When the
+        // statement succeeds it is not released: it ends with the transaction, and releasing it
+        // would cost another round trip for nothing.
+        // `biased`: polled in this order, so the savepoint goes first.
+        let (opened, written) = tokio::join!(
+            biased;
+            tx.batch_execute("SAVEPOINT isolate_rows"),
+            registrations::upsert(&*tx, mapping, &regs, &raws, real_time),
+        );
+        opened?;
+        match written {
             Ok(results) => {
-                savepoint.commit().await?;
                 let by_id: HashMap<String, RowResult> = results.into_iter().collect();
                 for (raw, reg) in raws.into_iter().zip(regs) {
                     let result = by_id.get(&reg.registration_id).cloned().unwrap_or(RowResult::Superseded);
@@ -599,7 +607,8 @@ async fn upsert_isolating(
             }
             Err(e) => {
                 let Some(reason) = row_level_reason(&e) else { return Err(e.into()) };
-                savepoint.rollback().await?;
+                // Back to the savepoint just opened (the most recent of that name).
+                tx.batch_execute("ROLLBACK TO SAVEPOINT isolate_rows").await?;
                 if regs.len() == 1 {
                     let reg = regs.into_iter().next().expect("one row");
                     tracing::warn!(registration_id = %reg.registration_id, %reason, "row refused by the database; isolated");

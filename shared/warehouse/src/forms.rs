@@ -35,20 +35,21 @@ pub async fn pull_forms(db: &impl GenericClient) -> Result<Vec<PullForm>> {
 /// cannot be mapped (not configured, disabled, a broken field map, a lander form no lander
 /// names). One query for all forms.
 pub async fn mappings(
-    db: &impl GenericClient,
+    db: &impl deadpool_postgres::GenericClient,
     form_ids: &[String],
 ) -> Result<HashMap<String, Result<FlowMapping, MappingError>>> {
-    let rows = db
-        .query(
+    // Prepared once per connection (the pool's statement cache): every ingested batch asks.
+    let statement = db
+        .prepare_cached(
             "SELECT c.form_id, c.time_zone, m.field_id, m.subfield, m.target_column, m.required, c.flow,
                     (SELECT l.id FROM leads.lander l WHERE l.formstack_form_id = c.form_id AND l.enabled)
                FROM integration.form_config c
                LEFT JOIN integration.form_field_map m ON m.form_id = c.form_id
               WHERE c.enabled AND c.form_id = ANY($1)
               ORDER BY c.form_id, m.position, m.field_id, m.subfield",
-            &[&form_ids],
         )
         .await?;
+    let rows = db.query(&statement, &[&form_ids]).await?;
     struct Form {
         time_zone: String,
         flow: String,

@@ -1,6 +1,6 @@
 //! `integration.outbox`: messages recorded in the same transaction as the rows they announce.
 
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, types::Type};
 use uuid::Uuid;
 
 use crate::Result;
@@ -10,9 +10,10 @@ pub async fn enqueue(db: &impl GenericClient, kind: &str, ids: &[String], run_id
     if ids.is_empty() {
         return Ok(());
     }
-    db.execute(
+    // Typed parameters: parsed, bound and run in one round trip (no separate prepare).
+    db.execute_typed(
         "INSERT INTO integration.outbox (kind, record_ids, run_id) VALUES ($1, $2, $3)",
-        &[&kind, &ids, &run_id],
+        &[(&kind, Type::TEXT), (&ids, Type::TEXT_ARRAY), (&run_id, Type::UUID)],
     )
     .await?;
     Ok(())
