@@ -107,7 +107,9 @@ async fn owners(
 }
 
 /// The upsert statement for a column set (column names come from the validated whitelist).
-fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
+/// Public for the benchmark that compares it with staging tables (`probe-intake-copy`).
+#[doc(hidden)]
+pub fn upsert_sql(columns: &[&str], authoritative_time: bool) -> String {
     let names = columns.join(", ");
     let aliases: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
     let casts: Vec<String> = columns
