@@ -4,7 +4,7 @@ SHELL := /bin/bash
 STACK := infra/local/stack.sh
 DEMO_PG_DATA ?= $(or $(TMPDIR),/tmp)/platform-demo-$(shell id -u)-$(shell echo $(CURDIR) | cksum | cut -d' ' -f1)/pg
 
-.PHONY: help install test run check fmt lint nextest infra-validate migrate bench build deploy
+.PHONY: help install test run check fmt lint functions-listed nextest infra-validate migrate bench build deploy
 
 help:
 	@echo "make test     install what is missing, start the stack, fmt + clippy + all tests + SAM validation"
@@ -21,13 +21,17 @@ test: install
 	$(STACK) exec $(MAKE) --no-print-directory check
 
 # Everything `make test` checks, against the stack that `$(STACK) exec` started.
-check: fmt lint nextest infra-validate
+check: fmt lint functions-listed nextest infra-validate
 
 fmt:
 	cargo fmt --all --check
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Every name `make build` and `make bench` pass to cargo as a function is a package of the workspace.
+functions-listed:
+	@for f in $(FUNCTIONS); do cargo pkgid --quiet --offline "$$f" >/dev/null || { echo "functions/$$f is not a package" >&2; exit 1; }; done
 
 nextest:
 	cargo nextest run --workspace --locked --profile ci
@@ -63,7 +67,8 @@ bench: install
 	target/release/dedupe-quality
 	target/release/bench-summary
 
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# The function packages: the directories under functions/ (not functions/link.rs, their build script).
+FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 
 build: install
 	rustup target add aarch64-unknown-linux-gnu
