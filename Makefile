@@ -31,7 +31,7 @@ lint:
 
 # Every name `make build` and `make bench` pass to cargo as a function is a package of the workspace.
 functions-listed:
-	@for f in $(FUNCTIONS); do cargo pkgid --quiet --offline "$$f" >/dev/null || { echo "functions/$$f is not a package" >&2; exit 1; }; done
+	@for f in $(FUNCTIONS); do cargo pkgid --quiet --locked "$$f" >/dev/null || { echo "functions/$$f is not a package" >&2; exit 1; }; done
 
 nextest:
 	cargo nextest run --workspace --locked --profile ci
