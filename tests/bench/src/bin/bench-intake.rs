@@ -4,7 +4,8 @@
 //! Reports submissions per second for (1) the whole scheduled pull (HTTP from the sandbox,
 //! parsing, mapping, warehouse writes, outbox, SQS), (2) the database step alone: the same
 //! submissions ingested straight into a fresh database in the pull's commit-sized batches, on
-//! one connection and on two, and (3) beside it, in the same run and on the same records, the
+//! one connection, on one connection to a database 1 ms away (through `peers/lag_proxy.py`) and on
+//! two, and (3) beside it, in the same run and on the same records, the
 //! Python peer the platform replaces (`tests/bench/peers/intake_peer.py`: psycopg, the raw
 //! record and an `INSERT … ON CONFLICT` upsert per submission, row by row and through
 //! `executemany`). Figures to `target/bench/intake.json` beside a table. Needs the stack and the
@@ -86,6 +87,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    // 2b. The same on one connection to a database 1 ms away (a round trip across a network, as
+    //     to RDS from Lambda): the local proxy `peers/lag_proxy.py` holds every chunk 0.5 ms each way.
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
+    let away = one_connection_away(&python, batches2.clone(), run_id).await?;
+    println!("database step: {n} submissions at {away:.0} submissions/s (one connection, 1 ms round trip)");
+
     // 3. The database step on two connections at once (two pulls, or two forms, in parallel).
     let db2 = TestDb::new().await;
     db2.exec(SEED_DEMO_SQL).await;
@@ -108,7 +115,6 @@ async fn main() -> anyhow::Result<()> {
             writeln!(f, "{r}")?;
         }
     }
-    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
     let mut peer_rates = Vec::new();
     for mode in ["row", "many"] {
         let pdb = TestDb::new().await;
@@ -143,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
         .figure("whole_pull_per_second", n as f64 / pull_secs, "submissions/s", None)
         .figure("db_step_per_second_one_connection", one, "submissions/s", Some(Goal::AtLeast(50_000.0)))
         .figure("db_step_per_second_two_connections", two, "submissions/s", None)
+        .figure("db_step_per_second_one_connection_1ms_away", away, "submissions/s", None)
         .figure("python_row_by_row_per_second", peer_rates[0], "submissions/s", None)
         .figure("python_executemany_per_second", peer_rates[1], "submissions/s", None)
         .figure("python_peer_best_per_second", best, "submissions/s", None)
@@ -171,6 +178,46 @@ async fn whole_pull(subs: &[vendor_sandbox::formstack::StoredSubmission]) -> any
         report.published
     );
     Ok(pull_secs)
+}
+
+/// The database step on one connection through `peers/lag_proxy.py` (0.5 ms each way) to a fresh
+/// database; returns submissions per second.
+async fn one_connection_away(python: &str, batches: Vec<Vec<Incoming>>, run_id: uuid::Uuid) -> anyhow::Result<f64> {
+    use std::io::BufRead as _;
+    let n: usize = batches.iter().map(Vec::len).sum();
+    let db = TestDb::new().await;
+    db.exec(SEED_DEMO_SQL).await;
+    let config = db.settings.config();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => anyhow::bail!("the stack's PostgreSQL is not on TCP"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let mut proxy = Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/lag_proxy.py"))
+        .args([host.as_str(), &port.to_string()])
+        .env("DELAY", "0.0005")
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(proxy.stdout.take().expect("piped")).read_line(&mut line)?;
+    let proxy_port: u16 = line.trim().parse()?;
+    let settings = platform_warehouse::DbSettings::from_url(&format!(
+        "host=127.0.0.1 port={proxy_port} user={} dbname={}",
+        config.get_user().unwrap_or("postgres"),
+        db.name
+    ))?
+    .with_pool_size(1);
+    let warehouse = platform_warehouse::Warehouse::new(&settings)?;
+    let mut conn = warehouse.conn().await?;
+    let t = Instant::now();
+    let inserted = ingest_all(&mut conn, run_id, batches).await;
+    let secs = t.elapsed().as_secs_f64();
+    proxy.kill().ok();
+    proxy.wait().ok();
+    let inserted = inserted?;
+    anyhow::ensure!(inserted as usize == n, "one connection 1 ms away inserted {inserted} of {n}");
+    Ok(n as f64 / secs)
 }
 
 async fn ingest_all(
