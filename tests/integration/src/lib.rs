@@ -56,16 +56,27 @@ impl TestDb {
         TestDb { warehouse, settings, name }
     }
 
-    /// A libpq connection string for the test database (for the benchmarks' Python peers).
-    pub fn dsn(&self) -> String {
+    /// The stack's PostgreSQL host and port.
+    pub fn host_port(&self) -> (String, u16) {
         let c = self.settings.config();
         let host = match c.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
             _ => "127.0.0.1".into(),
         };
+        (host, c.get_ports().first().copied().unwrap_or(5432))
+    }
+
+    /// A libpq connection string for the test database (for the benchmarks' Python peers).
+    pub fn dsn(&self) -> String {
+        let (host, port) = self.host_port();
+        self.dsn_via(&host, port)
+    }
+
+    /// The same connection string through another host and port (a proxy in front of the server).
+    pub fn dsn_via(&self, host: &str, port: u16) -> String {
+        let c = self.settings.config();
         format!(
-            "host={host} port={} user={} dbname={}",
-            c.get_ports().first().copied().unwrap_or(5432),
+            "host={host} port={port} user={} dbname={}",
             c.get_user().unwrap_or("postgres"),
             c.get_dbname().unwrap_or("postgres")
         )

@@ -187,35 +187,32 @@ async fn one_connection_away(python: &str, batches: Vec<Vec<Incoming>>, run_id: 
     let n: usize = batches.iter().map(Vec::len).sum();
     let db = TestDb::new().await;
     db.exec(SEED_DEMO_SQL).await;
-    let config = db.settings.config();
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => anyhow::bail!("the stack's PostgreSQL is not on TCP"),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let mut proxy = Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/lag_proxy.py"))
-        .args([host.as_str(), &port.to_string()])
-        .env("DELAY", "0.0005")
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
+    let (host, port) = db.host_port();
+    // Stopped when dropped, whichever way this function ends.
+    struct Proxy(std::process::Child);
+    impl Drop for Proxy {
+        fn drop(&mut self) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+    let mut proxy = Proxy(
+        Command::new(python)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/lag_proxy.py"))
+            .args([host.as_str(), &port.to_string()])
+            .env("DELAY", "0.0005")
+            .stdout(std::process::Stdio::piped())
+            .spawn()?,
+    );
     let mut line = String::new();
-    std::io::BufReader::new(proxy.stdout.take().expect("piped")).read_line(&mut line)?;
+    std::io::BufReader::new(proxy.0.stdout.take().expect("piped")).read_line(&mut line)?;
     let proxy_port: u16 = line.trim().parse()?;
-    let settings = platform_warehouse::DbSettings::from_url(&format!(
-        "host=127.0.0.1 port={proxy_port} user={} dbname={}",
-        config.get_user().unwrap_or("postgres"),
-        db.name
-    ))?
-    .with_pool_size(1);
+    let settings = platform_warehouse::DbSettings::from_url(&db.dsn_via("127.0.0.1", proxy_port))?.with_pool_size(1);
     let warehouse = platform_warehouse::Warehouse::new(&settings)?;
     let mut conn = warehouse.conn().await?;
     let t = Instant::now();
-    let inserted = ingest_all(&mut conn, run_id, batches).await;
+    let inserted = ingest_all(&mut conn, run_id, batches).await?;
     let secs = t.elapsed().as_secs_f64();
-    proxy.kill().ok();
-    proxy.wait().ok();
-    let inserted = inserted?;
     anyhow::ensure!(inserted as usize == n, "one connection 1 ms away inserted {inserted} of {n}");
     Ok(n as f64 / secs)
 }

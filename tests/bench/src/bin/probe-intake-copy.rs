@@ -76,8 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let mut reg_types = vec![Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ];
     reg_types.extend(std::iter::repeat_n(Type::TEXT, cols.len()));
     let run = uuid::Uuid::now_v7();
-    let (mut a_raw, mut a_up, mut a_all, mut b_raw, mut b_up, mut b_all) =
-        (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut unnest, mut copy) = (Timings::default(), Timings::default());
     for (k, chunk) in items.chunks(1000).enumerate() {
         let raws: Vec<raw::NewRaw> = chunk.iter().map(|i| i.raw.clone()).collect();
         let rows: Vec<_> = chunk.iter().map(|i| mapping.map(&i.submission).unwrap()).collect();
@@ -93,9 +92,7 @@ async fn main() -> anyhow::Result<()> {
         let t2 = Instant::now();
         tx.commit().await?;
         if count {
-            a_raw += t1 - t0;
-            a_up += t2 - t1;
-            a_all += t0.elapsed();
+            unnest.add(t0, t1, t2);
         }
         // B: binary COPY into staging tables, then the same statements from them.
         let t0 = Instant::now();
@@ -140,26 +137,42 @@ async fn main() -> anyhow::Result<()> {
         let t2 = Instant::now();
         tx.commit().await?;
         if count {
-            b_raw += t1 - t0;
-            b_up += t2 - t1;
-            b_all += t0.elapsed();
+            copy.add(t0, t1, t2);
         }
     }
-    let per = |d: Duration| d.as_secs_f64() * 1000.0 / ((n / 1000 - 5) as f64);
-    println!(
-        "unnest:  raw {:.2} ms, upsert {:.2} ms, transaction {:.2} ms per 1000 rows",
-        per(a_raw),
-        per(a_up),
-        per(a_all)
-    );
-    println!(
-        "COPY:    raw {:.2} ms, upsert {:.2} ms, transaction {:.2} ms per 1000 rows",
-        per(b_raw),
-        per(b_up),
-        per(b_all)
-    );
-    let ca_n: i64 = dba.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
-    let cb_n: i64 = dbb.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
-    println!("rows: {ca_n} and {cb_n}");
+    for (db, label) in [(&dba, "unnest"), (&dbb, "COPY")] {
+        let landed: i64 = db.scalar("SELECT count(*) FROM conferences_events.exchange_registration").await;
+        anyhow::ensure!(landed as usize == n, "{label} landed {landed} of {n}");
+    }
+    let batches = (n / 1000 - 5) as f64;
+    unnest.print("unnest", batches);
+    copy.print("COPY", batches);
     Ok(())
+}
+
+/// Time spent per phase of one path, summed over the counted batches.
+#[derive(Default)]
+struct Timings {
+    raw: Duration,
+    upsert: Duration,
+    transaction: Duration,
+}
+
+impl Timings {
+    /// One batch: begun at `t0`, raw rows stored at `t1`, registrations written at `t2`, committed now.
+    fn add(&mut self, t0: Instant, t1: Instant, t2: Instant) {
+        self.raw += t1 - t0;
+        self.upsert += t2 - t1;
+        self.transaction += t0.elapsed();
+    }
+
+    fn print(&self, label: &str, batches: f64) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0 / batches;
+        println!(
+            "{label:>7}: raw {:.2} ms, upsert {:.2} ms, transaction {:.2} ms per 1000 rows",
+            ms(self.raw),
+            ms(self.upsert),
+            ms(self.transaction)
+        );
+    }
 }
