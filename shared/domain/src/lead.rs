@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::{
-    mapping::{ConfigError, FieldRule, MappingError, extract, submission_time},
+    mapping::{ConfigError, FieldRule, MappingError, extract, missing, submission_time},
     submission::Submission,
 };
 
@@ -107,7 +107,7 @@ impl LeadMapping {
         }
         for rule in &self.rules {
             if rule.required && !fields.contains_key(&rule.column) {
-                return Err(MappingError::Required { field_id: rule.field_id.clone(), column: rule.column.clone() });
+                return Err(missing(rule, sub));
             }
         }
         // The fields no rule reads are kept as they came, under their own key.

@@ -130,6 +130,19 @@ pub enum MappingError {
         /// Its column.
         column: String,
     },
+    /// A required sub-field cannot be read because the field arrived without sub-field names.
+    #[error(
+        "required field {field_id} ({column}) arrived without sub-field names, so its '{subfield}' part cannot be read: \
+         turn on \"Post with sub-field names\" in the Formstack webhook's settings"
+    )]
+    NoSubfieldNames {
+        /// The field.
+        field_id: String,
+        /// Its column.
+        column: String,
+        /// The sub-field the rule reads.
+        subfield: String,
+    },
     /// A value does not fit its column's type.
     #[error("field {field_id} ({column}): {value:?} is not a valid {kind}")]
     BadValue {
@@ -234,7 +247,7 @@ impl FormMapping {
         }
         for (rule, &(index, _)) in self.rules.iter().zip(&self.targets) {
             if rule.required && values[index].is_none() {
-                return Err(MappingError::Required { field_id: rule.field_id.clone(), column: rule.column.clone() });
+                return Err(missing(rule, sub));
             }
         }
         let submitted_at = submission_time(sub, self.time_zone)?;
@@ -258,12 +271,30 @@ pub(crate) fn submission_time(sub: &Submission, tz: Tz) -> Result<Option<DateTim
     }
 }
 
-/// A field value as text, or one sub-field of a compound value. Blank → `None`.
+/// The error for a required rule that found no value: the webhook setting named when the field
+/// came as one flat value and the rule reads a part of it.
+pub(crate) fn missing(rule: &FieldRule, sub: &Submission) -> MappingError {
+    match (&rule.subfield, sub.fields.get(&rule.field_id)) {
+        (Some(part), Some(Value::String(s))) if !s.trim().is_empty() && !has_subfield_lines(s) => {
+            MappingError::NoSubfieldNames {
+                field_id: rule.field_id.clone(),
+                column: rule.column.clone(),
+                subfield: part.clone(),
+            }
+        }
+        _ => MappingError::Required { field_id: rule.field_id.clone(), column: rule.column.clone() },
+    }
+}
+
+/// A field value as text, or one sub-field of a compound value. Blank → `None`. A Name sent
+/// without sub-field names (`Jane Smith`) gives its first word as `first` and the rest as `last`,
+/// as public Formstack clients split it.
 pub(crate) fn extract(value: &Value, subfield: Option<&str>) -> Option<String> {
     let text = match (value, subfield) {
         (Value::Object(obj), Some(sub)) => {
             obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)).and_then(|(_, v)| scalar_text(v))
         }
+        (Value::String(s), Some(sub)) if !has_subfield_lines(s) => flat_name_part(s, sub),
         (Value::String(s), Some(sub)) => compound_line(s, sub),
         (_, Some(_)) => None,
         (v, None) => scalar_text(v),
@@ -287,6 +318,23 @@ fn scalar_text(v: &Value) -> Option<String> {
                 obj.iter().filter_map(|(k, v)| scalar_text(v).map(|t| format!("{k} = {t}"))).collect();
             Some(parts.join("\n"))
         }
+    }
+}
+
+/// Whether a string is a compound value of `key = value` lines (`first = Jane\nlast = Doe`).
+fn has_subfield_lines(s: &str) -> bool {
+    s.lines().any(|l| l.split_once('=').is_some_and(|(k, _)| !k.trim().is_empty() && !k.trim().contains(' ')))
+}
+
+/// `first` or `last` of a Name that arrived as one flat value (`Jane Smith`); other parts are
+/// not recoverable and give `None`.
+fn flat_name_part(s: &str, sub: &str) -> Option<String> {
+    let s = s.trim();
+    let (first, last) = s.split_once(char::is_whitespace).map_or((s, ""), |(f, l)| (f, l.trim()));
+    match sub.to_ascii_lowercase().as_str() {
+        "first" => Some(first.to_owned()),
+        "last" => Some(last.to_owned()),
+        _ => None,
     }
 }
 
@@ -411,5 +459,31 @@ mod tests {
             Err(ConfigError::TimeZone(_))
         ));
         assert!(matches!(FormMapping::new("1", "UTC", vec![]), Err(ConfigError::Empty)));
+    }
+
+    #[test]
+    fn a_name_without_sub_field_names_is_split_and_other_parts_name_the_setting() {
+        let m = FormMapping::new(
+            "1",
+            "UTC",
+            vec![
+                rule("10", Some("first"), "first_name", true),
+                rule("10", Some("last"), "last_name", true),
+                rule("11", None, "email", true),
+                rule("12", Some("city"), "organization", true),
+            ],
+        )
+        .unwrap();
+        let flat =
+            submission(json!({"10": "Mary Ann  van Dyke", "11": "m@x.org", "12": "first = x\ncity = Lex"}), None);
+        let row = m.map(&flat).unwrap();
+        let col = |c: &str| row.values[m.columns().iter().position(|x| *x == c).unwrap()].clone();
+        assert_eq!((col("first_name"), col("last_name")), (Some("Mary".into()), Some("Ann  van Dyke".into())));
+        let no_parts = submission(json!({"10": "Jane Smith", "11": "m@x.org", "12": "1 Main St Lexington"}), None);
+        let err = m.map(&no_parts).unwrap_err();
+        assert!(matches!(&err, MappingError::NoSubfieldNames { subfield, .. } if subfield == "city"), "{err}");
+        assert!(err.to_string().contains("Post with sub-field names"), "{err}");
+        let one_word = submission(json!({"10": "Cher", "11": "m@x.org", "12": "city = Lex"}), None);
+        assert!(matches!(m.map(&one_word), Err(MappingError::NoSubfieldNames { .. })));
     }
 }

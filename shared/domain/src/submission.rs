@@ -103,7 +103,8 @@ impl Submission {
         let submission_id = take_id(&mut map, UNIQUE_ID_KEY)?;
         // The handshake key is a shared secret, not a field: never carried further.
         map.remove(HANDSHAKE_KEY);
-        Ok(Submission { form_id, submission_id, timestamp: None, fields: without_nul(map) })
+        let fields = map.into_iter().map(|(k, v)| (k, without_field_type(v))).collect();
+        Ok(Submission { form_id, submission_id, timestamp: None, fields: without_nul(fields) })
     }
 
     /// Parses one record of `GET /form/{id}/submission.json?data=true`.
@@ -122,16 +123,16 @@ impl Submission {
             Some(Value::Object(data)) => {
                 for (key, entry) in data {
                     let value = match entry {
-                        Value::Object(o) if o.contains_key("value") => o["value"].clone(),
+                        Value::Object(o) => entry_value(o).unwrap_or(entry).clone(),
                         other => other.clone(),
                     };
                     fields.insert(key.clone(), value);
                 }
             }
-            // an empty submission is `[]`; some responses list `{"field", "value"}` entries
+            // an empty submission is `[]`; a single submission lists `{"field", "value"}` entries
             Some(Value::Array(items)) => {
                 for item in items {
-                    if let (Some(field), Some(value)) = (item.get("field"), item.get("value")) {
+                    if let (Some(field), Some(value)) = (item.get("field"), item.as_object().and_then(entry_value)) {
                         fields.insert(id_string(Some(field), "field")?, value.clone());
                     }
                 }
@@ -145,6 +146,46 @@ impl Submission {
             timestamp,
             fields: without_nul(fields),
         })
+    }
+}
+
+/// The value of one API data entry: `value`, else `flat_value` (tolerated: no public sample shows
+/// it, see `shared/vendors/docs/formstack.md`); `None` when the entry carries neither.
+fn entry_value(entry: &serde_json::Map<String, Value>) -> Option<&Value> {
+    entry.get("value").or_else(|| entry.get("flat_value"))
+}
+
+/// A webhook value sent with the option "include field type", as it would be without it: JSON
+/// `{"value": v, "field_type": t}` is `v` and a compound object loses its `field_type` key;
+/// urlencoded `value = v\nfield_type = t` is `v` and a compound value loses its trailing
+/// `field_type = t` line. Anything else is returned as it came.
+fn without_field_type(value: Value) -> Value {
+    match value {
+        Value::Object(mut o) if o.contains_key("field_type") => {
+            o.remove("field_type");
+            match o.remove("value") {
+                Some(v) if o.is_empty() => v,
+                Some(v) => {
+                    o.insert("value".into(), v);
+                    Value::Object(o)
+                }
+                None => Value::Object(o),
+            }
+        }
+        Value::String(s) => {
+            let Some((rest, last)) = s.rsplit_once('\n') else { return Value::String(s) };
+            let is_type = last.split_once('=').is_some_and(|(k, v)| {
+                k.trim() == "field_type" && !v.trim().is_empty() && !v.trim().contains(char::is_whitespace)
+            });
+            if !is_type {
+                return Value::String(s);
+            }
+            match rest.split_once('=') {
+                Some((k, v)) if k.trim() == "value" => Value::String(v.strip_prefix(' ').unwrap_or(v).to_owned()),
+                _ => Value::String(rest.to_owned()),
+            }
+        }
+        other => other,
     }
 }
 
@@ -287,5 +328,96 @@ mod tests {
 
         let bad = json!({"id": "5", "timestamp": "yesterday"});
         assert!(matches!(Submission::from_api("9", &bad), Err(SubmissionError::BadTimestamp(_))));
+    }
+
+    /// The public Formstack samples (`tests/fixtures/vendors/formstack/`, sources in its
+    /// `SOURCES.md`) through the production parser.
+    mod contract {
+        use super::*;
+
+        fn fixture(name: &str) -> Vec<u8> {
+            let path = format!("{}/../../tests/fixtures/vendors/formstack/{name}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        }
+
+        #[test]
+        fn webhooks_with_field_types_read_as_without_them_in_both_encodings() {
+            let plain = Submission::from_webhook(&fixture("webhook.subfields.json"), Some("application/json")).unwrap();
+            let typed =
+                Submission::from_webhook(&fixture("webhook.field-type.from-evidence.json"), Some("application/json"))
+                    .unwrap();
+            assert_eq!(typed.fields, plain.fields, "field types are dropped, values kept");
+            assert_eq!(typed.fields["Email"], json!("user@example.com"));
+            assert_eq!(typed.fields["Name"], json!({"first": "John", "last": "Smith"}));
+            let form = Some("application/x-www-form-urlencoded");
+            let plain_url =
+                Submission::from_webhook(&fixture("webhook.subfields.from-evidence.urlencoded.txt"), form).unwrap();
+            let typed_url =
+                Submission::from_webhook(&fixture("webhook.field-type.from-evidence.urlencoded.txt"), form).unwrap();
+            assert_eq!(typed_url.fields["Email"], json!("user@example.com"));
+            assert_eq!(typed_url.fields["Phone"], json!("234-555-6789"));
+            assert_eq!(typed_url.fields["Name"], json!("first = John\nlast = Smith"));
+            assert_eq!(typed_url.fields["Name"], plain_url.fields["Name"]);
+            assert_eq!(typed_url.fields["Address"], plain_url.fields["Address"]);
+        }
+
+        #[test]
+        fn a_text_that_merely_looks_typed_is_kept() {
+            let body = b"FormID=1&UniqueID=2&a=value+%3D+x%0Afield_type+%3D+two+words&b=note%0Afield_type";
+            let s = Submission::from_webhook(body, None).unwrap();
+            assert_eq!(s.fields["a"], json!("value = x\nfield_type = two words"));
+            assert_eq!(s.fields["b"], json!("note\nfield_type"));
+            let multi = b"FormID=1&UniqueID=2&c=value+%3D+line+1%0Aline+2%0Afield_type+%3D+textarea";
+            assert_eq!(Submission::from_webhook(multi, None).unwrap().fields["c"], json!("line 1\nline 2"));
+        }
+
+        #[test]
+        fn webhooks_without_sub_field_names_parse() {
+            for (file, ct) in [
+                ("webhook.no-subfields.json", "application/json"),
+                ("webhook.no-subfields.urlencoded.txt", "application/x-www-form-urlencoded"),
+            ] {
+                let s = Submission::from_webhook(&fixture(file), Some(ct)).unwrap();
+                assert_eq!((s.form_id.as_str(), s.submission_id.as_str()), ("1234567", "9876543210"), "{file}");
+                assert_eq!(s.fields["Name"], json!("Jane Smith"), "{file}");
+            }
+        }
+
+        #[test]
+        fn the_captured_signed_delivery_parses() {
+            let s = Submission::from_webhook(&fixture("webhook.signed.urlencoded.txt"), None).unwrap();
+            assert_eq!((s.form_id.as_str(), s.submission_id.as_str()), ("6606394", "1500878955"));
+            assert!(s.fields.is_empty(), "the handshake key is not a field");
+        }
+
+        #[test]
+        fn api_submissions_in_every_public_shape() {
+            let one: Value = serde_json::from_slice(&fixture("submission.json")).unwrap();
+            let s = Submission::from_api("0", &one).unwrap();
+            assert_eq!((s.form_id.as_str(), s.submission_id.as_str()), ("2691007", "332525567"));
+            assert_eq!(s.fields["52404587"], json!("lisetalbott@gmail.com"));
+            assert_eq!(s.timestamp.unwrap().to_string(), "2017-06-13 17:07:51");
+            for file in ["submissions.list.json", "submissions.list.data.from-evidence.json"] {
+                let list: Value = serde_json::from_slice(&fixture(file)).unwrap();
+                assert!(list["pages"].as_u64().is_some(), "{file}: pages is a number");
+                for record in list["submissions"].as_array().unwrap() {
+                    let s = Submission::from_api("2691007", record).unwrap();
+                    assert!(!s.submission_id.is_empty(), "{file}");
+                }
+            }
+            let data: Value = serde_json::from_slice(&fixture("submissions.list.data.from-evidence.json")).unwrap();
+            let s = Submission::from_api("2691007", &data["submissions"][0]).unwrap();
+            assert_eq!(s.fields["52404590"], json!("first = Jane\nlast = Smith"));
+        }
+
+        #[test]
+        fn an_entry_with_flat_value_only_gives_that_value() {
+            let rec = json!({"id": "1", "data": {"7": {"field": "7", "flat_value": "Jane Smith"},
+                "8": {"field": "8", "value": "a", "flat_value": "b"}}});
+            let s = Submission::from_api("9", &rec).unwrap();
+            assert_eq!((s.fields["7"].clone(), s.fields["8"].clone()), (json!("Jane Smith"), json!("a")));
+            let arr = json!({"id": "1", "data": [{"field": "7", "flat_value": "x"}]});
+            assert_eq!(Submission::from_api("9", &arr).unwrap().fields["7"], json!("x"));
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDateTime, Timelike, Utc};
+use chrono::{NaiveDateTime, TimeZone, Timelike, Utc};
 use platform_domain::{run::RunCounts, submission::Submission};
 use platform_runtime::Deadline;
 use platform_vendors::{VendorError, formstack::ListQuery};
@@ -87,8 +87,12 @@ struct FormJob<'a> {
 /// What a form's listing reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// From the cursor minus the overlap.
-    Incremental,
+    /// From the cursor minus the overlap; the cursor is a submission time read in the form's
+    /// time zone.
+    Incremental {
+        /// The form's time zone.
+        time_zone: chrono_tz::Tz,
+    },
     /// The full scan, every submission from `from_page` on (its position is committed with its
     /// rows, so the next run continues where this one stopped).
     Scan {
@@ -206,8 +210,17 @@ impl Intake {
                 let outcome = if scanning {
                     self.scan_form(conn, run_id, &token, &form_id, full, left(), deadline, fp).await
                 } else {
-                    let job = FormJob { token: &token, form_id: &form_id, allowance: left(), mode: Mode::Incremental };
-                    self.pull_form(conn, run_id, job, deadline, fp).await
+                    let zone = forms.iter().find(|f| f.form_id == form_id).map_or("UTC", |f| f.time_zone.as_str());
+                    match zone.parse::<chrono_tz::Tz>() {
+                        Ok(time_zone) => {
+                            let mode = Mode::Incremental { time_zone };
+                            let job = FormJob { token: &token, form_id: &form_id, allowance: left(), mode };
+                            self.pull_form(conn, run_id, job, deadline, fp).await
+                        }
+                        Err(_) => Err(Stop::Failed(IntakeError::Config(format!(
+                            "form {form_id}: time zone {zone:?} is not an IANA time zone"
+                        )))),
+                    }
                 };
                 let calls = self.formstack.calls() - before_calls;
                 cursor::spend(&***conn, &token_key, today, calls as i32).await?;
@@ -291,7 +304,10 @@ impl Intake {
         let high_water = cursor::high_water(&***conn, form_id).await.map_err(|e| Stop::Failed(e.into()))?;
         let overlap = chrono::Duration::from_std(self.settings.overlap).expect("overlap fits");
         let (min_time, first_page) = match mode {
-            Mode::Incremental => (high_water.map(|h| h - overlap), 1),
+            Mode::Incremental { time_zone } => {
+                let since = high_water.map(|h| h - overlap).and_then(|h| time_zone.from_local_datetime(&h).earliest());
+                (since.map(|at| at.with_timezone(&chrono::Utc)), 1)
+            }
             Mode::Scan { from_page } => (None, from_page),
         };
         let scanning = matches!(mode, Mode::Scan { .. });

@@ -1,6 +1,6 @@
 //! Formstack API v2: the submission listing of a form.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,10 +18,17 @@ pub struct ListQuery<'a> {
     pub page: u32,
     /// Page size, 1–100.
     pub per_page: u32,
-    /// Lower bound of the submission time (naive, account time zone).
-    pub min_time: Option<NaiveDateTime>,
+    /// Lower bound of the submission time (sent in US Eastern time, see [`eastern`]).
+    pub min_time: Option<DateTime<Utc>>,
     /// Upper bound of the submission time.
-    pub max_time: Option<NaiveDateTime>,
+    pub max_time: Option<DateTime<Utc>>,
+}
+
+/// `min_time` / `max_time` as the API reads them: `YYYY-MM-DD HH:MM:SS` in US Eastern time,
+/// whatever the account's or the form's own time zone (Formstack's own API wrapper: "Date/Time
+/// string for start time in EST"; `shared/vendors/docs/formstack.md`).
+pub fn eastern(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::America::New_York).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// One page of the listing.
@@ -67,10 +74,10 @@ impl FormstackClient {
             ("sort", "ASC".into()),
         ];
         if let Some(t) = q.min_time {
-            params.push(("min_time", t.format("%Y-%m-%d %H:%M:%S").to_string()));
+            params.push(("min_time", eastern(t)));
         }
         if let Some(t) = q.max_time {
-            params.push(("max_time", t.format("%Y-%m-%d %H:%M:%S").to_string()));
+            params.push(("max_time", eastern(t)));
         }
         let resp = self.http.send(|c| c.get(&url).bearer_auth(token).query(&params)).await?;
         let body = crate::http::read_body(self.http.vendor(), resp).await?;
@@ -86,6 +93,18 @@ impl FormstackClient {
             vendor: self.http.vendor(),
             message: format!("unexpected listing shape: {e}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_sent_in_eastern_time_across_daylight_saving() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(eastern(at("2026-01-15T17:00:00Z")), "2026-01-15 12:00:00", "EST, UTC-5");
+        assert_eq!(eastern(at("2026-07-15T17:00:00Z")), "2026-07-15 13:00:00", "EDT, UTC-4");
     }
 }
 

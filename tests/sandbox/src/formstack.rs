@@ -105,6 +105,7 @@ fn default_quota() -> u64 {
 /// The fixture without its forms (cheap to copy per request).
 #[derive(Debug, Clone)]
 struct Settings {
+    time_zone: String,
     tokens: Vec<String>,
     daily_quota: u64,
     quota_retry_after: bool,
@@ -125,6 +126,7 @@ impl FormstackState {
     /// State serving `fixture`.
     pub fn from_fixture(fixture: FormstackFixture) -> FormstackState {
         let settings = Settings {
+            time_zone: fixture.time_zone,
             tokens: fixture.tokens,
             daily_quota: fixture.daily_quota,
             quota_retry_after: fixture.quota_retry_after,
@@ -265,9 +267,18 @@ async fn list_submissions(
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    // Submissions are sorted by their `YYYY-MM-DD HH:MM:SS` text, which sorts as time.
-    let lo = min_time.map(|m| m.format(TS).to_string());
-    let hi = max_time.map(|m| m.format(TS).to_string());
+    // The bounds are US Eastern time (Formstack's API wrapper: "start time in EST"); the stored
+    // timestamps are in the account's time zone. Submissions are sorted by their
+    // `YYYY-MM-DD HH:MM:SS` text, which sorts as time.
+    let account: chrono_tz::Tz = fixture.time_zone.parse().unwrap_or(chrono_tz::America::New_York);
+    let local = |eastern: NaiveDateTime| {
+        chrono::TimeZone::from_local_datetime(&chrono_tz::America::New_York, &eastern)
+            .earliest()
+            .map(|at| at.with_timezone(&account).naive_local())
+            .unwrap_or(eastern)
+    };
+    let lo = min_time.map(|m| local(m).format(TS).to_string());
+    let hi = max_time.map(|m| local(m).format(TS).to_string());
     let from = lo.as_ref().map_or(0, |lo| form.submissions.partition_point(|s| &s.timestamp < lo));
     let to = hi.as_ref().map_or(form.submissions.len(), |hi| form.submissions.partition_point(|s| &s.timestamp <= hi));
     let mut subs: Vec<&StoredSubmission> = form.submissions[from..to.max(from)].iter().collect();
