@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::{
     ConnectorError, credentials,
     description::{
-        ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, StatusRule, StreamSpec,
-        Target, Times,
+        Detail, ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, SplitName, StatusRule,
+        StreamSpec, Target, Times,
     },
 };
 
@@ -25,8 +25,12 @@ const PAGING: Paging = Paging {
 };
 
 /// Active statuses (docs §6): the `active_statuses` setting, by default Confirmed and Attended.
-const ACTIVE_STATUSES: StatusRule =
-    StatusRule { field: "status", setting: "active_statuses", default_active: &["Confirmed", "Attended"] };
+/// `getAttendee` carries `registrationstatus`; `status` is accepted where a list carries it.
+const ACTIVE_STATUSES: StatusRule = StatusRule {
+    field: "registrationstatus|status",
+    setting: "active_statuses",
+    default_active: &["Confirmed", "Attended"],
+};
 
 /// The Aventri description.
 pub fn provider() -> Provider {
@@ -37,10 +41,11 @@ pub fn provider() -> Provider {
         errors: ErrorRule {
             marker: "/error",
             message: "/error/data",
-            end_of_list: &["No * found"],
+            // "No sessions found." is the one verbatim text (docs §3); the rest are assumed alike.
+            end_of_list: &["No * found*"],
             empty_array_ends: true,
-            invalid_token: &["Invalid access token", "*token*expired*", "*invalid*token*"],
-            throttled: &["API limit exceeded", "*rate limit*"],
+            invalid_token: &["Invalid access token*", "*token*expired*", "*invalid*token*"],
+            throttled: &["API limit exceeded*", "*rate limit*"],
         },
         // A margin under the published 400/min keeps a sliding-window counter from refusing
         // the 401st request of a window at the boundary.
@@ -54,40 +59,45 @@ pub fn provider() -> Provider {
                     paging: Some(PAGING),
                     records_at: "",
                     modified_since: Some(ModifiedSince {
-                        param: "lastmodified-gt",
+                        param: "modifiedfrom",
                         format: "%Y-%m-%d %H:%M:%S",
                         look_back: Duration::from_secs(24 * 3600),
                     }),
+                    // List items carry only attendeeid, name, email (docs §5): the category, the
+                    // status and the answers come from the detail.
+                    detail: Some(Detail { call: "ereg/getAttendee.json", id_param: "attendeeid" }),
                 },
                 id_field: "attendeeid",
                 default_mapping: &[
-                    ("first_name", "fname"),
-                    ("last_name", "lname"),
-                    ("email", "email"),
-                    ("company", "company"),
-                    ("title", "title"),
+                    ("first_name", "fname|responses.fname|name.first"),
+                    ("last_name", "lname|responses.lname|name.last"),
+                    ("email", "email|responses.email"),
+                    ("company", "company|responses.company"),
+                    ("title", "title|responses.title"),
                     ("category", "category.name"),
                 ],
+                split_name: Some(SplitName { field: "name" }),
                 status: Some(ACTIVE_STATUSES),
                 reroute: Some(Reroute { field: "category.name", equals: "Sponsor", to: "sponsors" }),
                 require: None,
                 times: None,
                 concurrent_sessions: false,
-                photo: Some(PhotoRule { endpoint_credential: "personPhotoEndpoint" }),
+                photo: Some(PhotoRule { endpoint_credential: "personPhotoEndpoint", image_field: "image|imageid" }),
             },
             StreamSpec {
                 name: "schedule",
                 target: Target::Schedule,
-                source: Source::PerParent {
+                // No public source shows an attendee's sessions in getAttendee (docs §5): read
+                // when present, and noted as unknown when not.
+                source: Source::InDetail {
                     parent: "participants",
-                    call: "ereg/getAttendee.json",
-                    id_param: "attendeeid",
                     records_at: "/sessions",
                     child_field: "session_ext_id",
                     parent_field: "participant_ext_id",
                 },
                 id_field: "sessionid",
                 default_mapping: &[],
+                split_name: None,
                 status: None,
                 reroute: None,
                 require: None,
@@ -101,10 +111,11 @@ pub fn provider() -> Provider {
                 source: Source::Rerouted { from: "participants" },
                 id_field: "attendeeid",
                 default_mapping: &[
-                    ("name", "company"),
-                    ("contact_email", "email"),
-                    ("level", "responses.Sponsor Level"),
+                    ("name", "company|responses.company|name"),
+                    ("contact_email", "email|responses.email"),
+                    ("level", "responses.Sponsor Level|responses.sponsorlevel"),
                 ],
+                split_name: None,
                 status: Some(ACTIVE_STATUSES),
                 reroute: None,
                 require: None,
@@ -118,6 +129,7 @@ pub fn provider() -> Provider {
                 source: Source::Derived { from: "sponsors", field: "level" },
                 id_field: "level",
                 default_mapping: &[],
+                split_name: None,
                 status: None,
                 reroute: None,
                 require: None,
@@ -133,14 +145,18 @@ pub fn provider() -> Provider {
                     paging: Some(PAGING),
                     records_at: "",
                     modified_since: None,
+                    detail: None,
                 },
                 id_field: "sessionid",
                 default_mapping: &[("title", "name"), ("session_key", "sessionkey"), ("in_slot", "in_slot")],
+                split_name: None,
                 status: None,
                 reroute: None,
+                // Seed 003: sessions without a start and an end time are not imported.
                 require: Some(Require {
+                    import_flagged: false,
                     fields: &["sessiondate", "starttime", "endtime"],
-                    empty_values: &["0000-00-00", "00:00", "0000-00-00 00:00:00"],
+                    empty_values: &["0000-00-00", "00:00", "00:00:00", "0000-00-00 00:00:00"],
                     reason: "no start or end time",
                     label: "name",
                 }),
@@ -156,20 +172,23 @@ pub fn provider() -> Provider {
                     paging: Some(PAGING),
                     records_at: "",
                     modified_since: None,
+                    // Public clients read only `speakerid` from the list (docs §5).
+                    detail: Some(Detail { call: "ereg/getSpeaker.json", id_param: "speakerid" }),
                 },
                 id_field: "speakerid",
                 default_mapping: &[
-                    ("first_name", "fname"),
-                    ("last_name", "lname"),
+                    ("first_name", "fname|name.first"),
+                    ("last_name", "lname|name.last"),
                     ("company", "company"),
                     ("bio", "bio"),
                 ],
+                split_name: Some(SplitName { field: "name" }),
                 status: None,
                 reroute: None,
                 require: None,
                 times: None,
                 concurrent_sessions: false,
-                photo: Some(PhotoRule { endpoint_credential: "presenterPhotoEndpoint" }),
+                photo: Some(PhotoRule { endpoint_credential: "presenterPhotoEndpoint", image_field: "image" }),
             },
         ],
     }

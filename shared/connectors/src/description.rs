@@ -118,20 +118,19 @@ pub enum Source {
         records_at: &'static str,
         /// The modified-since filter, when the call has one (else pulled in full every run).
         modified_since: Option<ModifiedSince>,
+        /// A detail call that completes each new or changed list record.
+        detail: Option<Detail>,
     },
-    /// One detail call per record created or changed in `parent` during the same pull; the
-    /// children are found at `records_at` in the answer (strings are child ids). Each child row's
-    /// id is `<parent id>/<child id>`, its `parent_ext_id` the parent's id.
-    PerParent {
-        /// The parent stream.
+    /// Children found in each `parent` record's detail answer (see [`Detail`]) at `records_at`
+    /// (strings are child ids). Each child row's id is `<parent id>/<child id>`, its
+    /// `parent_ext_id` the parent's id. A detail answer without that member says nothing about
+    /// the children: their rows are left as they are and the run notes it.
+    InDetail {
+        /// The parent stream (a list with a detail call).
         parent: &'static str,
-        /// Detail call (e.g. `ereg/getAttendee.json`).
-        call: &'static str,
-        /// Parameter carrying the parent's id.
-        id_param: &'static str,
-        /// JSON pointer of the children in the answer.
+        /// JSON pointer of the children in the parent's detail answer.
         records_at: &'static str,
-        /// Field name the child id goes to, and the parent id's field name.
+        /// Field name the child id goes to.
         child_field: &'static str,
         /// Field name the parent id goes to.
         parent_field: &'static str,
@@ -148,6 +147,18 @@ pub enum Source {
         /// Its mapped field.
         field: &'static str,
     },
+}
+
+/// A per-record detail call: its answer's fields complete the list record (the list record's own
+/// values win). It is made for every record of an incremental pull and, in a full pull, for
+/// records that are new or whose list fields differ from the stored record; the others keep
+/// the detail stored with them.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    /// The call (e.g. `ereg/getAttendee.json`).
+    pub call: &'static str,
+    /// Parameter carrying the record id.
+    pub id_param: &'static str,
 }
 
 /// `limit`/`offset` paging.
@@ -180,7 +191,7 @@ pub struct ModifiedSince {
 /// Active/cancelled from a status field and a setting listing the active values.
 #[derive(Debug, Clone)]
 pub struct StatusRule {
-    /// Provider field holding the status.
+    /// Provider field holding the status (alternatives joined by `|`: the first present counts).
     pub field: &'static str,
     /// Connection setting: comma-separated active statuses (trimmed, case-insensitive).
     pub setting: &'static str,
@@ -191,7 +202,7 @@ pub struct StatusRule {
 /// Records whose `field` equals `equals` (case-insensitive) belong to another stream.
 #[derive(Debug, Clone)]
 pub struct Reroute {
-    /// Provider field (flattened path, e.g. `category.name`).
+    /// Provider field (flattened path, e.g. `category.name`; alternatives joined by `|`).
     pub field: &'static str,
     /// The value.
     pub equals: &'static str,
@@ -199,9 +210,12 @@ pub struct Reroute {
     pub to: &'static str,
 }
 
-/// Records lacking any of `fields` (absent, empty or one of `empty_values`) are skipped.
+/// Records lacking any of `fields` (absent, empty or one of `empty_values`) are skipped, or, with
+/// `import_flagged`, imported without their times and flagged with the reason.
 #[derive(Debug, Clone)]
 pub struct Require {
+    /// Import such records (flagged in the row's `import_flag` field) instead of skipping them.
+    pub import_flagged: bool,
     /// Provider fields.
     pub fields: &'static [&'static str],
     /// Values that count as empty.
@@ -237,9 +251,20 @@ pub enum Times {
 /// Photos of a stream's records, stored in S3 when new or changed.
 #[derive(Debug, Clone)]
 pub struct PhotoRule {
-    /// Credential holding the photo endpoint (`{id}` in it is replaced by the record id, else
-    /// `/<id>` is appended).
+    /// Credential holding the photo endpoint: `{id}` in it is replaced by the record's image id;
+    /// without `{id}`, the id is appended (after `/` unless the endpoint ends with `=`).
     pub endpoint_credential: &'static str,
+    /// Provider field holding the record's image id (alternatives joined by `|`). A record without
+    /// one has no photo; a mapped `photo` field holding a URL is used instead of the endpoint.
+    pub image_field: &'static str,
+}
+
+/// A full-name field split into `<field>.first` (its first word) and `<field>.last` (the rest),
+/// for records that carry no separate first and last name.
+#[derive(Debug, Clone)]
+pub struct SplitName {
+    /// The full-name field (e.g. `name`).
+    pub field: &'static str,
 }
 
 /// One stream of a provider.
@@ -254,8 +279,12 @@ pub struct StreamSpec {
     /// Provider field holding the record id (compared as a string). Fields joined by `/` make
     /// a composite id (`PersonId/SessionId` → `p1/s1`) whose first part is the row's parent.
     pub id_field: &'static str,
-    /// Target field → provider field, before the stream's configured mapping.
+    /// Target field → provider field, before the stream's configured mapping. A provider field
+    /// may list alternatives joined by `|` (`fname|responses.fname|name.first`): the first one a
+    /// record carries, not blank, is taken.
     pub default_mapping: &'static [(&'static str, &'static str)],
+    /// A full-name field split for the mapping (`name.first`, `name.last`).
+    pub split_name: Option<SplitName>,
     /// Status rule (else every record is active).
     pub status: Option<StatusRule>,
     /// Records handed to another stream.
@@ -284,6 +313,8 @@ mod tests {
 
     #[test]
     fn patterns() {
+        assert!(matches_pattern("No * found*", "No sessions found."));
+        assert!(matches_pattern("No * found*", "No attendees found"));
         assert!(matches_pattern("No * found", "No attendees found"));
         assert!(matches_pattern("no * found", " No sessions FOUND "));
         assert!(!matches_pattern("No * found", "Invalid access token"));

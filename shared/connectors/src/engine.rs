@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     ConnectorError,
-    description::{Provider, Source, StreamSpec},
+    description::{Detail, Provider, Source, StreamSpec},
     fetch::{Answer, Fetcher},
     records::{self, Outcome, Row, RuleSettings},
     store::{self, Connection, PageCounts, PullState, Removal, Stream},
@@ -93,7 +93,7 @@ impl Pull<'_> {
         self.provider
             .streams
             .iter()
-            .filter(|s| matches!(s.source, Source::PerParent { parent: p, .. } if p == parent) && self.enabled(s.name))
+            .filter(|s| matches!(s.source, Source::InDetail { parent: p, .. } if p == parent) && self.enabled(s.name))
             .collect()
     }
 
@@ -119,7 +119,7 @@ impl Pull<'_> {
                 self.provider.display
             ))
         })?;
-        let Source::List { call, paging, records_at, modified_since } = &spec.source else { unreachable!("root") };
+        let Source::List { call, paging, records_at, modified_since, .. } = &spec.source else { unreachable!("root") };
         let lease_secs = deadline.remaining().map_or(900.0, |d| d.as_secs_f64() + 30.0);
         let db = self.warehouse.conn().await?;
         let Some(row) = store::lease(&**db, &self.connection.name, stream, lease_secs).await? else {
@@ -210,7 +210,10 @@ impl Pull<'_> {
         db.execute("UPDATE connector.stream_run SET invocations = invocations + 1 WHERE run_id = $1", &[&state.run_id])
             .await?;
         drop(db);
-        let children = self.children(spec.name);
+        let detail = match &spec.source {
+            Source::List { detail, .. } => detail.as_ref(),
+            _ => None,
+        };
         let mut pages = 0u32;
         loop {
             if !deadline.allows(PAGE_BUDGET) || self.max_pages.is_some_and(|m| pages >= m) {
@@ -218,67 +221,219 @@ impl Pull<'_> {
             }
             pages += 1;
             let before = self.fetcher.requests();
-            if !state.pending_children.is_empty() {
-                self.fetch_children(spec, &children, &mut state).await?;
-                continue;
-            }
             let mut params = self.event_params();
-            if let (false, Some(since), Source::List { modified_since: Some(m), .. }) =
-                (state.full, state.since, &spec.source)
+            let since_param = match (state.full, state.since, &spec.source) {
+                (false, Some(since), Source::List { modified_since: Some(m), .. }) => {
+                    let format = self.connection.settings.get("modified_since_format").and_then(Value::as_str);
+                    let format = format.unwrap_or(m.format);
+                    let mut value = String::new();
+                    std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
+                        ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
+                    })?;
+                    params.push((m.param.to_owned(), value));
+                    Some(m.param)
+                }
+                _ => None,
+            };
+            let page = match self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await
             {
-                let format = self.connection.settings.get("modified_since_format").and_then(Value::as_str);
-                let format = format.unwrap_or(m.format);
-                let mut value = String::new();
-                std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
-                    ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
-                })?;
-                params.push((m.param.to_owned(), value));
-            }
-            let page = self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await?;
-            let Some(records) = page else {
+                // A provider that refuses the modified-since parameter on the first page gets a
+                // full pull instead, and the connection a note saying so.
+                Err(ConnectorError::Provider(message)) if since_param.is_some() && state.offset == 0 => {
+                    let param = since_param.unwrap_or_default();
+                    self.fetcher.observe(
+                        format!("modified since {}", spec.name),
+                        format!(
+                            "{} refused `{param}` ({message}); pulls of {} read every record",
+                            self.provider.display, spec.name
+                        ),
+                    );
+                    state.full = true;
+                    state.since = None;
+                    let db = self.warehouse.conn().await?;
+                    db.execute(
+                        "UPDATE connector.stream_run SET mode = 'full', since = NULL WHERE run_id = $1",
+                        &[&state.run_id],
+                    )
+                    .await?;
+                    store::save_state(&**db, name, spec.name, Some(&state)).await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let Some(records) = page.filter(|r| !r.is_empty()) else {
                 self.complete(spec, &map, &state, self.fetcher.requests() - before).await?;
                 return Ok(Progress::Complete);
             };
+            let n = records.len() as u64;
+            let mut rest: Vec<Value> = records.into_iter().skip(state.page_done as usize).collect();
+            if rest.is_empty() {
+                // The page shrank below the position saved in it: on to the next page.
+                state.offset += n;
+                state.page_done = 0;
+                let db = self.warehouse.conn().await?;
+                store::save_state(&**db, name, spec.name, Some(&state)).await?;
+                continue;
+            }
             let mut counts = PageCounts {
                 requests: self.fetcher.requests() - before,
-                read: records.len() as u64,
+                read: if state.page_done == 0 { n } else { 0 },
                 ..Default::default()
             };
-            let n = records.len() as u64;
-            let changed = self.write_page(spec, &map, &mut state, records, &mut counts).await?;
-            state.offset += n;
-            let mut pending: Vec<String> = Vec::new();
-            if !children.is_empty() {
-                pending.extend(changed.iter().cloned());
+            // Records needing detail calls are written a chunk at a time, the position saved
+            // with each chunk, so that a page never outlasts the deadline.
+            let chunk = if detail.is_some() { DETAIL_CHUNK } else { rest.len().max(1) };
+            while !rest.is_empty() {
+                if state.page_done > 0 && !deadline.allows(PAGE_BUDGET) {
+                    return Ok(Progress::Continue);
+                }
+                let before = self.fetcher.requests();
+                let tail = rest.split_off(chunk.min(rest.len()));
+                let part = std::mem::replace(&mut rest, tail);
+                let taken = part.len() as u64;
+                let (completed, fresh, rejected) = match detail {
+                    Some(d) => self.complete_records(spec, d, part, state.full, &mut counts).await?,
+                    None => (part, Default::default(), Vec::new()),
+                };
+                state.page_done += taken;
+                if state.page_done >= n {
+                    state.offset += n;
+                    state.page_done = 0;
+                }
+                counts.requests += self.fetcher.requests() - before;
+                let changed = self.write_page(spec, &map, &state, completed, &fresh, rejected, &mut counts).await?;
+                if spec.photo.is_some() && self.photos.is_some() {
+                    let mut photo_counts = PageCounts::default();
+                    self.store_photos(spec, &changed, state.run_id, &mut photo_counts).await?;
+                    let db = self.warehouse.conn().await?;
+                    store::add_counts(&**db, state.run_id, &photo_counts).await?;
+                }
             }
-            if spec.photo.is_some() && self.photos.is_some() {
-                self.store_photos(spec, &changed, state.run_id, &mut counts).await?;
-            }
-            state.pending_children = pending;
-            counts.requests = self.fetcher.requests() - before;
-            let mut db = self.warehouse.conn().await?;
-            let tx = crate::store::client(&mut db).transaction().await?;
-            store::add_counts(&tx, state.run_id, &std::mem::take(&mut counts)).await?;
-            store::save_state(&tx, name, spec.name, Some(&state)).await?;
-            tx.commit().await?;
         }
     }
 
-    /// Writes one page's records (own rows, rerouted rows, rejected records) in one transaction
+    /// Completes list records with their detail calls: every record of an incremental pull, and
+    /// in a full pull the records that are new or whose list fields differ from the stored
+    /// record (the others take their stored detail). Returns the records and the ids whose
+    /// detail was read now. A record whose detail call fails keeps its stored detail, or, when
+    /// it has none, is rejected with the reason (and read again by the next pull).
+    async fn complete_records(
+        &self,
+        spec: &StreamSpec,
+        detail: &Detail,
+        records: Vec<Value>,
+        full: bool,
+        counts: &mut PageCounts,
+    ) -> Result<Completed, ConnectorError> {
+        let id_of = |r: &Value| records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field).cloned();
+        let ids: Vec<String> = records.iter().filter_map(id_of).collect();
+        let mut targets = vec![spec.target];
+        if let Some(r) = &spec.reroute
+            && let Some(to) = self.provider.stream(r.to)
+        {
+            targets.push(to.target);
+        }
+        let stored = {
+            let db = self.warehouse.conn().await?;
+            store::stored_records(&**db, &targets, &self.connection.name, &ids).await?
+        };
+        let over = |base: &Value, list: &Value| -> Value {
+            let mut merged = base.as_object().cloned().unwrap_or_default();
+            if let Value::Object(l) = list {
+                merged.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Value::Object(merged)
+        };
+        let mut out = Vec::with_capacity(records.len());
+        let mut fresh = std::collections::HashSet::new();
+        let mut rejected = Vec::new();
+        for record in records {
+            let Some(id) = id_of(&record) else {
+                out.push(record);
+                continue;
+            };
+            let known = stored.get(&id);
+            let same = |s: &Value| {
+                record
+                    .as_object()
+                    .is_some_and(|l| l.iter().all(|(k, v)| s.get(k) == Some(&records::without_nul(v.clone()))))
+            };
+            if full && let Some(s) = known.filter(|s| same(s)) {
+                out.push(over(s, &record));
+                continue;
+            }
+            let mut params = self.event_params();
+            params.push((detail.id_param.to_owned(), id.clone()));
+            let why = match self.fetcher.call(detail.call, &params, &[]).await {
+                Ok(Answer::Data(v)) if v.is_object() => {
+                    fresh.insert(id);
+                    out.push(over(&v, &record));
+                    continue;
+                }
+                Ok(Answer::Data(_)) => format!("{} answered something other than a record", detail.call),
+                Ok(Answer::End) => format!("{} found no such record", detail.call),
+                Err(ConnectorError::Provider(message)) => message,
+                Err(e) => return Err(e),
+            };
+            if counts.notes.len() < 20 {
+                counts.notes.push(format!("{} {id}: detail not read: {why}", spec.name));
+            }
+            match known {
+                Some(s) => out.push(over(s, &record)),
+                None => rejected.push((
+                    Some(id),
+                    format!("detail not read ({why}); read again by the next pull"),
+                    records::without_nul(record),
+                )),
+            }
+        }
+        Ok((out, fresh, rejected))
+    }
+
+    /// Writes one chunk of a page's records (own rows, rerouted rows, rejected records, the
+    /// children found in fresh details) with the pull's state and counters in one transaction,
     /// and returns the ids of the own rows created or changed.
     async fn write_page(
         &self,
         spec: &StreamSpec,
         map: &BTreeMap<String, String>,
-        state: &mut PullState,
+        state: &PullState,
         records: Vec<Value>,
+        fresh: &std::collections::HashSet<String>,
+        mut rejected: Vec<Rejected>,
         counts: &mut PageCounts,
     ) -> Result<Vec<String>, ConnectorError> {
         let rules = self.rules();
         let mut own: Vec<Row> = Vec::new();
         let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
-        let mut rejected: Vec<(Option<String>, String, Value)> = Vec::new();
+        if let Some(first) = records.first() {
+            let clean = records::without_nul(first.clone());
+            for (key, note) in records::observe(spec, map, &clean, &records::fields(spec, &clean)) {
+                self.fetcher.observe(key, note);
+            }
+        }
+        let children = self.children(spec.name);
+        let mut found_children: Vec<(&StreamSpec, String, Vec<Row>)> = Vec::new();
         for record in records {
+            if !children.is_empty()
+                && let Some(id) = records::fields(spec, &record).get(spec.id_field).filter(|id| fresh.contains(*id))
+            {
+                for child in &children {
+                    match child_rows(child, id, &record) {
+                        Some(rows) => found_children.push((child, id.clone(), rows)),
+                        None => self.fetcher.observe(
+                            format!("{} in detail", child.name),
+                            format!(
+                                "{}: the detail of {} carries no {} member, so {} is not known (rows kept as they are)",
+                                child.name,
+                                spec.name,
+                                child_pointer(child),
+                                child.name
+                            ),
+                        ),
+                    }
+                }
+            }
             match records::transform(spec, map, &rules, record) {
                 Outcome::Row(r) => own.push(r),
                 Outcome::Rerouted { to, raw, ext_id } => {
@@ -289,7 +444,7 @@ impl Pull<'_> {
                     }
                     let to_spec = self.provider.stream(to).expect("reroute names a stream");
                     let to_map = self.mapping(to_spec)?;
-                    let flat = records::flatten(&raw);
+                    let flat = records::fields(to_spec, &raw);
                     if let Outcome::Row(r) = records::row(to_spec, &to_map, &rules, raw, &flat, ext_id) {
                         rerouted.entry(to).or_default().push(r);
                     }
@@ -309,7 +464,8 @@ impl Pull<'_> {
         let mut changed = Vec::new();
         if !own.is_empty() {
             let (w, refused) = upsert_isolating(&mut tx, spec, name, state.run_id, own).await?;
-            counts.written = (w.created, w.updated, w.unchanged);
+            let t = &mut counts.written;
+            *t = (t.0 + w.created, t.1 + w.updated, t.2 + w.unchanged);
             changed = w.changed_ids;
             rejected.extend(refused);
         }
@@ -323,75 +479,7 @@ impl Pull<'_> {
             let e = counts.by_target.entry(to.to_owned()).or_default();
             *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
         }
-        counts.failed += rejected.len() as u64;
-        for (_, reason, _) in &rejected {
-            if counts.notes.len() < 20 {
-                counts.notes.push(format!("{} rejected: {reason}", spec.name));
-            }
-        }
-        store::reject(&tx, state.run_id, name, spec.name, &rejected).await?;
-        tx.commit().await?;
-        Ok(changed)
-    }
-
-    /// Fetches the dependent records of the pending parents, a few parents per transaction.
-    async fn fetch_children(
-        &self,
-        spec: &StreamSpec,
-        children: &[&StreamSpec],
-        state: &mut PullState,
-    ) -> Result<(), ConnectorError> {
-        let name = &self.connection.name;
-        let take = state.pending_children.len().min(10);
-        let parents: Vec<String> = state.pending_children.drain(..take).collect();
-        let before = self.fetcher.requests();
-        let mut counts = PageCounts::default();
-        let mut mutations: Vec<(&StreamSpec, String, Vec<Row>)> = Vec::new();
-        for child in children {
-            let Source::PerParent { call, id_param, records_at, child_field, parent_field, .. } = &child.source else {
-                continue;
-            };
-            for parent in &parents {
-                let mut params = self.event_params();
-                params.push(((*id_param).to_owned(), parent.clone()));
-                let items = match self.fetcher.call(call, &params, &[]).await {
-                    Ok(Answer::Data(v)) => v.pointer(records_at).and_then(Value::as_array).cloned().unwrap_or_default(),
-                    Ok(Answer::End) => Vec::new(),
-                    Err(ConnectorError::Provider(message)) => {
-                        counts.failed += 1;
-                        counts.notes.push(format!("{} of {} {parent}: {message}", child.name, spec.name));
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let rows: Vec<Row> = items
-                    .into_iter()
-                    .filter_map(|item| {
-                        let item = records::without_nul(item);
-                        let child_id = match &item {
-                            Value::String(s) => s.clone(),
-                            other => records::flatten(other).get(child.id_field)?.clone(),
-                        };
-                        let mut fields = Map::new();
-                        fields.insert((*child_field).to_owned(), Value::String(child_id.clone()));
-                        fields.insert((*parent_field).to_owned(), Value::String(parent.clone()));
-                        Some(Row {
-                            ext_id: format!("{parent}/{child_id}"),
-                            status: records::Status::Active,
-                            raw_status: None,
-                            fields,
-                            raw: item,
-                            parent: Some(parent.clone()),
-                        })
-                    })
-                    .collect();
-                mutations.push((child, parent.clone(), rows));
-            }
-        }
-        counts.requests = self.fetcher.requests() - before;
-        let mut db = self.warehouse.conn().await?;
-        let tx = crate::store::client(&mut db).transaction().await?;
-        for (child, parent, rows) in mutations {
+        for (child, parent, rows) in found_children {
             let keep: Vec<String> = rows.iter().map(|r| r.ext_id.clone()).collect();
             let w = if rows.is_empty() {
                 Default::default()
@@ -404,15 +492,27 @@ impl Pull<'_> {
             let e = counts.by_target.entry(child.name.to_owned()).or_default();
             *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
         }
-        store::add_counts(&tx, state.run_id, &counts).await?;
+        counts.failed += rejected.len() as u64;
+        for (_, reason, _) in &rejected {
+            if counts.notes.len() < 20 {
+                counts.notes.push(format!("{} rejected: {reason}", spec.name));
+            }
+        }
+        store::reject(&tx, state.run_id, name, spec.name, &rejected).await?;
+        let observed = self.fetcher.take_observed();
+        counts.notes.extend(observed.values().cloned());
+        store::note_first_contact(&tx, name, state.run_id, &observed).await?;
+        store::add_counts(&tx, state.run_id, &std::mem::take(counts)).await?;
         store::save_state(&tx, name, spec.name, Some(state)).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(changed)
     }
 
     /// Stores the photos of the rows `ids` (created or changed in this pull): from the mapped
-    /// `photo` field when it holds a URL, else from the photo endpoint credential; written to S3
-    /// only when the bytes differ from the stored photo.
+    /// `photo` field when it holds a URL, else from the photo endpoint credential and the
+    /// record's image id; written to S3 only when the bytes differ from the stored photo. A
+    /// record without an image id has no photo; an image id the endpoint does not know (404) is
+    /// counted and noted, never taken silently for "no photo".
     async fn store_photos(
         &self,
         spec: &StreamSpec,
@@ -429,7 +529,7 @@ impl Pull<'_> {
         let rows = db
             .query(
                 &format!(
-                    "SELECT t.fp_ext_id, t.fields ->> 'photo', p.sha256 FROM connector.{} t
+                    "SELECT t.fp_ext_id, t.fields ->> 'photo', p.sha256, t.raw FROM connector.{} t
                        LEFT JOIN connector.photo p ON p.connection = t.connection AND p.fp_ext_id = $3 || '/' || t.fp_ext_id
                       WHERE t.connection = $1 AND t.fp_ext_id = ANY($2)",
                     spec.target.table()
@@ -439,17 +539,29 @@ impl Pull<'_> {
             .await?;
         drop(db);
         let endpoint = self.fetcher.auth.credential(rule.endpoint_credential);
-        let (mut stored, mut absent) = (0u64, 0u64);
+        let account = self.fetcher.auth.credential("accountid").unwrap_or_default();
+        let (mut stored, mut no_image, mut not_found) = (0u64, 0u64, 0u64);
         for r in rows {
-            let (id, mapped, old_sha): (String, Option<String>, Option<String>) = (r.get(0), r.get(1), r.get(2));
-            let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint) {
-                (Some(u), _) => u,
-                (None, Some(ep)) if ep.contains("{id}") => ep.replace("{id}", &id),
-                (None, Some(ep)) => format!("{}/{id}", ep.trim_end_matches('/')),
-                (None, None) => continue,
+            let (id, mapped, old_sha, raw): (String, Option<String>, Option<String>, Value) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let flat = records::fields(spec, &raw);
+            let image = records::first_of(&flat, rule.image_field).map(|(_, v)| v.trim().to_owned());
+            let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint, &image)
+            {
+                (Some(u), _, _) => u,
+                (None, Some(ep), Some(image)) => photo_url(ep, image, account),
+                (None, _, None) => {
+                    no_image += 1;
+                    continue;
+                }
+                (None, None, Some(_)) => continue,
             };
             let Some((bytes, content_type)) = self.fetcher.bytes(&url).await? else {
-                absent += 1;
+                not_found += 1;
+                if counts.notes.len() < 20 {
+                    let shown = platform_vendors::http::without_url_queries(&url);
+                    counts.notes.push(format!("{} {id}: photo {image:?} not found at {shown} (404)", spec.name));
+                }
                 continue;
             };
             let sha = hex::encode(Sha256::digest(&bytes));
@@ -482,8 +594,11 @@ impl Pull<'_> {
         }
         let e = counts.by_target.entry("photos".into()).or_default();
         e.0 += stored;
-        if absent > 0 {
-            *counts.skipped.entry("no photo at the photo endpoint".into()).or_default() += absent;
+        if no_image > 0 {
+            *counts.skipped.entry("no image on the record".into()).or_default() += no_image;
+        }
+        if not_found > 0 {
+            *counts.skipped.entry("image not found at the photo endpoint (404)".into()).or_default() += not_found;
         }
         Ok(())
     }
@@ -595,6 +710,67 @@ impl Pull<'_> {
     }
 }
 
+/// A record a pull could not take: its id (when known), the reason, the record.
+type Rejected = (Option<String>, String, Value);
+
+/// Records completed by their details, the ids whose detail was read now, and the rejected.
+type Completed = (Vec<Value>, std::collections::HashSet<String>, Vec<Rejected>);
+
+/// Records read between two saves of a page whose records need detail calls (at Aventri's
+/// 400 requests a minute, about four seconds).
+const DETAIL_CHUNK: usize = 25;
+
+/// The photo URL of an image id: `{id}` (and `{accountid}`) replaced in the endpoint, else the
+/// id appended (after `/` unless the endpoint ends with `=`, as `image.php?acc=…&id=` does).
+fn photo_url(endpoint: &str, image: &str, account: &str) -> String {
+    let endpoint = endpoint.replace("{accountid}", account);
+    if endpoint.contains("{id}") {
+        endpoint.replace("{id}", image)
+    } else if endpoint.ends_with('=') {
+        format!("{endpoint}{image}")
+    } else {
+        format!("{}/{image}", endpoint.trim_end_matches('/'))
+    }
+}
+
+/// The JSON pointer of a child stream's records in its parent's detail.
+fn child_pointer(child: &StreamSpec) -> &'static str {
+    match child.source {
+        Source::InDetail { records_at, .. } => records_at,
+        _ => "",
+    }
+}
+
+/// The child rows a parent's detail record holds, or `None` when it has no such member.
+fn child_rows(child: &StreamSpec, parent: &str, record: &Value) -> Option<Vec<Row>> {
+    let Source::InDetail { records_at, child_field, parent_field, .. } = child.source else { return None };
+    let items = record.pointer(records_at)?.as_array()?;
+    Some(
+        items
+            .iter()
+            .filter_map(|item| {
+                let item = records::without_nul(item.clone());
+                let child_id = match &item {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => records::flatten(other).get(child.id_field)?.clone(),
+                };
+                let mut fields = Map::new();
+                fields.insert(child_field.to_owned(), Value::String(child_id.clone()));
+                fields.insert(parent_field.to_owned(), Value::String(parent.to_owned()));
+                Some(Row {
+                    ext_id: format!("{parent}/{child_id}"),
+                    status: records::Status::Active,
+                    raw_status: None,
+                    fields,
+                    raw: item,
+                    parent: Some(parent.to_owned()),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Upserts rows; when the database refuses the batch for a row-level reason, each row is tried
 /// alone (in a savepoint) and the refused ones come back with the database's reason.
 async fn upsert_isolating(
@@ -603,7 +779,7 @@ async fn upsert_isolating(
     connection: &str,
     run_id: Uuid,
     rows: Vec<Row>,
-) -> Result<(store::Written, Vec<(Option<String>, String, Value)>), ConnectorError> {
+) -> Result<(store::Written, Vec<Rejected>), ConnectorError> {
     let sp = tx.savepoint("page").await?;
     match store::upsert(&sp, spec.target, connection, run_id, &rows).await {
         Ok(w) => {

@@ -87,9 +87,10 @@ impl Auth {
         }
     }
 
-    /// A non-secret credential (photo endpoints).
+    /// A non-secret credential (photo endpoints, the account id).
     pub fn credential(&self, name: &str) -> Option<&str> {
         match self {
+            Auth::Aventri { creds, .. } if name == "accountid" => Some(&creds.accountid),
             Auth::Aventri { creds, .. } => creds.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
             Auth::Lenos { .. } => None,
         }
@@ -188,6 +189,8 @@ pub struct Fetcher<'a> {
     pub spacing: f64,
     /// Requests made (authorisation included).
     pub requests: AtomicU64,
+    /// What the provider's answers showed of its shapes (first-contact notes), by key.
+    observed: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 const MAX_ATTEMPTS: u32 = 5;
@@ -213,7 +216,19 @@ impl<'a> Fetcher<'a> {
             warehouse,
             spacing: 60.0 / rate_per_minute.max(1.0),
             requests: AtomicU64::new(0),
+            observed: Default::default(),
         }
+    }
+
+    /// Records a first-contact note (the first note of a key stays).
+    pub fn observe(&self, key: impl Into<String>, note: impl Into<String>) {
+        let mut held = self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.entry(key.into()).or_insert_with(|| note.into());
+    }
+
+    /// The notes recorded since the last call.
+    pub fn take_observed(&self) -> std::collections::BTreeMap<String, String> {
+        std::mem::take(&mut *self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Requests made so far.
@@ -318,27 +333,34 @@ impl<'a> Fetcher<'a> {
                     .map(str::to_owned)
                     .unwrap_or_else(|| marker.to_string());
                 if is_one_of(rule.end_of_list, &message) {
+                    self.observe(format!("end of list {path}"), format!("{path}: the end of the list was {message:?}"));
                     return Ok(Answer::End);
-                }
-                if is_one_of(rule.invalid_token, &message) {
-                    if reauthorised {
-                        return Err(ConnectorError::Credentials(format!(
-                            "{shown} refused a fresh access token: {message}"
-                        )));
-                    }
-                    reauthorised = true;
-                    self.auth.forget().await;
-                    continue;
                 }
                 if is_one_of(rule.throttled, &message) && attempt < MAX_ATTEMPTS {
                     tracing::warn!(provider = %shown, attempt, "throttled (error in 200); waiting");
                     tokio::time::sleep(backoff(attempt + 2)).await;
                     continue;
                 }
+                // An expired token's wording is not on the public record: public clients authorise
+                // again on any error, once, and so does this one.
+                if !reauthorised {
+                    if !is_one_of(rule.invalid_token, &message) {
+                        tracing::info!(provider = %shown, call, "error answer; authorising again once");
+                    }
+                    reauthorised = true;
+                    self.auth.forget().await;
+                    continue;
+                }
+                if is_one_of(rule.invalid_token, &message) {
+                    return Err(ConnectorError::Credentials(format!(
+                        "{shown} refused a fresh access token: {message}"
+                    )));
+                }
                 let message = platform_vendors::http::without_url_queries(&message);
                 return Err(ConnectorError::Provider(format!("{shown}: {call}: {message}")));
             }
             if rule.empty_array_ends && value.as_array().is_some_and(Vec::is_empty) {
+                self.observe(format!("end of list {path}"), format!("{path}: the end of the list was an empty array"));
                 return Ok(Answer::End);
             }
             return Ok(Answer::Data(value));

@@ -26,7 +26,7 @@ pub const RATE_PER_MINUTE: f64 = 300.0;
 pub const MODIFIED_SINCE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 fn list(call: &'static str) -> Source {
-    Source::List { call, paging: None, records_at: "", modified_since: None }
+    Source::List { call, paging: None, records_at: "", modified_since: None, detail: None }
 }
 
 /// The Lenos description.
@@ -59,6 +59,7 @@ pub fn provider() -> Provider {
                         format: MODIFIED_SINCE_FORMAT,
                         look_back: Duration::from_secs(10 * 60),
                     }),
+                    detail: None,
                 },
                 id_field: "Id",
                 default_mapping: &[
@@ -68,6 +69,7 @@ pub fn provider() -> Provider {
                     ("company", "Company"),
                     ("title", "Title"),
                 ],
+                split_name: None,
                 status: Some(StatusRule {
                     field: "RegistrationStatus",
                     setting: "active_statuses",
@@ -91,9 +93,13 @@ pub fn provider() -> Provider {
                     ("tag_ext_ids", "TagIds"),
                     ("capacity", "Capacity"),
                 ],
+                split_name: None,
                 status: None,
                 reroute: None,
+                // Seed 002: "For sessions: All sessions are imported": those without times too,
+                // flagged.
                 require: Some(Require {
+                    import_flagged: true,
                     fields: &["Start", "End"],
                     empty_values: &[],
                     reason: "no start or end time",
@@ -109,6 +115,7 @@ pub fn provider() -> Provider {
                 source: list("events/{event}/registrations"),
                 id_field: "PersonId/SessionId",
                 default_mapping: &[("participant_ext_id", "PersonId"), ("session_ext_id", "SessionId")],
+                split_name: None,
                 status: Some(StatusRule {
                     field: "Status",
                     setting: "registration_active_statuses",
@@ -126,6 +133,7 @@ pub fn provider() -> Provider {
                 source: list("events/{event}/locations"),
                 id_field: "Id",
                 default_mapping: &[("name", "Name")],
+                split_name: None,
                 status: None,
                 reroute: None,
                 require: None,
@@ -139,6 +147,7 @@ pub fn provider() -> Provider {
                 source: list("events/{event}/sessiontags"),
                 id_field: "Id",
                 default_mapping: &[("name", "Name")],
+                split_name: None,
                 status: None,
                 reroute: None,
                 require: None,

@@ -399,7 +399,8 @@ impl Connectors {
         let fetcher = fetch::Fetcher::new(&provider, &self.http, &auth, &self.warehouse, Self::rate(&provider, &conn));
         let mappings: BTreeMap<String, Value> = streams.iter().map(|s| (s.stream.clone(), s.mapping.clone())).collect();
         let rules = records::RuleSettings { settings: conn.settings.clone() };
-        let read = preview::read(&provider, &fetcher, &mappings, &rules).await?;
+        let mut read = preview::read(&provider, &fetcher, &mappings, &rules).await?;
+        read.first_contact = store::first_contact(&**self.warehouse.conn().await?, connection).await?;
         let bytes =
             preview::workbook(&provider, connection, &read).map_err(|e| ConnectorError::Workbook(e.to_string()))?;
         let (Some(s3), Some(bucket)) = (&self.s3, &self.settings.bucket) else {
@@ -416,6 +417,7 @@ impl Connectors {
             .map(|(name, (rows, cols))| (name, json!({"records": rows.len(), "fields": cols})))
             .collect();
         Ok(json!({"connection": connection, "credentials": "accepted", "key": key, "url": url, "streams": streams,
-                  "skips": read.skips.len(), "unmatched_mappings": read.unmatched_mappings, "requests": fetcher.requests()}))
+                  "skips": read.skips.len(), "unmatched_mappings": read.unmatched_mappings, "requests": fetcher.requests(),
+                  "observed": read.observed, "first_contact": read.first_contact}))
     }
 }

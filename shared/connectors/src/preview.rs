@@ -19,6 +19,9 @@ use crate::{
 /// Records read per stream in a preview.
 pub const PREVIEW_LIMIT: u32 = 50;
 
+/// Records per stream whose detail a preview reads.
+pub const PREVIEW_DETAILS: usize = 5;
+
 /// One stream's sample: the flattened records and the field names in order of first appearance.
 pub type Sample = (Vec<BTreeMap<String, String>>, Vec<String>);
 
@@ -31,6 +34,11 @@ pub struct Preview {
     pub skips: Vec<[String; 4]>,
     /// Mapped provider fields not seen in any record read: stream, target field, provider field.
     pub unmatched_mappings: Vec<[String; 3]>,
+    /// What this preview saw of the provider's shapes where the public record is silent or
+    /// conflicting (key → note); the pulls record the same notes on the connection.
+    pub observed: BTreeMap<String, String>,
+    /// The connection's first-contact notes from earlier pulls (key → note).
+    pub first_contact: BTreeMap<String, String>,
 }
 
 /// Reads the first page of every stream (dependent streams: for the first parents read).
@@ -45,26 +53,69 @@ pub async fn read(
         (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
         _ => Vec::new(),
     };
-    let mut first_ids: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Detail answers of the first records, by stream: their children come from them.
+    let mut details: BTreeMap<&str, Vec<(String, Value)>> = BTreeMap::new();
     for spec in &provider.streams {
         let records: Vec<Value> = match &spec.source {
-            Source::List { call, paging, records_at, .. } => {
+            Source::List { call, paging, records_at, detail, .. } => {
                 let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit));
-                fetcher.page(call, paging.as_ref(), records_at, &event, 0, &mut limit).await?.unwrap_or_default()
-            }
-            Source::PerParent { parent, call, id_param, records_at, .. } => {
-                let mut items = Vec::new();
-                for id in first_ids.get(parent).into_iter().flatten().take(5) {
-                    let mut params = event.clone();
-                    params.push(((*id_param).to_owned(), id.clone()));
-                    if let Answer::Data(v) = fetcher.call(call, &params, &[]).await? {
-                        for item in v.pointer(records_at).and_then(Value::as_array).cloned().unwrap_or_default() {
-                            items.push(match item {
-                                Value::String(s) => serde_json::json!({spec.id_field: s, "parent": id}),
-                                other => other,
-                            });
-                        }
+                let mut list =
+                    fetcher.page(call, paging.as_ref(), records_at, &event, 0, &mut limit).await?.unwrap_or_default();
+                if let Some(d) = detail {
+                    // The first records with their details (paced: a preview reads a few).
+                    list.truncate(PREVIEW_DETAILS);
+                    let mut completed = Vec::new();
+                    for record in list {
+                        let Some(id) = records::fields(spec, &record).get(spec.id_field).cloned() else { continue };
+                        let mut params = event.clone();
+                        params.push((d.id_param.to_owned(), id.clone()));
+                        let merged = match fetcher.call(d.call, &params, &[]).await {
+                            Ok(Answer::Data(Value::Object(mut detail))) => {
+                                if let Value::Object(l) = &record {
+                                    detail.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
+                                }
+                                Value::Object(detail)
+                            }
+                            Ok(_) | Err(ConnectorError::Provider(_)) => {
+                                out.skips.push([
+                                    spec.name.into(),
+                                    id.clone(),
+                                    "detail not read".into(),
+                                    format!("{} gave no record", d.call),
+                                ]);
+                                record
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        details.entry(spec.name).or_default().push((id, merged.clone()));
+                        completed.push(merged);
                     }
+                    completed
+                } else {
+                    list
+                }
+            }
+            Source::InDetail { parent, records_at, .. } => {
+                let mut items = Vec::new();
+                let mut carried = false;
+                for (id, detail) in details.get(parent).into_iter().flatten() {
+                    let Some(children) = detail.pointer(records_at).and_then(Value::as_array) else { continue };
+                    carried = true;
+                    for item in children {
+                        items.push(match item {
+                            Value::String(s) => serde_json::json!({spec.id_field: s, "parent": id}),
+                            other => other.clone(),
+                        });
+                    }
+                }
+                if !carried && details.get(parent).is_some_and(|d| !d.is_empty()) {
+                    fetcher.observe(
+                        format!("{} in detail", spec.name),
+                        format!(
+                            "{}: the detail of {parent} carries no {records_at} member, so {} is not known",
+                            spec.name, spec.name
+                        ),
+                    );
                 }
                 items
             }
@@ -74,15 +125,18 @@ pub async fn read(
         let map = records::mapping(spec, &configured)?;
         let mut columns: Vec<String> = Vec::new();
         let mut flats = Vec::new();
+        if let Some(first) = records.first() {
+            let clean = records::without_nul(first.clone());
+            for (key, note) in records::observe(spec, &map, &clean, &records::fields(spec, &clean)) {
+                fetcher.observe(key, note);
+            }
+        }
         for record in records {
-            let flat = records::flatten(&records::without_nul(record.clone()));
+            let flat = records::fields(spec, &records::without_nul(record.clone()));
             for k in flat.keys() {
                 if !columns.contains(k) {
                     columns.push(k.clone());
                 }
-            }
-            if let Some(id) = flat.get(spec.id_field) {
-                first_ids.entry(spec.name).or_default().push(id.clone());
             }
             let label = flat.get(spec.id_field).cloned().unwrap_or_else(|| "(no id)".into());
             match records::transform(spec, &map, rules, record) {
@@ -106,12 +160,13 @@ pub async fn read(
             flats.push(flat);
         }
         for (target, source) in &map {
-            if !flats.is_empty() && !columns.contains(source) {
+            if !flats.is_empty() && !source.split('|').any(|s| columns.iter().any(|c| c == s.trim())) {
                 out.unmatched_mappings.push([spec.name.into(), target.clone(), source.clone()]);
             }
         }
         out.streams.insert(spec.name.to_owned(), (flats, columns));
     }
+    out.observed = fetcher.take_observed();
     Ok(out)
 }
 
@@ -151,6 +206,21 @@ pub fn workbook(provider: &Provider, connection: &str, p: &Preview) -> Result<Ve
         &["stream".into(), "target field".into(), "provider field (not seen)".into()],
         unmatched,
         &[16.0, 20.0, 40.0],
+    )?;
+    let mut notes: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for (k, n) in &p.first_contact {
+        notes.insert(k, (n, "earlier pulls"));
+    }
+    for (k, n) in &p.observed {
+        notes.entry(k).or_insert((n, "this preview"));
+    }
+    let rows = notes.iter().map(|(k, (n, when))| vec![Cell::from(*k), Cell::from(*n), Cell::from(*when)]);
+    add_table(
+        &mut book,
+        "first contact",
+        &["what".into(), "what the provider sent".into(), "seen by".into()],
+        rows,
+        &[30.0, 90.0, 16.0],
     )?;
     book.save_to_buffer()
 }

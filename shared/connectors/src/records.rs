@@ -16,29 +16,82 @@ use crate::{
 /// Target fields the engine computes; a mapping may not name them.
 pub const COMPUTED_FIELDS: [&str; 2] = ["fp_ext_id", "fp_status"];
 
-/// A record's fields by flattened name: nested objects as `a.b`, arrays of `{name, value}`
-/// objects (custom fields, questions) as `a.<name>`, other arrays as JSON text, `null` left out.
+/// A record's fields by flattened name: nested objects as `a.b`; collections of question
+/// entries — an array, or an object keyed by position or question id, of objects with a key
+/// (`fieldname`, `name`) and an answer (`response`, `value`) — as `a.<fieldname>` and
+/// `a.<name>` (the first entry holding a key wins); other arrays as JSON text; `null` left out.
 pub fn flatten(record: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     walk(record, "", &mut out);
     out
 }
 
+/// The fields of a record as a stream reads them: [`flatten`], then the stream's full-name split.
+pub fn fields(spec: &StreamSpec, record: &Value) -> BTreeMap<String, String> {
+    let mut flat = flatten(record);
+    if let Some(split) = &spec.split_name
+        && let Some(full) = flat.get(split.field).map(|v| v.trim().to_owned())
+        && !full.is_empty()
+    {
+        let (first, last) = full.split_once(char::is_whitespace).map_or((full.as_str(), ""), |(f, l)| (f, l.trim()));
+        flat.entry(format!("{}.first", split.field)).or_insert_with(|| first.to_owned());
+        if !last.is_empty() {
+            flat.entry(format!("{}.last", split.field)).or_insert_with(|| last.to_owned());
+        }
+    }
+    flat
+}
+
+/// The keys and the answer of one question entry.
+fn entry(item: &Value) -> Option<(Vec<&str>, &Value)> {
+    let o = item.as_object()?;
+    let answer = o.get("response").or_else(|| o.get("value"))?;
+    let keys: Vec<&str> =
+        ["fieldname", "name"].iter().filter_map(|k| o.get(*k)?.as_str()).filter(|k| !k.is_empty()).collect();
+    (!keys.is_empty()).then_some((keys, answer))
+}
+
+/// The entries of a collection of question entries, or `None` when `v` is not one.
+fn entries(v: &Value) -> Option<Vec<(Vec<&str>, &Value)>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) => o.values().collect(),
+        _ => return None,
+    };
+    if items.is_empty() {
+        return None;
+    }
+    items.into_iter().map(entry).collect()
+}
+
+/// How a record's collection of question entries is shaped (for first-contact notes).
+pub fn entries_shape(v: &Value) -> Option<&'static str> {
+    let found = entries(v)?;
+    let by_fieldname = found.iter().any(|(keys, _)| keys.len() == 2);
+    Some(match (v.is_array(), by_fieldname) {
+        (true, false) => "an array of {name, value} entries",
+        (true, true) => "an array of {fieldname, name, response} entries",
+        (false, true) => "an object of {fieldname, name, response} entries",
+        (false, false) => "an object of {name, value} entries",
+    })
+}
+
 fn walk(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
     let join = |k: &str| if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
-    match v {
-        Value::Object(o) => o.iter().for_each(|(k, v)| walk(v, &join(k), out)),
-        Value::Array(items)
-            if !items.is_empty()
-                && items
-                    .iter()
-                    .all(|i| i.get("name").and_then(Value::as_str).is_some() && i.get("value").is_some()) =>
-        {
-            for i in items {
-                let name = i["name"].as_str().unwrap_or_default();
-                walk(&i["value"], &join(name), out);
+    if !prefix.is_empty()
+        && let Some(found) = entries(v)
+    {
+        for (keys, answer) in found {
+            for key in keys {
+                if !out.contains_key(&join(key)) {
+                    walk(answer, &join(key), out);
+                }
             }
         }
+        return;
+    }
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, v)| walk(v, &join(k), out)),
         Value::Array(items) if items.is_empty() => {}
         Value::Array(_) => {
             out.insert(prefix.to_owned(), v.to_string());
@@ -54,6 +107,48 @@ fn walk(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
         }
         Value::Null => {}
     }
+}
+
+/// The first of `fields` (alternatives joined by `|`) that `flat` holds, not blank: its name and
+/// value.
+pub fn first_of<'a>(flat: &'a BTreeMap<String, String>, fields: &'a str) -> Option<(&'a str, &'a String)> {
+    fields.split('|').map(str::trim).find_map(|f| flat.get(f).filter(|v| !v.trim().is_empty()).map(|v| (f, v)))
+}
+
+/// What a record shows about the provider's shapes, as first-contact notes (key, note): which
+/// alternative of each mapped field and of the status it carries, and how its collections of
+/// question entries are shaped.
+pub fn observe(
+    spec: &StreamSpec,
+    map: &BTreeMap<String, String>,
+    record: &Value,
+    flat: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let mut notes = Vec::new();
+    let mut choice = |what: &str, fields: &str| {
+        if !fields.contains('|') {
+            return;
+        }
+        let note = match first_of(flat, fields) {
+            Some((f, _)) => format!("{what} read from `{f}`"),
+            None => format!("{what}: none of `{fields}` present"),
+        };
+        notes.push((format!("{} {what}", spec.name), note));
+    };
+    for (target, source) in map {
+        choice(target, source);
+    }
+    if let Some(rule) = &spec.status {
+        choice("status", rule.field);
+    }
+    if let Value::Object(o) = record {
+        for (k, v) in o {
+            if let Some(shape) = entries_shape(v) {
+                notes.push((format!("{} {k}", spec.name), format!("`{k}` is {shape}")));
+            }
+        }
+    }
+    notes
 }
 
 /// The effective mapping of a stream (target field → provider field): the description's
@@ -191,29 +286,37 @@ pub fn without_nul(v: Value) -> Value {
 /// Applies the stream's rules to one record. `map` is the stream's effective mapping.
 pub fn transform(spec: &StreamSpec, map: &BTreeMap<String, String>, rules: &RuleSettings, record: Value) -> Outcome {
     let record = without_nul(record);
-    let flat = flatten(&record);
+    let flat = fields(spec, &record);
     let Some(ext_id) = record_id(spec.id_field, &flat) else {
         return Outcome::Rejected { reason: format!("no {} (the record id)", spec.id_field), raw: record };
     };
     if let Some(r) = &spec.reroute
-        && flat.get(r.field).is_some_and(|v| v.trim().eq_ignore_ascii_case(r.equals))
+        && first_of(&flat, r.field).is_some_and(|(_, v)| v.trim().eq_ignore_ascii_case(r.equals))
     {
         return Outcome::Rerouted { to: r.to, raw: record, ext_id };
     }
-    let label = |flat: &BTreeMap<String, String>, field: &str| match flat.get(field) {
-        Some(l) => format!("{ext_id} {l:?}"),
-        None => ext_id.clone(),
-    };
-    if let Some(req) = &spec.require {
-        let empty = |f: &str| {
-            flat.get(f).is_none_or(|v| v.trim().is_empty() || req.empty_values.iter().any(|e| v.trim() == *e))
+    if let Some(req) = &spec.require
+        && !req.import_flagged
+        && lacks_required(req, &flat)
+    {
+        let label = match flat.get(req.label) {
+            Some(l) => format!("{ext_id} {l:?}"),
+            None => ext_id.clone(),
         };
-        if req.fields.iter().any(|f| empty(f)) {
-            return Outcome::Skipped { reason: req.reason.to_owned(), label: label(&flat, req.label) };
-        }
+        return Outcome::Skipped { reason: req.reason.to_owned(), label };
     }
     row(spec, map, rules, record, &flat, ext_id)
 }
+
+/// Whether a record lacks one of the required fields (absent, blank or an empty value).
+fn lacks_required(req: &crate::description::Require, flat: &BTreeMap<String, String>) -> bool {
+    let empty =
+        |f: &str| flat.get(f).is_none_or(|v| v.trim().is_empty() || req.empty_values.iter().any(|e| v.trim() == *e));
+    req.fields.iter().any(|f| empty(f))
+}
+
+/// The field of a row imported in spite of a [`crate::description::Require`] rule: its reason.
+pub const FLAG_FIELD: &str = "import_flag";
 
 /// Maps a record into a row of `spec` (used for rerouted records by the receiving stream).
 pub fn row(
@@ -226,60 +329,32 @@ pub fn row(
 ) -> Outcome {
     let mut fields = Map::new();
     for (target, source) in map {
-        if let Some(v) = flat.get(source) {
+        if let Some((_, v)) = first_of(flat, source) {
             fields.insert(target.clone(), Value::String(v.clone()));
         }
     }
     let (status, raw_status) = match &spec.status {
         Some(rule) => {
-            let raw = flat.get(rule.field).cloned();
+            let raw = first_of(flat, rule.field).map(|(_, v)| v.clone());
             let active = rules.active_statuses(rule.setting, rule.default_active);
             let is_active = raw.as_deref().is_some_and(|s| active.contains(&s.trim().to_lowercase()));
             (if is_active { Status::Active } else { Status::Cancelled }, raw)
         }
         None => (Status::Active, None),
     };
-    if let Some(t) = &spec.times {
-        let zone = rules.text("event_time_zone").unwrap_or_else(|| "UTC".into());
-        let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
-            return Outcome::Skipped { reason: format!("event_time_zone {zone:?} is not a time zone"), label: ext_id };
-        };
-        let utc = |local: NaiveDateTime| -> Option<String> {
-            let at = tz.from_local_datetime(&local).earliest()?;
-            Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        };
-        let at = |field: &str| -> Option<String> {
-            match t {
-                Times::LocalDate { date, .. } => {
-                    let date = NaiveDate::parse_from_str(flat.get(*date)?.trim(), "%Y-%m-%d").ok()?;
-                    let raw = flat.get(field)?.trim().to_owned();
-                    let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
-                        .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
-                        .ok()?;
-                    utc(date.and_time(time))
-                }
-                Times::Instants { .. } => {
-                    let raw = flat.get(field)?.trim();
-                    match chrono::DateTime::parse_from_rfc3339(raw) {
-                        Ok(at) => {
-                            Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                        }
-                        Err(_) => utc(NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").ok()?),
-                    }
-                }
-            }
-        };
-        let (start, end) = match t {
-            Times::LocalDate { start, end, .. } | Times::Instants { start, end } => (*start, *end),
-        };
-        match (at(start), at(end)) {
-            (Some(s), Some(e)) => {
+    let flagged = spec.require.as_ref().filter(|r| r.import_flagged && lacks_required(r, flat));
+    if let Some(req) = flagged {
+        fields.insert(FLAG_FIELD.into(), Value::String(req.reason.to_owned()));
+    }
+    if let (Some(t), None) = (&spec.times, flagged) {
+        match times(t, rules, flat) {
+            Ok((s, e)) => {
                 fields.insert("starts_at".into(), Value::String(s));
                 fields.insert("ends_at".into(), Value::String(e));
             }
-            _ => {
+            Err(reason) => {
                 return Outcome::Skipped {
-                    reason: "start or end time unreadable".into(),
+                    reason,
                     label: format!("{ext_id} {:?}", flat.get("name").cloned().unwrap_or_default()),
                 };
             }
@@ -287,6 +362,44 @@ pub fn row(
     }
     let parent = spec.id_field.contains('/').then(|| ext_id.split('/').next().unwrap_or_default().to_owned());
     Outcome::Row(Row { ext_id, status, raw_status, fields, raw: record, parent })
+}
+
+/// A record's start and end as UTC RFC 3339 texts, or why they cannot be read.
+fn times(t: &Times, rules: &RuleSettings, flat: &BTreeMap<String, String>) -> Result<(String, String), String> {
+    let zone = rules.text("event_time_zone").unwrap_or_else(|| "UTC".into());
+    let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
+        return Err(format!("event_time_zone {zone:?} is not a time zone"));
+    };
+    let utc = |local: NaiveDateTime| -> Option<String> {
+        let at = tz.from_local_datetime(&local).earliest()?;
+        Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    let at = |field: &str| -> Option<String> {
+        match t {
+            Times::LocalDate { date, .. } => {
+                let date = NaiveDate::parse_from_str(flat.get(*date)?.trim(), "%Y-%m-%d").ok()?;
+                let raw = flat.get(field)?.trim().to_owned();
+                let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
+                    .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
+                    .ok()?;
+                utc(date.and_time(time))
+            }
+            Times::Instants { .. } => {
+                let raw = flat.get(field)?.trim();
+                match chrono::DateTime::parse_from_rfc3339(raw) {
+                    Ok(at) => Some(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    Err(_) => utc(NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").ok()?),
+                }
+            }
+        }
+    };
+    let (start, end) = match t {
+        Times::LocalDate { start, end, .. } | Times::Instants { start, end } => (*start, *end),
+    };
+    match (at(start), at(end)) {
+        (Some(s), Some(e)) => Ok((s, e)),
+        _ => Err("start or end time unreadable".into()),
+    }
 }
 
 /// The record's id: one field, or `/`-joined fields (every part present) for a composite id.
@@ -394,5 +507,57 @@ mod tests {
         assert_eq!(r.fields["ends_at"], "2026-12-01T15:30:00Z");
         assert_eq!(r.fields["title"], "Zoë");
         assert_eq!(r.raw["name"], "Zoë");
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/../../tests/fixtures/vendors/aventri/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    }
+
+    #[test]
+    fn public_attendee_shapes_give_names_status_category_and_answers() {
+        let p = spec("participants");
+        let m = mapping(&p, &json!({})).unwrap();
+        let list = fixture("listAttendees.json")[0].clone();
+        let mut merged = fixture("getAttendee.json");
+        merged.as_object_mut().unwrap().extend(list.as_object().unwrap().clone());
+        let flat = fields(&p, &merged);
+        assert_eq!(flat["responses.email"], "test@example.com", "keyed by fieldname");
+        assert_eq!(flat["responses.Email Address"], "test@example.com", "and by the question's name");
+        assert_eq!(flat["responses.28341900"], "Session A");
+        let Outcome::Row(r) = transform(&p, &m, &RuleSettings::default(), merged.clone()) else { panic!() };
+        assert_eq!(r.ext_id, "1");
+        assert_eq!((r.status, r.raw_status.as_deref()), (Status::Active, Some("Confirmed")), "registrationstatus");
+        assert_eq!(r.fields["first_name"], "[Attendee");
+        assert_eq!(r.fields["last_name"], "1001 First Name Last Name]");
+        assert_eq!(r.fields["email"], "attendee1001email@example.com", "the list's own value wins");
+        assert_eq!(r.fields["category"], "Event Speaker");
+        let notes = observe(&p, &m, &merged, &flat);
+        let text = format!("{notes:?}");
+        assert!(text.contains("first_name read from `name.first`"), "{text}");
+        assert!(text.contains("status read from `registrationstatus`"), "{text}");
+        assert!(text.contains("`responses` is an object of {fieldname, name, response} entries"), "{text}");
+
+        // A list record alone (its detail unread) still has a name; a sponsor by category reroutes.
+        let Outcome::Row(alone) = transform(&p, &m, &RuleSettings::default(), list) else { panic!() };
+        assert_eq!(alone.status, Status::Cancelled, "no status known: not active");
+        merged["category"]["name"] = json!("Sponsor");
+        assert!(matches!(
+            transform(&p, &m, &RuleSettings::default(), merged),
+            Outcome::Rerouted { to: "sponsors", .. }
+        ));
+    }
+
+    #[test]
+    fn top_level_names_win_over_the_split_and_arrays_of_answers_still_flatten() {
+        let p = spec("participants");
+        let m = mapping(&p, &json!({})).unwrap();
+        let rec = json!({"attendeeid": "7", "name": "Ada King", "fname": "Ada", "lname": "Lovelace", "status": "Attended",
+            "responses": [{"name": "Sponsor Level", "value": "Gold"}]});
+        let Outcome::Row(r) = transform(&p, &m, &RuleSettings::default(), rec.clone()) else { panic!() };
+        assert_eq!((r.fields["first_name"].as_str(), r.fields["last_name"].as_str()), (Some("Ada"), Some("Lovelace")));
+        assert_eq!(r.status, Status::Active, "status where a list carries it");
+        assert_eq!(fields(&p, &rec)["responses.Sponsor Level"], "Gold");
+        assert_eq!(entries_shape(&rec["responses"]), Some("an array of {name, value} entries"));
     }
 }

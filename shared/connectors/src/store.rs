@@ -69,9 +69,10 @@ pub struct PullState {
     pub offset: u64,
     /// Current page size.
     pub limit: u32,
-    /// Parent ids whose dependent records are still to be fetched.
+    /// Records of the page at `offset` already written (a page whose records need detail calls
+    /// is written in chunks).
     #[serde(default)]
-    pub pending_children: Vec<String>,
+    pub page_done: u64,
 }
 
 /// Loads one connection.
@@ -174,15 +175,7 @@ pub async fn open_pull(
             &[&run_id, &connection, &stream, &full, &trigger, &look_back_secs.unwrap_or(0.0)],
         )
         .await?;
-    let state = PullState {
-        run_id,
-        full,
-        since: row.get(1),
-        started_at: row.get(0),
-        offset: 0,
-        limit,
-        pending_children: Vec::new(),
-    };
+    let state = PullState { run_id, full, since: row.get(1), started_at: row.get(0), offset: 0, limit, page_done: 0 };
     save_state(db, connection, stream, Some(&state)).await?;
     Ok(state)
 }
@@ -268,6 +261,64 @@ pub async fn upsert(
         w.changed_ids.push(id);
     }
     Ok(w)
+}
+
+/// The stored records (`raw`) of live rows with these ids in any of `targets`.
+pub async fn stored_records(
+    db: &impl GenericClient,
+    targets: &[Target],
+    connection: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Value>, ConnectorError> {
+    let mut out = std::collections::HashMap::new();
+    for t in targets {
+        let sql = format!(
+            "SELECT fp_ext_id, raw FROM connector.{} WHERE connection = $1 AND fp_ext_id = ANY($2) AND removed_at IS NULL",
+            t.table()
+        );
+        for r in db.query(&sql, &[&connection, &ids]).await? {
+            out.insert(r.get(0), r.get(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Records first-contact notes on the connection: what the provider was seen to send, each key
+/// kept from the first run that saw it.
+pub async fn note_first_contact(
+    db: &impl GenericClient,
+    connection: &str,
+    run_id: Uuid,
+    notes: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ConnectorError> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let value: Value = notes
+        .iter()
+        .map(|(k, n)| (k.clone(), serde_json::json!({"note": n, "run_id": run_id, "at": Utc::now()})))
+        .collect::<Map<_, _>>()
+        .into();
+    db.execute(
+        "UPDATE connector.connection SET first_contact = $2::jsonb || first_contact WHERE name = $1",
+        &[&connection, &value],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The connection's first-contact notes (key → note).
+pub async fn first_contact(
+    db: &impl GenericClient,
+    connection: &str,
+) -> Result<std::collections::BTreeMap<String, String>, ConnectorError> {
+    let row = db.query_opt("SELECT first_contact FROM connector.connection WHERE name = $1", &[&connection]).await?;
+    let v: Value = row.map(|r| r.get(0)).unwrap_or(Value::Null);
+    Ok(v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, n)| Some((k.clone(), n.get("note")?.as_str()?.to_owned())))
+        .collect())
 }
 
 /// Marks rows of `target` removed by id (a record that moved to another stream).
