@@ -49,8 +49,8 @@ secret(
         "accountid": "sandbox-aventri-account",
         "key": "sandbox-aventri-key",
         "eventid": "52301",
-        "personPhotoEndpoint": f"{sandbox}/aventri-photos/persons/{{id}}",
-        "presenterPhotoEndpoint": f"{sandbox}/aventri-photos/presenters",
+        "personPhotoEndpoint": f"{sandbox}/image.php?acc={{accountid}}&id={{id}}",
+        "presenterPhotoEndpoint": f"{sandbox}/image.php?acc={{accountid}}&id=",
     },
 )
 secret(

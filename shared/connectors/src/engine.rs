@@ -325,7 +325,10 @@ impl Pull<'_> {
         full: bool,
         counts: &mut PageCounts,
     ) -> Result<Completed, ConnectorError> {
-        let id_of = |r: &Value| records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field).cloned();
+        let id_of = |r: &Value| {
+            let id = records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field)?.trim().to_owned();
+            (!id.is_empty()).then_some(id)
+        };
         let ids: Vec<String> = records.iter().filter_map(id_of).collect();
         let mut targets = vec![spec.target];
         if let Some(r) = &spec.reroute
@@ -560,7 +563,8 @@ impl Pull<'_> {
                 not_found += 1;
                 if counts.notes.len() < 20 {
                     let shown = platform_vendors::http::without_url_queries(&url);
-                    counts.notes.push(format!("{} {id}: photo {image:?} not found at {shown} (404)", spec.name));
+                    let image = image.as_deref().unwrap_or("(mapped URL)");
+                    counts.notes.push(format!("{} {id}: image {image} not found at {shown} (404)", spec.name));
                 }
                 continue;
             };
@@ -688,6 +692,9 @@ impl Pull<'_> {
                 store::add_counts(&tx, state.run_id, &c).await?;
             }
         }
+        let observed = self.fetcher.take_observed();
+        notes.extend(observed.values().cloned());
+        store::note_first_contact(&tx, name, state.run_id, &observed).await?;
         let counts = PageCounts { requests, notes, ..Default::default() };
         store::add_counts(&tx, state.run_id, &counts).await?;
         let removal_text = (!removal_texts.is_empty()).then(|| removal_texts.join("; "));

@@ -20,7 +20,7 @@ use crate::{
 pub const PREVIEW_LIMIT: u32 = 50;
 
 /// Records per stream whose detail a preview reads.
-pub const PREVIEW_DETAILS: usize = 5;
+pub const PREVIEW_DETAILS: usize = 20;
 
 /// One stream's sample: the flattened records and the field names in order of first appearance.
 pub type Sample = (Vec<BTreeMap<String, String>>, Vec<String>);

@@ -60,8 +60,8 @@ impl ConnectorHarness {
             &sdk,
             &json!({"endPoint": format!("{}/", sandbox.aventri_endpoint()), "accountid": fixtures::AVENTRI_ACCOUNT,
                     "key": fixtures::AVENTRI_KEY, "eventid": fixtures::AVENTRI_EVENT,
-                    "personPhotoEndpoint": format!("{}/aventri-photos/persons/{{id}}", sandbox.url),
-                    "presenterPhotoEndpoint": format!("{}/aventri-photos/presenters", sandbox.url)}),
+                    "personPhotoEndpoint": format!("{}/image.php?acc={{accountid}}&id={{id}}", sandbox.url),
+                    "presenterPhotoEndpoint": format!("{}/image.php?acc={}&id=", sandbox.url, fixtures::AVENTRI_ACCOUNT)}),
         )
         .await;
         add_connection(&db, CONNECTION, "aventri", &secret, settings).await;

@@ -1,9 +1,15 @@
 //! Fake Aventri (Stova) API v2 (`shared/connectors/docs/aventri.md`): `global/authorize.json`
 //! (GET or POST form) handing out short-lived access tokens, the `ereg` list calls with
-//! `limit`/`offset` paging and modified-since filters, the detail calls, photo endpoints, and
-//! the quirks a client must survive, each switchable: errors inside HTTP 200, the end of a list
-//! as an error body, token expiry, a per-token rate limit (429 + `Retry-After`, or an error in
-//! 200), and a response-size cap answered with 502 so that the client lowers `limit`.
+//! `limit`/`offset` paging and the `modifiedfrom`/`modifiedto` filter, the detail calls,
+//! `image.php` photos, and the quirks a client must survive, each switchable: errors inside HTTP
+//! 200, the end of a list as an error body, token expiry, a per-token rate limit (429 +
+//! `Retry-After`, or an error in 200), and a response-size cap answered with 502 so that the
+//! client lowers `limit`.
+//!
+//! **Shapes come from the public samples**, never from the client: every list item and detail
+//! answer carries exactly the keys of the matching file in `tests/fixtures/vendors/aventri/`
+//! (read at build time), filled from the event's records; a key the record lacks takes the
+//! sample's own value. The variants the public record leaves open are switches, off by default.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -20,7 +26,7 @@ use axum::{
 };
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::Shared;
 
@@ -30,10 +36,20 @@ use crate::Shared;
 pub struct AventriSwitches {
     /// Bad credentials answer HTTP 401 instead of an error object in a 200.
     pub bad_credentials_401: bool,
-    /// Past the end of a list: `[]` instead of `{"error":{"data":"No … found"}}`.
+    /// Past the end of a list: `[]` instead of `{"error":{"data":"No … found."}}`.
     pub end_of_list_empty_array: bool,
     /// Over the rate: `200 {"error":{"data":"API limit exceeded"}}` instead of 429.
     pub throttle_in_200: bool,
+    /// `listAttendees` items also carry `status` (unevidenced variant).
+    pub list_with_status: bool,
+    /// `getAttendee` also carries top-level `fname` and `lname` (unevidenced variant).
+    pub detail_names: bool,
+    /// `getAttendee` also carries `sessions`, the attendee's session ids (unevidenced variant).
+    pub detail_sessions: bool,
+    /// `getAttendee`'s `responses` is an array of `{name, value}` (unevidenced variant).
+    pub responses_as_array: bool,
+    /// Modified-since parameters are refused with an error body (unevidenced variant).
+    pub refuse_modified_since: bool,
 }
 
 /// An account's credentials.
@@ -45,8 +61,10 @@ pub struct Account {
     pub key: String,
 }
 
-/// One event and its records (attendees carry `sessions`: the ids of their schedule, shown only
-/// by `getAttendee`).
+/// One event and its records, in the sandbox's own form: attendees carry `fname`, `lname`,
+/// `email`, `registrationstatus`, `category`, `answers` (`[{fieldname, name, page, response}]`),
+/// `lastmodified`, and `sessions` (shown only with [`AventriSwitches::detail_sessions`]);
+/// speakers carry the `getSpeaker` fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AventriEvent {
@@ -86,7 +104,8 @@ pub struct AventriFixture {
     /// A page whose JSON is larger than this many bytes answers 502 (production: 10 MB).
     #[serde(default)]
     pub page_byte_cap: Option<usize>,
-    /// Photos by path under `/aventri-photos/` (e.g. `presenters/s1`): the bytes' text.
+    /// Photos: by image id (`image.php?acc=…&id=<id>`), and uploads by path under
+    /// `/aventri-photos/` (e.g. `uploads/1007`): the bytes' text.
     #[serde(default)]
     pub photos: BTreeMap<String, String>,
     /// Switches.
@@ -172,6 +191,109 @@ pub fn router() -> Router<Shared> {
         .route("/api/v2/global/authorize.json", get(authorize_get).post(authorize_post))
         .route("/api/v2/{module}/{call}", get(call))
         .route("/aventri-photos/{kind}/{id}", get(photo))
+        .route("/image.php", get(image))
+}
+
+/// The keys of a public sample (`tests/fixtures/vendors/aventri/`): of the object, or of the
+/// first item of the array.
+fn sample(text: &str) -> Map<String, Value> {
+    let v: Value = serde_json::from_str(text).expect("the public sample is JSON");
+    let item = match v {
+        Value::Array(mut items) => items.remove(0),
+        other => other,
+    };
+    item.as_object().cloned().expect("the public sample is an object")
+}
+
+struct Samples {
+    list_attendee: Map<String, Value>,
+    attendee: Map<String, Value>,
+    list_speaker: Map<String, Value>,
+    speaker: Map<String, Value>,
+    list_session: Map<String, Value>,
+    session: Map<String, Value>,
+}
+
+fn samples() -> &'static Samples {
+    static SAMPLES: std::sync::OnceLock<Samples> = std::sync::OnceLock::new();
+    SAMPLES.get_or_init(|| Samples {
+        list_attendee: sample(include_str!("../../fixtures/vendors/aventri/listAttendees.json")),
+        attendee: sample(include_str!("../../fixtures/vendors/aventri/getAttendee.json")),
+        list_speaker: sample(include_str!("../../fixtures/vendors/aventri/listSpeakers.from-evidence.json")),
+        speaker: sample(include_str!("../../fixtures/vendors/aventri/getSpeaker.from-evidence.json")),
+        list_session: sample(include_str!("../../fixtures/vendors/aventri/listSessions.from-evidence.json")),
+        session: sample(include_str!("../../fixtures/vendors/aventri/getSession.from-evidence.json")),
+    })
+}
+
+/// `record` in the shape of `sample`: the sample's keys, each from the record when it has it,
+/// else the sample's own value; `computed` answers the keys the record holds differently.
+fn shaped(sample: &Map<String, Value>, record: &Value, computed: impl Fn(&str) -> Option<Value>) -> Value {
+    Value::Object(
+        sample
+            .iter()
+            .map(|(k, example)| {
+                let v = computed(k).or_else(|| record.get(k).cloned()).unwrap_or_else(|| example.clone());
+                (k.clone(), v)
+            })
+            .collect(),
+    )
+}
+
+fn text(record: &Value, key: &str) -> String {
+    record.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// A `listAttendees` item: `name` is the full name.
+fn list_attendee(record: &Value, switches: &AventriSwitches) -> Value {
+    let mut item = shaped(&samples().list_attendee, record, |k| match k {
+        "name" => Some(json!(format!("{} {}", text(record, "fname"), text(record, "lname")).trim().to_owned())),
+        "parentid" => Some(record.get("parentid").cloned().unwrap_or(json!("0"))),
+        _ => None,
+    });
+    if switches.list_with_status {
+        item["status"] = record.get("registrationstatus").cloned().unwrap_or(Value::Null);
+    }
+    item
+}
+
+/// A `getAttendee` answer: the standard e-mail answer and the event's questions in `responses`,
+/// keyed by position.
+fn attendee_detail(record: &Value, switches: &AventriSwitches) -> Value {
+    let entry_keys = samples().attendee["responses"]["1"].as_object().cloned().unwrap_or_default();
+    let mut answers: Vec<Value> = vec![json!({"fieldname": "email", "name": "Email Address", "page": "Welcome",
+        "response": record.get("email").cloned().unwrap_or(Value::Null)})];
+    answers.extend(record.get("answers").and_then(Value::as_array).cloned().unwrap_or_default());
+    let responses: Value = if switches.responses_as_array {
+        answers.iter().map(|a| json!({"name": a["name"], "value": a["response"]})).collect()
+    } else {
+        answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let entry = shaped(&entry_keys, a, |k| match k {
+                    "choicekey" => Some(a["response"].clone()),
+                    "questionid" | "pageid" => Some(json!(format!("{}", 9000 + i))),
+                    _ => None,
+                });
+                ((i + 1).to_string(), entry)
+            })
+            .collect::<Map<_, _>>()
+            .into()
+    };
+    let mut detail = shaped(&samples().attendee, record, |k| match k {
+        "responses" => Some(responses.clone()),
+        "recordid" => Some(json!(format!("R{}", text(record, "attendeeid")))),
+        _ => None,
+    });
+    if switches.detail_names {
+        detail["fname"] = json!(text(record, "fname"));
+        detail["lname"] = json!(text(record, "lname"));
+    }
+    if switches.detail_sessions {
+        detail["sessions"] = record.get("sessions").cloned().unwrap_or(json!([]));
+    }
+    detail
 }
 
 fn error_body(message: &str) -> Response {
@@ -293,7 +415,7 @@ async fn call(
             .iter()
             .map(|e| json!({"eventid": e.eventid, "name": e.name, "timezoneid": e.timezoneid}))
             .collect();
-        return page(fixture, &events, &params, "events", None);
+        return page(fixture, &events, &params, "events");
     }
     if module != "ereg" {
         return error_body(&format!("Unknown function {module}/{call}"));
@@ -301,20 +423,49 @@ async fn call(
     let Some(event) = fixture.events.iter().find(|e| Some(e.eventid.as_str()) == param(&params, "eventid")) else {
         return error_body("Invalid event ID");
     };
-    let detail = |items: &[Value], id_field: &str, what: &str| -> Response {
-        match items.iter().find(|r| r.get(id_field).and_then(Value::as_str) == param(&params, id_field)) {
-            Some(r) => Json(with_host(r.clone(), &host)).into_response(),
-            None => error_body(&format!("{what} not found")),
+    let switches = fixture.switches.clone();
+    let find = |items: &[Value], id_field: &str| -> Option<Value> {
+        items.iter().find(|r| r.get(id_field).and_then(Value::as_str) == param(&params, id_field)).cloned()
+    };
+    let not_found = |key: &str, what: &str| -> Response {
+        (StatusCode::OK, Json(json!({"error": {key: format!("{what} not found.")}}))).into_response()
+    };
+    let lists = |items: &[Value], shape: &dyn Fn(&Value) -> Value, what: &str| {
+        if switches.refuse_modified_since && ["modifiedfrom", "modifiedto"].iter().any(|p| param(&params, p).is_some())
+        {
+            return error_body("Invalid parameter modifiedfrom");
         }
+        let shaped: Vec<Value> = filtered(items, &params).into_iter().map(|r| with_host(shape(&r), &host)).collect();
+        page(fixture, &shaped, &params, what)
     };
     match call.as_str() {
-        "listAttendees.json" => page(fixture, &event.attendees, &params, "attendees", Some(&host)),
-        "listSessions.json" => page(fixture, &event.sessions, &params, "sessions", Some(&host)),
-        "listSpeakers.json" => page(fixture, &event.speakers, &params, "speakers", Some(&host)),
-        "listCategories.json" => page(fixture, &event.categories, &params, "categories", None),
-        "getAttendee.json" => detail(&event.attendees, "attendeeid", "Attendee"),
-        "getSession.json" => detail(&event.sessions, "sessionid", "Session"),
-        "getSpeaker.json" => detail(&event.speakers, "speakerid", "Speaker"),
+        "listAttendees.json" => lists(&event.attendees, &|r| list_attendee(r, &switches), "attendees"),
+        "listSessions.json" => lists(
+            &event.sessions,
+            &|r| {
+                // `in_slot` is the provider field SpotMe's article maps for concurrent sessions.
+                let mut item = shaped(&samples().list_session, r, |_| None);
+                item["in_slot"] = r.get("in_slot").cloned().unwrap_or(json!(""));
+                item
+            },
+            "sessions",
+        ),
+        "listSpeakers.json" => lists(&event.speakers, &|r| shaped(&samples().list_speaker, r, |_| None), "speakers"),
+        "listCategories.json" => page(fixture, &event.categories, &params, "categories"),
+        "getAttendee.json" => match find(&event.attendees, "attendeeid") {
+            Some(r) => Json(with_host(attendee_detail(&r, &switches), &host)).into_response(),
+            None => not_found("attendeeid", "Attendee"),
+        },
+        "getSession.json" => match find(&event.sessions, "sessionid") {
+            Some(r) => {
+                Json(shaped(&samples().session, &r, |k| (k == "reportname").then(|| r["name"].clone()))).into_response()
+            }
+            None => not_found("sessionid", "Session"),
+        },
+        "getSpeaker.json" => match find(&event.speakers, "speakerid") {
+            Some(r) => Json(with_host(shaped(&samples().speaker, &r, |_| None), &host)).into_response(),
+            None => not_found("speakerid", "Speaker"),
+        },
         "getEvent.json" => {
             Json(json!({"eventid": event.eventid, "name": event.name, "timezoneid": event.timezoneid})).into_response()
         }
@@ -322,20 +473,26 @@ async fn call(
     }
 }
 
-/// One page of a list: filtered by the modified-since parameters, sorted as stored, cut by
-/// `offset`/`limit`, trimmed by `fields`; past the end an error body (or `[]`); over the size
-/// cap a 502. List answers leave out an attendee's `sessions` (only `getAttendee` shows them).
-fn page(
-    fixture: &AventriFixture,
-    items: &[Value],
-    params: &[(String, String)],
-    what: &str,
-    host: Option<&str>,
-) -> Response {
-    let gt = param(params, "lastmodified-gt").and_then(parse_when);
-    let lt = param(params, "lastmodified-lt").and_then(parse_when);
+/// The records modified in the `modifiedfrom`/`modifiedto` window (by their `lastmodified`);
+/// other parameters are ignored, as an API ignores a parameter it does not know.
+fn filtered(items: &[Value], params: &[(String, String)]) -> Vec<Value> {
     let from = param(params, "modifiedfrom").and_then(parse_when);
-    for name in ["lastmodified-gt", "lastmodified-lt", "modifiedfrom"] {
+    let to = param(params, "modifiedto").and_then(parse_when);
+    items
+        .iter()
+        .filter(|r| {
+            let m = modified(r);
+            from.is_none_or(|f| m.is_some_and(|m| m >= f)) && to.is_none_or(|t| m.is_some_and(|m| m <= t))
+        })
+        .cloned()
+        .collect()
+}
+
+/// One page of a list: cut by `offset`/`limit`, trimmed by `fields`; past the end an error body
+/// `No <what> found.` (the public text for sessions, with its period) or `[]`; over the size cap a
+/// 502.
+fn page(fixture: &AventriFixture, items: &[Value], params: &[(String, String)], what: &str) -> Response {
+    for name in ["modifiedfrom", "modifiedto"] {
         if param(params, name).is_some_and(|v| parse_when(v).is_none()) {
             return error_body(&format!("Invalid date format for {name}"));
         }
@@ -345,33 +502,21 @@ fn page(
     let fields: Option<Vec<&str>> = param(params, "fields").map(|f| f.split(',').map(str::trim).collect());
     let selected: Vec<Value> = items
         .iter()
-        .filter(|r| {
-            let m = modified(r);
-            gt.is_none_or(|g| m.is_some_and(|m| m > g))
-                && lt.is_none_or(|l| m.is_some_and(|m| m < l))
-                && from.is_none_or(|f| m.is_some_and(|m| m >= f))
-        })
         .skip(offset)
         .take(limit)
         .map(|r| {
             let mut r = r.clone();
-            if let Value::Object(o) = &mut r {
-                o.remove("sessions");
-                if let Some(keep) = &fields {
-                    o.retain(|k, _| keep.contains(&k.as_str()));
-                }
+            if let (Value::Object(o), Some(keep)) = (&mut r, &fields) {
+                o.retain(|k, _| keep.contains(&k.as_str()));
             }
-            match host {
-                Some(h) => with_host(r, h),
-                None => r,
-            }
+            r
         })
         .collect();
     if selected.is_empty() {
         if fixture.switches.end_of_list_empty_array {
             return Json(json!([])).into_response();
         }
-        return error_body(&format!("No {what} found"));
+        return error_body(&format!("No {what} found."));
     }
     let body = serde_json::to_vec(&selected).expect("JSON");
     if fixture.page_byte_cap.is_some_and(|cap| body.len() > cap) {
@@ -379,6 +524,19 @@ fn page(
             .into_response();
     }
     ([("content-type", "application/json")], body).into_response()
+}
+
+/// `image.php?acc=<account>&id=<image id>`: the photo of an image id (the account must be one of
+/// the fixture's; no token is needed).
+async fn image(State(state): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let params = params_of(query.as_deref());
+    let av = state.aventri.lock().await;
+    let Some(fixture) = av.fixture.as_ref() else { return (StatusCode::NOT_FOUND, "no photo").into_response() };
+    let account_ok = fixture.accounts.iter().any(|a| Some(a.accountid.as_str()) == param(&params, "acc"));
+    match param(&params, "id").and_then(|id| fixture.photos.get(id)).filter(|_| account_ok) {
+        Some(text) => ([("content-type", "image/jpeg")], format!("\u{ff}\u{d8}JPEG-{text}")).into_response(),
+        None => (StatusCode::NOT_FOUND, "no photo").into_response(),
+    }
 }
 
 async fn photo(State(state): State<Shared>, Path((kind, id)): Path<(String, String)>) -> Response {

@@ -189,10 +189,14 @@ fn attendee(id: &str, first: &str, last: &str, status: &str, category: &str, mod
     json!({
         "attendeeid": id, "fname": first, "lname": last,
         "email": format!("{}.{}@example.org", first, last).to_lowercase(),
-        "company": "Lexington Partners", "title": "Director",
-        "status": status, "category": {"categoryid": if category == "Sponsor" { "9" } else { "1" }, "name": category},
-        "lastmodified": modified, "responses": [], "sessions": []
+        "registrationstatus": status,
+        "category": {"categoryid": if category == "Sponsor" { "9" } else { "1" }, "name": category},
+        "lastmodified": modified, "answers": [], "sessions": []
     })
+}
+
+fn answer(fieldname: &str, name: &str, page: &str, response: &str) -> Value {
+    json!({"fieldname": fieldname, "name": name, "page": page, "response": response})
 }
 
 /// The Aventri demo: one event with every case of the connector's rules — each status (Confirmed,
@@ -216,10 +220,10 @@ pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
     attendees[0]["sessions"] = json!(["2001", "2003"]);
     attendees[1]["sessions"] = json!(["2002"]);
     attendees[6]["sessions"] = json!(["2001", "2002", "2003"]);
-    attendees[6]["responses"] =
-        json!([{"fieldid": "77", "name": "Profile Photo", "value": "{sandbox}/aventri-photos/uploads/1007"}]);
-    attendees[7]["responses"] = json!([{"fieldid": "81", "name": "Sponsor Level", "value": "Gold"}]);
-    attendees[8]["responses"] = json!([{"fieldid": "81", "name": "Sponsor Level", "value": "Silver"}]);
+    attendees[6]["answers"] =
+        json!([answer("28340077", "Profile Photo", "Welcome", "{sandbox}/aventri-photos/uploads/1007")]);
+    attendees[7]["answers"] = json!([answer("28340081", "Sponsor Level", "Sponsorship", "Gold")]);
+    attendees[8]["answers"] = json!([answer("28340081", "Sponsor Level", "Sponsorship", "Silver")]);
     let session = |id: &str, name: &str, date: &str, start: &str, end: &str, slot: &str| {
         json!({"sessionid": id, "sessionkey": format!("K{id}"), "name": name, "sessiondate": date,
                "starttime": start, "endtime": end, "in_slot": slot, "lastmodified": "2026-11-01 08:00:00"})
@@ -231,9 +235,11 @@ pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
         session("2004", "Networking (time to be announced)", "0000-00-00", "", "", ""),
         session("2005", "Closing drinks", "2026-12-01", "18:00:00", "", ""),
     ];
-    let speaker = |id: &str, first: &str, last: &str| {
-        json!({"speakerid": id, "fname": first, "lname": last, "company": "Analytical Engines Ltd",
-               "bio": format!("{first} {last} speaks on computing."), "lastmodified": "2026-11-01 08:00:00"})
+    let speaker = |id: &str, first: &str, last: &str, image: &str| {
+        json!({"speakerid": id, "fname": first, "mname": "", "lname": last,
+               "email": format!("{}@example.org", first.to_lowercase()), "title": "Speaker",
+               "company": "Analytical Engines Ltd", "bio": format!("{first} {last} speaks on computing."),
+               "image": image, "sessions": [{"sessionid": "2001"}], "lastmodified": "2026-11-01 08:00:00"})
     };
     AventriFixture {
         accounts: vec![Account { accountid: AVENTRI_ACCOUNT.into(), key: AVENTRI_KEY.into() }],
@@ -242,14 +248,10 @@ pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
         rate_window_secs: 60,
         max_limit: 1000,
         page_byte_cap: None,
-        photos: [
-            ("presenters/3001", "presenter-3001-v1"),
-            ("persons/1001", "person-1001-v1"),
-            ("uploads/1007", "upload-1007-v1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
+        photos: [("83558", "presenter-3001-v1"), ("uploads/1007", "upload-1007-v1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         switches: Default::default(),
         events: vec![AventriEvent {
             eventid: AVENTRI_EVENT.into(),
@@ -257,7 +259,8 @@ pub fn aventri_demo_fixture() -> crate::aventri::AventriFixture {
             timezoneid: "17".into(),
             attendees,
             sessions,
-            speakers: vec![speaker("3001", "Charles", "Babbage"), speaker("3002", "Hedy", "Lamarr")],
+            // Hedy Lamarr's image id is one the photo endpoint does not know.
+            speakers: vec![speaker("3001", "Charles", "Babbage", "83558"), speaker("3002", "Hedy", "Lamarr", "83559")],
             categories: vec![
                 json!({"categoryid": "1", "name": "Attendee"}),
                 json!({"categoryid": "9", "name": "Sponsor"}),
@@ -277,7 +280,7 @@ pub fn aventri_many(n: usize) -> crate::aventri::AventriFixture {
             let ts = (base + Duration::seconds(i as i64)).format("%Y-%m-%d %H:%M:%S").to_string();
             let mut a =
                 attendee(&format!("{}", 100_000 + i), "Bench", &format!("Person{i}"), "Confirmed", "Attendee", &ts);
-            a["responses"] = json!([{"fieldid": "50", "name": "Dietary", "value": "none"}]);
+            a["answers"] = json!([answer("28340050", "Dietary", "Welcome", "none")]);
             a
         })
         .collect();

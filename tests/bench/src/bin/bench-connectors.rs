@@ -23,7 +23,11 @@ use platform_connectors::{aventri, store};
 use serde_json::{Value, json};
 use vendor_sandbox::fixtures::{self, AVENTRI_EVENT};
 
-const LIMIT_PER_MINUTE: f64 = 400.0;
+/// The sandbox's and the client's rate here. Each attendee of a full pull costs one detail call
+/// (`getAttendee`: the list carries only id, name and e-mail), so a full pull at Aventri's own
+/// 400 a minute takes `requests / 400` minutes, which the report projects; the benchmark runs at
+/// a higher rate to measure the client's pacing and overhead in minutes, not hours.
+const LIMIT_PER_MINUTE: f64 = 12_000.0;
 const PAGE: usize = 1000;
 
 #[tokio::main]
@@ -41,9 +45,9 @@ async fn main() -> anyhow::Result<()> {
         a["lastmodified"] = json!(recent);
     }
     let attendees = fixture.events[0].attendees.clone();
-    let h = ConnectorHarness::new(fixture, json!({"rate_per_minute": provider.rate_per_minute})).await;
-    // The list pull alone: no schedule details, no person photo endpoint (each would be one
-    // more request per attendee).
+    let paced = LIMIT_PER_MINUTE * 0.98;
+    let h = ConnectorHarness::new(fixture, json!({"rate_per_minute": paced})).await;
+    // Participants alone, without the photo endpoints.
     let secret = integration_tests::new_secret(
         &h.sdk,
         &json!({"endPoint": h.sandbox.aventri_endpoint(), "accountid": fixtures::AVENTRI_ACCOUNT,
@@ -57,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
 
     // 1. Full pull at production pacing.
-    eprintln!("full pull of {n} attendees at {} requests/minute", provider.rate_per_minute);
+    eprintln!("full pull of {n} attendees at {paced} requests/minute");
     let t = Instant::now();
     let full = h.pull("participants").await;
     let full_secs = t.elapsed().as_secs_f64();
@@ -75,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         .take(changed_n)
         .map(|a| {
             let mut a = a.clone();
-            a["status"] = json!("Attended");
+            a["registrationstatus"] = json!("Attended");
             a["lastmodified"] = json!(now);
             a
         })
@@ -88,7 +92,8 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(inc.run["mode"] == "incremental", "second pull: {}", inc.run);
     anyhow::ensure!(count(&inc, "updated_count") as usize == changed_n, "incremental: {}", inc.run);
     let inc_requests = count(&inc, "requests") as f64;
-    let bound = (changed_n + looked_back_n).div_ceil(PAGE) as f64 + 2.0;
+    // The list pages, and one detail call per record listed.
+    let bound = ((changed_n + looked_back_n).div_ceil(PAGE) + changed_n + looked_back_n) as f64 + 2.0;
 
     // 3. The database step alone, into a second connection.
     eprintln!("database step");
@@ -132,14 +137,15 @@ async fn main() -> anyhow::Result<()> {
         .parameter("looked_back", looked_back_n as f64)
         .parameter("page_limit", PAGE as f64)
         .parameter("rate_limit_per_minute", LIMIT_PER_MINUTE)
-        .parameter("paced_per_minute", provider.rate_per_minute)
+        .parameter("paced_per_minute", paced)
         .figure("incremental_requests", inc_requests, "requests", Some(Goal::AtMost(bound)))
         .figure("incremental_request_bound", bound, "requests", None)
         .figure("incremental_seconds", inc_secs, "s", None)
         .figure("full_pull_requests", full_requests, "requests", None)
         .figure("full_pull_seconds", full_secs, "s", None)
+        .figure("full_pull_minutes_at_aventri_rate", full_requests / aventri::RATE_PER_MINUTE, "min", None)
         .figure("full_pull_requests_per_minute", per_minute, "requests/min", None)
-        .figure("full_pull_rate_share", per_minute / LIMIT_PER_MINUTE, "of 400/min", Some(Goal::AtLeast(0.9)))
+        .figure("full_pull_rate_share", per_minute / LIMIT_PER_MINUTE, "of the limit", Some(Goal::AtLeast(0.9)))
         .figure("full_pull_429s", throttled as f64, "responses", Some(Goal::AtMost(0.0)))
         .figure("db_records_per_second", created.0, "records/s", Some(Goal::AtLeast(20_000.0)))
         .figure("db_unchanged_records_per_second", unchanged.0, "records/s", None)

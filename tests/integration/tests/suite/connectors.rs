@@ -26,8 +26,10 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
     assert_eq!((count(&p, "read_count"), count(&p, "created_count")), (9, 7), "{}", p.run);
     assert_eq!(p.run["skipped_reasons"]["imported as sponsors (category.name rule)"], 2, "{}", p.run);
     assert_eq!(p.run["by_target"]["sponsors"]["created"], 2);
-    assert_eq!(p.run["by_target"]["schedule"]["created"], 6, "{}", p.run);
     assert_eq!(p.run["status"], "succeeded");
+    // getAttendee shows no sessions on the public record: the schedule is unknown, and said so.
+    assert!(p.run["by_target"].get("schedule").is_none(), "{}", p.run);
+    assert!(p.run["notes"].to_string().contains("carries no /sessions member"), "{}", p.run);
 
     // Active statuses: Confirmed and Attended, trimmed and case-insensitive; the raw status kept.
     let statuses = h.db.rows("SELECT fp_ext_id, fp_status, raw_status FROM connector.participant ORDER BY 1").await;
@@ -44,6 +46,24 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
     assert_eq!(got, expect.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())).to_vec());
     let unicode: String = h.db.scalar("SELECT last_name FROM connector.participants WHERE fp_ext_id = '1006'").await;
     assert_eq!(unicode, "Ångström-Łukasiewicz");
+    // Names from the list's full name; the category from the detail.
+    let ada: (String, String, String, String) = {
+        let r = &h.db.rows("SELECT first_name, last_name, email, fields ->> 'category' FROM connector.participants WHERE fp_ext_id = '1001'").await[0];
+        (r.get(0), r.get(1), r.get(2), r.get(3))
+    };
+    assert_eq!(ada, ("Ada".into(), "Lovelace".into(), "ada.lovelace@example.org".into(), "Attendee".into()));
+    // What Aventri was seen to send is on the connection.
+    let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
+    assert_eq!(notes["participants first_name"]["note"], "first_name read from `name.first`", "{notes}");
+    assert_eq!(notes["participants status"]["note"], "status read from `registrationstatus`", "{notes}");
+    assert!(
+        notes["end of list ereg/listAttendees.json"]["note"].as_str().unwrap().contains("\"No attendees found.\""),
+        "{notes}"
+    );
+    assert!(
+        notes["participants responses"]["note"].as_str().unwrap().contains("object of {fieldname, name, response}"),
+        "{notes}"
+    );
 
     // Sponsors are not participants; their levels are derived.
     let sponsors: Vec<String> =
@@ -57,21 +77,21 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
             .collect();
     assert_eq!(levels, ["Gold", "Silver"]);
 
-    // Schedule from the detail call, one per participant created.
-    let schedule: i64 = h.db.scalar("SELECT count(*) FROM connector.schedule WHERE parent_ext_id = '1007'").await;
-    assert_eq!(schedule, 3);
-    assert_eq!(h.requests_to("getAttendee.json").await.len(), 7, "one detail call per participant created");
+    // One detail call per attendee read (sponsors too: the category is only in the detail).
+    assert_eq!(h.requests_to("getAttendee.json").await.len(), 9, "one detail call per attendee");
 
-    // Photos: from the endpoint (1001) and from the mapped upload field (1007), into S3.
+    // Photos: attendees carry no image id on the public record; the mapped upload field (1007)
+    // gives one, into S3.
     let photos = h.db.rows("SELECT fp_ext_id, s3_key FROM connector.photo ORDER BY 1").await;
     let keys: Vec<(String, String)> = photos.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(keys[0], ("participants/1001".into(), format!("connectors/{CONNECTION}/photos/participants/1001")));
-    assert_eq!(keys[1].0, "participants/1007");
-    let body = platform_aws::s3::get(&h.s3, &h.bucket, &keys[1].1).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0], ("participants/1007".into(), format!("connectors/{CONNECTION}/photos/participants/1007")));
+    let body = platform_aws::s3::get(&h.s3, &h.bucket, &keys[0].1).await.unwrap();
     assert!(String::from_utf8_lossy(&body).ends_with("upload-1007-v1"));
     let on_record: Option<String> =
         h.db.scalar("SELECT photo_s3_key FROM connector.participant WHERE fp_ext_id = '1007'").await;
-    assert_eq!(on_record.as_deref(), Some(keys[1].1.as_str()));
+    assert_eq!(on_record.as_deref(), Some(keys[0].1.as_str()));
+    assert_eq!(p.run["skipped_reasons"]["no image on the record"], 6, "{}", p.run);
 
     // Sessions: times converted from New York; those without times reported; masters.
     let s = h.pull("sessions").await;
@@ -114,13 +134,21 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
         h.db.scalar("SELECT parent_ext_id FROM connector.session WHERE fp_ext_id = '2001'").await;
     assert_eq!((masters_left, parent), (0, None));
 
-    // Presenters: a photo from the endpoint without {id}; a 404 is "no photo", not a failure.
+    // Presenters: names and image ids from getSpeaker; the photo by image id at image.php (an
+    // endpoint ending in `id=`); an image id the endpoint does not know is counted and noted.
     let pr = h.pull("presenters").await;
     assert_eq!(count(&pr, "created_count"), 2);
-    assert_eq!(pr.run["skipped_reasons"]["no photo at the photo endpoint"], 1, "{}", pr.run);
-    let presenter_photo: i64 =
-        h.db.scalar("SELECT count(*) FROM connector.photo WHERE fp_ext_id = 'presenters/3001'").await;
-    assert_eq!(presenter_photo, 1);
+    assert_eq!(pr.run["skipped_reasons"]["image not found at the photo endpoint (404)"], 1, "{}", pr.run);
+    assert!(pr.run["notes"].to_string().contains("presenters 3002: image 83559 not found at"), "{}", pr.run);
+    let source: String =
+        h.db.scalar("SELECT source_url FROM connector.photo WHERE fp_ext_id = 'presenters/3001'").await;
+    assert!(source.contains("/image.php?"), "{source}");
+    let babbage: String =
+        h.db.scalar("SELECT fields ->> 'last_name' FROM connector.presenter WHERE fp_ext_id = '3001'").await;
+    assert_eq!(babbage, "Babbage");
+    let speaker_photo = h.requests_to("image.php").await;
+    assert_eq!(speaker_photo[0].param("id"), Some("83558"));
+    assert_eq!(speaker_photo[0].param("acc"), Some(vendor_sandbox::fixtures::AVENTRI_ACCOUNT));
 
     // The token travels as the accesstoken parameter and the sandbox log never shows it.
     let reqs = h.requests_to("listAttendees.json").await;
@@ -143,7 +171,7 @@ async fn incremental_pulls_look_back_one_day_and_never_rewrite_unchanged_rows() 
 
     // One attendee changes in Aventri; nothing else does.
     let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[1].clone();
-    changed["status"] = json!("Cancelled");
+    changed["registrationstatus"] = json!("Cancelled");
     // Changed an hour ago, inside the look-back whatever the day the suite runs.
     changed["lastmodified"] =
         json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
@@ -153,11 +181,11 @@ async fn incremental_pulls_look_back_one_day_and_never_rewrite_unchanged_rows() 
     let since = (cursor - chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string();
     let list = h.requests_to("listAttendees.json").await;
     assert_eq!(
-        list.last().unwrap().param("lastmodified-gt"),
+        list.last().unwrap().param("modifiedfrom"),
         Some(since.as_str()),
         "one day before the last successful pull"
     );
-    assert!(list[..list.len() - 2].iter().all(|r| r.param("lastmodified-gt").is_none()), "the first pull was full");
+    assert!(list[..list.len() - 2].iter().all(|r| r.param("modifiedfrom").is_none()), "the first pull was full");
     assert_eq!((count(&second, "updated_count"), count(&second, "created_count")), (1, 0), "{}", second.run);
     assert_eq!(h.requests_to("getAttendee.json").await.len(), details_before + 1, "details only for what changed");
     let status: String = h.db.scalar("SELECT fp_status FROM connector.participant WHERE fp_ext_id = '1002'").await;
@@ -241,7 +269,7 @@ async fn a_failed_page_keeps_the_cursor_and_the_next_message_continues_from_its_
 async fn provider_quirks_end_of_list_token_expiry_size_limit_and_errors_in_200() {
     let mut fixture = fast_fixture();
     fixture.switches = AventriSwitches { end_of_list_empty_array: true, ..Default::default() };
-    fixture.page_byte_cap = Some(1500);
+    fixture.page_byte_cap = Some(600);
     let h = ConnectorHarness::new(fixture, json!({"event_time_zone": "UTC", "page_limit": 8})).await;
     let p = h.service.pull_now(CONNECTION, "participants", &Deadline::none()).await;
     let seen: Vec<(String, u16)> =
@@ -328,8 +356,8 @@ async fn bad_input_is_refused_clearly_and_bad_records_are_kept_apart() {
         vendor_sandbox::fixtures::AVENTRI_EVENT,
         "attendees",
         vec![
-            json!({"attendeeid": "", "fname": "No", "lname": "Id", "status": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
-            json!({"attendeeid": "1010", "fname": "Nul\u{0}Byte", "lname": "名前", "status": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
+            json!({"attendeeid": "", "fname": "No", "lname": "Id", "registrationstatus": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
+            json!({"attendeeid": "1010", "fname": "Nul\u{0}Byte", "lname": "名前", "registrationstatus": "Confirmed", "lastmodified": "2026-11-05 00:00:00"}),
         ],
     );
     let p = h.pull("participants").await;
@@ -352,8 +380,8 @@ async fn bad_input_is_refused_clearly_and_bad_records_are_kept_apart() {
         vendor_sandbox::fixtures::AVENTRI_EVENT,
         "attendees",
         vec![
-            json!({"attendeeid": long_id, "fname": "Too", "lname": "Long", "status": "Confirmed", "lastmodified": now}),
-            json!({"attendeeid": "1011", "fname": "Next", "lname": "Door", "status": "Confirmed", "lastmodified": now}),
+            json!({"attendeeid": long_id, "fname": "Too", "lname": "Long", "registrationstatus": "Confirmed", "lastmodified": now}),
+            json!({"attendeeid": "1011", "fname": "Next", "lname": "Door", "registrationstatus": "Confirmed", "lastmodified": now}),
         ],
     );
     let p = h.pull("participants").await;
@@ -361,13 +389,12 @@ async fn bad_input_is_refused_clearly_and_bad_records_are_kept_apart() {
     assert_eq!((count(&p, "created_count"), count(&p, "failed_count")), (1, 1), "{}", p.run);
     let refused: (Option<String>, String, String) = {
         let r =
-            &h.db.rows("SELECT ext_id, reason, raw->>'lname' FROM connector.rejected ORDER BY id DESC LIMIT 1").await
-                [0];
+            &h.db.rows("SELECT ext_id, reason, raw->>'name' FROM connector.rejected ORDER BY id DESC LIMIT 1").await[0];
         (r.get(0), r.get(1), r.get(2))
     };
     assert_eq!(refused.0.as_deref(), Some(long_id.as_str()));
     assert!(refused.1.starts_with("refused by the database: "), "{}", refused.1);
-    assert_eq!(refused.2, "Long", "the raw record is kept");
+    assert_eq!(refused.2, "Too Long", "the raw record is kept");
     let landed: i64 = h.db.scalar("SELECT count(*) FROM connector.participant WHERE fp_ext_id = '1011'").await;
     assert_eq!(landed, 1);
 }
@@ -498,4 +525,86 @@ async fn the_handler_plans_every_stream_and_fails_only_a_bad_message() {
     assert_eq!(response.batch_item_failures.len(), 1, "only the message naming an unknown connection fails");
     let done: i64 = h.db.scalar("SELECT count(*) FROM connector.stream_run WHERE status = 'succeeded'").await;
     assert_eq!(done, 3);
+}
+
+#[tokio::test]
+async fn every_plausible_aventri_variant_is_read_and_the_one_met_is_noted() {
+    // The shapes the public record does not show but does not rule out: a list with `status`,
+    // names at the top of the detail, `responses` as an array of {name, value}, and the
+    // attendee's sessions in the detail.
+    let mut fixture = fast_fixture();
+    fixture.switches = AventriSwitches {
+        list_with_status: true,
+        detail_names: true,
+        detail_sessions: true,
+        responses_as_array: true,
+        ..Default::default()
+    };
+    let h = ConnectorHarness::new(fixture, json!({"event_time_zone": "UTC"})).await;
+    let p = h.pull("participants").await;
+    assert_eq!((count(&p, "created_count"), p.run["status"].as_str()), (7, Some("succeeded")), "{}", p.run);
+    assert_eq!(p.run["by_target"]["schedule"]["created"], 6, "{}", p.run);
+    let schedule: i64 = h.db.scalar("SELECT count(*) FROM connector.schedule WHERE parent_ext_id = '1007'").await;
+    assert_eq!(schedule, 3);
+    let levels: Vec<String> =
+        h.db.rows("SELECT fields ->> 'name' FROM connector.sponsor_level ORDER BY 1")
+            .await
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    assert_eq!(levels, ["Gold", "Silver"], "sponsor levels from an array of answers");
+    let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
+    assert_eq!(notes["participants first_name"]["note"], "first_name read from `fname`", "{notes}");
+    assert!(notes["participants responses"]["note"].as_str().unwrap().contains("array of {name, value}"), "{notes}");
+    assert!(notes.get("schedule in detail").is_none(), "{notes}");
+
+    // The end of a list as an empty array is read as well, and noted.
+    h.sandbox.state.aventri.lock().await.fixture.as_mut().unwrap().switches.end_of_list_empty_array = true;
+    h.pull("sessions").await;
+    let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
+    assert!(notes["end of list ereg/listSessions.json"]["note"].as_str().unwrap().contains("empty array"), "{notes}");
+}
+
+#[tokio::test]
+async fn a_refused_modified_since_falls_back_to_a_full_pull_and_a_failed_detail_loses_nothing() {
+    let h = ConnectorHarness::new(fast_fixture(), json!({"event_time_zone": "UTC"})).await;
+    h.pull("participants").await;
+    h.sandbox.state.aventri.lock().await.fixture.as_mut().unwrap().switches.refuse_modified_since = true;
+    let second = h.pull("participants").await;
+    assert_eq!((second.progress, second.run["mode"].as_str()), (Progress::Complete, Some("full")), "{}", second.run);
+    assert_eq!(second.run["status"], "succeeded", "{}", second.run);
+    let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
+    assert!(
+        notes["modified since participants"]["note"].as_str().unwrap().contains("refused `modifiedfrom`"),
+        "{notes}"
+    );
+    // The full pull read no detail again: every list record matched its stored record.
+    let details = h.requests_to("getAttendee.json").await.len();
+    assert_eq!(details, 9, "details only for new or changed records in a full pull");
+
+    // A new attendee whose detail call keeps failing: stored raw with the reason, the run
+    // partial; once the detail answers, the next pull takes it.
+    let newcomer = json!({"attendeeid": "1020", "fname": "Mary", "lname": "Jackson", "registrationstatus": "Confirmed",
+        "category": {"categoryid": "1", "name": "Attendee"}, "answers": [], "lastmodified": "2026-11-06 00:00:00"});
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![newcomer]);
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/v2/ereg/getAttendee.json".into(),
+            on_requests: vec![],
+            fault: Fault::ErrorIn200,
+        }])
+        .await;
+    let failed = h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    assert_eq!((count(&failed, "failed_count"), failed.run["status"].as_str()), (1, Some("partial")), "{}", failed.run);
+    let (id, reason): (String, String) = {
+        let r = &h.db.rows("SELECT ext_id, reason FROM connector.rejected").await[0];
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(id, "1020");
+    assert!(reason.starts_with("detail not read"), "{reason}");
+    h.sandbox.set_faults(vec![]).await;
+    let retried = h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    assert_eq!(count(&retried, "created_count"), 1, "{}", retried.run);
+    let mary: String = h.db.scalar("SELECT last_name FROM connector.participants WHERE fp_ext_id = '1020'").await;
+    assert_eq!(mary, "Jackson");
 }

