@@ -53,6 +53,9 @@ pub struct Rules {
     pub required: Vec<String>,
     /// Vendor fields that must be GUIDs when present.
     pub guid: Vec<String>,
+    /// Vendor fields sent as JSON integers (digits given as text are converted; anything else
+    /// refuses the lead).
+    pub integer: Vec<String>,
     /// Vendor field → maximum length in characters.
     pub max_length: BTreeMap<String, usize>,
     /// Over-long values refuse the lead (strict) or are truncated with a warning (lenient).
@@ -136,6 +139,9 @@ impl Integration {
             if let Some(v) = list("guid") {
                 r.guid = v;
             }
+            if let Some(v) = list("integer") {
+                r.integer = v;
+            }
             if let Some(m) = o.get("max_length").and_then(Value::as_object) {
                 for (k, v) in m {
                     let n = v.as_u64().ok_or_else(|| err(format!("max_length of {k} must be a number")))?;
@@ -146,6 +152,8 @@ impl Integration {
                 r.strict = s;
             }
         }
+        let options = options.as_object().cloned().unwrap_or_default();
+        vendors::SuccessRule::of(parser, &options).map_err(err)?;
         Ok(Integration {
             id,
             lander_id,
@@ -156,7 +164,7 @@ impl Integration {
             mapping: map,
             constants: constants.as_object().cloned().unwrap_or_default(),
             rules: r,
-            options: options.as_object().cloned().unwrap_or_default(),
+            options,
             contact_email: contact_email.filter(|e| !e.trim().is_empty()),
             state,
         })
@@ -178,6 +186,13 @@ impl Integration {
                 && !is_guid(v)
             {
                 missing.push(format!("{f} must be a GUID (is {v:?})"));
+            }
+        }
+        for f in &self.rules.integer {
+            if let Some(v) = self.constants.get(f)
+                && crate::shape::integer(v).is_none()
+            {
+                missing.push(format!("{f} must be an integer (is {v})"));
             }
         }
         if self.options.get("signature").is_some() && self.secret_id.is_none() {

@@ -2,7 +2,9 @@
 //!
 //! The delivery row is the guard. An attempt first **claims** it (`waiting`/`retrying` →
 //! `sending`, with `claimed_until`), then posts, then records the answer. Whatever happens:
-//! - a 2xx is recorded `delivered` and the row is never claimed again;
+//! - a 2xx whose body passes the integration's success rule (`vendors::SuccessRule`) is recorded
+//!   `delivered` and the row is never claimed again; one whose body fails it is `rejected` with
+//!   the body kept (a refusal inside a 2xx);
 //! - a 4xx is `rejected` with the vendor's answer (permanent until an operator redelivers);
 //! - 429 (honouring `Retry-After`), 5xx and connections that could not be made are retried
 //!   with backoff and jitter inside the attempt; when they persist the row is `retrying` and the
@@ -252,6 +254,28 @@ impl Leads {
                     .await
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
+                // A 2xx whose body fails the success rule is a refusal inside a 2xx.
+                let rule = vendors::SuccessRule::of(i.parser, &i.options).ok().flatten();
+                if let Some(why) = rule.and_then(|r| r.check(&body).err()) {
+                    let reason = format!(
+                        "HTTP {status}, but the answer fails the success rule: {why}: {}",
+                        body.chars().take(300).collect::<String>()
+                    );
+                    self.finish(
+                        lead.id,
+                        i,
+                        "rejected",
+                        Some(status),
+                        Some(&body),
+                        None,
+                        Some(&reason),
+                        &shaped.warnings,
+                        Some(&logged),
+                        Some(ms),
+                    )
+                    .await?;
+                    return Ok(Outcome::Rejected { reason });
+                }
                 let vendor_id = vendors::vendor_lead_id(&body);
                 self.finish(
                     lead.id,

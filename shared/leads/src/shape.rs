@@ -79,6 +79,11 @@ pub fn shape(integration: &Integration, lead: &LeadData) -> Result<Shaped, Inval
             return Err(Invalid { field: f.clone(), why: format!("must be a GUID, got {v:?}") });
         }
     }
+    for f in &rules.integer {
+        if let Some(v) = fields.get_mut(f) {
+            *v = integer(v).ok_or_else(|| Invalid { field: f.clone(), why: format!("must be an integer, got {v}") })?;
+        }
+    }
     let mut warnings = Vec::new();
     for (f, max) in &rules.max_length {
         if let Some(Value::String(v)) = fields.get_mut(f) {
@@ -93,6 +98,15 @@ pub fn shape(integration: &Integration, lead: &LeadData) -> Result<Shaped, Inval
         }
     }
     Ok(Shaped { fields, warnings })
+}
+
+/// `v` as a JSON integer: an integer, or digits given as text (`"432008"` → `432008`).
+pub fn integer(v: &Value) -> Option<Value> {
+    match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(v.clone()),
+        Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
+        _ => None,
+    }
 }
 
 fn value(source: &FieldSource, lead: &LeadData) -> Result<Option<String>, String> {
@@ -161,6 +175,27 @@ mod tests {
         assert!(four_thousand.is_ok(), "4,000 two-byte characters are within 4,000 characters");
         let bad_date = shape(&i, &lead(json!({"first_name": "Ada", "last_name": "L", "dob": "tomorrow"}))).unwrap_err();
         assert_eq!(bad_date.field, "DOB");
+        let calltracking = Integration::from_parts(
+            "t".into(),
+            "l".into(),
+            "c".into(),
+            "captorra_calltracking",
+            None,
+            None,
+            &json!({"Name": "first_name"}),
+            &json!({"CaptorraId": "432008"}),
+            &json!({}),
+            &json!({}),
+            Some("x@y.z".into()),
+            "ready".into(),
+        )
+        .unwrap();
+        let sent = shape(&calltracking, &lead(json!({"first_name": "Ada"}))).unwrap();
+        assert_eq!(sent.fields["CaptorraId"], json!(432008), "call tracking documents CaptorraId as an integer");
+        let mut not_a_number = calltracking.clone();
+        not_a_number.constants.insert("CaptorraId".into(), json!("43-2008"));
+        assert_eq!(shape(&not_a_number, &lead(json!({"first_name": "A"}))).unwrap_err().field, "CaptorraId");
+        assert!(not_a_number.missing().iter().any(|m| m.contains("CaptorraId must be an integer")));
         let mut bad_guid = captorra(json!({}));
         bad_guid.constants.insert("Type".into(), json!("personal injury"));
         assert_eq!(shape(&bad_guid, &lead(json!({"first_name": "A", "last_name": "B"}))).unwrap_err().field, "Type");

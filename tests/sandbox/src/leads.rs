@@ -33,6 +33,26 @@ pub struct LeadSwitches {
     pub unknown_status: Option<u16>,
     /// Every answer waits this long first.
     pub latency_ms: u64,
+    /// Captorra refuses inside a 200: `{"success":false}` (a guess from the key name; no public
+    /// failure body exists) instead of a 4xx.
+    pub refuse_in_200: bool,
+}
+
+/// The answer to a created lead: Captorra's is public
+/// (`tests/fixtures/vendors/leads/captorra-create.success.response.json`); the others' are not
+/// (an invented `{"Success": true, "LeadId": …}`).
+fn created(route: &str, id: &str) -> Value {
+    match route {
+        "captorra" => {
+            let mut v: Value = serde_json::from_str(include_str!(
+                "../../fixtures/vendors/leads/captorra-create.success.response.json"
+            ))
+            .expect("the public sample is JSON");
+            v["IntakeId"] = json!(id);
+            v
+        }
+        _ => json!({"Success": true, "LeadId": id}),
+    }
 }
 
 /// Seeded identities.
@@ -177,6 +197,13 @@ async fn answer(State(state): State<Shared>, route: String, headers: HeaderMap, 
             errors.push(format!("{r} is required"));
         }
     }
+    // Call tracking documents `CaptorraId` as an integer: a JSON text is refused.
+    if route == "calltracking"
+        && fields.get("CaptorraId").is_some_and(Value::is_string)
+        && body.trim_ascii_start().starts_with(b"{")
+    {
+        errors.push("CaptorraId must be an integer".into());
+    }
     if matches!(route.as_str(), "captorra" | "ice") {
         for g in ["Referrer", "Type"] {
             if let Some(v) = text(&fields, g)
@@ -231,12 +258,18 @@ async fn answer(State(state): State<Shared>, route: String, headers: HeaderMap, 
             if f.switches.duplicates.as_deref() == Some("409") {
                 (409, json!({"Success": false, "Errors": ["duplicate lead"], "LeadId": first}), None)
             } else {
-                (200, json!({"Success": true, "LeadId": first, "Duplicate": true}), Some(first))
+                (200, created(&route, &first), Some(first))
             }
         } else {
             let id = format!("{:08x}-0000-4000-8000-{:012x}", l.received.len() + 1, l.received.len() + 1);
-            (200, json!({"Success": true, "LeadId": id}), Some(id))
+            (200, created(&route, &id), Some(id))
         }
+    };
+    let (status, reply, lead_id) = if status >= 400 && status != 429 && route == "captorra" && f.switches.refuse_in_200
+    {
+        (200, json!({"success": false}), None)
+    } else {
+        (status, reply, lead_id)
     };
     l.received.push(ReceivedLead {
         route,

@@ -182,7 +182,8 @@ async fn a_lead_reaches_every_integration_of_its_lander_exactly_once() {
     assert!(rows.iter().all(|r| r.get::<_, String>(1) == "delivered"));
     let captorra_row = rows.iter().find(|r| r.get::<_, String>(0) == "smith-captorra").unwrap();
     assert!(captorra_row.get::<_, Option<String>>(2).is_some());
-    assert!(captorra_row.get::<_, String>(3).contains("\"Success\":true"));
+    assert!(captorra_row.get::<_, String>(3).contains("\"success\":true"), "Captorra's public answer shape");
+    assert!(captorra_row.get::<_, Option<String>>(2).unwrap().contains('-'), "the IntakeId is the vendor's id");
     let hook_request: Value = rows.iter().find(|r| r.get::<_, String>(0) == "smith-webhook").unwrap().get(4);
     assert_eq!(hook_request["headers"]["Authorization"], "[redacted]");
     assert!(!hook_request.to_string().contains("client-api-token"));
@@ -338,6 +339,25 @@ async fn transient_failures_are_retried_and_refusals_are_permanent() {
         ))
         .await;
     assert_eq!(attempts, 2, "the refusal and the redelivery are both in the log");
+
+    // Captorra refusing inside a 200 ({"success":false}): rejected by the success rule, the body
+    // kept, never taken for delivered.
+    h.sandbox.state.leads.lock().await.fixture.switches.refuse_in_200 = true;
+    h.db.exec("UPDATE leads.integration SET constants = constants || '{\"CaptorraId\": \"999999\"}' WHERE id = 'smith-captorra'").await;
+    let lead = h.post("lp-4", ada()).await;
+    h.deliver_queue().await;
+    let (status, reason) = h.status(lead, "smith-captorra").await;
+    assert_eq!(status, "rejected");
+    assert!(
+        reason.as_deref().unwrap().starts_with("HTTP 200, but the answer fails the success rule: /success is false"),
+        "{reason:?}"
+    );
+    let body: String =
+        h.db.scalar(&format!(
+            "SELECT response_body FROM leads.delivery WHERE lead_id = {lead} AND integration_id = 'smith-captorra'"
+        ))
+        .await;
+    assert_eq!(body, "{\"success\":false}");
 }
 
 #[tokio::test]
