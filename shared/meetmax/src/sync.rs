@@ -54,6 +54,23 @@ pub(crate) struct EventRun<'a> {
 /// Why a registration was left for the next run when the invocation's time ran out.
 const DEFERRED: &str = "stopped before the invocation deadline; continued by the next run";
 
+/// A record MeetMax lists without an `id` or `investor_id`: it exists, so it must not be added
+/// again, and which record it is cannot be told. The list items' id key is unevidenced
+/// (`shared/vendors/docs/meetmax.md`): an uncertain failure an operator sees, never "absent".
+fn no_id(call: &'static str, what: &str) -> MeetmaxError {
+    MeetmaxError {
+        call,
+        class: ErrorClass::Transient,
+        message: format!(
+            "MeetMax lists {what} without an id or investor_id: it is not added again, and its id cannot be read \
+             (check the event in MeetMax, then record the id or clear the intent)"
+        ),
+        uncertain: true,
+        status: None,
+        retry_after: None,
+    }
+}
+
 fn failure(e: &MeetmaxError) -> Failure {
     Failure { class: e.class, message: e.to_string(), uncertain: e.uncertain }
 }
@@ -260,7 +277,9 @@ impl EventRun<'_> {
     }
 
     /// The event's companies by name, and whether the list is complete (shorter than the limit).
-    async fn list_companies(&self) -> Result<(HashMap<String, String>, bool), MeetmaxError> {
+    /// The event's companies by name (`None`: listed without an `id` or `investor_id`, so
+    /// known to exist but not which record it is), and whether the list is complete.
+    async fn list_companies(&self) -> Result<(HashMap<String, Option<String>>, bool), MeetmaxError> {
         let listed = self
             .call(
                 "attendee/list",
@@ -273,9 +292,15 @@ impl EventRun<'_> {
         }
         let mut map = HashMap::new();
         for r in listed {
-            if let (Some(id), Some(company)) = (r.id.clone(), r.text("company")) {
-                map.entry(company).or_insert(id);
+            if let Some(company) = r.text("company") {
+                let entry = map.entry(company).or_insert(None);
+                if entry.is_none() {
+                    *entry = r.id.clone();
+                }
             }
+        }
+        if map.values().any(Option::is_none) {
+            tracing::warn!("MeetMax's company list shows companies without an id or investor_id");
         }
         Ok((map, complete))
     }
@@ -288,21 +313,20 @@ impl EventRun<'_> {
             self.shows(&found, "is_entity")?;
         }
         let results = found.len();
-        let hit = found
-            .into_iter()
-            .filter(|r| r.text("company").as_deref() == Some(name))
-            .find(|r| {
-                r.text("is_entity").is_some_and(|v| v.eq_ignore_ascii_case("y"))
-                    || r.text("attendee_role_id").as_deref() == Some(self.cfg.company_role.as_str())
-            })
-            .and_then(|r| r.id);
-        if hit.is_some() { Ok(hit) } else { self.absent("attendee/list", results) }
+        let hit = found.into_iter().filter(|r| r.text("company").as_deref() == Some(name)).find(|r| {
+            r.text("is_entity").is_some_and(|v| v.eq_ignore_ascii_case("y"))
+                || r.text("attendee_role_id").as_deref() == Some(self.cfg.company_role.as_str())
+        });
+        match hit {
+            Some(r) => r.id.map(Some).ok_or_else(|| no_id("attendee/list", &format!("company '{name}'"))),
+            None => self.absent("attendee/list", results),
+        }
     }
 
     async fn ensure_company(
         &self,
         name: &str,
-        (listed, complete): &(HashMap<String, String>, bool),
+        (listed, complete): &(HashMap<String, Option<String>>, bool),
     ) -> Result<Company, SyncError> {
         let event_id = self.cfg.event_id.as_str();
         let lease = self.sync.settings.lease;
@@ -320,9 +344,18 @@ impl EventRun<'_> {
             }
             Claim::Claimed { had_intent } => had_intent,
         };
-        if let Some(id) = listed.get(name) {
-            companies::record_company(&**self.db().await?, event_id, name, id, true).await?;
-            return Ok(Company::Ready);
+        match listed.get(name) {
+            Some(Some(id)) => {
+                companies::record_company(&**self.db().await?, event_id, name, id, true).await?;
+                return Ok(Company::Ready);
+            }
+            // Listed, but without an id: it exists, and adding it again would duplicate it.
+            Some(None) => {
+                let f = Failure { uncertain: true, ..failure(&no_id("attendee/list", &format!("company '{name}'"))) };
+                companies::record_company_failed(&**self.db().await?, event_id, name, &f).await?;
+                return Ok(Company::Failed(f));
+            }
+            None => {}
         }
         // The list was read before this claim: an earlier attempt with an unknown outcome (or a
         // list that may be truncated) is checked by a lookup of its own, after the claim.
@@ -457,9 +490,8 @@ impl EventRun<'_> {
             Ok(found) => {
                 self.shows(&found, "crm_id")?;
                 let results = found.len();
-                if let Some(mm) = found.into_iter().find(|r| r.text("crm_id").as_deref() == Some(id)).and_then(|r| r.id)
-                {
-                    return Ok(Some(mm));
+                if let Some(r) = found.into_iter().find(|r| r.text("crm_id").as_deref() == Some(id)) {
+                    return r.id.map(Some).ok_or_else(|| no_id("attendee/list", &format!("registration {id}")));
                 }
                 self.absent("attendee/list", results)?;
             }
@@ -475,9 +507,11 @@ impl EventRun<'_> {
             .into_iter()
             .filter(|r| r.text("is_entity").is_none_or(|v| !v.eq_ignore_ascii_case("y")))
             .filter(|r| r.text("email").is_some_and(|e| e.trim().eq_ignore_ascii_case(email)))
-            .find(|r| r.text("crm_id").is_none_or(|v| v.is_empty() || v == id))
-            .and_then(|r| r.id);
-        if hit.is_some() { Ok(hit) } else { self.absent("attendee/list", results) }
+            .find(|r| r.text("crm_id").is_none_or(|v| v.is_empty() || v == id));
+        match hit {
+            Some(r) => r.id.map(Some).ok_or_else(|| no_id("attendee/list", &format!("registration {id}"))),
+            None => self.absent("attendee/list", results),
+        }
     }
 
     /// Sends the changed fields of a synced record, one call each, under a lease on the record

@@ -75,6 +75,10 @@ pub struct Switches {
     pub sparse_list_items: bool,
     /// `search_for` matches as a case-insensitive substring, not exactly (unconfirmed either way).
     pub search_contains: bool,
+    /// The key of a record's id in `attendee/list` items: `id` when absent, another key (e.g.
+    /// `investor_id`, the edit call's parameter), or none at all when empty (the originals never
+    /// read an id from a list).
+    pub list_id_key: Option<String>,
 }
 
 impl Default for Switches {
@@ -94,6 +98,7 @@ impl Default for Switches {
             company_required_for_people: false,
             sparse_list_items: false,
             search_contains: false,
+            list_id_key: None,
         }
     }
 }
@@ -357,7 +362,16 @@ fn list(mm: &MeetmaxState, params: &[(String, String)]) -> Result<Value, String>
             (Some(f), Some(n)) => r.fields.get(f).is_some_and(|v| v == n),
             _ => true,
         })
-        .map(|r| record_json(r, mm.switches.id_as_string, mm.switches.sparse_list_items))
+        .map(|r| {
+            let mut item = record_json(r, mm.switches.id_as_string, mm.switches.sparse_list_items);
+            if let (Some(key), Value::Object(o)) = (&mm.switches.list_id_key, &mut item)
+                && let Some(id) = o.remove("id")
+                && !key.is_empty()
+            {
+                o.insert(key.clone(), id);
+            }
+            item
+        })
         .collect();
     if let Some(cap) = mm.switches.list_cap {
         results.truncate(cap);

@@ -74,7 +74,16 @@ async fn companies_come_before_their_attendees_and_a_rerun_adds_nothing() {
     let s1 = records.iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some("s1")).unwrap();
     assert_eq!(s1.fields["company"], "Acme");
     assert_eq!(s1.fields["attendee_role_id"], "NASPO2_SUPPLIER_ATT");
-    assert_eq!(s1.fields["custom_9069"], "Information Technology|Cleaning Janitorial");
+    // Industries as a list, one repeated parameter per label (the default: the 2022–25 scripts).
+    assert_eq!(s1.fields["custom_9069"], "Cleaning Janitorial|Information Technology");
+    let add = h
+        .sandbox
+        .requests()
+        .await
+        .into_iter()
+        .find(|r| r.path.ends_with("attendee/add") && r.param("crm_id") == Some("s1"))
+        .unwrap();
+    assert_eq!(add.params.iter().filter(|(k, _)| k == "custom_9069").count(), 2, "{:?}", add.params);
     assert_eq!(s1.fields["custom_12784"], "Eastern");
     assert_eq!(s1.fields["receive_request"], "Y");
     assert!(!s1.fields.contains_key("password"), "no shared password is sent");

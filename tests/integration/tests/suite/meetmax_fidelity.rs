@@ -138,7 +138,7 @@ async fn industries_go_as_a_list_with_other_moved_to_its_own_field_when_the_even
         h.records().await.into_iter().find(|r| r.fields.get("crm_id").map(String::as_str) == Some("i1")).unwrap();
     assert_eq!(record.fields.get("custom_8928").map(String::as_str), Some("Drones"), "OTHER: moved to its own field");
 
-    // The pipe-joined form (the default) sends one value; a MeetMax refusing repeated keys
+    // The pipe-joined form (the README's) sends one value; a MeetMax refusing repeated keys
     // refuses the list form with its message, kept on the record.
     h.db.exec("UPDATE integration.meetmax_event SET industries_format = 'pipe'").await;
     h.registration(&Reg {
@@ -307,4 +307,32 @@ async fn company_is_required_for_company_records_only_unless_the_switch_says_oth
         let report = h.sync.run(None, "test").await.unwrap();
         assert!(matches!(report.outcomes["p1"], Outcome::Added(_)), "strict={strict}: {:?}", report.outcomes);
     }
+}
+
+#[tokio::test]
+async fn a_company_listed_under_investor_id_is_known_and_one_listed_without_an_id_is_never_added_again() {
+    use vendor_sandbox::meetmax::Switches;
+    // The list items' id key is unevidenced: `investor_id` (the edit call's parameter) is read too.
+    let h = MeetmaxHarness::new().await;
+    h.sandbox.set_meetmax_switches(Switches { list_id_key: Some("investor_id".into()), ..Switches::default() }).await;
+    h.review("Globex", "Globex Corporation").await;
+    h.registration(&Reg::supplier("g1", "Globex")).await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    assert!(matches!(report.outcomes["g1"], Outcome::Added(_)), "{:?}", report.outcomes);
+    let (_, companies) = h.record_counts().await;
+    assert_eq!(companies.get("Globex Corporation"), Some(&1), "the listed company is not added again");
+
+    // Items without any id: the company exists, so it is not added again; the run says why.
+    let h = MeetmaxHarness::new().await;
+    h.sandbox.set_meetmax_switches(Switches { list_id_key: Some(String::new()), ..Switches::default() }).await;
+    h.review("Globex", "Globex Corporation").await;
+    h.registration(&Reg::supplier("g2", "Globex")).await;
+    let report = h.sync.run(None, "test").await.unwrap();
+    match &report.outcomes["g2"] {
+        Outcome::Failed { message, .. } => assert!(message.contains("without an id or investor_id"), "{message}"),
+        other => panic!("neither a second company nor an attendee without it: {other:?}"),
+    }
+    let (_, companies) = h.record_counts().await;
+    assert_eq!(companies.get("Globex Corporation"), Some(&1));
+    assert_eq!(h.calls("attendee/add").await, 0);
 }
