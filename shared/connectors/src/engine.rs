@@ -98,7 +98,8 @@ impl Pull<'_> {
     }
 
     fn event_params(&self) -> Vec<(String, String)> {
-        match (self.provider.event_param, self.fetcher.auth.event_id()) {
+        match (crate::description::event_param(&self.connection.settings, self.provider), self.fetcher.auth.event_id())
+        {
             (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
             _ => Vec::new(),
         }
@@ -120,6 +121,7 @@ impl Pull<'_> {
             ))
         })?;
         let Source::List { call, paging, records_at, modified_since, .. } = &spec.source else { unreachable!("root") };
+        let call = &crate::description::call_path(&self.connection.settings, spec.name, call);
         let lease_secs = deadline.remaining().map_or(900.0, |d| d.as_secs_f64() + 30.0);
         let db = self.warehouse.conn().await?;
         let Some(row) = store::lease(&**db, &self.connection.name, stream, lease_secs).await? else {

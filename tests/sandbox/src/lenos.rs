@@ -121,7 +121,12 @@ impl LenosState {
 
 /// Lenos's routes.
 pub fn router() -> Router<Shared> {
-    Router::new().route("/lenos/login", post(login)).route("/lenos/events/{id}/{list}", get(list).post(register))
+    Router::new()
+        .route("/lenos/login", post(login))
+        .route("/lenos/events/{id}/{list}", get(list).post(register))
+        // The event id in the query (`/persons?eventId=…&utcModifiedDate=…`), the shape SpotMe's
+        // one public hint suggests: both places are served.
+        .route("/lenos/{list}", get(list_by_query))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -179,6 +184,16 @@ async fn login(State(state): State<Shared>, body: Option<Json<Value>>) -> Respon
     let token = format!("lenos-{}-{:x}", l.issued, l.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     l.tokens.insert(token.clone(), Instant::now());
     Json(json!({"token": token, "expiresIn": fixture.switches.token_ttl_secs.unwrap_or(600)})).into_response()
+}
+
+async fn list_by_query(
+    state: State<Shared>,
+    Path(list): Path<String>,
+    query: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = query.get("eventId").cloned() else { return error(StatusCode::BAD_REQUEST, "eventId is required") };
+    self::list(state, Path((id, list)), query, headers).await
 }
 
 async fn list(

@@ -242,3 +242,25 @@ async fn the_preview_works_for_lenos() {
     let rows: i64 = h.db.scalar("SELECT count(*) FROM connector.participant").await;
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn the_event_ids_place_is_a_setting_path_or_query() {
+    // SpotMe's one hint (`…&utcModifiedDate=…`) puts parameters in the query: with `paths` and
+    // `event_param` set, the event id travels as `eventId=` and the calls leave it out of the path.
+    let mut settings = demo_settings();
+    settings["event_param"] = json!("eventId");
+    settings["paths"] = json!({"participants": "persons", "sessions": "sessions"});
+    let h = ConnectorHarness::lenos(fixtures::lenos_demo_fixture(), settings).await;
+    let p = h.pull("participants").await;
+    assert_eq!(count(&p, "created_count"), 6, "{}", p.run);
+    let s = h.pull("sessions").await;
+    assert_eq!(count(&s, "created_count"), 6, "{}", s.run);
+    let reqs = h.sandbox.requests().await;
+    let persons = reqs.iter().find(|r| r.path.ends_with("/persons")).unwrap();
+    assert_eq!(persons.path, "/lenos/persons");
+    assert_eq!(persons.param("eventId"), Some(fixtures::LENOS_EVENT));
+    // A stream without a path of its own keeps the description's, event id and all.
+    h.pull("locations").await;
+    let locations = h.sandbox.requests().await.into_iter().find(|r| r.path.ends_with("/locations")).unwrap();
+    assert_eq!(locations.path, format!("/lenos/events/{}/locations", fixtures::LENOS_EVENT));
+}
