@@ -194,6 +194,11 @@ pub fn provider() -> Provider {
     }
 }
 
+/// The token of a `global/authorize.json` answer (`{"accesstoken": …}`), if it holds one.
+pub fn access_token(answer: &Value) -> Option<&str> {
+    answer.get("accesstoken").and_then(Value::as_str).filter(|t| !t.is_empty())
+}
+
 /// Checks the `endPoint` credential: it must be `https://HOST/api/v2` (a trailing slash is
 /// dropped; plain `http://` is accepted only for a loopback host, the local sandbox).
 pub fn normalise_endpoint(raw: &str) -> Result<String, ConnectorError> {

@@ -554,7 +554,7 @@ impl Pull<'_> {
             let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint, &image)
             {
                 (Some(u), _, _) => u,
-                (None, Some(ep), Some(image)) => photo_url(ep, image, account),
+                (None, Some(ep), Some(image)) => records::photo_url(ep, image, account),
                 (None, _, None) => {
                     no_image += 1;
                     continue;
@@ -728,19 +728,6 @@ type Completed = (Vec<Value>, std::collections::HashSet<String>, Vec<Rejected>);
 /// Records read between two saves of a page whose records need detail calls (at Aventri's
 /// 400 requests a minute, about four seconds).
 const DETAIL_CHUNK: usize = 25;
-
-/// The photo URL of an image id: `{id}` (and `{accountid}`) replaced in the endpoint, else the
-/// id appended (after `/` unless the endpoint ends with `=`, as `image.php?acc=…&id=` does).
-fn photo_url(endpoint: &str, image: &str, account: &str) -> String {
-    let endpoint = endpoint.replace("{accountid}", account);
-    if endpoint.contains("{id}") {
-        endpoint.replace("{id}", image)
-    } else if endpoint.ends_with('=') {
-        format!("{endpoint}{image}")
-    } else {
-        format!("{}/{image}", endpoint.trim_end_matches('/'))
-    }
-}
 
 /// The JSON pointer of a child stream's records in its parent's detail.
 fn child_pointer(child: &StreamSpec) -> &'static str {

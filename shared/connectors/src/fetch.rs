@@ -160,10 +160,7 @@ async fn aventri_authorize(f: &Fetcher<'_>, creds: &AventriCredentials) -> Resul
     let v: Value = serde_json::from_slice(&body).map_err(|_| {
         ConnectorError::Provider(format!("{}: the authorisation answer is not JSON", f.provider.display))
     })?;
-    match v.get("accesstoken").and_then(Value::as_str) {
-        Some(t) if !t.is_empty() => Ok(t.to_owned()),
-        _ => Err(refused()),
-    }
+    crate::aventri::access_token(&v).map(str::to_owned).ok_or_else(refused)
 }
 
 /// What a call answered.
@@ -413,15 +410,13 @@ impl<'a> Fetcher<'a> {
         }
     }
 
-    fn records(&self, call: &str, records_at: &str, mut v: Value) -> Result<Vec<Value>, ConnectorError> {
-        let list = if records_at.is_empty() { Some(&mut v) } else { v.pointer_mut(records_at) };
-        match list.map(Value::take) {
-            Some(Value::Array(items)) => Ok(items),
-            _ => Err(ConnectorError::Provider(format!(
+    fn records(&self, call: &str, records_at: &str, v: Value) -> Result<Vec<Value>, ConnectorError> {
+        crate::records::records_of(v, records_at).ok_or_else(|| {
+            ConnectorError::Provider(format!(
                 "{}: {call} answered something other than a list of records",
                 self.provider.display
-            ))),
-        }
+            ))
+        })
     }
 
     /// Bytes and content type at `url` (photos: no token is sent), `None` when absent (404).

@@ -409,6 +409,30 @@ fn record_id(id_field: &str, flat: &BTreeMap<String, String>) -> Option<String> 
     Some(parts?.join("/"))
 }
 
+/// The photo URL of an image id: `{id}` (or `{image}`) and `{accountid}` replaced in the
+/// endpoint, else the id appended (after `/` unless the endpoint ends with `=`, as
+/// `image.php?acc=…&id=` does).
+pub fn photo_url(endpoint: &str, image: &str, account: &str) -> String {
+    let endpoint = endpoint.replace("{accountid}", account).replace("{image}", "{id}");
+    if endpoint.contains("{id}") {
+        endpoint.replace("{id}", image)
+    } else if endpoint.ends_with('=') {
+        format!("{endpoint}{image}")
+    } else {
+        format!("{}/{image}", endpoint.trim_end_matches('/'))
+    }
+}
+
+/// The records of a list answer: the array at `records_at` (`""`: the answer itself), or `None`
+/// when there is none (a Data Services `{"ResultSet": …}` answer, an error object).
+pub fn records_of(mut answer: Value, records_at: &str) -> Option<Vec<Value>> {
+    let list = if records_at.is_empty() { Some(&mut answer) } else { answer.pointer_mut(records_at) };
+    match list.map(Value::take) {
+        Some(Value::Array(items)) => Some(items),
+        _ => None,
+    }
+}
+
 /// Whether an error message of the provider matches one of `patterns`.
 pub fn is_one_of(patterns: &[&str], message: &str) -> bool {
     patterns.iter().any(|p| matches_pattern(p, message))

@@ -394,4 +394,37 @@ mod tests {
         let uncapped = Registration { list_caps: BTreeMap::new(), ..r };
         assert_eq!(attendee(&uncapped, &cfg).get("custom_9069").map(String::as_str), Some("A|B|C|D|E|F|G"));
     }
+
+    /// The request shapes of the original scripts (`tests/fixtures/vendors/meetmax/`): a
+    /// company entity carries the same parameters, and industries go as the script's form.
+    #[test]
+    fn requests_carry_the_scripts_parameters() {
+        let keys = |q: &str| -> std::collections::BTreeSet<String> {
+            form_urlencoded::parse(q.trim().as_bytes()).map(|(k, _)| k.into_owned()).collect()
+        };
+        let script = keys(include_str!(
+            "../../../tests/fixtures/vendors/meetmax/attendee-add.company.request.from-evidence.query"
+        ));
+        let ours: std::collections::BTreeSet<String> =
+            company("Test Company, Inc.", &cfg()).into_iter().map(|(k, _)| k).collect();
+        let transport: std::collections::BTreeSet<String> =
+            ["event_id", "data_type"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(ours, &script - &transport, "a company entity: the scripts' parameters, no more, no less");
+        let list = include_str!(
+            "../../../tests/fixtures/vendors/meetmax/industries.repeated-keys-2022plus.from-evidence.query"
+        );
+        let repeated = form_urlencoded::parse(list.trim().as_bytes()).filter(|(k, _)| k == "custom_21814").count();
+        assert_eq!(repeated, 2, "2022+ scripts repeat the key per label");
+        for file in [
+            include_str!("../../../tests/fixtures/vendors/meetmax/industries.pipe-2021.from-evidence.query"),
+            include_str!(
+                "../../../tests/fixtures/vendors/meetmax/attendee-edit.industries-pipe.request.from-evidence.query"
+            ),
+        ] {
+            assert!(form_urlencoded::parse(file.trim().as_bytes()).any(|(_, v)| v.contains('|')), "{file}");
+        }
+        let listing =
+            include_str!("../../../tests/fixtures/vendors/meetmax/attendee-list.companies.request.from-evidence.query");
+        assert!(listing.contains("search_fld=attendee_role_id"), "the one evidenced lookup");
+    }
 }

@@ -412,4 +412,27 @@ mod tests {
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert!(Credentials::from_secret(&serde_json::json!({"consumer_key": "k"})).is_err());
     }
+
+    /// The MeetMax samples written from the original scripts (`tests/fixtures/vendors/meetmax/`,
+    /// none verbatim: no MeetMax answer is public) through the production reader.
+    #[test]
+    fn the_evidenced_answer_shapes_are_read() {
+        let add =
+            include_bytes!("../../../tests/fixtures/vendors/meetmax/attendee-add.success.response.from-evidence.json");
+        let ok = interpret("attendee/add", 200, add).unwrap();
+        assert_eq!(ok.get("id").and_then(value_text).as_deref(), Some("3315088"));
+        let refused =
+            include_bytes!("../../../tests/fixtures/vendors/meetmax/attendee-add.error.response.from-evidence.json");
+        let e = interpret("attendee/add", 200, refused).unwrap_err();
+        assert_eq!(e.class, ErrorClass::Permanent);
+        let list = include_bytes!(
+            "../../../tests/fixtures/vendors/meetmax/attendee-list.companies.response.from-evidence.json"
+        );
+        let listed = results(&interpret("attendee/list", 200, list).unwrap());
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].text("company").as_deref(), Some("Test Company, Inc."));
+        assert_eq!(listed[0].id, None, "the scripts never read an id from a list: none is assumed");
+        let by_investor = results(&serde_json::json!({"results": [{"company": "A", "investor_id": 7}]}));
+        assert_eq!(by_investor[0].id.as_deref(), Some("7"));
+    }
 }

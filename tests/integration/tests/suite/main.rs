@@ -7,6 +7,7 @@
 
 mod company_quality;
 mod connectors;
+mod contracts;
 mod dedupe;
 mod events;
 mod export;

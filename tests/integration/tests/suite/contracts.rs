@@ -1,0 +1,239 @@
+//! The vendors' public samples (`tests/fixtures/vendors/<vendor>/`) as contracts: every file is
+//! listed with its source in its folder's `SOURCES.md`, and read by the production code — here,
+//! or by a named test of the crate that owns the reader. A sample nothing reads fails this suite.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use platform_connectors::{aventri, lenos, records};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/vendors")
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn json(path: &str) -> Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Where each sample is read through production code, when not in this file.
+fn readers_elsewhere() -> BTreeMap<&'static str, &'static str> {
+    [
+        (
+            "aventri/listAttendees.json",
+            "platform-connectors records::tests::public_attendee_shapes_give_names_status_category_and_answers",
+        ),
+        (
+            "aventri/getAttendee.json",
+            "platform-connectors records::tests::public_attendee_shapes_give_names_status_category_and_answers",
+        ),
+        (
+            "aventri/listSessions.from-evidence.json",
+            "the sandbox serves its keys: connectors::a_first_pull_applies_every_rule_of_the_demo_event",
+        ),
+        (
+            "aventri/listSpeakers.from-evidence.json",
+            "the sandbox serves its keys: connectors::a_first_pull_applies_every_rule_of_the_demo_event",
+        ),
+        (
+            "aventri/getSpeaker.from-evidence.json",
+            "the sandbox serves its keys: connectors::a_first_pull_applies_every_rule_of_the_demo_event",
+        ),
+        (
+            "aventri/getSession.from-evidence.json",
+            "the sandbox serves its keys (getSession.json); the connector does not call it",
+        ),
+        ("formstack/webhook.subfields.json", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.subfields.from-evidence.urlencoded.txt", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.field-type.from-evidence.json", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.field-type.from-evidence.urlencoded.txt", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.no-subfields.json", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.no-subfields.urlencoded.txt", "platform-domain submission::tests::contract"),
+        ("formstack/webhook.signed.urlencoded.txt", "platform-domain submission::tests::contract, and here"),
+        ("formstack/submission.json", "platform-domain submission::tests::contract"),
+        ("formstack/submissions.list.json", "platform-domain submission::tests::contract"),
+        ("formstack/submissions.list.data.from-evidence.json", "platform-domain submission::tests::contract"),
+        (
+            "meetmax/attendee-add.success.response.from-evidence.json",
+            "platform-vendors meetmax::tests::the_evidenced_answer_shapes_are_read",
+        ),
+        (
+            "meetmax/attendee-add.error.response.from-evidence.json",
+            "platform-vendors meetmax::tests::the_evidenced_answer_shapes_are_read",
+        ),
+        (
+            "meetmax/attendee-list.companies.response.from-evidence.json",
+            "platform-vendors meetmax::tests::the_evidenced_answer_shapes_are_read",
+        ),
+        (
+            "meetmax/attendee-add.company.request.from-evidence.query",
+            "platform-meetmax fields::tests::requests_carry_the_scripts_parameters",
+        ),
+        (
+            "meetmax/attendee-edit.industries-pipe.request.from-evidence.query",
+            "platform-meetmax fields::tests::requests_carry_the_scripts_parameters",
+        ),
+        (
+            "meetmax/attendee-list.companies.request.from-evidence.query",
+            "platform-meetmax fields::tests::requests_carry_the_scripts_parameters",
+        ),
+        (
+            "meetmax/industries.pipe-2021.from-evidence.query",
+            "platform-meetmax fields::tests::requests_carry_the_scripts_parameters",
+        ),
+        (
+            "meetmax/industries.repeated-keys-2022plus.from-evidence.query",
+            "platform-meetmax fields::tests::requests_carry_the_scripts_parameters",
+        ),
+        (
+            "leads/captorra-create.success.response.json",
+            "platform-leads vendors::tests::success_rules_from_the_vendor_or_the_integration",
+        ),
+        (
+            "leads/captorra-create.failure.response.from-evidence.json",
+            "platform-leads vendors::tests::success_rules_from_the_vendor_or_the_integration",
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The samples this file reads.
+const READ_HERE: &[&str] = &[
+    "aventri/authorize.json",
+    "aventri/end-of-list.sessions.from-evidence.json",
+    "aventri/listEvents.json",
+    "aventri/photo-url.from-evidence.txt",
+    "aventri/ds-v1.authenticate.json",
+    "aventri/ds-v1.attendeelist.json",
+    "aventri/ds-v1.sessionlist.json",
+    "aventri/ds-v1.regsessionlist.json",
+    "aventri/ds-v1.empty.json",
+    "formstack/webhook.signed.headers.txt",
+    "formstack/form.fields.json",
+    "formstack/form.from-evidence.json",
+    "leads/captorra-create.request.from-evidence.json",
+    "leads/captorra-calltracking.request.from-evidence.json",
+    "leads/ice-create.request.from-evidence.json",
+    "lenos/person-request.url-shape.from-evidence.txt",
+    "lenos/spotme-lenos-integration.excerpt.txt",
+];
+
+#[test]
+fn every_sample_has_its_source_and_a_reader() {
+    let elsewhere = readers_elsewhere();
+    let mut seen = 0;
+    for vendor in std::fs::read_dir(root()).unwrap() {
+        let dir = vendor.unwrap().path();
+        let sources =
+            std::fs::read_to_string(dir.join("SOURCES.md")).unwrap_or_else(|_| panic!("{dir:?} has no SOURCES.md"));
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let name = file.unwrap().file_name().into_string().unwrap();
+            if name == "SOURCES.md" {
+                continue;
+            }
+            let key = format!("{}/{name}", dir.file_name().unwrap().to_string_lossy());
+            assert!(sources.contains(&name), "{key} is not in its SOURCES.md");
+            let from_evidence = name.contains(".from-evidence.");
+            assert!(from_evidence || sources.contains("erbatim"), "{key}: SOURCES.md says what is verbatim");
+            assert!(elsewhere.contains_key(key.as_str()) || READ_HERE.contains(&key.as_str()), "{key} has no reader");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, elsewhere.len() + READ_HERE.len(), "a listed sample is missing");
+}
+
+#[test]
+fn aventri_samples() {
+    assert_eq!(aventri::access_token(&json("aventri/authorize.json")).map(str::len).map(|n| n > 0), Some(true));
+    let provider = aventri::provider();
+    let end = json("aventri/end-of-list.sessions.from-evidence.json");
+    let message = end.pointer(provider.errors.message).and_then(Value::as_str).unwrap();
+    assert_eq!(message, "No sessions found.");
+    assert!(end.pointer(provider.errors.marker).is_some());
+    assert!(records::is_one_of(provider.errors.end_of_list, message), "the period does not hide the end of a list");
+    // The v2 list shape: a bare array. Data Services' `ResultSet` answers are not v2 lists.
+    assert_eq!(records::records_of(json("aventri/listEvents.json"), "").map(|r| r.len()), Some(1));
+    for ds in ["ds-v1.authenticate", "ds-v1.attendeelist", "ds-v1.sessionlist", "ds-v1.regsessionlist", "ds-v1.empty"] {
+        let v = json(&format!("aventri/{ds}.json"));
+        assert!(records::records_of(v, "").is_none(), "{ds} is Data Services, not a v2 list");
+    }
+    let template = read("aventri/photo-url.from-evidence.txt");
+    assert_eq!(
+        records::photo_url(template.trim(), "83558", "1234"),
+        "https://www.eiseverywhere.com/image.php?acc=1234&id=83558"
+    );
+}
+
+#[test]
+fn formstack_samples() {
+    let headers = read("formstack/webhook.signed.headers.txt");
+    let signature = headers.lines().find_map(|l| l.strip_prefix("x-fs-signature: ")).unwrap();
+    let body = read("formstack/webhook.signed.urlencoded.txt");
+    platform_domain::signature::verify(body.as_bytes(), Some(signature), Some("test1"))
+        .expect("the captured signature");
+    assert!(platform_domain::signature::verify(body.as_bytes(), Some(signature), Some("test2")).is_err());
+    // The form definition: every field has an id and a label (what people read).
+    for (file, fields) in [("formstack/form.fields.json", ""), ("formstack/form.from-evidence.json", "/fields")] {
+        let v = json(file);
+        let list = v.pointer(fields).and_then(Value::as_array).unwrap();
+        assert!(list.iter().all(|f| f["id"].is_string() && f["label"].is_string()), "{file}");
+    }
+}
+
+#[test]
+fn lead_request_samples() {
+    use platform_leads::{config::Integration, shape};
+    let sample = json("leads/captorra-create.request.from-evidence.json");
+    let i = Integration::from_parts(
+        "i".into(),
+        "l".into(),
+        "c".into(),
+        "captorra",
+        None,
+        None,
+        &serde_json::json!({"First": "first_name", "Last": "last_name", "Email": "email", "Details": "details"}),
+        &serde_json::json!({"CaptorraId": sample["CaptorraId"], "Referrer": sample["Referrer"]}),
+        &serde_json::json!({}),
+        &serde_json::json!({}),
+        Some("x@y.z".into()),
+        "ready".into(),
+    )
+    .unwrap();
+    let lead = shape::LeadData {
+        id: 1,
+        fields:
+            serde_json::json!({"first_name": sample["First"], "last_name": sample["Last"], "email": sample["Email"],
+            "details": sample["Details"]})
+            .as_object()
+            .unwrap()
+            .clone(),
+        is_test: false,
+    };
+    let sent = shape::shape(&i, &lead).unwrap();
+    for (k, v) in &sent.fields {
+        assert_eq!(sample.get(k), Some(v), "{k}: the plugin's request carries it so");
+    }
+    let calls = json("leads/captorra-calltracking.request.from-evidence.json");
+    assert!(calls["CaptorraId"].is_u64(), "call tracking's CaptorraId is an integer");
+    assert_eq!(shape::integer(&serde_json::json!("123456")), Some(calls["CaptorraId"].clone()));
+    let ice = json("leads/ice-create.request.from-evidence.json");
+    let rules = platform_leads::vendors::default_rules(platform_leads::vendors::Parser::Ice);
+    assert!(rules.required.iter().all(|f| ice.get(f).is_some()), "ICE's example carries every required field");
+}
+
+#[test]
+fn lenos_samples() {
+    let shape = read("lenos/person-request.url-shape.from-evidence.txt");
+    let provider = lenos::provider();
+    let Some(platform_connectors::description::Source::List { modified_since: Some(m), .. }) =
+        provider.stream("participants").map(|s| s.source.clone())
+    else {
+        panic!("participants are a list with a modified-since filter")
+    };
+    assert!(shape.contains(&format!("&{}=", m.param)), "the one public hint names the parameter");
+    assert!(read("lenos/spotme-lenos-integration.excerpt.txt").contains("utcModifiedDate"));
+}
