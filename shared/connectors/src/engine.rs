@@ -293,9 +293,9 @@ impl Pull<'_> {
                 let tail = rest.split_off(chunk.min(rest.len()));
                 let part = std::mem::replace(&mut rest, tail);
                 let taken = part.len() as u64;
-                let (completed, fresh, rejected) = match detail {
+                let chunk = match detail {
                     Some(d) => self.complete_records(spec, d, part, state.full, &mut counts).await?,
-                    None => (part, Default::default(), Vec::new()),
+                    None => Chunk { records: part, ..Default::default() },
                 };
                 state.page_done += taken;
                 if state.page_done >= n {
@@ -303,7 +303,7 @@ impl Pull<'_> {
                     state.page_done = 0;
                 }
                 counts.requests += self.fetcher.requests() - before;
-                let changed = self.write_page(spec, &map, &state, completed, &fresh, rejected, &mut counts).await?;
+                let changed = self.write_page(spec, &map, &state, chunk, &mut counts).await?;
                 if spec.photo.is_some() && self.photos.is_some() {
                     let mut photo_counts = PageCounts::default();
                     self.store_photos(spec, &changed, state.run_id, &mut photo_counts).await?;
@@ -326,7 +326,7 @@ impl Pull<'_> {
         records: Vec<Value>,
         full: bool,
         counts: &mut PageCounts,
-    ) -> Result<Completed, ConnectorError> {
+    ) -> Result<Chunk, ConnectorError> {
         let id_of = |r: &Value| {
             let id = records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field)?.trim().to_owned();
             (!id.is_empty()).then_some(id)
@@ -392,7 +392,7 @@ impl Pull<'_> {
                 )),
             }
         }
-        Ok((out, fresh, rejected))
+        Ok(Chunk { records: out, fresh, rejected })
     }
 
     /// Writes one chunk of a page's records (own rows, rerouted rows, rejected records, the
@@ -403,11 +403,10 @@ impl Pull<'_> {
         spec: &StreamSpec,
         map: &BTreeMap<String, String>,
         state: &PullState,
-        records: Vec<Value>,
-        fresh: &std::collections::HashSet<String>,
-        mut rejected: Vec<Rejected>,
+        chunk: Chunk,
         counts: &mut PageCounts,
     ) -> Result<Vec<String>, ConnectorError> {
+        let Chunk { records, fresh, mut rejected } = chunk;
         let rules = self.rules();
         let mut own: Vec<Row> = Vec::new();
         let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
@@ -722,8 +721,16 @@ impl Pull<'_> {
 /// A record a pull could not take: its id (when known), the reason, the record.
 type Rejected = (Option<String>, String, Value);
 
-/// Records completed by their details, the ids whose detail was read now, and the rejected.
-type Completed = (Vec<Value>, std::collections::HashSet<String>, Vec<Rejected>);
+/// One chunk of a page on its way to the warehouse.
+#[derive(Default)]
+struct Chunk {
+    /// Its records, completed by their details.
+    records: Vec<Value>,
+    /// The ids whose detail was read now (their children are taken from it).
+    fresh: std::collections::HashSet<String>,
+    /// Records refused before the write.
+    rejected: Vec<Rejected>,
+}
 
 /// Records read between two saves of a page whose records need detail calls (at Aventri's
 /// 400 requests a minute, about four seconds).

@@ -12,6 +12,22 @@ pub const DECISION: &str = "decision";
 /// Header of the organisation name column.
 pub const ORIGINAL: &str = "original_organization";
 
+/// The review workbook's columns: the identifier (also accepted on the way back in, as earlier
+/// workbooks carry it) and the header people read.
+pub const COLUMNS: [(&str, &str); 6] = [
+    (ORIGINAL, "Organisation as registered"),
+    ("suggested_clean", "Suggested clean name"),
+    ("score", "Score"),
+    ("alternatives", "Other candidates (score)"),
+    ("registrations_waiting", "Registrations waiting"),
+    (DECISION, "Decision: clean name, or OK"),
+];
+
+/// The header people read for a column identifier.
+pub fn label(identifier: &str) -> &str {
+    COLUMNS.iter().find(|(id, _)| *id == identifier).map_or(identifier, |(_, l)| l)
+}
+
 /// One unreviewed organisation, as listed in the review workbook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewRow {
@@ -44,9 +60,9 @@ pub enum WorkbookError {
     /// Not an XLSX file, or a damaged one.
     #[error("not a readable XLSX workbook: {0}")]
     Unreadable(String),
-    /// The first sheet lacks a required column.
+    /// The first sheet lacks a required column (its header).
     #[error("the first sheet has no {0:?} column in its first row")]
-    MissingColumn(&'static str),
+    MissingColumn(String),
     /// Writing a workbook failed.
     #[error("writing the workbook: {0}")]
     Write(#[from] rust_xlsxwriter::XlsxError),
@@ -55,10 +71,7 @@ pub enum WorkbookError {
 /// The review workbook: one row per unreviewed organisation and an empty decision column.
 pub fn review(rows: &[ReviewRow]) -> Result<Vec<u8>, WorkbookError> {
     let mut book = Workbook::new();
-    let headers: Vec<String> =
-        [ORIGINAL, "suggested_clean", "score", "alternatives", "registrations_waiting", DECISION]
-            .map(String::from)
-            .to_vec();
+    let headers: Vec<String> = COLUMNS.iter().map(|(_, l)| (*l).to_owned()).collect();
     let cells = rows.iter().map(|r| {
         vec![
             Cell::from(r.original.as_str()),
@@ -71,6 +84,7 @@ pub fn review(rows: &[ReviewRow]) -> Result<Vec<u8>, WorkbookError> {
     });
     platform_workbook::add_table(&mut book, "review", &headers, cells, &[40.0, 40.0, 8.0, 60.0, 12.0, 40.0])?;
     let help = book.add_worksheet().set_name("how to")?;
+    platform_workbook::page_setup(help)?;
     for (i, line) in [
         "Write the clean name of each organisation in the decision column (the same clean name for every variant of one company).",
         "Write OK to accept the suggested clean name. Leave a row blank to decide later.",
@@ -95,7 +109,10 @@ pub fn decisions(bytes: &[u8]) -> Result<Vec<Decision>, WorkbookError> {
     let mut rows = range.rows();
     let header: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
     let col = |name: &'static str| {
-        header.iter().position(|h| h.trim().eq_ignore_ascii_case(name)).ok_or(WorkbookError::MissingColumn(name))
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name) || h.trim().eq_ignore_ascii_case(label(name)))
+            .ok_or_else(|| WorkbookError::MissingColumn(label(name).to_owned()))
     };
     let (name_col, decision_col) = (col(ORIGINAL)?, col(DECISION)?);
     let first_row = range.start().map(|(r, _)| r).unwrap_or(0);
@@ -123,7 +140,7 @@ pub fn result(outcomes: &[(Decision, String)]) -> Result<Vec<u8>, WorkbookError>
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let sheet = book.add_worksheet().set_name("result")?;
-    for (c, h) in ["row", ORIGINAL, DECISION, "outcome"].iter().enumerate() {
+    for (c, h) in ["Row", label(ORIGINAL), label(DECISION), "Outcome"].iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     for (i, (d, outcome)) in outcomes.iter().enumerate() {

@@ -91,7 +91,7 @@ impl Subscription {
         };
         let fields = lander_fields(db, &self.lander_id).await?;
         Ok(match (&self.template_id, &self.definition) {
-            (None, _) => Ok((Template::generic(&fields), tz)),
+            (None, _) => Ok((Template::generic(&fields, &lander_labels(db, &self.lander_id).await?), tz)),
             (Some(id), Some(def)) => Template::custom(id, def, &fields).map(|t| (t, tz)).map_err(|e| e.to_string()),
             (Some(id), None) => Err(format!("template {id} does not exist")),
         })
@@ -113,6 +113,23 @@ async fn lander_fields(db: &impl GenericClient, lander: &str) -> Result<BTreeSet
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The labels of a lander's fields from its Formstack lander form's definition: a field kept
+/// under its id (`206`) and the lead field a field is mapped to (`details`) both read as the
+/// form's label ("How did you hear about us?", "What happened?").
+async fn lander_labels(db: &impl GenericClient, lander: &str) -> Result<BTreeMap<String, String>, ExportError> {
+    let rows = db
+        .query(
+            "SELECT coalesce(m.target_column, f.field_id), f.label FROM leads.lander l
+               JOIN integration.form_field_label f ON f.form_id = l.formstack_form_id
+               LEFT JOIN integration.form_field_map m
+                      ON m.form_id = f.form_id AND m.field_id = f.field_id AND coalesce(m.subfield, '') = ''
+              WHERE l.id = $1",
+            &[&lander],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// What one export job did.

@@ -445,7 +445,7 @@ mod tests {
         let amount = Template::custom("t", &by_amount, &["amount".to_string()].into_iter().collect()).unwrap();
         let (sql, _) = query(&amount, "lp", Utc::now(), None);
         assert!(sql.contains("THEN regexp_replace((l.fields ->> $4), '[$, ]', '', 'g')::numeric END) ASC"), "{sql}");
-        let generic = Template::generic(&Default::default());
+        let generic = Template::generic(&Default::default(), &Default::default());
         assert!(query(&generic, "lp", Utc::now(), None).0.ends_with("ORDER BY l.received_at, l.id"));
     }
 }

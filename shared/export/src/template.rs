@@ -15,7 +15,7 @@
 //!              {"field": "source", "in": ["formstack", "endpoint"]}]}
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -183,9 +183,21 @@ pub enum TemplateError {
     },
 }
 
+/// A field name as a header: underscores as spaces, the first letter capitalised.
+pub fn readable(field: &str) -> String {
+    let spaced = field.replace('_', " ");
+    let mut chars = spaced.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 impl Template {
-    /// The generic template over the lander's fields (`fields`: every field its leads have).
-    pub fn generic(fields: &BTreeSet<String>) -> Template {
+    /// The generic template over the lander's fields (`fields`: every field its leads have),
+    /// each headed by its label (`labels`, from the lander form's definition) or, without one,
+    /// by its name made readable (`incident_date` → "Incident date").
+    pub fn generic(fields: &BTreeSet<String>, labels: &BTreeMap<String, String>) -> Template {
         let mut columns: Vec<Column> = GENERIC_COLUMNS
             .iter()
             .map(|(field, header, width)| Column {
@@ -201,7 +213,7 @@ impl Template {
             if !GENERIC_COLUMNS.iter().any(|(c, _, _)| c == f) {
                 columns.push(Column {
                     field: f.clone(),
-                    header: Some(f.clone()),
+                    header: Some(labels.get(f).cloned().unwrap_or_else(|| readable(f))),
                     transform: Vec::new(),
                     kind: Kind::Auto,
                     format: None,
@@ -306,11 +318,21 @@ mod tests {
 
     #[test]
     fn the_generic_template_puts_the_core_first_then_the_other_fields_alphabetically() {
-        let t = Template::generic(&fields());
+        let labels: BTreeMap<String, String> = [("206", "How did you hear about us?"), ("details", "What happened?")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let t = Template::generic(&fields(), &labels);
         let names: Vec<&str> = t.columns.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             names,
             ["lead_id", "received_at", "first_name", "last_name", "email", "phone", "206", "details", "incident_date"]
+        );
+        let headers: Vec<String> = t.sheet_columns().into_iter().map(|c| c.header).collect();
+        assert_eq!(
+            headers[6..],
+            ["How did you hear about us?", "What happened?", "Incident date"],
+            "labels from the form, else the name made readable; never a bare field id"
         );
         assert!(t.summary);
     }

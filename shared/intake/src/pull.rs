@@ -227,8 +227,49 @@ impl Intake {
                 self.settle(outcome, fp, &mut quota_stop).await;
             }
         }
+        // Lander forms' labels (the headers of their lead spreadsheets), at most daily, with
+        // what is left of the allowance: never at the cost of a submission.
+        if quota_stop.is_none() {
+            for form in forms.iter().filter(|f| f.flow == "lander") {
+                if left() == 0 {
+                    break;
+                }
+                let before_calls = self.formstack.calls();
+                self.refresh_labels(conn, &token, &form.form_id).await;
+                let calls = self.formstack.calls() - before_calls;
+                cursor::spend(&***conn, &token_key, today, calls as i32).await?;
+            }
+        }
         report.calls = self.formstack.calls() - start_calls;
         Ok(report)
+    }
+
+    /// Reads a form's definition and stores its field labels, when they are missing or older
+    /// than a day. A failure is logged and changes nothing (the labels are only headers).
+    async fn refresh_labels(&self, conn: &mut Connection, token: &str, form_id: &str) {
+        match forms::labels_stale(&***conn, form_id).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(form_id, error = %e, "could not read the form's label age");
+                return;
+            }
+        }
+        let fields = match self.formstack.form_fields(token, form_id).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(form_id, error = %e, "could not read the form's definition; its labels stay as they were");
+                return;
+            }
+        };
+        let labels: Vec<forms::FieldLabel> = fields
+            .into_iter()
+            .filter(|f| !f.label.trim().is_empty())
+            .map(|f| forms::FieldLabel { field_id: f.id, label: f.label, name: f.name, field_type: f.field_type })
+            .collect();
+        if let Err(e) = forms::save_labels(&***conn, form_id, &labels).await {
+            tracing::warn!(form_id, error = %e, "could not store the form's labels");
+        }
     }
 
     /// Records how a form's pull ended.

@@ -45,6 +45,23 @@ pub struct SubmissionPage {
     pub pages: u64,
 }
 
+/// One field of a form's definition (`GET /form/{id}.json`, `fields`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FormField {
+    /// Field id (a string or a number in the answer).
+    #[serde(deserialize_with = "lenient_text")]
+    pub id: String,
+    /// The label people read.
+    #[serde(default)]
+    pub label: String,
+    /// Formstack's machine name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Field type (`text`, `name`, …).
+    #[serde(rename = "type", default)]
+    pub field_type: Option<String>,
+}
+
 /// Formstack API v2 client.
 #[derive(Debug, Clone)]
 pub struct FormstackClient {
@@ -61,6 +78,14 @@ impl FormstackClient {
     /// HTTP calls made so far (for the daily budget).
     pub fn calls(&self) -> u64 {
         self.http.calls()
+    }
+
+    /// `GET /form/{id}.json`: the form's fields with their labels.
+    pub async fn form_fields(&self, token: &str, form_id: &str) -> Result<Vec<FormField>, VendorError> {
+        let url = format!("{}/form/{form_id}.json", self.base_url);
+        let resp = self.http.send(|c| c.get(&url).bearer_auth(token)).await?;
+        let body = crate::http::read_body(self.http.vendor(), resp).await?;
+        parse_form_fields(&body).map_err(|message| VendorError::Response { vendor: self.http.vendor(), message })
     }
 
     /// `GET /form/{id}/submission.json` with `data=true`, `sort=ASC`, bearer token.
@@ -96,15 +121,22 @@ impl FormstackClient {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The fields of a form definition (`{"fields": [...]}`) or of a field listing (`[...]`).
+pub fn parse_form_fields(body: &[u8]) -> Result<Vec<FormField>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("form definition is not JSON: {e}"))?;
+    let fields = match value {
+        Value::Array(items) => Value::Array(items),
+        Value::Object(mut o) => o.remove("fields").ok_or("form definition has no fields")?,
+        _ => return Err("form definition is neither an object nor a list".into()),
+    };
+    serde_json::from_value(fields).map_err(|e| format!("unexpected form fields: {e}"))
+}
 
-    #[test]
-    fn times_are_sent_in_eastern_time_across_daylight_saving() {
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(eastern(at("2026-01-15T17:00:00Z")), "2026-01-15 12:00:00", "EST, UTC-5");
-        assert_eq!(eastern(at("2026-07-15T17:00:00Z")), "2026-07-15 13:00:00", "EDT, UTC-4");
+fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!("a field id must be text or a number, not {other}"))),
     }
 }
 
@@ -114,4 +146,27 @@ fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> 
         Value::String(s) => s.trim().parse().unwrap_or(0),
         _ => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_definitions_in_both_public_shapes() {
+        let form = include_bytes!("../../../tests/fixtures/vendors/formstack/form.from-evidence.json");
+        let fields = parse_form_fields(form).unwrap();
+        assert_eq!((fields[1].id.as_str(), fields[1].label.as_str()), ("52404590", "Name"));
+        let listing = include_bytes!("../../../tests/fixtures/vendors/formstack/form.fields.json");
+        let fields = parse_form_fields(listing).unwrap();
+        assert!(fields.iter().any(|f| f.label == "Email" && f.field_type.as_deref() == Some("email")));
+        assert!(parse_form_fields(br#"{"error":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn times_are_sent_in_eastern_time_across_daylight_saving() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(eastern(at("2026-01-15T17:00:00Z")), "2026-01-15 12:00:00", "EST, UTC-5");
+        assert_eq!(eastern(at("2026-07-15T17:00:00Z")), "2026-07-15 13:00:00", "EDT, UTC-4");
+    }
 }

@@ -17,18 +17,20 @@ pub struct PullForm {
     pub form_id: String,
     /// IANA time zone of the account's naive timestamps.
     pub time_zone: String,
+    /// The flow it feeds (`registration`, `lander`).
+    pub flow: String,
 }
 
 /// Enabled forms whose submissions are pulled on schedule, by form id.
 pub async fn pull_forms(db: &impl GenericClient) -> Result<Vec<PullForm>> {
     let rows = db
         .query(
-            "SELECT form_id, time_zone FROM integration.form_config
+            "SELECT form_id, time_zone, flow FROM integration.form_config
               WHERE enabled AND pull_enabled ORDER BY form_id",
             &[],
         )
         .await?;
-    Ok(rows.iter().map(|r| PullForm { form_id: r.get(0), time_zone: r.get(1) }).collect())
+    Ok(rows.iter().map(|r| PullForm { form_id: r.get(0), time_zone: r.get(1), flow: r.get(2) }).collect())
 }
 
 /// The mapping of each form in `form_ids`, by its flow: a usable mapping, or why the form
@@ -94,4 +96,49 @@ pub async fn mappings(
             (id.clone(), mapping)
         })
         .collect())
+}
+
+/// One field of a form's definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldLabel {
+    /// Field id.
+    pub field_id: String,
+    /// The label people read.
+    pub label: String,
+    /// Formstack's machine name.
+    pub name: Option<String>,
+    /// Field type.
+    pub field_type: Option<String>,
+}
+
+/// Whether the form's labels are missing or older than a day.
+pub async fn labels_stale(db: &impl GenericClient, form_id: &str) -> Result<bool> {
+    let row = db
+        .query_one(
+            "SELECT coalesce(max(fetched_at) < now() - interval '1 day', true) FROM integration.form_field_label WHERE form_id = $1",
+            &[&form_id],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Replaces the form's labels with `fields` (one statement each way, in the caller's transaction
+/// or alone).
+pub async fn save_labels(db: &impl GenericClient, form_id: &str, fields: &[FieldLabel]) -> Result<()> {
+    let ids: Vec<&str> = fields.iter().map(|f| f.field_id.as_str()).collect();
+    let labels: Vec<&str> = fields.iter().map(|f| f.label.as_str()).collect();
+    let names: Vec<Option<&str>> = fields.iter().map(|f| f.name.as_deref()).collect();
+    let types: Vec<Option<&str>> = fields.iter().map(|f| f.field_type.as_deref()).collect();
+    db.execute(
+        "WITH given AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS g(field_id, label, name, field_type)),
+              gone AS (DELETE FROM integration.form_field_label l WHERE l.form_id = $1
+                         AND NOT EXISTS (SELECT 1 FROM given g WHERE g.field_id = l.field_id))
+         INSERT INTO integration.form_field_label (form_id, field_id, label, name, field_type, fetched_at)
+         SELECT $1, field_id, label, name, field_type, now() FROM given
+         ON CONFLICT (form_id, field_id) DO UPDATE SET label = excluded.label, name = excluded.name,
+             field_type = excluded.field_type, fetched_at = now()",
+        &[&form_id, &ids, &labels, &names, &types],
+    )
+    .await?;
+    Ok(())
 }

@@ -102,10 +102,19 @@ pub fn add_table<'b>(
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    page_setup(sheet)?;
     if !headers.is_empty() {
         sheet.autofilter(0, 0, last_row, headers.len() as u16 - 1)?;
     }
     Ok(sheet)
+}
+
+/// The one page setup of every sheet a person may print or turn into a PDF: landscape, one page
+/// wide (as many pages tall as it needs), the header row repeated at the top of every page.
+pub fn page_setup(sheet: &mut Worksheet) -> Result<(), XlsxError> {
+    sheet.set_landscape().set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
+    Ok(())
 }
 
 /// The header row's style.

@@ -46,6 +46,7 @@ impl<'b> StreamTable<'b> {
             formats.push((number, date));
         }
         sheet.set_freeze_panes(1, 0)?;
+        crate::page_setup(sheet)?;
         Ok(StreamTable { sheet, formats, columns: columns.len() as u16, next_row: 1 })
     }
 
@@ -93,6 +94,21 @@ impl<'b> StreamTable<'b> {
     }
 }
 
+/// A whole-number axis step showing `most` in at most about eight steps: 1, 2 or 5 times a
+/// power of ten.
+pub fn whole_step(most: u64) -> u64 {
+    let raw = most.div_ceil(8).max(1);
+    let mut power = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if m * power >= raw {
+                return m * power;
+            }
+        }
+        power *= 10;
+    }
+}
+
 /// Adds a sheet counting something per day (`days`: date, count, in order) with a column chart
 /// of it beside the table.
 pub fn add_daily_summary(
@@ -122,6 +138,7 @@ pub fn add_daily_summary(
     sheet.write_string_with_format(last + 1, 0, "Total", &bold)?;
     sheet.write_number_with_format(last + 1, 1, total as f64, &bold)?;
     sheet.set_freeze_panes(1, 0)?;
+    crate::page_setup(sheet)?;
     if !days.is_empty() {
         let mut chart = Chart::new(ChartType::Column);
         chart.add_series().set_name(count_header).set_categories((sheet_name.as_str(), 1, 0, last, 0)).set_values((
@@ -133,6 +150,10 @@ pub fn add_daily_summary(
         ));
         chart.title().set_name(&format!("{count_header} per day"));
         chart.legend().set_hidden();
+        // Days as dates (not serial numbers), counts in whole steps.
+        chart.x_axis().set_date_axis(true).set_num_format("yyyy-mm-dd");
+        let most = days.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        chart.y_axis().set_min(0).set_major_unit(whole_step(most) as f64).set_num_format("0");
         sheet.insert_chart(1, 3, &chart)?;
     }
     Ok(())
@@ -190,5 +211,11 @@ mod tests {
         let zip = std::fs::read(&path).unwrap();
         assert!(zip.windows(b"xl/charts/chart1.xml".len()).any(|w| w == b"xl/charts/chart1.xml"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn count_axes_step_in_whole_numbers() {
+        let steps: Vec<u64> = [0, 1, 3, 8, 9, 17, 40, 41, 1000, 123_456].iter().map(|n| whole_step(*n)).collect();
+        assert_eq!(steps, [1, 1, 1, 1, 2, 5, 5, 10, 200, 20_000]);
     }
 }

@@ -320,10 +320,35 @@ async fn form_details(
         Err(resp) => return resp,
     };
     let id = file.trim_end_matches(".json");
+    let time_zone = fs.settings.as_ref().map_or("America/New_York", |s| s.time_zone.as_str()).to_owned();
     match fs.forms.get(id) {
-        Some(form) => Json(json!({"id": form.id, "name": form.name, "fields": form.fields})).into_response(),
+        Some(form) => Json(form_definition(form, &time_zone)).into_response(),
         None => error(StatusCode::NOT_FOUND, "Form not found"),
     }
+}
+
+/// A form's definition in the shape of the public sample
+/// (`tests/fixtures/vendors/formstack/form.from-evidence.json`): its keys, and each field's.
+fn form_definition(form: &Form, time_zone: &str) -> Value {
+    let sample: Value = serde_json::from_str(include_str!("../../fixtures/vendors/formstack/form.from-evidence.json"))
+        .expect("the public sample is JSON");
+    let field_keys: Vec<String> =
+        sample["fields"][0].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let fields: Vec<Value> = form
+        .fields
+        .iter()
+        .map(|f| {
+            let machine =
+                f.label.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect::<String>();
+            let known = json!({"id": f.id, "label": f.label, "name": machine, "type": f.kind});
+            Value::Object(
+                field_keys.iter().map(|k| (k.clone(), known.get(k).cloned().unwrap_or(Value::Null))).collect(),
+            )
+        })
+        .collect();
+    let known = json!({"id": form.id, "name": form.name, "timezone": time_zone, "fields": fields});
+    let keys = sample.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    Value::Object(keys.into_iter().map(|k| (k.clone(), known.get(&k).cloned().unwrap_or(Value::Null))).collect())
 }
 
 async fn submission_details(

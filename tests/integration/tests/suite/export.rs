@@ -153,13 +153,13 @@ async fn the_generic_report_holds_every_field_typed_in_the_subscriptions_time_zo
             "Last name",
             "Email",
             "Phone",
-            "amount",
-            "count",
-            "details",
-            "incident_date",
-            "state"
+            "Amount",
+            "Count",
+            "Details",
+            "Incident date",
+            "State"
         ],
-        "the core first, then every other field alphabetically"
+        "the core first, then every other field alphabetically, headed readably"
     );
     assert_eq!(leads.height(), 4, "header and three leads");
     // Row 1: received 2025-11-20 03:30 UTC = 2025-11-19 21:30 in Chicago.

@@ -110,6 +110,19 @@ async fn a_lander_webhook_and_the_pull_of_the_same_form_make_each_submission_one
     assert_eq!((lander.submissions, lander.report.leads, lander.report.unchanged), (3, 2, 1), "{lander:?}");
     let registrations = report.forms.iter().find(|f| f.form_id == fixtures::DEMO_FORM_ID).unwrap();
     assert_eq!(registrations.report.leads, 0, "the registration form's submissions are no leads");
+    // The lander form's labels, from its definition, for the people reading its spreadsheets.
+    let labels: Vec<(String, String)> =
+        h.db.rows("SELECT field_id, label FROM integration.form_field_label WHERE form_id = '5211430' ORDER BY 1")
+            .await
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    assert_eq!(labels.len(), 6, "{labels:?}");
+    assert_eq!(labels[5], ("206".into(), "How did you hear about us?".into()));
+    let definitions = h.sandbox.requests().await.iter().filter(|r| r.path == "/api/v2/form/5211430.json").count();
+    h.intake.pull("test", false).await.unwrap();
+    let again = h.sandbox.requests().await.iter().filter(|r| r.path == "/api/v2/form/5211430.json").count();
+    assert_eq!((definitions, again), (1, 1), "read at most daily");
     let ids = lead_ids(&h).await;
     assert_eq!(ids.len(), 3);
     let mut expected: Vec<String> = ids.iter().filter(|i| **i != webhook_lead).cloned().collect();
