@@ -274,6 +274,11 @@ echo "second pull (Aventri participants incremental from the last pull minus one
 pull_round
 echo "preview report:"
 connector_invoke preview.json | "$PY" -c 'import json,sys; a=json.load(sys.stdin); print("  s3://platform-local-connectors/" + a["key"]); print("  " + a["url"]); print("  fields seen per stream: " + ", ".join(k + ": " + str(len(v["fields"])) for k, v in a["streams"].items()))'
+echo "first contact (what each provider was seen to send where the public record is silent):"
+psql_q <<'SQL'
+SELECT name AS connection, key AS what, value ->> 'note' AS note
+  FROM connector.connection, jsonb_each(first_contact) ORDER BY 1, 2;
+SQL
 live=$(psql_q -tA -c "SELECT count(*) FROM connector.participants WHERE connection = 'demo-aventri'")
 [ "$live" = 7 ] || { echo "expected 7 demo participants, found $live" >&2; exit 1; }
 echo "messages waiting on the connector queue: $("$PY" infra/local/queue_depth.py "$CONNECTOR_QUEUE_URL")"

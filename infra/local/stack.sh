@@ -50,6 +50,12 @@ install() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null
   fi
+  # LibreOffice (Calc, headless) and poppler print the workbooks in the tests, as a client would.
+  if [ "${STACK_NO_OFFICE:-0}" != 1 ] && { ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null; }; then
+    log "installing LibreOffice Calc (headless) and poppler-utils (Debian packages libreoffice-calc-nogui, poppler-utils)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils >/dev/null
+  fi
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     log "creating the postgres user"
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres

@@ -20,6 +20,7 @@ mod mapping_errors;
 mod meetmax;
 mod meetmax_fidelity;
 mod platform;
+mod print;
 mod pull;
 mod reliability_queues;
 mod reliability_secrets;
