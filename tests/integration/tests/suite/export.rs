@@ -199,6 +199,10 @@ async fn the_generic_report_holds_every_field_typed_in_the_subscriptions_time_zo
     assert_eq!((row.get::<_, String>(0), row.get::<_, i64>(1)), ("done".into(), 3));
     let object = platform_aws::s3::get(&h.s3, &h.bucket, &key).await.unwrap();
     assert_eq!(row.get::<_, i64>(2), object.len() as i64);
+    // As the law firm prints it: the leads a page wide, the summary a page, dates on the axis.
+    let printed = integration_tests::print::print(&object);
+    assert_eq!(printed.pages, 2, "{}", printed.text);
+    assert!(printed.text.contains("Incident date") && printed.text.contains("2025-11-21"), "{}", printed.text);
     let url: String = row.get(3);
     let fetched = reqwest::get(&url).await.unwrap();
     assert_eq!(fetched.status(), 200);

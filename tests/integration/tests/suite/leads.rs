@@ -539,6 +539,8 @@ async fn the_todo_report_lists_what_waits_and_tells_the_team_once() {
     assert_eq!((report["awaiting"].as_u64(), report["waiting_leads"].as_u64()), (Some(1), Some(1)), "{report}");
     assert_eq!(report["key"], "todo/2026-11-23.xlsx");
     let bytes = platform_aws::s3::get(&h.s3, &h.bucket, "todo/2026-11-23.xlsx").await.unwrap();
+    let printed = integration_tests::print::print(&bytes);
+    assert_eq!(printed.pages, 3, "three one-row sheets, a page each: {}", printed.text);
     use calamine::Reader;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let rows = |book: &mut calamine::Xlsx<_>, sheet: &str| -> Vec<String> {
