@@ -247,7 +247,9 @@ impl Leads {
             })
             .await;
         let ms = started.elapsed().as_millis() as i32;
-        match sent {
+        // What the answer means: the row's state, the HTTP status, the body kept, the vendor's id,
+        // the reason, and the outcome reported.
+        let (state, status, body, vendor_id, reason, outcome) = match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16() as i32;
                 let body = platform_vendors::http::read_body(self.http.vendor(), resp)
@@ -256,78 +258,31 @@ impl Leads {
                     .unwrap_or_default();
                 // A 2xx whose body fails the success rule is a refusal inside a 2xx.
                 let rule = vendors::SuccessRule::of(i.parser, &i.options).ok().flatten();
-                if let Some(why) = rule.and_then(|r| r.check(&body).err()) {
-                    let reason = format!(
-                        "HTTP {status}, but the answer fails the success rule: {why}: {}",
-                        body.chars().take(300).collect::<String>()
-                    );
-                    self.finish(
-                        lead.id,
-                        i,
-                        "rejected",
-                        Some(status),
-                        Some(&body),
-                        None,
-                        Some(&reason),
-                        &shaped.warnings,
-                        Some(&logged),
-                        Some(ms),
-                    )
-                    .await?;
-                    return Ok(Outcome::Rejected { reason });
+                match rule.and_then(|r| r.check(&body).err()) {
+                    Some(why) => {
+                        let reason = format!(
+                            "HTTP {status}, but the answer fails the success rule: {why}: {}",
+                            body.chars().take(300).collect::<String>()
+                        );
+                        ("rejected", Some(status), Some(body), None, Some(reason.clone()), Outcome::Rejected { reason })
+                    }
+                    None => {
+                        let vendor_id = vendors::vendor_lead_id(&body);
+                        let outcome = Outcome::Delivered { vendor_lead_id: vendor_id.clone() };
+                        ("delivered", Some(status), Some(body), vendor_id, None, outcome)
+                    }
                 }
-                let vendor_id = vendors::vendor_lead_id(&body);
-                self.finish(
-                    lead.id,
-                    i,
-                    "delivered",
-                    Some(status),
-                    Some(&body),
-                    vendor_id.as_deref(),
-                    None,
-                    &shaped.warnings,
-                    Some(&logged),
-                    Some(ms),
-                )
-                .await?;
-                Ok(Outcome::Delivered { vendor_lead_id: vendor_id })
             }
             Err(VendorError::Status { status, body, .. }) if (400..500).contains(&status) && status != 429 => {
                 let reason = format!("HTTP {status}: {}", body.chars().take(300).collect::<String>());
-                self.finish(
-                    lead.id,
-                    i,
-                    "rejected",
-                    Some(status as i32),
-                    Some(&body),
-                    None,
-                    Some(&reason),
-                    &shaped.warnings,
-                    Some(&logged),
-                    Some(ms),
-                )
-                .await?;
-                Ok(Outcome::Rejected { reason })
+                ("rejected", Some(status as i32), Some(body), None, Some(reason.clone()), Outcome::Rejected { reason })
             }
             Err(e @ VendorError::Transport { .. }) => {
                 // Sent, and the answer lost (timeout, connection cut): the vendor may have it.
                 let reason = format!(
                     "the request was sent and its answer lost ({e}); not re-posted (the vendor may have the lead): check with the client, then redeliver"
                 );
-                self.finish(
-                    lead.id,
-                    i,
-                    "unknown_outcome",
-                    None,
-                    None,
-                    None,
-                    Some(&reason),
-                    &shaped.warnings,
-                    Some(&logged),
-                    Some(ms),
-                )
-                .await?;
-                Ok(Outcome::UnknownOutcome)
+                ("unknown_outcome", None, None, None, Some(reason), Outcome::UnknownOutcome)
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -335,22 +290,23 @@ impl Leads {
                     VendorError::Status { status, .. } => Some(*status as i32),
                     _ => None,
                 };
-                self.finish(
-                    lead.id,
-                    i,
-                    "retrying",
-                    status,
-                    None,
-                    None,
-                    Some(&reason),
-                    &shaped.warnings,
-                    Some(&logged),
-                    Some(ms),
-                )
-                .await?;
-                Ok(Outcome::Retrying { reason })
+                ("retrying", status, None, None, Some(reason.clone()), Outcome::Retrying { reason })
             }
-        }
+        };
+        self.finish(
+            lead.id,
+            i,
+            state,
+            status,
+            body.as_deref(),
+            vendor_id.as_deref(),
+            reason.as_deref(),
+            &shaped.warnings,
+            Some(&logged),
+            Some(ms),
+        )
+        .await?;
+        Ok(outcome)
     }
 
     /// Records an attempt's end on the delivery row (only while this attempt holds it) and in
