@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     ConnectorError,
     description::{Detail, Provider, Source, StreamSpec},
-    fetch::{Answer, Fetcher},
+    fetch::Fetcher,
     records::{self, Outcome, Row, RuleSettings},
     store::{self, Connection, PageCounts, PullState, Removal, Stream},
 };
@@ -217,6 +217,7 @@ impl Pull<'_> {
             _ => None,
         };
         let mut pages = 0u32;
+        let mut refused_since: Option<String> = None;
         loop {
             if !deadline.allows(PAGE_BUDGET) || self.max_pages.is_some_and(|m| pages >= m) {
                 return Ok(Progress::Continue);
@@ -239,17 +240,18 @@ impl Pull<'_> {
             };
             let page = match self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await
             {
-                // A provider that refuses the modified-since parameter on the first page gets a
-                // full pull instead, and the connection a note saying so.
-                Err(ConnectorError::Provider(message)) if since_param.is_some() && state.offset == 0 => {
-                    let param = since_param.unwrap_or_default();
-                    self.fetcher.observe(
-                        format!("modified since {}", spec.name),
-                        format!(
-                            "{} refused `{param}` ({message}); pulls of {} read every record",
-                            self.provider.display, spec.name
-                        ),
-                    );
+                // A provider that refuses the modified-since parameter before anything of the
+                // pull is written gets a full pull instead; the connection is told once the
+                // call without it answers.
+                Err(ConnectorError::Provider(message))
+                    if since_param.is_some() && state.offset == 0 && state.page_done == 0 =>
+                {
+                    refused_since = Some(format!(
+                        "{} answered an error to `{}` ({message}) and not without it: pulls of {} read every record",
+                        self.provider.display,
+                        since_param.unwrap_or_default(),
+                        spec.name
+                    ));
                     state.full = true;
                     state.since = None;
                     let db = self.warehouse.conn().await?;
@@ -263,6 +265,9 @@ impl Pull<'_> {
                 }
                 other => other?,
             };
+            if let Some(note) = refused_since.take() {
+                self.fetcher.observe(format!("modified since {}", spec.name), note);
+            }
             let Some(records) = page.filter(|r| !r.is_empty()) else {
                 self.complete(spec, &map, &state, self.fetcher.requests() - before).await?;
                 return Ok(Progress::Complete);
@@ -298,6 +303,7 @@ impl Pull<'_> {
                     None => Chunk { records: part, ..Default::default() },
                 };
                 state.page_done += taken;
+                state.detail_failures += chunk.failed_details;
                 if state.page_done >= n {
                     state.offset += n;
                     state.page_done = 0;
@@ -315,10 +321,11 @@ impl Pull<'_> {
     }
 
     /// Completes list records with their detail calls: every record of an incremental pull, and
-    /// in a full pull the records that are new or whose list fields differ from the stored
-    /// record (the others take their stored detail). Returns the records and the ids whose
-    /// detail was read now. A record whose detail call fails keeps its stored detail, or, when
-    /// it has none, is rejected with the reason (and read again by the next pull).
+    /// in a full pull the records that are new, whose list fields differ from the stored record,
+    /// or whose detail is older than `detail_max_age_hours` (default 24; the others take their
+    /// stored detail). A record whose detail call fails keeps its stored detail, or, when it has
+    /// none, is rejected with the reason; either way the pull keeps its cursor, so that the next
+    /// pull reads it again.
     async fn complete_records(
         &self,
         spec: &StreamSpec,
@@ -342,16 +349,12 @@ impl Pull<'_> {
             let db = self.warehouse.conn().await?;
             store::stored_records(&**db, &targets, &self.connection.name, &ids).await?
         };
-        let over = |base: &Value, list: &Value| -> Value {
-            let mut merged = base.as_object().cloned().unwrap_or_default();
-            if let Value::Object(l) = list {
-                merged.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            Value::Object(merged)
-        };
         let mut out = Vec::with_capacity(records.len());
         let mut fresh = std::collections::HashSet::new();
         let mut rejected = Vec::new();
+        let mut failed_details = 0u64;
+        let hours = self.connection.settings.get("detail_max_age_hours").and_then(Value::as_f64).unwrap_or(24.0);
+        let max_age = chrono::Duration::milliseconds((hours.max(0.0) * 3_600_000.0) as i64);
         for record in records {
             let Some(id) = id_of(&record) else {
                 out.push(record);
@@ -363,28 +366,28 @@ impl Pull<'_> {
                     .as_object()
                     .is_some_and(|l| l.iter().all(|(k, v)| s.get(k) == Some(&records::without_nul(v.clone()))))
             };
-            if full && let Some(s) = known.filter(|s| same(s)) {
-                out.push(over(s, &record));
+            let recent = |s: &store::Stored| s.detail_read_at.is_some_and(|at| chrono::Utc::now() - at < max_age);
+            if full && let Some(s) = known.filter(|s| recent(s) && same(&s.raw)) {
+                out.push(records::completed(&s.raw, &record));
                 continue;
             }
-            let mut params = self.event_params();
-            params.push((detail.id_param.to_owned(), id.clone()));
-            let why = match self.fetcher.call(detail.call, &params, &[]).await {
-                Ok(Answer::Data(v)) if v.is_object() => {
+            let why = match self.fetcher.detail(detail, &self.event_params(), &id).await? {
+                Ok(v) => {
                     fresh.insert(id);
-                    out.push(over(&v, &record));
+                    out.push(records::completed(&v, &record));
                     continue;
                 }
-                Ok(Answer::Data(_)) => format!("{} answered something other than a record", detail.call),
-                Ok(Answer::End) => format!("{} found no such record", detail.call),
-                Err(ConnectorError::Provider(message)) => message,
-                Err(e) => return Err(e),
+                Err(why) => why,
             };
             if counts.notes.len() < 20 {
                 counts.notes.push(format!("{} {id}: detail not read: {why}", spec.name));
             }
+            failed_details += 1;
             match known {
-                Some(s) => out.push(over(s, &record)),
+                Some(s) => {
+                    counts.failed += 1;
+                    out.push(records::completed(&s.raw, &record));
+                }
                 None => rejected.push((
                     Some(id),
                     format!("detail not read ({why}); read again by the next pull"),
@@ -392,7 +395,7 @@ impl Pull<'_> {
                 )),
             }
         }
-        Ok(Chunk { records: out, fresh, rejected })
+        Ok(Chunk { records: out, fresh, rejected, failed_details })
     }
 
     /// Writes one chunk of a page's records (own rows, rerouted rows, rejected records, the
@@ -406,7 +409,7 @@ impl Pull<'_> {
         chunk: Chunk,
         counts: &mut PageCounts,
     ) -> Result<Vec<String>, ConnectorError> {
-        let Chunk { records, fresh, mut rejected } = chunk;
+        let Chunk { records, fresh, mut rejected, .. } = chunk;
         let rules = self.rules();
         let mut own: Vec<Row> = Vec::new();
         let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
@@ -467,11 +470,18 @@ impl Pull<'_> {
         let mut tx = crate::store::client(&mut db).transaction().await?;
         let mut changed = Vec::new();
         if !own.is_empty() {
+            let ids: Vec<String> = own.iter().map(|r| r.ext_id.clone()).collect();
             let (w, refused) = upsert_isolating(&mut tx, spec, name, state.run_id, own).await?;
             let t = &mut counts.written;
             *t = (t.0 + w.created, t.1 + w.updated, t.2 + w.unchanged);
             changed = w.changed_ids;
             rejected.extend(refused);
+            // A record back from another stream leaves it.
+            if let Some(to) = spec.reroute.as_ref().and_then(|r| self.provider.stream(r.to)) {
+                store::mark_removed(&tx, to.target, name, state.run_id, &ids).await?;
+            }
+            let read: Vec<String> = ids.into_iter().filter(|id| fresh.contains(id)).collect();
+            store::detail_read(&tx, spec.target, name, &read).await?;
         }
         for (to, rows) in rerouted {
             let to_spec = self.provider.stream(to).expect("stream");
@@ -480,6 +490,8 @@ impl Pull<'_> {
             rejected.extend(refused);
             // A record that moved to another stream leaves this one.
             store::mark_removed(&tx, spec.target, name, state.run_id, &ids).await?;
+            let read: Vec<String> = ids.into_iter().filter(|id| fresh.contains(id)).collect();
+            store::detail_read(&tx, to_spec.target, name, &read).await?;
             let e = counts.by_target.entry(to.to_owned()).or_default();
             *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
         }
@@ -693,6 +705,12 @@ impl Pull<'_> {
                 store::add_counts(&tx, state.run_id, &c).await?;
             }
         }
+        if state.detail_failures > 0 {
+            notes.push(format!(
+                "cursor kept: {} records' details were not read; the next pull reads them again",
+                state.detail_failures
+            ));
+        }
         let observed = self.fetcher.take_observed();
         notes.extend(observed.values().cloned());
         store::note_first_contact(&tx, name, state.run_id, &observed).await?;
@@ -706,11 +724,14 @@ impl Pull<'_> {
             &[&state.run_id, &(removed_total as i64), &removal_text],
         )
         .await?;
+        // Details that could not be read keep the cursor where it was: the next pull reads their
+        // records again.
+        let cursor = (state.detail_failures == 0).then_some(state.started_at);
         tx.execute(
-            "UPDATE connector.stream SET pull = NULL, cursor_at = $3, last_error = NULL,
-                    last_full_pull_at = CASE WHEN $4 THEN $3 ELSE last_full_pull_at END
+            "UPDATE connector.stream SET pull = NULL, cursor_at = COALESCE($3, cursor_at), last_error = NULL,
+                    last_full_pull_at = CASE WHEN $4 AND $3 IS NOT NULL THEN $3 ELSE last_full_pull_at END
               WHERE connection = $1 AND stream = $2",
-            &[name, &spec.name, &state.started_at, &state.full],
+            &[name, &spec.name, &cursor, &state.full],
         )
         .await?;
         tx.commit().await?;
@@ -730,6 +751,8 @@ struct Chunk {
     fresh: std::collections::HashSet<String>,
     /// Records refused before the write.
     rejected: Vec<Rejected>,
+    /// Records whose detail call failed.
+    failed_details: u64,
 }
 
 /// Records read between two saves of a page whose records need detail calls (at Aventri's
@@ -747,31 +770,23 @@ fn child_pointer(child: &StreamSpec) -> &'static str {
 /// The child rows a parent's detail record holds, or `None` when it has no such member.
 fn child_rows(child: &StreamSpec, parent: &str, record: &Value) -> Option<Vec<Row>> {
     let Source::InDetail { records_at, child_field, parent_field, .. } = child.source else { return None };
-    let items = record.pointer(records_at)?.as_array()?;
-    Some(
-        items
-            .iter()
-            .filter_map(|item| {
-                let item = records::without_nul(item.clone());
-                let child_id = match &item {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    other => records::flatten(other).get(child.id_field)?.clone(),
-                };
-                let mut fields = Map::new();
-                fields.insert(child_field.to_owned(), Value::String(child_id.clone()));
-                fields.insert(parent_field.to_owned(), Value::String(parent.to_owned()));
-                Some(Row {
-                    ext_id: format!("{parent}/{child_id}"),
-                    status: records::Status::Active,
-                    raw_status: None,
-                    fields,
-                    raw: item,
-                    parent: Some(parent.to_owned()),
-                })
-            })
-            .collect(),
-    )
+    let rows = records::children(records_at, child.id_field, record)?
+        .into_iter()
+        .map(|(child_id, item)| {
+            let mut fields = Map::new();
+            fields.insert(child_field.to_owned(), Value::String(child_id.clone()));
+            fields.insert(parent_field.to_owned(), Value::String(parent.to_owned()));
+            Row {
+                ext_id: format!("{parent}/{child_id}"),
+                status: records::Status::Active,
+                raw_status: None,
+                fields,
+                raw: item,
+                parent: Some(parent.to_owned()),
+            }
+        })
+        .collect();
+    Some(rows)
 }
 
 /// Upserts rows; when the database refuses the batch for a row-level reason, each row is tried

@@ -186,9 +186,13 @@ pub struct Fetcher<'a> {
     pub spacing: f64,
     /// Requests made (authorisation included).
     pub requests: AtomicU64,
-    /// What the provider's answers showed of its shapes (first-contact notes), by key.
-    observed: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// What the provider's answers showed of its shapes (first-contact notes), by key, not yet
+    /// taken; and every key taken before (each note is taken once per fetcher).
+    observed: std::sync::Mutex<Observed>,
 }
+
+/// First-contact notes not yet taken, and the keys taken before.
+type Observed = (std::collections::BTreeMap<String, String>, std::collections::BTreeSet<String>);
 
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -220,12 +224,18 @@ impl<'a> Fetcher<'a> {
     /// Records a first-contact note (the first note of a key stays).
     pub fn observe(&self, key: impl Into<String>, note: impl Into<String>) {
         let mut held = self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.entry(key.into()).or_insert_with(|| note.into());
+        let key = key.into();
+        if !held.1.contains(&key) {
+            held.0.entry(key).or_insert_with(|| note.into());
+        }
     }
 
-    /// The notes recorded since the last call.
+    /// The notes recorded since the last call, each key once in the fetcher's life.
     pub fn take_observed(&self) -> std::collections::BTreeMap<String, String> {
-        std::mem::take(&mut *self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        let mut held = self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let taken = std::mem::take(&mut held.0);
+        held.1.extend(taken.keys().cloned());
+        taken
     }
 
     /// Requests made so far.
@@ -362,6 +372,25 @@ impl<'a> Fetcher<'a> {
             }
             return Ok(Answer::Data(value));
         }
+    }
+
+    /// The detail record of `id`: `Ok(Err(why))` when the provider has none to give (an error
+    /// body, the end of a list, something other than a record); `Err` for what stops a pull.
+    pub async fn detail(
+        &self,
+        detail: &crate::description::Detail,
+        event: &[(String, String)],
+        id: &str,
+    ) -> Result<Result<Value, String>, ConnectorError> {
+        let mut params = event.to_vec();
+        params.push((detail.id_param.to_owned(), id.to_owned()));
+        Ok(match self.call(detail.call, &params, &[]).await {
+            Ok(Answer::Data(v)) if v.is_object() => Ok(v),
+            Ok(Answer::Data(_)) => Err(format!("{} answered something other than a record", detail.call)),
+            Ok(Answer::End) => Err(format!("{} found no such record", detail.call)),
+            Err(ConnectorError::Provider(message)) => Err(message),
+            Err(e) => return Err(e),
+        })
     }
 
     /// One page at `offset`, halving `limit` (down to the paging rule's minimum) while the

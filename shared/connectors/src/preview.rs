@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::{
     ConnectorError,
     description::{Provider, Source},
-    fetch::{Answer, Fetcher},
+    fetch::Fetcher,
     records::{self, Outcome, RuleSettings},
 };
 
@@ -69,25 +69,12 @@ pub async fn read(
                     let mut completed = Vec::new();
                     for record in list {
                         let Some(id) = records::fields(spec, &record).get(spec.id_field).cloned() else { continue };
-                        let mut params = event.clone();
-                        params.push((d.id_param.to_owned(), id.clone()));
-                        let merged = match fetcher.call(d.call, &params, &[]).await {
-                            Ok(Answer::Data(Value::Object(mut detail))) => {
-                                if let Value::Object(l) = &record {
-                                    detail.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
-                                }
-                                Value::Object(detail)
-                            }
-                            Ok(_) | Err(ConnectorError::Provider(_)) => {
-                                out.skips.push([
-                                    spec.name.into(),
-                                    id.clone(),
-                                    "detail not read".into(),
-                                    format!("{} gave no record", d.call),
-                                ]);
+                        let merged = match fetcher.detail(d, &event, &id).await? {
+                            Ok(detail) => records::completed(&detail, &record),
+                            Err(why) => {
+                                out.skips.push([spec.name.into(), id.clone(), "detail not read".into(), why]);
                                 record
                             }
-                            Err(e) => return Err(e),
                         };
                         details.entry(spec.name).or_default().push((id, merged.clone()));
                         completed.push(merged);
@@ -101,12 +88,12 @@ pub async fn read(
                 let mut items = Vec::new();
                 let mut carried = false;
                 for (id, detail) in details.get(parent).into_iter().flatten() {
-                    let Some(children) = detail.pointer(records_at).and_then(Value::as_array) else { continue };
+                    let Some(children) = records::children(records_at, spec.id_field, detail) else { continue };
                     carried = true;
-                    for item in children {
+                    for (child_id, item) in children {
                         items.push(match item {
-                            Value::String(s) => serde_json::json!({spec.id_field: s, "parent": id}),
-                            other => other.clone(),
+                            Value::Object(_) => item,
+                            _ => serde_json::json!({spec.id_field: child_id, "parent": id}),
                         });
                     }
                 }

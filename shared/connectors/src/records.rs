@@ -409,6 +409,37 @@ fn record_id(id_field: &str, flat: &BTreeMap<String, String>) -> Option<String> 
     Some(parts?.join("/"))
 }
 
+/// A list record completed by its detail: the detail's fields, the list record's own values over
+/// them.
+pub fn completed(detail: &Value, list: &Value) -> Value {
+    let mut merged = detail.as_object().cloned().unwrap_or_default();
+    if let Value::Object(l) = list {
+        merged.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::Object(merged)
+}
+
+/// The children a parent's detail record holds at `records_at` — each child's id (an item that
+/// is a string or a number is the id; an object gives its `id_field`) and the item, NUL removed
+/// — or `None` when the record has no such member (nothing is known of the children).
+pub fn children(records_at: &str, id_field: &str, record: &Value) -> Option<Vec<(String, Value)>> {
+    let items = record.pointer(records_at)?.as_array()?;
+    Some(
+        items
+            .iter()
+            .filter_map(|item| {
+                let item = without_nul(item.clone());
+                let id = match &item {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => flatten(other).get(id_field)?.clone(),
+                };
+                Some((id, item))
+            })
+            .collect(),
+    )
+}
+
 /// The photo URL of an image id: `{id}` (or `{image}`) and `{accountid}` replaced in the
 /// endpoint, else the id appended (after `/` unless the endpoint ends with `=`, as
 /// `image.php?acc=…&id=` does).

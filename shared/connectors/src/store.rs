@@ -73,6 +73,10 @@ pub struct PullState {
     /// is written in chunks).
     #[serde(default)]
     pub page_done: u64,
+    /// Records whose detail could not be read in this pull: the cursor stays, so that the next
+    /// pull reads them again.
+    #[serde(default)]
+    pub detail_failures: u64,
 }
 
 /// Loads one connection.
@@ -175,7 +179,16 @@ pub async fn open_pull(
             &[&run_id, &connection, &stream, &full, &trigger, &look_back_secs.unwrap_or(0.0)],
         )
         .await?;
-    let state = PullState { run_id, full, since: row.get(1), started_at: row.get(0), offset: 0, limit, page_done: 0 };
+    let state = PullState {
+        run_id,
+        full,
+        since: row.get(1),
+        started_at: row.get(0),
+        offset: 0,
+        limit,
+        page_done: 0,
+        detail_failures: 0,
+    };
     save_state(db, connection, stream, Some(&state)).await?;
     Ok(state)
 }
@@ -263,24 +276,61 @@ pub async fn upsert(
     Ok(w)
 }
 
-/// The stored records (`raw`) of live rows with these ids in any of `targets`.
+/// A stored record and when its detail was last read.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The record as stored (list fields over the detail).
+    pub raw: Value,
+    /// When its detail was last read (`None`: never).
+    pub detail_read_at: Option<DateTime<Utc>>,
+}
+
+/// The stored records of live rows with these ids in any of `targets`; where one id is live in
+/// two targets (a record rerouted and back), the row seen last.
 pub async fn stored_records(
     db: &impl GenericClient,
     targets: &[Target],
     connection: &str,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, Value>, ConnectorError> {
-    let mut out = std::collections::HashMap::new();
-    for t in targets {
-        let sql = format!(
-            "SELECT fp_ext_id, raw FROM connector.{} WHERE connection = $1 AND fp_ext_id = ANY($2) AND removed_at IS NULL",
-            t.table()
-        );
-        for r in db.query(&sql, &[&connection, &ids]).await? {
-            out.insert(r.get(0), r.get(1));
-        }
+) -> Result<std::collections::HashMap<String, Stored>, ConnectorError> {
+    let union: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT fp_ext_id, raw, detail_read_at, last_seen FROM connector.{}
+                  WHERE connection = $1 AND fp_ext_id = ANY($2) AND removed_at IS NULL",
+                t.table()
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT DISTINCT ON (fp_ext_id) fp_ext_id, raw, detail_read_at FROM ({}) s ORDER BY fp_ext_id, last_seen DESC",
+        union.join(" UNION ALL ")
+    );
+    Ok(db
+        .query(&sql, &[&connection, &ids])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), Stored { raw: r.get(1), detail_read_at: r.get(2) }))
+        .collect())
+}
+
+/// Marks the details of these rows of `target` read now.
+pub async fn detail_read(
+    db: &impl GenericClient,
+    target: Target,
+    connection: &str,
+    ids: &[String],
+) -> Result<(), ConnectorError> {
+    if ids.is_empty() {
+        return Ok(());
     }
-    Ok(out)
+    let sql = format!(
+        "UPDATE connector.{} SET detail_read_at = now() WHERE connection = $1 AND fp_ext_id = ANY($2)",
+        target.table()
+    );
+    db.execute(&sql, &[&connection, &ids]).await?;
+    Ok(())
 }
 
 /// Records first-contact notes on the connection: what the provider was seen to send, each key

@@ -575,7 +575,7 @@ async fn a_refused_modified_since_falls_back_to_a_full_pull_and_a_failed_detail_
     assert_eq!(second.run["status"], "succeeded", "{}", second.run);
     let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
     assert!(
-        notes["modified since participants"]["note"].as_str().unwrap().contains("refused `modifiedfrom`"),
+        notes["modified since participants"]["note"].as_str().unwrap().contains("answered an error to `modifiedfrom`"),
         "{notes}"
     );
     // The full pull read no detail again: every list record matched its stored record.
@@ -607,4 +607,81 @@ async fn a_refused_modified_since_falls_back_to_a_full_pull_and_a_failed_detail_
     assert_eq!(count(&retried, "created_count"), 1, "{}", retried.run);
     let mary: String = h.db.scalar("SELECT last_name FROM connector.participants WHERE fp_ext_id = '1020'").await;
     assert_eq!(mary, "Jackson");
+}
+
+#[tokio::test]
+async fn stored_details_are_reused_only_while_young_and_a_record_back_from_sponsors_leaves_them() {
+    let h = ConnectorHarness::new(fast_fixture(), json!({"event_time_zone": "UTC"})).await;
+    // Presenters have no modified-since filter: every pull is full, and a speaker's list item
+    // carries only its id. A detail read within the day is reused; an older one is read again.
+    h.pull("presenters").await;
+    let mut speaker = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].speakers[0].clone();
+    speaker["bio"] = json!("A new biography.");
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "speakers", vec![speaker]);
+    let details = h.requests_to("getSpeaker.json").await.len();
+    let young = h.pull("presenters").await;
+    assert_eq!(h.requests_to("getSpeaker.json").await.len(), details, "young details reused");
+    assert_eq!(count(&young, "updated_count"), 0, "{}", young.run);
+    h.db.exec("UPDATE connector.presenter SET detail_read_at = now() - interval '25 hours'").await;
+    let old = h.pull("presenters").await;
+    assert_eq!(h.requests_to("getSpeaker.json").await.len(), details + 2, "day-old details read again");
+    assert_eq!(count(&old, "updated_count"), 1, "{}", old.run);
+    let bio: String = h.db.scalar("SELECT fields ->> 'bio' FROM connector.presenter WHERE fp_ext_id = '3001'").await;
+    assert_eq!(bio, "A new biography.");
+
+    // A sponsor who becomes an attendee moves back, and leaves the sponsors.
+    h.pull("participants").await;
+    let mut back = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[7].clone();
+    back["category"] = json!({"categoryid": "1", "name": "Attendee"});
+    back["lastmodified"] =
+        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![back]);
+    let inc = h.pull("participants").await;
+    assert_eq!(inc.run["mode"], "incremental");
+    let places: (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) = {
+        let r = &h
+            .db
+            .rows(
+                "SELECT (SELECT removed_at FROM connector.participant WHERE fp_ext_id = '1008'),
+                          (SELECT removed_at FROM connector.sponsor WHERE fp_ext_id = '1008')",
+            )
+            .await[0];
+        (r.get(0), r.get(1))
+    };
+    assert!(places.0.is_none() && places.1.is_some(), "a participant again, no longer a sponsor: {places:?}");
+    // A full pull reuses the participant's young detail: it stays a participant.
+    h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
+    let still: i64 = h.db.scalar("SELECT count(*) FROM connector.participants WHERE fp_ext_id = '1008'").await;
+    assert_eq!(still, 1);
+
+    // An incremental pull whose detail fails keeps its cursor: the next pull reads it again.
+    let cursor: chrono::DateTime<chrono::Utc> =
+        h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
+    let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[0].clone();
+    changed["registrationstatus"] = json!("Cancelled");
+    changed["lastmodified"] =
+        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/api/v2/ereg/getAttendee.json".into(),
+            on_requests: vec![],
+            fault: Fault::ErrorIn200,
+        }])
+        .await;
+    let failed = h.pull("participants").await;
+    // 1001, and 1008 again (changed within the day's look-back).
+    assert!(
+        failed.run["notes"].to_string().contains("cursor kept: 2 records' details were not read"),
+        "{}",
+        failed.run
+    );
+    assert_eq!((count(&failed, "failed_count"), failed.run["status"].as_str()), (2, Some("partial")), "{}", failed.run);
+    let kept: chrono::DateTime<chrono::Utc> =
+        h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
+    assert_eq!(kept, cursor);
+    h.sandbox.set_faults(vec![]).await;
+    h.pull("participants").await;
+    let status: String = h.db.scalar("SELECT fp_status FROM connector.participant WHERE fp_ext_id = '1001'").await;
+    assert_eq!(status, "cancelled", "read again by the next pull");
 }
