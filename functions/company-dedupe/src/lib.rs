@@ -15,13 +15,13 @@ use platform_runtime::{
     ErrorKind, InvocationError,
     event::{self, Event},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 /// An operator's or scheduler's command.
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// One pass over every registration.
     Sweep,
@@ -137,5 +137,11 @@ mod tests {
         );
         assert!(classify(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
         assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+    }
+
+    #[test]
+    fn an_operators_typo_is_refused_with_the_field_named() {
+        let err = classify(serde_json::json!({"action":"sweep","dry_run":true})).unwrap_err();
+        assert!(err.contains("unknown field `dry_run`"), "{err}");
     }
 }

@@ -19,12 +19,12 @@ use platform_runtime::{
     deadline::DEFAULT_MARGIN,
     event::{self, Event},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 /// An operator's or scheduler's command.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Queue a pull of every enabled stream (of one connection, or of all).

@@ -25,12 +25,12 @@ use platform_runtime::{
     event::{self, Event},
     function_url::{self, respond},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 /// An operator's or scheduler's command.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Recompute integrations' states and release waiting leads.

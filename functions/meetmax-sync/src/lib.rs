@@ -20,13 +20,13 @@ use platform_runtime::{
     deadline::DEFAULT_MARGIN,
     event::{self, Event},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 /// An operator's or scheduler's command.
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Every released registration.
     Sweep,
@@ -132,5 +132,11 @@ mod tests {
         assert!(classify(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
         assert!(classify(json!({"Records": 7})).unwrap_err().contains("SQS event not understood"));
         assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+    }
+
+    #[test]
+    fn an_operators_typo_is_refused_with_the_field_named() {
+        let err = classify(serde_json::json!({"action":"sync","registration_id":["r1"]})).unwrap_err();
+        assert!(err.contains("unknown field `registration_id`"), "{err}");
     }
 }

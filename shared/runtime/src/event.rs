@@ -3,7 +3,7 @@
 //! function's `classify` maps these to its own `Trigger` and refuses the shapes it does not take.
 
 use aws_lambda_events::{lambda_function_urls::LambdaFunctionUrlRequest, sqs::SqsEvent};
-use serde::de::DeserializeOwned;
+use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 /// An event, by its shape; `C` is the function's command type.
@@ -21,8 +21,11 @@ pub enum Event<C> {
     Other,
 }
 
-/// Recognises `payload`'s shape and reads it; the error says what was not understood.
-pub fn read<C: DeserializeOwned>(payload: Value) -> Result<Event<C>, String> {
+/// Recognises `payload`'s shape and reads it; the error says what was not understood. A command
+/// with a field its action does not have is refused with the field named (an operator's typo
+/// never runs with defaults), whatever the command type's own serde attributes say: every field
+/// given must come back when the command is written out again.
+pub fn read<C: DeserializeOwned + Serialize>(payload: Value) -> Result<Event<C>, String> {
     if payload.get("Records").is_some() {
         return serde_json::from_value(payload).map(Event::Sqs).map_err(|e| format!("SQS event not understood: {e}"));
     }
@@ -35,7 +38,15 @@ pub fn read<C: DeserializeOwned>(payload: Value) -> Result<Event<C>, String> {
         return Ok(Event::Schedule);
     }
     if payload.get("action").is_some() {
-        return serde_json::from_value(payload).map(Event::Command).map_err(|e| format!("unknown command: {e}"));
+        let command: C = serde_json::from_value(payload.clone()).map_err(|e| format!("unknown command: {e}"))?;
+        let known = serde_json::to_value(&command).map_err(|e| format!("unknown command: {e}"))?;
+        if let Some(field) =
+            payload.as_object().into_iter().flatten().map(|(k, _)| k).find(|k| known.get(k.as_str()).is_none())
+        {
+            let action = payload.get("action").and_then(Value::as_str).unwrap_or_default();
+            return Err(format!("unknown command: unknown field `{field}` for action {action:?}"));
+        }
+        return Ok(Event::Command(command));
     }
     Ok(Event::Other)
 }
@@ -45,10 +56,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[derive(Debug, serde::Deserialize, serde::Serialize, PartialEq)]
     #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
     enum Command {
         Sweep,
+        Pull {
+            #[serde(default)]
+            full: bool,
+        },
     }
 
     #[test]
@@ -61,6 +76,17 @@ mod tests {
         assert!(matches!(read::<Command>(json!({"detail-type": "Scheduled Event"})), Ok(Event::Schedule)));
         assert!(matches!(read::<Command>(json!({"action": "sweep"})), Ok(Event::Command(Command::Sweep))));
         assert!(read::<Command>(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
+        // A typo is refused with the field named, on a unit action as on one with fields.
+        for (typo, field) in
+            [(json!({"action": "sweep", "dry_run": true}), "dry_run"), (json!({"action": "pull", "ful": true}), "ful")]
+        {
+            let err = read::<Command>(typo).unwrap_err();
+            assert!(err.contains(&format!("unknown field `{field}`")), "{err}");
+        }
+        assert!(matches!(
+            read::<Command>(json!({"action": "pull"})),
+            Ok(Event::Command(Command::Pull { full: false }))
+        ));
         assert!(read::<Command>(json!({"Records": "no"})).unwrap_err().contains("SQS event not understood"));
         assert!(matches!(read::<Command>(json!({"hello": 1})), Ok(Event::Other)));
     }
