@@ -789,8 +789,8 @@ fn child_rows(child: &StreamSpec, parent: &str, record: &Value) -> Option<Vec<Ro
     Some(rows)
 }
 
-/// Upserts rows; when the database refuses the batch for a row-level reason, each row is tried
-/// alone (in a savepoint) and the refused ones come back with the database's reason.
+/// Upserts rows, isolating those the database refuses for a row-level reason
+/// (`platform_warehouse::isolate`): the refused ones come back with the database's reason.
 async fn upsert_isolating(
     tx: &mut platform_warehouse::tokio_postgres::Transaction<'_>,
     spec: &StreamSpec,
@@ -798,41 +798,25 @@ async fn upsert_isolating(
     run_id: Uuid,
     rows: Vec<Row>,
 ) -> Result<(store::Written, Vec<Rejected>), ConnectorError> {
-    let sp = tx.savepoint("page").await?;
-    match store::upsert(&sp, spec.target, connection, run_id, &rows).await {
-        Ok(w) => {
-            sp.commit().await?;
-            return Ok((w, Vec::new()));
-        }
-        Err(ConnectorError::Warehouse(e)) if row_level(&e) => sp.rollback().await?,
-        Err(e) => return Err(e),
-    }
-    let mut total = store::Written::default();
-    let mut refused = Vec::new();
-    for row in rows {
-        let one = tx.savepoint("row").await?;
-        match store::upsert(&one, spec.target, connection, run_id, std::slice::from_ref(&row)).await {
-            Ok(w) => {
-                one.commit().await?;
-                total.created += w.created;
-                total.updated += w.updated;
-                total.unchanged += w.unchanged;
-                total.changed_ids.extend(w.changed_ids);
-            }
-            Err(ConnectorError::Warehouse(e)) if row_level(&e) => {
-                one.rollback().await?;
-                refused.push((Some(row.ext_id.clone()), format!("refused by the database: {e}"), row.raw));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((total, refused))
-}
-
-fn row_level(e: &platform_warehouse::WarehouseError) -> bool {
-    let platform_warehouse::WarehouseError::Db(db) = e else { return false };
-    db.code().is_some_and(|c| {
-        let c = c.code();
-        c.starts_with("22") || c.starts_with("23") || c == "54000"
+    let client = &*tx;
+    let isolated = platform_warehouse::isolate::isolate(&*tx, rows, |chunk: Vec<Row>| {
+        Box::pin(async move {
+            let written = store::upsert(client, spec.target, connection, run_id, &chunk).await;
+            (chunk, written)
+        })
     })
+    .await?;
+    let mut total = store::Written::default();
+    for (_, w) in isolated.written {
+        total.created += w.created;
+        total.updated += w.updated;
+        total.unchanged += w.unchanged;
+        total.changed_ids.extend(w.changed_ids);
+    }
+    let refused = isolated
+        .refused
+        .into_iter()
+        .map(|(row, reason)| (Some(row.ext_id), format!("refused by the database: {reason}"), row.raw))
+        .collect();
+    Ok((total, refused))
 }

@@ -17,7 +17,7 @@ use platform_domain::{
 };
 use platform_warehouse::{Connection, Transaction};
 use platform_warehouse::{
-    cursor, forms, leads, outbox,
+    cursor, forms, isolate, leads, outbox,
     raw::{self, MappingOutcome, NewRaw, PendingRaw, Source, StoredRaw},
     registrations::{self, RowResult},
 };
@@ -513,34 +513,23 @@ async fn write_leads(
                 outcomes.push(MappingOutcome::failed(raw_id, e));
             }
         };
-    let savepoint = tx.savepoint("leads_together").await?;
-    match leads::insert_formstack(&*savepoint, &leads).await {
-        Ok(ids) => {
-            savepoint.commit().await?;
-            for ((raw_id, lead), id) in raw_ids.iter().zip(&leads).zip(ids) {
-                record(*raw_id, lead, Ok(id), report);
-            }
+    let firsts: Vec<(i64, LeadRow)> = raw_ids.into_iter().zip(leads).collect();
+    let client = &**tx;
+    let isolated = isolate::isolate(tx, firsts, |chunk: Vec<(i64, LeadRow)>| {
+        Box::pin(async move {
+            let ids = leads::insert_formstack(client, chunk.iter().map(|(_, l)| l)).await;
+            (chunk, ids)
+        })
+    })
+    .await?;
+    for (chunk, ids) in isolated.written {
+        for ((raw_id, lead), id) in chunk.iter().zip(ids) {
+            record(*raw_id, lead, Ok(id), report);
         }
-        Err(e) => {
-            let Some(_) = row_level_reason(&e) else { return Err(e.into()) };
-            savepoint.rollback().await?;
-            // One at a time, each in its own savepoint: only the refused ones are left out.
-            for (raw_id, lead) in raw_ids.iter().zip(&leads) {
-                let one = tx.savepoint("lead_alone").await?;
-                match leads::insert_formstack(&*one, std::slice::from_ref(lead)).await {
-                    Ok(ids) => {
-                        one.commit().await?;
-                        record(*raw_id, lead, Ok(ids[0]), report);
-                    }
-                    Err(e) => {
-                        let Some(reason) = row_level_reason(&e) else { return Err(e.into()) };
-                        one.rollback().await?;
-                        tracing::warn!(submission_id = %lead.source_id, %reason, "lead refused by the database; isolated");
-                        record(*raw_id, lead, Err(reason), report);
-                    }
-                }
-            }
-        }
+    }
+    for ((raw_id, lead), reason) in isolated.refused {
+        tracing::warn!(submission_id = %lead.source_id, %reason, "lead refused by the database; isolated");
+        record(raw_id, &lead, Err(reason), report);
     }
     outbox::enqueue(&**tx, KIND_LEADS_RECEIVED, &new_ids, run_id).await?;
     Ok(outcomes)
@@ -569,10 +558,8 @@ enum Written {
     Refused(String),
 }
 
-/// Upserts `rows` inside savepoints; when the database refuses the statement for a row-level
-/// reason (a NUL, a value too long for a column, a number out of range, a constraint), the
-/// batch is split in halves and retried until each refused row stands alone: k bad rows among
-/// n cost about 2·k·log2(n) extra statements, and every good row is written.
+/// Upserts `rows`, isolating those the database refuses for a row-level reason (a NUL, a value
+/// too long for a column, a number out of range, a constraint): `platform_warehouse::isolate`.
 /// Returns (raw id, registration id, result) per row.
 async fn upsert_isolating(
     tx: &mut Transaction<'_>,
@@ -580,58 +567,25 @@ async fn upsert_isolating(
     rows: Vec<(StoredRaw, RegistrationRow)>,
     real_time: bool,
 ) -> Result<Vec<(i64, String, Written)>, IntakeError> {
-    let mut out = Vec::with_capacity(rows.len());
-    let mut stack = vec![rows];
-    while let Some(chunk) = stack.pop() {
-        if chunk.is_empty() {
-            continue;
-        }
-        let (raws, regs): (Vec<StoredRaw>, Vec<RegistrationRow>) = chunk.into_iter().unzip();
-        // The savepoint is sent together with the statement (one round trip, not two). When the
-        // statement succeeds it is not released: it ends with the transaction, and releasing it
-        // would cost another round trip for nothing.
-        // `biased`: polled in this order, so the savepoint goes first.
-        let (opened, written) = tokio::join!(
-            biased;
-            tx.batch_execute("SAVEPOINT isolate_rows"),
-            registrations::upsert(&*tx, mapping, &regs, &raws, real_time),
-        );
-        opened?;
-        match written {
-            Ok(results) => {
-                let by_id: HashMap<String, RowResult> = results.into_iter().collect();
-                for (raw, reg) in raws.into_iter().zip(regs) {
-                    let result = by_id.get(&reg.registration_id).cloned().unwrap_or(RowResult::Superseded);
-                    out.push((raw.id, reg.registration_id, Written::Row(result)));
-                }
-            }
-            Err(e) => {
-                let Some(reason) = row_level_reason(&e) else { return Err(e.into()) };
-                // Back to the savepoint just opened (the most recent of that name).
-                tx.batch_execute("ROLLBACK TO SAVEPOINT isolate_rows").await?;
-                if regs.len() == 1 {
-                    let reg = regs.into_iter().next().expect("one row");
-                    tracing::warn!(registration_id = %reg.registration_id, %reason, "row refused by the database; isolated");
-                    out.push((raws[0].id, reg.registration_id, Written::Refused(reason)));
-                } else {
-                    let mut rows: Vec<(StoredRaw, RegistrationRow)> = raws.into_iter().zip(regs).collect();
-                    let second = rows.split_off(rows.len() / 2);
-                    stack.push(second);
-                    stack.push(rows);
-                }
-            }
+    let client = &*tx;
+    let isolated = isolate::isolate(tx, rows, |chunk: Vec<(StoredRaw, RegistrationRow)>| {
+        Box::pin(async move {
+            let written = registrations::upsert(client, mapping, &chunk, real_time).await;
+            (chunk, written)
+        })
+    })
+    .await?;
+    let mut out: Vec<(i64, String, Written)> = Vec::new();
+    for (chunk, results) in isolated.written {
+        let mut by_id: HashMap<String, RowResult> = results.into_iter().collect();
+        for (raw, reg) in chunk {
+            let result = by_id.remove(&reg.registration_id).unwrap_or(RowResult::Superseded);
+            out.push((raw.id, reg.registration_id, Written::Row(result)));
         }
     }
+    for ((raw, reg), reason) in isolated.refused {
+        tracing::warn!(registration_id = %reg.registration_id, %reason, "row refused by the database; isolated");
+        out.push((raw.id, reg.registration_id, Written::Refused(reason)));
+    }
     Ok(out)
-}
-
-/// The database's reason when it refused a statement because of the data of some row (SQLSTATE
-/// classes 22 data exception and 23 integrity violation, and 54000 such as an index row too
-/// large): isolating the row helps. Anything else fails the batch.
-fn row_level_reason(e: &platform_warehouse::WarehouseError) -> Option<String> {
-    let platform_warehouse::WarehouseError::Db(db) = e else { return None };
-    let err = db.as_db_error()?;
-    let code = err.code().code();
-    (code.starts_with("22") || code.starts_with("23") || code == "54000")
-        .then(|| format!("{} (SQLSTATE {code})", err.message()))
 }

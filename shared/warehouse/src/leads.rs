@@ -13,7 +13,11 @@ use crate::Result;
 /// version, or the webhook and the pull of the same submission) is left as it is: a lead is
 /// delivered as it first arrived. Rows must have distinct (lander, submission) pairs. Returns,
 /// per row in order, the new lead's id, or `None` when it already existed.
-pub async fn insert_formstack(db: &impl GenericClient, rows: &[LeadRow]) -> Result<Vec<Option<i64>>> {
+pub async fn insert_formstack<'r>(
+    db: &impl GenericClient,
+    rows: impl IntoIterator<Item = &'r LeadRow>,
+) -> Result<Vec<Option<i64>>> {
+    let rows: Vec<&LeadRow> = rows.into_iter().collect();
     if rows.is_empty() {
         return Ok(Vec::new());
     }

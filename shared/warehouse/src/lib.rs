@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod cursor;
 pub mod forms;
+pub mod isolate;
 pub mod leads;
 pub mod migrate;
 pub mod outbox;
@@ -37,13 +38,22 @@ pub enum WarehouseError {
 
 /// Implements `From<tokio_postgres::Error>` for a service's error enum through its
 /// `Warehouse(WarehouseError)` variant: the one conversion path from a database error, written
-/// once for every service.
+/// once for every service; and [`isolate::DbError`], so that the service's writers isolate the
+/// rows the database refuses.
 #[macro_export]
 macro_rules! impl_from_db_error {
     ($error:ty) => {
         impl From<$crate::tokio_postgres::Error> for $error {
             fn from(e: $crate::tokio_postgres::Error) -> Self {
                 Self::Warehouse(e.into())
+            }
+        }
+        impl $crate::isolate::DbError for $error {
+            fn db_error(&self) -> Option<&$crate::tokio_postgres::Error> {
+                match self {
+                    Self::Warehouse(e) => $crate::isolate::DbError::db_error(e),
+                    _ => None,
+                }
             }
         }
     };

@@ -38,14 +38,14 @@ pub enum RowResult {
 pub async fn upsert(
     db: &impl deadpool_postgres::GenericClient,
     mapping: &FormMapping,
-    rows: &[RegistrationRow],
-    raws: &[StoredRaw],
+    pairs: &[(StoredRaw, RegistrationRow)],
     authoritative_time: bool,
 ) -> Result<Vec<(String, RowResult)>> {
-    if rows.is_empty() {
+    if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    assert_eq!(rows.len(), raws.len(), "one raw row per row");
+    let rows: Vec<&RegistrationRow> = pairs.iter().map(|(_, r)| r).collect();
+    let raws: Vec<&StoredRaw> = pairs.iter().map(|(raw, _)| raw).collect();
     let sql = upsert_sql(mapping.columns(), authoritative_time);
     let ids: Vec<&str> = rows.iter().map(|r| r.registration_id.as_str()).collect();
     let forms: Vec<&str> = rows.iter().map(|r| r.form_id.as_str()).collect();

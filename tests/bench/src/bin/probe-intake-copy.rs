@@ -86,8 +86,9 @@ async fn main() -> anyhow::Result<()> {
         let tx = ca.transaction().await?;
         let stored: Vec<StoredRaw> =
             raw::insert(&tx, Source::Pull, false, run, &raws, true).await?.into_iter().map(Option::unwrap).collect();
+        let pairs: Vec<(StoredRaw, _)> = stored.into_iter().zip(rows.iter().cloned()).collect();
         let t1 = Instant::now();
-        let r = registrations::upsert(&tx, mapping, &rows, &stored, true).await?;
+        let r = registrations::upsert(&tx, mapping, &pairs, true).await?;
         assert_eq!(r.len(), rows.len());
         let t2 = Instant::now();
         tx.commit().await?;
