@@ -13,6 +13,16 @@ use platform_runtime::Deadline;
 use serde_json::json;
 use vendor_sandbox::{Fault, FaultRule, aventri::AventriSwitches};
 
+/// Demo attendee `index` changed by `edit` an hour ago (inside the look-back whatever the day the
+/// suite runs), in the sandbox's Aventri.
+async fn change_attendee(h: &ConnectorHarness, index: usize, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[index].clone();
+    edit(&mut changed);
+    changed["lastmodified"] =
+        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
+    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
+}
+
 #[tokio::test]
 async fn a_first_pull_applies_every_rule_of_the_demo_event() {
     let h = ConnectorHarness::demo().await;
@@ -170,12 +180,7 @@ async fn incremental_pulls_look_back_one_day_and_never_rewrite_unchanged_rows() 
     let details_before = h.requests_to("getAttendee.json").await.len();
 
     // One attendee changes in Aventri; nothing else does.
-    let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[1].clone();
-    changed["registrationstatus"] = json!("Cancelled");
-    // Changed an hour ago, inside the look-back whatever the day the suite runs.
-    changed["lastmodified"] =
-        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
-    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
+    change_attendee(&h, 1, |a| a["registrationstatus"] = json!("Cancelled")).await;
     let second = h.pull("participants").await;
     assert_eq!(second.run["mode"], "incremental", "{}", second.run);
     let since = (cursor - chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string();
@@ -631,11 +636,7 @@ async fn stored_details_are_reused_only_while_young_and_a_record_back_from_spons
 
     // A sponsor who becomes an attendee moves back, and leaves the sponsors.
     h.pull("participants").await;
-    let mut back = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[7].clone();
-    back["category"] = json!({"categoryid": "1", "name": "Attendee"});
-    back["lastmodified"] =
-        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
-    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![back]);
+    change_attendee(&h, 7, |a| a["category"] = json!({"categoryid": "1", "name": "Attendee"})).await;
     let inc = h.pull("participants").await;
     assert_eq!(inc.run["mode"], "incremental");
     let places: (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) = {
@@ -657,11 +658,7 @@ async fn stored_details_are_reused_only_while_young_and_a_record_back_from_spons
     // An incremental pull whose detail fails keeps its cursor: the next pull reads it again.
     let cursor: chrono::DateTime<chrono::Utc> =
         h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
-    let mut changed = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].attendees[0].clone();
-    changed["registrationstatus"] = json!("Cancelled");
-    changed["lastmodified"] =
-        json!((chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S").to_string());
-    h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
+    change_attendee(&h, 0, |a| a["registrationstatus"] = json!("Cancelled")).await;
     h.sandbox
         .set_faults(vec![FaultRule {
             path_prefix: "/api/v2/ereg/getAttendee.json".into(),
