@@ -23,6 +23,13 @@ async fn change_attendee(h: &ConnectorHarness, index: usize, edit: impl FnOnce(&
     h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
 }
 
+/// Every answer under `path` from now on is an error object inside a 200.
+async fn error_in_every_200(h: &ConnectorHarness, path: &str) {
+    h.sandbox
+        .set_faults(vec![FaultRule { path_prefix: path.into(), on_requests: vec![], fault: Fault::ErrorIn200 }])
+        .await;
+}
+
 #[tokio::test]
 async fn a_first_pull_applies_every_rule_of_the_demo_event() {
     let h = ConnectorHarness::demo().await;
@@ -301,13 +308,7 @@ async fn provider_quirks_end_of_list_token_expiry_size_limit_and_errors_in_200()
         .await;
     let s = h.pull("sessions").await;
     assert_eq!(s.progress, Progress::Complete);
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/api/v2/ereg/listSpeakers.json".into(),
-            on_requests: vec![],
-            fault: Fault::ErrorIn200,
-        }])
-        .await;
+    error_in_every_200(&h, "/api/v2/ereg/listSpeakers.json").await;
     let err = h.service.pull_now(CONNECTION, "presenters", &Deadline::none()).await.unwrap_err();
     assert!(matches!(&err, ConnectorError::Provider(m) if m.contains("An error occurred")), "{err}");
 }
@@ -592,13 +593,7 @@ async fn a_refused_modified_since_falls_back_to_a_full_pull_and_a_failed_detail_
     let newcomer = json!({"attendeeid": "1020", "fname": "Mary", "lname": "Jackson", "registrationstatus": "Confirmed",
         "category": {"categoryid": "1", "name": "Attendee"}, "answers": [], "lastmodified": "2026-11-06 00:00:00"});
     h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![newcomer]);
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/api/v2/ereg/getAttendee.json".into(),
-            on_requests: vec![],
-            fault: Fault::ErrorIn200,
-        }])
-        .await;
+    error_in_every_200(&h, "/api/v2/ereg/getAttendee.json").await;
     let failed = h.service.pull_full(CONNECTION, "participants", &Deadline::none()).await.unwrap();
     assert_eq!((count(&failed, "failed_count"), failed.run["status"].as_str()), (1, Some("partial")), "{}", failed.run);
     let (id, reason): (String, String) = {
@@ -659,13 +654,7 @@ async fn stored_details_are_reused_only_while_young_and_a_record_back_from_spons
     let cursor: chrono::DateTime<chrono::Utc> =
         h.db.scalar("SELECT cursor_at FROM connector.stream WHERE stream = 'participants'").await;
     change_attendee(&h, 0, |a| a["registrationstatus"] = json!("Cancelled")).await;
-    h.sandbox
-        .set_faults(vec![FaultRule {
-            path_prefix: "/api/v2/ereg/getAttendee.json".into(),
-            on_requests: vec![],
-            fault: Fault::ErrorIn200,
-        }])
-        .await;
+    error_in_every_200(&h, "/api/v2/ereg/getAttendee.json").await;
     let failed = h.pull("participants").await;
     // 1001, and 1008 again (changed within the day's look-back).
     assert!(
