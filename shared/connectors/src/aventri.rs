@@ -152,7 +152,7 @@ pub fn provider() -> Provider {
                 split_name: None,
                 status: None,
                 reroute: None,
-                // Seed 003: sessions without a start and an end time are not imported.
+                // SpotMe's Aventri integration: sessions without a start and an end time are not imported.
                 require: Some(Require {
                     import_flagged: false,
                     fields: &["sessiondate", "starttime", "endtime"],

@@ -96,8 +96,8 @@ pub fn provider() -> Provider {
                 split_name: None,
                 status: None,
                 reroute: None,
-                // Seed 002: "For sessions: All sessions are imported": those without times too,
-                // flagged.
+                // SpotMe's Lenos integration: "For sessions: All sessions are imported": those
+                // without times too, flagged.
                 require: Some(Require {
                     import_flagged: true,
                     fields: &["Start", "End"],

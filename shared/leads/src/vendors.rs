@@ -50,7 +50,7 @@ impl Parser {
     }
 }
 
-/// The vendor's published endpoint (reference §1, §2), if it has one.
+/// The vendor's published endpoint (`docs/vendors.md`), if it has one.
 pub fn default_endpoint(p: Parser) -> Option<&'static str> {
     match p {
         Parser::Captorra => Some("https://captorraapi.captorra.com/api/captorraapi/create"),
@@ -68,7 +68,7 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The vendor's rules (reference §1, §2); an integration's `rules` override them.
+/// The vendor's published rules (`docs/vendors.md`); an integration's `rules` override them.
 pub fn default_rules(p: Parser) -> Rules {
     const CAPTORRA: &[(&str, usize)] = &[
         ("First", 50),

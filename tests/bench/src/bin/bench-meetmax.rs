@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let companies: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(bench_report::size(150));
     let concurrency = 4;
     let h = harness(RATE, concurrency).await;
-    // The known limit: a fixed rate (the configured one), as the account ran before issue 14.
+    // The known limit: a fixed rate (the configured one), without adaptive pacing.
     h.db.exec("UPDATE integration.meetmax_account SET adaptive_rate = false").await;
     seed(&h, "bench", registrations, companies).await;
     let start = Instant::now();

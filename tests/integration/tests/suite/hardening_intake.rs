@@ -1,4 +1,4 @@
-//! Hardening of formstack-intake (issue 8, findings 1, 3, 4 and 5): per-form webhook keys, a
+//! Hardening of formstack-intake: per-form webhook keys, a
 //! registration that never changes form, the `HandshakeKey`, NUL characters and rows the database
 //! refuses, and the version guard. Real PostgreSQL, moto and the sandbox.
 

@@ -1,4 +1,4 @@
-//! Hardening of meetmax-sync (issue 8, findings 6, 7 and 12): uncertain adds looked up before
+//! Hardening of meetmax-sync: uncertain adds looked up before
 //! they are repeated, lists that may be truncated, edits serialised per record, and the
 //! invocation deadline. Real PostgreSQL, moto and the sandbox's MeetMax over HTTP.
 

@@ -1,6 +1,7 @@
 //! The Lenos connector (provisional contract `lenos-provisional-v1`) against the sandbox's Lenos
 //! over HTTP, a real PostgreSQL and moto: every stream and rule, the incremental Person pull and
-//! its watermark, the seed's removal trap, both authentication modes, errors and the preview.
+//! its watermark, removal after an incremental pull (which would delete data: never), both
+//! authentication modes, errors and the preview.
 
 use chrono::{DateTime, Utc};
 use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION, count};
@@ -45,7 +46,7 @@ async fn every_lenos_stream_is_pulled_with_its_rules() {
         h.db.scalar("SELECT fields ->> 'first_name' FROM connector.participant WHERE fp_ext_id = 'p6'").await;
     assert_eq!(first, "Zoë");
 
-    // Sessions: times to UTC; one without times imported all the same (seed 002: "All sessions
+    // Sessions: times to UTC; one without times imported all the same (SpotMe: "All sessions
     // are imported"), flagged and without times; a master for s1 + s2.
     let s = h.pull("sessions").await;
     assert_eq!(count(&s, "created_count"), 6, "{}", s.run);
@@ -159,7 +160,8 @@ async fn the_seeds_removal_trap_removes_nothing_after_an_incremental_person_pull
     )
     .await;
     h.pull("participants").await;
-    // A person is deleted in Lenos; the next Person pull is incremental (the seed's trap).
+    // A person is deleted in Lenos; the next Person pull is incremental: removing what it did not
+    // read would delete everyone else.
     h.sandbox.state.lenos.lock().await.remove_person(fixtures::LENOS_EVENT, "p5");
     let inc = h.pull("participants").await;
     assert_eq!(inc.run["mode"], "incremental");

@@ -1,4 +1,4 @@
-//! meetmax-sync beside the scripts it replaces (issue 13 A): passwords as an explicit choice,
+//! meetmax-sync beside the scripts it replaces: passwords as an explicit choice,
 //! exclusions by registration with a reason.
 
 use integration_tests::meetmax_support::{MeetmaxHarness, Reg};

@@ -1,4 +1,4 @@
-//! Reliability suite, queues (issue 8): R1 every SQS message delivered twice and out of order
+//! Reliability suite, queues: R1 every SQS message delivered twice and out of order
 //! across the three functions; R3 a poison message in a batch of ten, redriven to the DLQ.
 //! Real PostgreSQL, moto (queues with redrive policies) and the sandbox over HTTP.
 

@@ -1,4 +1,4 @@
-//! Reliability suite, secrets (issue 8, R7): a full run through all three functions with vendor
+//! Reliability suite, secrets (R7): a full run through all three functions with vendor
 //! faults on every hop (timeouts, resets, 5xx), then every captured log line (debug level, all
 //! targets), every text column of the warehouse (run records, stored errors, operators' status
 //! columns, raw bodies) and the sandbox's request log are searched for every secret value.

@@ -1,4 +1,4 @@
-//! Reliability suite, vendors (issue 8): R2 a crash at every boundary between a MeetMax write and
+//! Reliability suite, vendors: R2 a crash at every boundary between a MeetMax write and
 //! its database record; R4 every vendor fault on the Formstack pull and on MeetMax writes. Real
 //! PostgreSQL, moto and the sandbox over HTTP.
 

@@ -1,4 +1,4 @@
-//! Reliability suite, webhooks (issue 8, R5): 560 generated Function URL requests (forged,
+//! Reliability suite, webhooks (R5): 560 generated Function URL requests (forged,
 //! wrong form, unsigned, oversized, malformed form and JSON bodies, invalid UTF-8, NUL,
 //! 10,000-character fields, bad base64, base64 and plain bodies) through formstack-intake's
 //! Lambda handler: no panic, the right status every time, nothing partial written.
