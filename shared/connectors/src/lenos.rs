@@ -1,8 +1,9 @@
 //! The Lenos connector, spoken through one adapter: the **provisional** HTTP contract
 //! `lenos-provisional-v1` (no Lenos documentation exists; the contract was invented for the
-//! sandbox). Its description, credentials, login and the two-way register call live here and
-//! nowhere else; when Lenos's real API is known, this file (and `docs/lenos.md`) is what
-//! changes. Facts and sources: `docs/lenos.md`.
+//! sandbox). Its description, credentials, login and the two-way register call live here; its
+//! authentication is the `Auth::Lenos` arm of `fetch.rs`. The event id's place and the call
+//! paths are connection settings (`event_param`, `paths`); a different contract changes this
+//! file, that arm and `docs/lenos.md`. Facts and sources: `docs/lenos.md`.
 
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,11 @@
-//! connector-pull's service: a declarative connector engine and its providers.
+//! connector-pull's and session-register's service: a declarative connector engine, its
+//! providers and the two-way registration.
 //!
-//! - [`description`]: what a provider is, as data; [`aventri`]: the Aventri description and
-//!   credentials; [`fetch`]: calls, authentication, shared pacing, error rules.
+//! - [`description`]: what a provider is, as data; [`aventri`] and [`lenos`]: the providers'
+//!   descriptions and credentials ([`credentials`]: reading a secret's fields); [`fetch`]:
+//!   calls, authentication, shared pacing, error rules, first-contact notes.
 //! - [`records`]: pure record rules; [`store`]: the warehouse side; [`engine`]: the pull loop;
-//!   [`preview`]: the operators' preview report.
+//!   [`preview`]: the operators' preview report; [`register`]: two-way registration.
 //!
 //! [`Connectors`] ties them to the triggers: a plan (one message per connection stream), a pull
 //! (one message: continue or start a stream's pull until the deadline), an operator's full
