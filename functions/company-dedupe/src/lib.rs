@@ -45,18 +45,8 @@ pub enum Trigger {
 
 /// Recognises the trigger of `payload`; the error says what was wrong.
 pub fn classify(payload: Value) -> Result<Trigger, String> {
-    let first_source = payload.pointer("/Records/0/eventSource").and_then(Value::as_str).unwrap_or("");
-    if first_source == "aws:s3" {
-        let keys = payload["Records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.pointer("/s3/object/key").and_then(Value::as_str))
-            // S3 event keys are URL-encoded ('+' for spaces).
-            .map(|key| form_urlencoded::parse(format!("k={key}").as_bytes()).map(|(_, v)| v.into_owned()).collect())
-            .filter(|key: &String| key.starts_with("incoming/"))
-            .collect();
-        return Ok(Trigger::Upload(keys));
+    if let Some(keys) = event::s3_object_keys(&payload) {
+        return Ok(Trigger::Upload(keys.into_iter().filter(|key| key.starts_with("incoming/")).collect()));
     }
     match event::read(payload)? {
         Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),

@@ -115,20 +115,20 @@ async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationEr
         Trigger::Command(Command::TestLead { integration }) => service.test_lead(&integration).await.map_err(failure),
         Trigger::Command(Command::Publish) => Ok(json!({"published": service.publish().await.map_err(failure)?})),
         Trigger::Command(Command::TodoReport { date }) => {
-            let date = match date {
-                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map_err(|_| InvocationError::new(ErrorKind::Event, format!("date {d:?} is not YYYY-MM-DD")))?,
-                None => chrono::Utc::now().date_naive(),
-            };
+            let date = event::report_date(date.as_deref()).map_err(|e| InvocationError::new(ErrorKind::Event, e))?;
             service.todo_report(date).await.map_err(failure)
         }
     }
 }
 
+/// Leads of one batch in flight together (SQS hands at most ten): each waits on a vendor, and
+/// the vendors' own limits bound them further.
+pub const LEADS_IN_FLIGHT: usize = 10;
+
 /// Each message delivers its lead; a lead to retry comes back alone.
 pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse {
     // The batch's leads in flight together: each waits on a vendor, bounded per vendor.
-    platform_runtime::sqs_batch::process_concurrently(batch, 10, |message| async move {
+    platform_runtime::sqs_batch::process_concurrently(batch, LEADS_IN_FLIGHT, |message| async move {
         let body = message.body.unwrap_or_default();
         let envelope = Envelope::parse(&body, &[KIND_LEADS_RECEIVED]).map_err(|e| e.to_string())?;
         service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())

@@ -81,11 +81,7 @@ fn failure(e: ExportError) -> InvocationError {
 }
 
 fn date_of(text: Option<&str>) -> Result<NaiveDate, InvocationError> {
-    match text {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| InvocationError::new(ErrorKind::Event, format!("date {d:?} is not YYYY-MM-DD"))),
-        None => Ok(chrono::Utc::now().date_naive()),
-    }
+    event::report_date(text).map_err(|e| InvocationError::new(ErrorKind::Event, e))
 }
 
 async fn dispatch(service: &Exporter, payload: Value) -> Result<Value, InvocationError> {

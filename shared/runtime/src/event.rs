@@ -51,6 +51,33 @@ pub fn read<C: DeserializeOwned + Serialize>(payload: Value) -> Result<Event<C>,
     Ok(Event::Other)
 }
 
+/// The object keys of an S3 event notification (`{"Records": [{"eventSource": "aws:s3", …}]}`),
+/// URL-decoded as S3 sends them encoded (`+` for a space); `None` when `payload` is not one.
+pub fn s3_object_keys(payload: &Value) -> Option<Vec<String>> {
+    if payload.pointer("/Records/0/eventSource").and_then(Value::as_str) != Some("aws:s3") {
+        return None;
+    }
+    Some(
+        payload["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.pointer("/s3/object/key").and_then(Value::as_str))
+            .map(|key| form_urlencoded::parse(format!("k={key}").as_bytes()).map(|(_, v)| v.into_owned()).collect())
+            .collect(),
+    )
+}
+
+/// A command's report date: `YYYY-MM-DD`, or today (UTC) when none is given.
+pub fn report_date(text: Option<&str>) -> Result<chrono::NaiveDate, String> {
+    match text {
+        Some(d) => {
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| format!("date {d:?} is not YYYY-MM-DD"))
+        }
+        None => Ok(chrono::Utc::now().date_naive()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +116,15 @@ mod tests {
         ));
         assert!(read::<Command>(json!({"Records": "no"})).unwrap_err().contains("SQS event not understood"));
         assert!(matches!(read::<Command>(json!({"hello": 1})), Ok(Event::Other)));
+    }
+
+    #[test]
+    fn s3_keys_are_decoded_and_dates_read() {
+        let s3 = json!({"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "incoming/organizations+reviewed%281%29.xlsx"}}}]});
+        assert_eq!(s3_object_keys(&s3), Some(vec!["incoming/organizations reviewed(1).xlsx".to_owned()]));
+        assert_eq!(s3_object_keys(&json!({"Records": [{"eventSource": "aws:sqs"}]})), None);
+        assert_eq!(report_date(Some("2026-12-07")).unwrap().to_string(), "2026-12-07");
+        assert!(report_date(Some("07/12/2026")).unwrap_err().contains("is not YYYY-MM-DD"));
+        assert_eq!(report_date(None).unwrap(), chrono::Utc::now().date_naive());
     }
 }
