@@ -338,7 +338,8 @@ impl Pull<'_> {
             let id = records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field)?.trim().to_owned();
             (!id.is_empty()).then_some(id)
         };
-        let ids: Vec<String> = records.iter().filter_map(id_of).collect();
+        let keyed: Vec<(Option<String>, Value)> = records.into_iter().map(|r| (id_of(&r), r)).collect();
+        let ids: Vec<String> = keyed.iter().filter_map(|(id, _)| id.clone()).collect();
         let mut targets = vec![spec.target];
         if let Some(r) = &spec.reroute
             && let Some(to) = self.provider.stream(r.to)
@@ -349,14 +350,14 @@ impl Pull<'_> {
             let db = self.warehouse.conn().await?;
             store::stored_records(&**db, &targets, &self.connection.name, &ids).await?
         };
-        let mut out = Vec::with_capacity(records.len());
+        let mut out = Vec::with_capacity(keyed.len());
         let mut fresh = std::collections::HashSet::new();
         let mut rejected = Vec::new();
         let mut failed_details = 0u64;
         let hours = self.connection.settings.get("detail_max_age_hours").and_then(Value::as_f64).unwrap_or(24.0);
         let max_age = chrono::Duration::milliseconds((hours.max(0.0) * 3_600_000.0) as i64);
-        for record in records {
-            let Some(id) = id_of(&record) else {
+        for (id, record) in keyed {
+            let Some(id) = id else {
                 out.push(record);
                 continue;
             };

@@ -23,6 +23,15 @@ async fn change_attendee(h: &ConnectorHarness, index: usize, edit: impl FnOnce(&
     h.sandbox.state.aventri.lock().await.upsert(vendor_sandbox::fixtures::AVENTRI_EVENT, "attendees", vec![changed]);
 }
 
+/// The sponsor levels' names, in order.
+async fn sponsor_levels(h: &ConnectorHarness) -> Vec<String> {
+    h.db.rows("SELECT fields ->> 'name' FROM connector.sponsor_level ORDER BY 1")
+        .await
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// Every answer under `path` from now on is an error object inside a 200.
 async fn error_in_every_200(h: &ConnectorHarness, path: &str) {
     h.sandbox
@@ -86,12 +95,7 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
     let sponsors: Vec<String> =
         h.db.rows("SELECT fp_ext_id FROM connector.sponsor ORDER BY 1").await.iter().map(|r| r.get(0)).collect();
     assert_eq!(sponsors, ["1008", "1009"]);
-    let levels: Vec<String> =
-        h.db.rows("SELECT fields ->> 'name' FROM connector.sponsor_level ORDER BY 1")
-            .await
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+    let levels = sponsor_levels(&h).await;
     assert_eq!(levels, ["Gold", "Silver"]);
 
     // One detail call per attendee read (sponsors too: the category is only in the detail).
@@ -552,12 +556,7 @@ async fn every_plausible_aventri_variant_is_read_and_the_one_met_is_noted() {
     assert_eq!(p.run["by_target"]["schedule"]["created"], 6, "{}", p.run);
     let schedule: i64 = h.db.scalar("SELECT count(*) FROM connector.schedule WHERE parent_ext_id = '1007'").await;
     assert_eq!(schedule, 3);
-    let levels: Vec<String> =
-        h.db.rows("SELECT fields ->> 'name' FROM connector.sponsor_level ORDER BY 1")
-            .await
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+    let levels = sponsor_levels(&h).await;
     assert_eq!(levels, ["Gold", "Silver"], "sponsor levels from an array of answers");
     let notes: serde_json::Value = h.db.scalar("SELECT first_contact FROM connector.connection").await;
     assert_eq!(notes["participants first_name"]["note"], "first_name read from `fname`", "{notes}");
