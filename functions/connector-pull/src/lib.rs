@@ -12,12 +12,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use platform_connectors::{ConnectorError, Connectors, KIND_CONNECTOR_PULL};
+use platform_connectors::{Connectors, KIND_CONNECTOR_PULL};
 use platform_domain::envelope::Envelope;
 use platform_runtime::{
-    Deadline, ErrorKind, InvocationError,
+    Deadline, InvocationError,
     deadline::DEFAULT_MARGIN,
-    event::{self, Event},
+    event::{self, Event, Shape},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -57,25 +57,12 @@ pub enum Command {
     },
 }
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// An SQS batch from the connector queue.
-    Sqs(SqsEvent),
-    /// An EventBridge schedule.
-    Schedule,
-    /// A command.
-    Command(Command),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::Sqs, Shape::Schedule, Shape::Command];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read(payload)? {
-        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
-        Event::Schedule => Ok(Trigger::Schedule),
-        Event::Command(c) => Ok(Trigger::Command(c)),
-        Event::FunctionUrl(_) | Event::Other => Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"plan\" | \"pull\" | \"preview\" | \"confirm_removal\"}".into()),
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Command>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation, inside one span carrying the request id.
@@ -85,47 +72,31 @@ pub async fn handle(service: &Connectors, event: LambdaEvent<Value>) -> Result<V
     dispatch(service, event.payload, deadline).instrument(span).await
 }
 
-fn failure(e: ConnectorError) -> InvocationError {
-    let kind = match &e {
-        ConnectorError::Config(_) | ConnectorError::NotFound(_) => ErrorKind::Config,
-        ConnectorError::Credentials(_)
-        | ConnectorError::Provider(_)
-        | ConnectorError::TooLarge(_)
-        | ConnectorError::Vendor(_) => ErrorKind::Vendor,
-        ConnectorError::Warehouse(_) => ErrorKind::Warehouse,
-        ConnectorError::Aws(_) => ErrorKind::Aws,
-        ConnectorError::Workbook(_) => ErrorKind::Internal,
-    };
-    tracing::error!(error = %e, "connector-pull failed");
-    InvocationError::new(kind, e)
-}
-
 async fn dispatch(service: &Connectors, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
-    let trigger = classify(payload).map_err(|e| {
-        tracing::error!(error = %e, "event refused");
-        InvocationError::new(ErrorKind::Event, e)
-    })?;
-    match trigger {
-        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch, deadline).await)?),
-        Trigger::Schedule | Trigger::Command(Command::Plan { connection: None }) => planned(service, None).await,
-        Trigger::Command(Command::Plan { connection: Some(c) }) => planned(service, Some(&c)).await,
-        Trigger::Command(Command::Pull { connection, stream, full }) => {
+    match classify(payload)? {
+        Event::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch, deadline).await)?),
+        Event::Schedule | Event::Command(Command::Plan { connection: None }) => planned(service, None).await,
+        Event::Command(Command::Plan { connection: Some(c) }) => planned(service, Some(&c)).await,
+        Event::Command(Command::Pull { connection, stream, full }) => {
             let report = if full {
                 service.pull_full(&connection, &stream, &deadline).await
             } else {
                 service.pull_now(&connection, &stream, &deadline).await
             };
-            Ok(serde_json::to_value(report.map_err(failure)?)?)
+            Ok(serde_json::to_value(report?)?)
         }
-        Trigger::Command(Command::Preview { connection }) => service.preview(&connection).await.map_err(failure),
-        Trigger::Command(Command::ConfirmRemoval { connection, stream }) => {
-            service.confirm_removal(&connection, &stream).await.map_err(failure)
+        Event::Command(Command::Preview { connection }) => {
+            Ok(serde_json::to_value(service.preview(&connection).await?)?)
         }
+        Event::Command(Command::ConfirmRemoval { connection, stream }) => {
+            Ok(serde_json::to_value(service.confirm_removal(&connection, &stream).await?)?)
+        }
+        _ => Err(event::not_taken(TAKES)),
     }
 }
 
 async fn planned(service: &Connectors, only: Option<&str>) -> Result<Value, InvocationError> {
-    let envelopes = service.plan(only).await.map_err(failure)?;
+    let envelopes = service.plan(only).await?;
     let streams: Vec<&String> = envelopes.iter().flat_map(|e| &e.ids).collect();
     Ok(json!({"planned": streams}))
 }
@@ -150,22 +121,22 @@ mod tests {
             let path = format!("{}/../../events/connector-pull/{name}", env!("CARGO_MANIFEST_DIR"));
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
-        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
-        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
-        assert!(matches!(classify(sample("plan.json")), Ok(Trigger::Command(Command::Plan { connection: None }))));
-        assert!(matches!(classify(sample("pull-full.json")), Ok(Trigger::Command(Command::Pull { full: true, .. }))));
-        assert!(matches!(classify(sample("preview.json")), Ok(Trigger::Command(Command::Preview { .. }))));
-        assert!(matches!(
-            classify(sample("confirm-removal.json")),
-            Ok(Trigger::Command(Command::ConfirmRemoval { .. }))
-        ));
-        assert!(classify(json!({"action": "pull", "connection": "x"})).unwrap_err().contains("unknown command"));
+        assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
+        assert!(matches!(classify(sample("plan.json")), Ok(Event::Command(Command::Plan { connection: None }))));
+        assert!(matches!(classify(sample("pull-full.json")), Ok(Event::Command(Command::Pull { full: true, .. }))));
+        assert!(matches!(classify(sample("preview.json")), Ok(Event::Command(Command::Preview { .. }))));
+        assert!(matches!(classify(sample("confirm-removal.json")), Ok(Event::Command(Command::ConfirmRemoval { .. }))));
+        assert!(
+            classify(json!({"action": "pull", "connection": "x"})).unwrap_err().message.contains("unknown command")
+        );
         assert!(
             classify(json!({"action": "preview", "connection": "x", "extra": 1}))
                 .unwrap_err()
+                .message
                 .contains("unknown command")
         );
-        assert!(classify(json!({"Records": 7})).unwrap_err().contains("SQS event not understood"));
-        assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+        assert!(classify(json!({"Records": 7})).unwrap_err().message.contains("SQS event not understood"));
+        assert!(classify(json!({"hello": "world"})).unwrap_err().message.contains("unrecognised event"));
     }
 }

@@ -11,9 +11,9 @@ use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFu
 use lambda_runtime::LambdaEvent;
 use platform_intake::{Intake, webhook::WebhookRequest};
 use platform_runtime::{
-    Deadline, ErrorKind, InvocationError,
+    Deadline, InvocationError,
     deadline::DEFAULT_MARGIN,
-    event::{self, Event},
+    event::{self, Event, Shape},
     function_url::{self, respond},
 };
 use serde::{Deserialize, Serialize};
@@ -43,27 +43,12 @@ pub enum Command {
     Publish,
 }
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// A Function URL request (webhook).
-    FunctionUrl(Box<LambdaFunctionUrlRequest>),
-    /// An EventBridge schedule.
-    Schedule,
-    /// A command.
-    Command(Command),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::FunctionUrl, Shape::Schedule, Shape::Command];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read(payload)? {
-        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
-        Event::Schedule => Ok(Trigger::Schedule),
-        Event::Command(c) => Ok(Trigger::Command(c)),
-        Event::Sqs(_) | Event::Other => {
-            Err("unrecognised event: expected a Function URL request, a Scheduled Event or {\"action\": …}".into())
-        }
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Command>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation; a pull stops fetching before the invocation's deadline.
@@ -75,24 +60,21 @@ pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value,
 }
 
 async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
-    let trigger = classify(payload).map_err(|e| {
-        tracing::error!(error = %e, "event refused");
-        InvocationError::new(ErrorKind::Event, e)
-    })?;
-    match trigger {
-        Trigger::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
-        Trigger::Schedule | Trigger::Command(Command::Pull { full: false }) => {
+    match classify(payload)? {
+        Event::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
+        Event::Schedule | Event::Command(Command::Pull { full: false }) => {
             pull(intake, "schedule", false, deadline).await
         }
-        Trigger::Command(Command::Pull { full: true }) => pull(intake, "resync", true, deadline).await,
-        Trigger::Command(Command::Remap { include_errors, form_id }) => {
+        Event::Command(Command::Pull { full: true }) => pull(intake, "resync", true, deadline).await,
+        Event::Command(Command::Remap { include_errors, form_id }) => {
             let report = intake.remap(include_errors, form_id.as_deref()).await?;
             Ok(json!({"counts": report.counts()}))
         }
-        Trigger::Command(Command::Publish) => {
+        Event::Command(Command::Publish) => {
             let sent = intake.publish(uuid_now()).await?;
             Ok(json!({"published": sent}))
         }
+        _ => Err(event::not_taken(TAKES)),
     }
 }
 
@@ -141,25 +123,25 @@ mod tests {
     fn classifies_every_trigger_and_refuses_the_rest() {
         let url: Value =
             serde_json::from_str(include_str!("../../../events/formstack-intake/webhook-valid.json")).unwrap();
-        assert!(matches!(classify(url), Ok(Trigger::FunctionUrl(_))));
+        assert!(matches!(classify(url), Ok(Event::FunctionUrl(_))));
         let broken = json!({"requestContext": {"http": {"method": 7}}});
-        assert!(classify(broken).unwrap_err().contains("Function URL event not understood"));
+        assert!(classify(broken).unwrap_err().message.contains("Function URL event not understood"));
         assert!(matches!(
             classify(json!({"detail-type":"Scheduled Event","source":"aws.events"})),
-            Ok(Trigger::Schedule)
+            Ok(Event::Schedule)
         ));
-        assert!(matches!(classify(json!({"action":"pull"})), Ok(Trigger::Command(Command::Pull { full: false }))));
+        assert!(matches!(classify(json!({"action":"pull"})), Ok(Event::Command(Command::Pull { full: false }))));
         assert!(matches!(
             classify(json!({"action":"remap","include_errors":true})),
-            Ok(Trigger::Command(Command::Remap { include_errors: true, form_id: None }))
+            Ok(Event::Command(Command::Remap { include_errors: true, form_id: None }))
         ));
-        assert!(classify(json!({"action":"explode"})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"hello":"world"})).unwrap_err().contains("unrecognised event"));
+        assert!(classify(json!({"action":"explode"})).unwrap_err().message.contains("unknown command"));
+        assert!(classify(json!({"hello":"world"})).unwrap_err().message.contains("unrecognised event"));
     }
 
     #[test]
     fn an_operators_typo_is_refused_with_the_field_named() {
         let err = classify(serde_json::json!({"action":"remap","include_error":true})).unwrap_err();
-        assert!(err.contains("unknown field `include_error`"), "{err}");
+        assert!(err.message.contains("unknown field `include_error`"), "{err}");
     }
 }

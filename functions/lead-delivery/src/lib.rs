@@ -19,10 +19,10 @@ use aws_lambda_events::{
 };
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::Envelope;
-use platform_leads::{KIND_LEADS_RECEIVED, LeadError, Leads, endpoint::LeadHttp};
+use platform_leads::{KIND_LEADS_RECEIVED, Leads, endpoint::LeadHttp};
 use platform_runtime::{
-    ErrorKind, InvocationError,
-    event::{self, Event},
+    InvocationError,
+    event::{self, Event, Shape},
     function_url::{self, respond},
 };
 use serde::{Deserialize, Serialize};
@@ -55,31 +55,12 @@ pub enum Command {
     },
 }
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// An SQS batch from the lead queue.
-    Sqs(SqsEvent),
-    /// A Function URL request (the generic lead endpoint).
-    FunctionUrl(Box<LambdaFunctionUrlRequest>),
-    /// An EventBridge schedule.
-    Schedule,
-    /// A command.
-    Command(Command),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::Sqs, Shape::FunctionUrl, Shape::Schedule, Shape::Command];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read(payload)? {
-        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
-        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
-        Event::Schedule => Ok(Trigger::Schedule),
-        Event::Command(c) => Ok(Trigger::Command(c)),
-        Event::Other => Err(
-            "unrecognised event: expected an SQS batch, a Function URL request, a Scheduled Event or {\"action\": …}"
-                .into(),
-        ),
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Command>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation, inside one span carrying the request id.
@@ -88,36 +69,25 @@ pub async fn handle(service: &Leads, event: LambdaEvent<Value>) -> Result<Value,
     dispatch(service, event.payload).instrument(span).await
 }
 
-fn failure(e: LeadError) -> InvocationError {
-    let kind = match &e {
-        LeadError::Config(_) | LeadError::NotFound(_) => ErrorKind::Config,
-        LeadError::Vendor(_) | LeadError::Retry(_) => ErrorKind::Vendor,
-        LeadError::Warehouse(_) => ErrorKind::Warehouse,
-        LeadError::Aws(_) => ErrorKind::Aws,
-    };
-    tracing::error!(error = %e, "lead-delivery failed");
-    InvocationError::new(kind, e)
-}
-
 async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationError> {
-    let trigger = classify(payload).map_err(|e| {
-        tracing::error!(error = %e, "event refused");
-        InvocationError::new(ErrorKind::Event, e)
-    })?;
-    match trigger {
-        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
-        Trigger::FunctionUrl(req) => Ok(serde_json::to_value(endpoint(service, *req).await)?),
-        Trigger::Schedule | Trigger::Command(Command::RefreshStates) => service.refresh_states().await.map_err(failure),
-        Trigger::Command(Command::Redeliver { integration }) => {
-            let ids = service.redeliver(&integration).await.map_err(failure)?;
+    match classify(payload)? {
+        Event::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
+        Event::FunctionUrl(req) => Ok(serde_json::to_value(endpoint(service, *req).await)?),
+        Event::Schedule | Event::Command(Command::RefreshStates) => {
+            Ok(serde_json::to_value(service.refresh_states().await?)?)
+        }
+        Event::Command(Command::Redeliver { integration }) => {
+            let ids = service.redeliver(&integration).await?;
             Ok(json!({"integration": integration, "queued": ids}))
         }
-        Trigger::Command(Command::TestLead { integration }) => service.test_lead(&integration).await.map_err(failure),
-        Trigger::Command(Command::Publish) => Ok(json!({"published": service.publish().await.map_err(failure)?})),
-        Trigger::Command(Command::TodoReport { date }) => {
-            let date = event::report_date(date.as_deref()).map_err(|e| InvocationError::new(ErrorKind::Event, e))?;
-            service.todo_report(date).await.map_err(failure)
+        Event::Command(Command::TestLead { integration }) => {
+            Ok(serde_json::to_value(service.test_lead(&integration).await?)?)
         }
+        Event::Command(Command::Publish) => Ok(json!({"published": service.publish().await?})),
+        Event::Command(Command::TodoReport { date }) => {
+            Ok(serde_json::to_value(service.todo_report(event::report_date(date.as_deref())?).await?)?)
+        }
+        _ => Err(event::not_taken(TAKES)),
     }
 }
 
@@ -155,18 +125,15 @@ mod tests {
             let path = format!("{}/../../events/lead-delivery/{name}", env!("CARGO_MANIFEST_DIR"));
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
-        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
-        assert!(matches!(classify(sample("lead.json")), Ok(Trigger::FunctionUrl(_))));
-        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
-        assert!(matches!(classify(sample("refresh-states.json")), Ok(Trigger::Command(Command::RefreshStates))));
-        assert!(matches!(classify(sample("redeliver.json")), Ok(Trigger::Command(Command::Redeliver { .. }))));
-        assert!(matches!(classify(sample("test-lead.json")), Ok(Trigger::Command(Command::TestLead { .. }))));
-        assert!(matches!(classify(sample("publish.json")), Ok(Trigger::Command(Command::Publish))));
-        assert!(matches!(
-            classify(sample("todo-report.json")),
-            Ok(Trigger::Command(Command::TodoReport { date: None }))
-        ));
-        assert!(classify(json!({"action": "redeliver"})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"hello": 1})).unwrap_err().contains("unrecognised event"));
+        assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
+        assert!(matches!(classify(sample("lead.json")), Ok(Event::FunctionUrl(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
+        assert!(matches!(classify(sample("refresh-states.json")), Ok(Event::Command(Command::RefreshStates))));
+        assert!(matches!(classify(sample("redeliver.json")), Ok(Event::Command(Command::Redeliver { .. }))));
+        assert!(matches!(classify(sample("test-lead.json")), Ok(Event::Command(Command::TestLead { .. }))));
+        assert!(matches!(classify(sample("publish.json")), Ok(Event::Command(Command::Publish))));
+        assert!(matches!(classify(sample("todo-report.json")), Ok(Event::Command(Command::TodoReport { date: None }))));
+        assert!(classify(json!({"action": "redeliver"})).unwrap_err().message.contains("unknown command"));
+        assert!(classify(json!({"hello": 1})).unwrap_err().message.contains("unrecognised event"));
     }
 }

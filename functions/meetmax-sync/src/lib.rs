@@ -16,9 +16,9 @@ use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
 use platform_meetmax::{MeetmaxSync, RunReport};
 use platform_runtime::{
-    Deadline, ErrorKind, InvocationError,
+    Deadline, InvocationError,
     deadline::DEFAULT_MARGIN,
-    event::{self, Event},
+    event::{self, Event, Shape},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,28 +37,12 @@ pub enum Command {
     },
 }
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// An SQS batch from the meetmax-sync queue.
-    Sqs(SqsEvent),
-    /// An EventBridge schedule.
-    Schedule,
-    /// A command.
-    Command(Command),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::Sqs, Shape::Schedule, Shape::Command];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read(payload)? {
-        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
-        Event::Schedule => Ok(Trigger::Schedule),
-        Event::Command(c) => Ok(Trigger::Command(c)),
-        Event::FunctionUrl(_) | Event::Other => {
-            Err("unrecognised event: expected an SQS batch, a Scheduled Event, or {\"action\": \"sweep\" | \"sync\"}"
-                .into())
-        }
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Command>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation, inside one span carrying the request id.
@@ -70,18 +54,15 @@ pub async fn handle(sync: &MeetmaxSync, event: LambdaEvent<Value>) -> Result<Val
 }
 
 async fn dispatch(sync: &MeetmaxSync, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
-    let trigger = classify(payload).map_err(|e| {
-        tracing::error!(error = %e, "event refused");
-        InvocationError::new(ErrorKind::Event, e)
-    })?;
-    match trigger {
-        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?),
-        Trigger::Schedule | Trigger::Command(Command::Sweep) => {
+    match classify(payload)? {
+        Event::Sqs(batch) => Ok(serde_json::to_value(handle_batch(sync, batch, deadline).await)?),
+        Event::Schedule | Event::Command(Command::Sweep) => {
             Ok(summary(&sync.run_until(None, "schedule", deadline).await?))
         }
-        Trigger::Command(Command::Sync { registration_ids }) => {
+        Event::Command(Command::Sync { registration_ids }) => {
             Ok(summary(&sync.run_until(Some(&registration_ids), "operator", deadline).await?))
         }
+        _ => Err(event::not_taken(TAKES)),
     }
 }
 
@@ -120,23 +101,28 @@ mod tests {
             let path = format!("{}/../../events/meetmax-sync/{name}", env!("CARGO_MANIFEST_DIR"));
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
-        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
-        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
-        assert!(matches!(classify(sample("sweep.json")), Ok(Trigger::Command(Command::Sweep))));
+        assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
+        assert!(matches!(classify(sample("sweep.json")), Ok(Event::Command(Command::Sweep))));
         match classify(sample("sync.json")) {
-            Ok(Trigger::Command(Command::Sync { registration_ids })) => assert_eq!(registration_ids.len(), 2),
+            Ok(Event::Command(Command::Sync { registration_ids })) => assert_eq!(registration_ids.len(), 2),
             other => panic!("{other:?}"),
         }
-        assert!(classify(json!({"action": "sync"})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"action": "sync", "registration_ids": [1]})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"action": "explode"})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"Records": 7})).unwrap_err().contains("SQS event not understood"));
-        assert!(classify(json!({"hello": "world"})).unwrap_err().contains("unrecognised event"));
+        assert!(classify(json!({"action": "sync"})).unwrap_err().message.contains("unknown command"));
+        assert!(
+            classify(json!({"action": "sync", "registration_ids": [1]}))
+                .unwrap_err()
+                .message
+                .contains("unknown command")
+        );
+        assert!(classify(json!({"action": "explode"})).unwrap_err().message.contains("unknown command"));
+        assert!(classify(json!({"Records": 7})).unwrap_err().message.contains("SQS event not understood"));
+        assert!(classify(json!({"hello": "world"})).unwrap_err().message.contains("unrecognised event"));
     }
 
     #[test]
     fn an_operators_typo_is_refused_with_the_field_named() {
         let err = classify(serde_json::json!({"action":"sync","registration_id":["r1"]})).unwrap_err();
-        assert!(err.contains("unknown field `registration_id`"), "{err}");
+        assert!(err.message.contains("unknown field `registration_id`"), "{err}");
     }
 }

@@ -5,36 +5,28 @@ use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFu
 use lambda_runtime::LambdaEvent;
 use platform_connectors::register::{RegisterHttp, Registrar};
 use platform_runtime::{
-    ErrorKind, InvocationError,
-    event::{self, Event},
+    InvocationError,
+    event::{self, Event, Shape},
     function_url::{self, respond},
 };
 use serde_json::Value;
 use tracing::Instrument;
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// A Function URL request from an event app.
-    FunctionUrl(Box<LambdaFunctionUrlRequest>),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::FunctionUrl];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read::<Value>(payload)? {
-        Event::FunctionUrl(req) => Ok(Trigger::FunctionUrl(req)),
-        _ => Err("unrecognised event: session-register answers Function URL requests only".into()),
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Value>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation.
 pub async fn handle(service: &Registrar, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
     async move {
-        let Trigger::FunctionUrl(req) = classify(event.payload).map_err(|e| {
-            tracing::error!(error = %e, "event refused");
-            InvocationError::new(ErrorKind::Event, e)
-        })?;
+        let Event::FunctionUrl(req) = classify(event.payload)? else {
+            return Err(event::not_taken(TAKES));
+        };
         Ok(serde_json::to_value(answer(service, *req).await)?)
     }
     .instrument(span)
@@ -62,8 +54,8 @@ mod tests {
     #[test]
     fn only_function_url_requests_are_taken() {
         let url: Value = serde_json::from_str(include_str!("../../../events/session-register/register.json")).unwrap();
-        assert!(matches!(classify(url), Ok(Trigger::FunctionUrl(_))));
+        assert!(matches!(classify(url), Ok(Event::FunctionUrl(_))));
         let err = classify(json!({"detail-type": "Scheduled Event"})).unwrap_err();
-        assert!(err.contains("Function URL requests only"), "{err}");
+        assert_eq!(err.message, "unrecognised event: this function takes a Function URL request");
     }
 }

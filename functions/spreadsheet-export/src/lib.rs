@@ -9,16 +9,15 @@
 //!   (overwriting its object; its recipients are not e-mailed twice).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::NaiveDate;
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::Envelope;
-use platform_export::{ExportError, Exporter, KIND_EXPORT_REQUESTED};
+use platform_export::{Exporter, KIND_EXPORT_REQUESTED};
 use platform_runtime::{
-    ErrorKind, InvocationError,
-    event::{self, Event},
+    InvocationError,
+    event::{self, Event, Shape},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::Instrument;
 
 /// An operator's or scheduler's command.
@@ -40,27 +39,12 @@ pub enum Command {
     },
 }
 
-/// What an event is.
-#[derive(Debug)]
-pub enum Trigger {
-    /// An SQS batch from the export queue.
-    Sqs(SqsEvent),
-    /// The 05:00 UTC schedule.
-    Schedule,
-    /// A command.
-    Command(Command),
-}
+/// The shapes of event this function takes.
+pub const TAKES: &[Shape] = &[Shape::Sqs, Shape::Schedule, Shape::Command];
 
-/// Recognises the trigger of `payload`; the error says what was wrong.
-pub fn classify(payload: Value) -> Result<Trigger, String> {
-    match event::read(payload)? {
-        Event::Sqs(batch) => Ok(Trigger::Sqs(batch)),
-        Event::Schedule => Ok(Trigger::Schedule),
-        Event::Command(c) => Ok(Trigger::Command(c)),
-        Event::FunctionUrl(_) | Event::Other => {
-            Err("unrecognised event: expected an SQS batch, a Scheduled Event or {\"action\": …}".into())
-        }
-    }
+/// Reads `payload` as one of [`TAKES`]; the error says what was wrong.
+pub fn classify(payload: Value) -> Result<Event<Command>, InvocationError> {
+    event::accept(payload, TAKES)
 }
 
 /// Handles one invocation, inside one span carrying the request id.
@@ -69,34 +53,17 @@ pub async fn handle(service: &Exporter, event: LambdaEvent<Value>) -> Result<Val
     dispatch(service, event.payload).instrument(span).await
 }
 
-fn failure(e: ExportError) -> InvocationError {
-    let kind = match &e {
-        ExportError::Config(_) => ErrorKind::Config,
-        ExportError::Warehouse(_) => ErrorKind::Warehouse,
-        ExportError::Aws(_) => ErrorKind::Aws,
-        ExportError::Workbook(_) | ExportError::Io(_) | ExportError::Busy(_) => ErrorKind::Internal,
-    };
-    tracing::error!(error = %e, "spreadsheet-export failed");
-    InvocationError::new(kind, e)
-}
-
-fn date_of(text: Option<&str>) -> Result<NaiveDate, InvocationError> {
-    event::report_date(text).map_err(|e| InvocationError::new(ErrorKind::Event, e))
-}
-
 async fn dispatch(service: &Exporter, payload: Value) -> Result<Value, InvocationError> {
-    let trigger = classify(payload).map_err(|e| {
-        tracing::error!(error = %e, "event refused");
-        InvocationError::new(ErrorKind::Event, e)
-    })?;
-    match trigger {
-        Trigger::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
-        Trigger::Schedule => service.plan(date_of(None)?).await.map_err(failure),
-        Trigger::Command(Command::Plan { date }) => service.plan(date_of(date.as_deref())?).await.map_err(failure),
-        Trigger::Command(Command::Rerun { subscription, date }) => {
-            let outcome = service.export(&subscription, date_of(Some(&date))?).await.map_err(failure)?;
-            Ok(json!(outcome))
+    match classify(payload)? {
+        Event::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
+        Event::Schedule => Ok(serde_json::to_value(service.plan(event::report_date(None)?).await?)?),
+        Event::Command(Command::Plan { date }) => {
+            Ok(serde_json::to_value(service.plan(event::report_date(date.as_deref())?).await?)?)
         }
+        Event::Command(Command::Rerun { subscription, date }) => {
+            Ok(serde_json::to_value(service.export(&subscription, event::report_date(Some(&date))?).await?)?)
+        }
+        _ => Err(event::not_taken(TAKES)),
     }
 }
 
@@ -113,6 +80,7 @@ pub async fn handle_batch(service: &Exporter, batch: SqsEvent) -> SqsBatchRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
@@ -120,12 +88,14 @@ mod tests {
             let path = format!("{}/../../events/spreadsheet-export/{name}", env!("CARGO_MANIFEST_DIR"));
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
-        assert!(matches!(classify(sample("sqs.json")), Ok(Trigger::Sqs(_))));
-        assert!(matches!(classify(sample("schedule.json")), Ok(Trigger::Schedule)));
-        assert!(matches!(classify(sample("plan.json")), Ok(Trigger::Command(Command::Plan { date: None }))));
-        assert!(matches!(classify(sample("rerun.json")), Ok(Trigger::Command(Command::Rerun { .. }))));
-        assert!(classify(json!({"action": "rerun", "subscription": "x"})).unwrap_err().contains("unknown command"));
-        assert!(classify(json!({"hello": 1})).unwrap_err().contains("unrecognised event"));
-        assert!(date_of(Some("23/11/2026")).is_err());
+        assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
+        assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
+        assert!(matches!(classify(sample("plan.json")), Ok(Event::Command(Command::Plan { date: None }))));
+        assert!(matches!(classify(sample("rerun.json")), Ok(Event::Command(Command::Rerun { .. }))));
+        assert!(
+            classify(json!({"action": "rerun", "subscription": "x"})).unwrap_err().message.contains("unknown command")
+        );
+        assert!(classify(json!({"hello": 1})).unwrap_err().message.contains("unrecognised event"));
+        assert!(event::report_date(Some("23/11/2026")).is_err());
     }
 }

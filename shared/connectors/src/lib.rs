@@ -30,11 +30,58 @@ use platform_runtime::Deadline;
 use platform_vendors::{RetryPolicy, VendorClient, VendorError};
 use platform_warehouse::{Warehouse, WarehouseError};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 pub use description::Provider;
 pub use engine::Progress;
+
+/// What an operator's confirmation of a refused removal did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovalConfirmed {
+    /// The connection.
+    pub connection: String,
+    /// The stream.
+    pub stream: String,
+    /// The refused pull whose removal was confirmed.
+    pub run_id: Uuid,
+    /// Rows marked removed.
+    pub removed: u64,
+}
+
+/// The answer to a preview: where its report is and what it read.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewAnswer {
+    /// The connection.
+    pub connection: String,
+    /// The provider accepted the credentials (a refusal is an error instead).
+    pub credentials: &'static str,
+    /// The report's S3 key.
+    pub key: String,
+    /// A presigned link to the report.
+    pub url: String,
+    /// Per stream: the records read and the fields seen.
+    pub streams: BTreeMap<String, StreamSample>,
+    /// How many records a pull would skip or divert (listed in the report).
+    pub skips: usize,
+    /// Mapped provider fields not seen in any record read: stream, target field, provider field.
+    pub unmatched_mappings: Vec<[String; 3]>,
+    /// Requests the preview made.
+    pub requests: u64,
+    /// What this preview saw of the provider's shapes (key → note).
+    pub observed: BTreeMap<String, String>,
+    /// The connection's first-contact notes from earlier pulls (key → note).
+    pub first_contact: BTreeMap<String, String>,
+}
+
+/// One stream in a [`PreviewAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamSample {
+    /// Records read.
+    pub records: usize,
+    /// Field names seen, in order of first appearance.
+    pub fields: Vec<String>,
+}
 
 /// Kind of the message that asks for (the continuation of) one stream's pull; its one id is
 /// `<connection>/<stream>`, its `run_id` the pull's.
@@ -73,6 +120,22 @@ pub enum ConnectorError {
 }
 
 platform_warehouse::impl_from_db_error!(ConnectorError);
+
+impl platform_runtime::ServiceError for ConnectorError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
+        use platform_runtime::ErrorKind;
+        match self {
+            ConnectorError::Config(_) | ConnectorError::NotFound(_) => ErrorKind::Config,
+            ConnectorError::Credentials(_)
+            | ConnectorError::Provider(_)
+            | ConnectorError::TooLarge(_)
+            | ConnectorError::Vendor(_) => ErrorKind::Vendor,
+            ConnectorError::Warehouse(_) => ErrorKind::Warehouse,
+            ConnectorError::Aws(_) => ErrorKind::Aws,
+            ConnectorError::Workbook(_) => ErrorKind::Internal,
+        }
+    }
+}
 
 /// Every provider the engine knows.
 pub fn providers() -> Vec<Provider> {
@@ -351,7 +414,7 @@ impl Connectors {
 
     /// Confirms the removal the share guard refused for a stream's latest refused pull: rows not
     /// seen since that pull started (and still not seen) are marked removed.
-    pub async fn confirm_removal(&self, connection: &str, stream: &str) -> Result<Value, ConnectorError> {
+    pub async fn confirm_removal(&self, connection: &str, stream: &str) -> Result<RemovalConfirmed, ConnectorError> {
         let provider_key = {
             let db = self.warehouse.conn().await?;
             store::connection(&**db, connection).await?.provider
@@ -391,12 +454,12 @@ impl Connectors {
         )
         .await?;
         tx.commit().await?;
-        Ok(json!({"connection": connection, "stream": stream, "run_id": run_id, "removed": removed}))
+        Ok(RemovalConfirmed { connection: connection.to_owned(), stream: stream.to_owned(), run_id, removed })
     }
 
     /// The preview: checks the credentials, reads the first page of every stream without
     /// touching the target tables, writes the report to S3 and answers with a presigned link.
-    pub async fn preview(&self, connection: &str) -> Result<Value, ConnectorError> {
+    pub async fn preview(&self, connection: &str) -> Result<PreviewAnswer, ConnectorError> {
         let (conn, streams, provider, auth) = self.open(connection).await?;
         let fetcher = fetch::Fetcher::new(&provider, &self.http, &auth, &self.warehouse, Self::rate(&provider, &conn));
         let mappings: BTreeMap<String, Value> = streams.iter().map(|s| (s.stream.clone(), s.mapping.clone())).collect();
@@ -413,13 +476,22 @@ impl Connectors {
         let key = format!("previews/{connection}/{}.xlsx", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
         platform_aws::s3::put(s3, bucket, &key, bytes, platform_workbook::CONTENT_TYPE).await?;
         let url = platform_aws::s3::presigned_get(s3, bucket, &key, self.settings.link_ttl).await?;
-        let streams: BTreeMap<&String, Value> = read
+        let streams = read
             .streams
-            .iter()
-            .map(|(name, (rows, cols))| (name, json!({"records": rows.len(), "fields": cols})))
+            .into_iter()
+            .map(|(name, (rows, fields))| (name, StreamSample { records: rows.len(), fields }))
             .collect();
-        Ok(json!({"connection": connection, "credentials": "accepted", "key": key, "url": url, "streams": streams,
-                  "skips": read.skips.len(), "unmatched_mappings": read.unmatched_mappings, "requests": fetcher.requests(),
-                  "observed": read.observed, "first_contact": read.first_contact}))
+        Ok(PreviewAnswer {
+            connection: connection.to_owned(),
+            credentials: "accepted",
+            key,
+            url,
+            streams,
+            skips: read.skips.len(),
+            unmatched_mappings: read.unmatched_mappings,
+            requests: fetcher.requests(),
+            observed: read.observed,
+            first_contact: read.first_contact,
+        })
     }
 }

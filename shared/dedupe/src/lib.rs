@@ -34,15 +34,14 @@ pub enum DedupeError {
 
 platform_warehouse::impl_from_db_error!(DedupeError);
 
-impl From<DedupeError> for platform_runtime::InvocationError {
-    fn from(e: DedupeError) -> Self {
+impl platform_runtime::ServiceError for DedupeError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
         use platform_runtime::ErrorKind;
-        let kind = match &e {
+        match self {
             DedupeError::Warehouse(_) => ErrorKind::Warehouse,
             DedupeError::Aws(_) => ErrorKind::Aws,
             DedupeError::Config(_) => ErrorKind::Config,
-        };
-        platform_runtime::InvocationError::new(kind, e)
+        }
     }
 }
 

@@ -53,6 +53,18 @@ pub enum ExportError {
 
 impl_from_db_error!(ExportError);
 
+impl platform_runtime::ServiceError for ExportError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
+        use platform_runtime::ErrorKind;
+        match self {
+            ExportError::Config(_) => ErrorKind::Config,
+            ExportError::Warehouse(_) => ErrorKind::Warehouse,
+            ExportError::Aws(_) => ErrorKind::Aws,
+            ExportError::Workbook(_) | ExportError::Io(_) | ExportError::Busy(_) => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Deploy-time settings.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -4,17 +4,37 @@
 
 use chrono::NaiveDate;
 use platform_domain::envelope::Envelope;
-use serde_json::{Value, json};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{ExportError, Exporter, KIND_EXPORT_REQUESTED, cutoff, export::subscriptions, job_id};
+
+/// The plan of a report date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The report date.
+    pub date: NaiveDate,
+    /// The subscriptions planned (one job sent for each).
+    pub planned: Vec<String>,
+    /// The subscriptions refused, and why.
+    pub refused: Vec<Refused>,
+}
+
+/// A subscription whose template cannot be used.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    /// The subscription.
+    pub subscription: String,
+    /// Why its template cannot be used.
+    pub error: String,
+}
 
 impl Exporter {
     /// Plans the reports of `date`: checks each enabled subscription's template, records the
     /// export (`planned`, or `refused` with why) and sends one job per planned subscription.
     /// Planning a date again sends its jobs again: each overwrites its own object and e-mails
-    /// no one twice. Returns `{"date", "planned": [...], "refused": [{"subscription", "error"}]}`.
-    pub async fn plan(&self, date: NaiveDate) -> Result<Value, ExportError> {
+    /// no one twice.
+    pub async fn plan(&self, date: NaiveDate) -> Result<Plan, ExportError> {
         let (Some(sqs), Some(queue)) = (&self.sqs, &self.settings.queue_url) else {
             return Err(ExportError::Config("EXPORT_QUEUE_URL is required to plan exports".into()));
         };
@@ -41,7 +61,7 @@ impl Exporter {
                 None => planned.push(sub.id.clone()),
                 Some(e) => {
                     tracing::warn!(subscription = %sub.id, error = %e, "export refused: its template cannot be used");
-                    refused.push(json!({"subscription": sub.id, "error": e}));
+                    refused.push(Refused { subscription: sub.id.clone(), error: e });
                 }
             }
         }
@@ -50,6 +70,6 @@ impl Exporter {
         let run = Uuid::now_v7().to_string();
         sqs.send(queue, &Envelope::singles(KIND_EXPORT_REQUESTED, &ids, &run)).await?;
         tracing::info!(%date, planned = planned.len(), refused = refused.len(), "exports planned");
-        Ok(json!({"date": date.to_string(), "planned": planned, "refused": refused}))
+        Ok(Plan { date, planned, refused })
     }
 }

@@ -40,15 +40,14 @@ pub enum IntakeError {
 
 platform_warehouse::impl_from_db_error!(IntakeError);
 
-impl From<IntakeError> for platform_runtime::InvocationError {
-    fn from(e: IntakeError) -> Self {
+impl platform_runtime::ServiceError for IntakeError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
         use platform_runtime::ErrorKind;
-        let kind = match &e {
+        match self {
             IntakeError::Warehouse(_) => ErrorKind::Warehouse,
             IntakeError::Aws(_) => ErrorKind::Aws,
             IntakeError::Vendor(_) => ErrorKind::Vendor,
             IntakeError::Config(_) => ErrorKind::Config,
-        };
-        platform_runtime::InvocationError::new(kind, e)
+        }
     }
 }

@@ -5,9 +5,33 @@
 //! send. A crash after SES accepted the e-mail and before `sent_at` is written would send it
 //! again once the claim expires: SES takes no idempotency key, and this window is the only one.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::{LeadError, Leads, vendors::Parser};
+
+/// One confirmation e-mail a run tried to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Confirmation {
+    /// SES accepted it.
+    Sent {
+        /// The integration it confirms.
+        integration: String,
+        /// The client's address.
+        to: String,
+        /// Its subject.
+        subject: String,
+        /// SES's message id.
+        message_id: String,
+    },
+    /// SES refused it; it waits for the next run.
+    Failed {
+        /// The integration it confirms.
+        integration: String,
+        /// SES's error.
+        error: String,
+    },
+}
 
 /// How long a sender owns a confirmation.
 const CLAIM_SECONDS: f64 = 300.0;
@@ -31,7 +55,7 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> String {
 impl Leads {
     /// Sends the unsent confirmations (of one integration, or all); returns what was sent or
     /// why not. Without SES or `LEAD_EMAIL_FROM` nothing is sent and the rows wait.
-    pub async fn send_confirmations(&self, only: Option<&str>) -> Result<Vec<Value>, LeadError> {
+    pub async fn send_confirmations(&self, only: Option<&str>) -> Result<Vec<Confirmation>, LeadError> {
         let (Some(ses), Some(from)) = (&self.ses, &self.settings.email_from) else {
             return Ok(Vec::new());
         };
@@ -96,7 +120,7 @@ impl Leads {
                     )
                     .await?;
                     tracing::info!(integration = %integration, recipient = %to, "confirmation e-mail sent");
-                    out.push(json!({"integration": integration, "to": to, "subject": subject, "message_id": id}));
+                    out.push(Confirmation::Sent { integration, to, subject, message_id: id });
                 }
                 Err(e) => {
                     let text = e.to_string();
@@ -106,7 +130,7 @@ impl Leads {
                     )
                     .await?;
                     tracing::warn!(integration = %integration, error = %text, "confirmation e-mail failed; kept for the next run");
-                    out.push(json!({"integration": integration, "error": text}));
+                    out.push(Confirmation::Failed { integration, error: text });
                 }
             }
         }

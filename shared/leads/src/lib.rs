@@ -57,6 +57,18 @@ pub enum LeadError {
 
 impl_from_db_error!(LeadError);
 
+impl platform_runtime::ServiceError for LeadError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
+        use platform_runtime::ErrorKind;
+        match self {
+            LeadError::Config(_) | LeadError::NotFound(_) => ErrorKind::Config,
+            LeadError::Vendor(_) | LeadError::Retry(_) => ErrorKind::Vendor,
+            LeadError::Warehouse(_) => ErrorKind::Warehouse,
+            LeadError::Aws(_) => ErrorKind::Aws,
+        }
+    }
+}
+
 impl From<config::ConfigError> for LeadError {
     fn from(e: config::ConfigError) -> Self {
         LeadError::Config(e.to_string())

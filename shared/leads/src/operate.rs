@@ -2,14 +2,57 @@
 //! the integrations' states (and release the leads that waited for them), redeliver an
 //! integration's failed leads, send a marked test lead.
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::email::Confirmation;
 use crate::{
     KIND_LEADS_RECEIVED, LeadError, Leads,
     deliver::{INTEGRATION_COLUMNS, Outcome, integration, load_lead},
 };
 use platform_domain::envelope::Envelope;
+
+/// What [`Leads::refresh_states`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatesRefreshed {
+    /// Each enabled integration's state now.
+    pub integrations: BTreeMap<String, IntegrationState>,
+    /// The confirmation e-mails sent (or tried) in this run.
+    pub confirmations_sent: Vec<Confirmation>,
+}
+
+/// One integration's state after a refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntegrationState {
+    /// `awaiting_information`, `ready` or `live`.
+    pub state: &'static str,
+    /// What it still needs, when awaiting information.
+    pub missing: Vec<String>,
+    /// Leads that waited for it and were queued now.
+    pub queued: usize,
+}
+
+/// What a test lead met: the delivery's outcome and the vendor's raw answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestLead {
+    /// The test lead's id.
+    pub lead: i64,
+    /// The integration it went through.
+    pub integration: String,
+    /// The delivery's outcome.
+    pub outcome: Outcome,
+    /// The vendor's HTTP status.
+    pub response_status: Option<i32>,
+    /// The vendor's answer body.
+    pub response_body: Option<String>,
+    /// Why the outcome is what it is.
+    pub reason: Option<String>,
+    /// The request sent (secrets redacted).
+    pub request: Option<Value>,
+}
 
 impl Leads {
     /// Delivers every lead of a `leads.received` envelope; `Err` when one should come back
@@ -32,9 +75,8 @@ impl Leads {
     /// Recomputes every integration's state from its configuration (`awaiting_information`
     /// with what is missing → `ready`; `live` stays live), queues the leads that waited for an
     /// integration that can now deliver (and any lead left unannounced in the outbox), and sends
-    /// confirmations left unsent. Returns
-    /// `{"integrations": {<id>: {state, missing, queued}}, "confirmations_sent": […]}`.
-    pub async fn refresh_states(&self) -> Result<Value, LeadError> {
+    /// confirmations left unsent.
+    pub async fn refresh_states(&self) -> Result<StatesRefreshed, LeadError> {
         let mut conn = self.warehouse.conn().await?;
         let rows = conn
             .query(&format!("SELECT {INTEGRATION_COLUMNS} FROM leads.integration WHERE enabled ORDER BY id"), &[])
@@ -53,7 +95,7 @@ impl Leads {
             };
             ids.push(i.id);
             states.push(state);
-            missings.push(json!(missing));
+            missings.push(missing);
         }
         let tx = conn.transaction().await?;
         tx.execute(
@@ -62,7 +104,7 @@ impl Leads {
                FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS n(id, state, missing)
               WHERE i.id = n.id AND (i.state IS DISTINCT FROM n.state
                                      OR i.missing IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(n.missing)))",
-            &[&ids, &states, &missings],
+            &[&ids, &states, &missings.iter().map(|m| json!(m)).collect::<Vec<Value>>()],
         )
         .await?;
         // The leads waiting on integrations that can deliver now, in one query.
@@ -76,10 +118,10 @@ impl Leads {
             )
             .await?;
         let mut queued_total: Vec<String> = waiting.iter().map(|r| r.get(1)).collect();
-        let mut report = serde_json::Map::new();
-        for ((id, state), missing) in ids.iter().zip(&states).zip(&missings) {
+        let mut integrations = BTreeMap::new();
+        for ((id, state), missing) in ids.iter().zip(&states).zip(missings) {
             let queued = waiting.iter().filter(|r| r.get::<_, &str>(0) == id).count();
-            report.insert(id.clone(), json!({"state": state, "missing": missing, "queued": queued}));
+            integrations.insert(id.clone(), IntegrationState { state, missing, queued });
         }
         queued_total.sort();
         queued_total.dedup();
@@ -93,7 +135,7 @@ impl Leads {
         }
         // Confirmations not sent yet (SES was down, or the sender crashed) go now.
         let confirmations = self.send_confirmations(None).await?;
-        Ok(json!({"integrations": report, "confirmations_sent": confirmations}))
+        Ok(StatesRefreshed { integrations, confirmations_sent: confirmations })
     }
 
     /// Puts an integration's rejected, invalid and unknown-outcome deliveries back to waiting
@@ -125,7 +167,7 @@ impl Leads {
 
     /// Sends a marked test lead through `integration_id` now and reports the vendor's answer;
     /// it does not make the integration live.
-    pub async fn test_lead(&self, integration_id: &str) -> Result<Value, LeadError> {
+    pub async fn test_lead(&self, integration_id: &str) -> Result<TestLead, LeadError> {
         let db = self.warehouse.conn().await?;
         let row = db
             .query_opt(
@@ -155,10 +197,14 @@ impl Leads {
                 &[&id, &i.id],
             )
             .await?;
-        Ok(
-            json!({"lead": id, "integration": i.id, "outcome": outcome, "response_status": answer.get::<_, Option<i32>>(0),
-                  "response_body": answer.get::<_, Option<String>>(1), "reason": answer.get::<_, Option<String>>(2),
-                  "request": answer.get::<_, Option<Value>>(3)}),
-        )
+        Ok(TestLead {
+            lead: id,
+            integration: i.id,
+            outcome,
+            response_status: answer.get(0),
+            response_body: answer.get(1),
+            reason: answer.get(2),
+            request: answer.get(3),
+        })
     }
 }

@@ -7,14 +7,44 @@
 
 use chrono::NaiveDate;
 use platform_workbook::{Cell, Workbook, add_table};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::{LeadError, Leads};
 
+/// A written to-do report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TodoReport {
+    /// Its S3 key (`todo/<date>.xlsx`).
+    pub key: String,
+    /// A presigned link, valid 7 days.
+    pub url: String,
+    /// Integrations awaiting information.
+    pub awaiting: usize,
+    /// Leads waiting on them.
+    pub waiting_leads: usize,
+    /// New clients and custom-script landers development should hear of.
+    pub tell_development: usize,
+    /// The e-mail the team was sent, when something appeared for the first time.
+    pub team_email: Option<TeamEmail>,
+}
+
+/// The team's e-mail of what appeared today.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamEmail {
+    /// Its recipient.
+    pub to: String,
+    /// Its subject.
+    pub subject: String,
+    /// SES's message id.
+    pub message_id: String,
+    /// One line per new client or custom-script lander.
+    pub items: Vec<String>,
+}
+
 impl Leads {
     /// Writes the to-do report of `date` (re-running a date overwrites its object) and sends the
-    /// team the notices that appear for the first time. Returns the key, link and counts.
-    pub async fn todo_report(&self, date: NaiveDate) -> Result<Value, LeadError> {
+    /// team the notices that appear for the first time.
+    pub async fn todo_report(&self, date: NaiveDate) -> Result<TodoReport, LeadError> {
         let (Some(s3), Some(bucket)) = (&self.s3, &self.settings.bucket) else {
             return Err(LeadError::Config("LEAD_BUCKET is required for the to-do report".into()));
         };
@@ -155,11 +185,17 @@ impl Leads {
                 &[&date],
             )
             .await?;
-            emailed = Some(json!({"to": team, "subject": subject, "message_id": id, "items": lines}));
+            emailed = Some(TeamEmail { to: team.clone(), subject, message_id: id, items: lines });
         }
         tx.commit().await?;
-        Ok(json!({"key": key, "url": link, "awaiting": awaiting.len(), "waiting_leads": waiting.len(),
-                  "tell_development": flagged.len(), "team_email": emailed}))
+        Ok(TodoReport {
+            key,
+            url: link,
+            awaiting: awaiting.len(),
+            waiting_leads: waiting.len(),
+            tell_development: flagged.len(),
+            team_email: emailed,
+        })
     }
 }
 

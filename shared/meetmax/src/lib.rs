@@ -56,16 +56,15 @@ pub enum SyncError {
 
 platform_warehouse::impl_from_db_error!(SyncError);
 
-impl From<SyncError> for platform_runtime::InvocationError {
-    fn from(e: SyncError) -> Self {
+impl platform_runtime::ServiceError for SyncError {
+    fn kind(&self) -> platform_runtime::ErrorKind {
         use platform_runtime::ErrorKind;
-        let kind = match &e {
+        match self {
             SyncError::Warehouse(_) => ErrorKind::Warehouse,
             SyncError::Aws(_) => ErrorKind::Aws,
             SyncError::Config(_) => ErrorKind::Config,
             SyncError::Injected(_) => ErrorKind::Internal,
-        };
-        platform_runtime::InvocationError::new(kind, e)
+        }
     }
 }
 

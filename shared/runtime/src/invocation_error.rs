@@ -65,6 +65,21 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// An error a service returns to its function, which knows the kind of failure it is. A function
+/// turns it into its invocation's error with `?`; the conversion logs it once, with its kind.
+pub trait ServiceError: fmt::Display {
+    /// The kind Lambda reports as `errorType`.
+    fn kind(&self) -> ErrorKind;
+}
+
+impl<E: ServiceError> From<E> for InvocationError {
+    fn from(e: E) -> InvocationError {
+        let kind = e.kind();
+        tracing::error!(error = %e, kind = kind.as_str(), "invocation failed");
+        InvocationError::new(kind, e)
+    }
+}
+
 impl From<serde_json::Error> for InvocationError {
     fn from(e: serde_json::Error) -> InvocationError {
         InvocationError::new(ErrorKind::Internal, format!("serialising the answer: {e}"))
@@ -80,5 +95,22 @@ mod tests {
         let d: lambda_runtime::Diagnostic = InvocationError::new(ErrorKind::Warehouse, "connection refused").into();
         assert_eq!((d.error_type.as_str(), d.error_message.as_str()), ("Warehouse", "connection refused"));
         assert_eq!(InvocationError::new(ErrorKind::Event, "unknown command").to_string(), "Event: unknown command");
+    }
+
+    #[test]
+    fn a_service_error_converts_with_its_kind() {
+        struct Refused;
+        impl fmt::Display for Refused {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("credentials refused")
+            }
+        }
+        impl ServiceError for Refused {
+            fn kind(&self) -> ErrorKind {
+                ErrorKind::Vendor
+            }
+        }
+        let e: InvocationError = Refused.into();
+        assert_eq!(e, InvocationError::new(ErrorKind::Vendor, "credentials refused"));
     }
 }

@@ -13,4 +13,4 @@ pub mod tracing_setup;
 
 pub use deadline::Deadline;
 pub use env::{ConfigError, Env};
-pub use invocation_error::{ErrorKind, InvocationError};
+pub use invocation_error::{ErrorKind, InvocationError, ServiceError};

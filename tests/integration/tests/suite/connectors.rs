@@ -457,7 +457,7 @@ async fn removal_waits_for_a_complete_full_pull_and_the_share_guard() {
 
     // The operator confirms: the row is marked removed, not deleted.
     let confirmed = h.service.confirm_removal(CONNECTION, "participants").await.unwrap();
-    assert_eq!(confirmed["removed"], 1);
+    assert_eq!(confirmed.removed, 1);
     let removed: Option<chrono::DateTime<chrono::Utc>> =
         h.db.scalar("SELECT removed_at FROM connector.participant WHERE fp_ext_id = '1005'").await;
     assert!(removed.is_some());
@@ -480,9 +480,9 @@ async fn removal_waits_for_a_complete_full_pull_and_the_share_guard() {
 async fn the_preview_reports_fields_and_skips_without_touching_the_tables() {
     let h = ConnectorHarness::demo().await;
     let answer = h.service.preview(CONNECTION).await.unwrap();
-    let fields = answer["streams"]["participants"]["fields"].to_string();
+    let fields = answer.streams["participants"].fields.join(", ");
     assert!(fields.contains("responses.Profile Photo") && fields.contains("category.name"), "{fields}");
-    let url = answer["url"].as_str().unwrap();
+    let url = answer.url.as_str();
     let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
     use calamine::Reader;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret};
 use platform_aws::SqsSender;
 use platform_domain::envelope::Envelope;
-use platform_export::{Exporter, KIND_EXPORT_REQUESTED, Settings, export::Outcome};
+use platform_export::{Exporter, KIND_EXPORT_REQUESTED, Settings, export::Outcome, plan::Plan};
 use serde_json::{Value, json};
 
 struct H {
@@ -86,7 +86,7 @@ async fn harness() -> H {
 
 impl H {
     /// Plans `day` and runs every job the queue then holds, as the event source would.
-    async fn morning(&self, day: &str) -> (Value, Vec<Result<Vec<Outcome>, String>>) {
+    async fn morning(&self, day: &str) -> (Plan, Vec<Result<Vec<Outcome>, String>>) {
         let plan = self.exporter.plan(date(day)).await.unwrap();
         let mut out = Vec::new();
         for body in drain_bodies(&self.sdk, &self.queue).await {
@@ -133,7 +133,7 @@ fn date_cell(cell: Option<&Data>) -> f64 {
 async fn the_generic_report_holds_every_field_typed_in_the_subscriptions_time_zone() {
     let h = harness().await;
     let (plan, results) = h.morning("2025-11-23").await;
-    assert_eq!(plan["planned"], json!(["smith-generic"]), "{plan}");
+    assert_eq!(plan.planned, ["smith-generic"], "{plan:?}");
     let outcome = &results[0].as_ref().unwrap()[0];
     assert_eq!(outcome.status, "done");
     let key = outcome.key.clone().unwrap();
@@ -300,10 +300,10 @@ async fn a_template_naming_an_unknown_field_is_refused_at_planning_and_the_other
     )
     .await;
     let (plan, results) = h.morning("2025-11-23").await;
-    assert_eq!(plan["planned"], json!(["smith-generic"]));
-    let refused = &plan["refused"][0];
-    assert_eq!(refused["subscription"], "jones-slip");
-    let error = refused["error"].as_str().unwrap();
+    assert_eq!(plan.planned, ["smith-generic"]);
+    let refused = &plan.refused[0];
+    assert_eq!(refused.subscription, "jones-slip");
+    let error = &refused.error;
     assert!(error.contains("column 2 names the unknown field \"favourite_colour\""), "{error}");
     assert_eq!(results.len(), 1, "no job for the refused subscription");
     assert_eq!(results[0].as_ref().unwrap()[0].status, "done");

@@ -425,8 +425,8 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     h.db.exec("UPDATE leads.integration SET enabled = (id = 'smith-ice'), contact_email = NULL, constants = '{}'")
         .await;
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!(report["integrations"]["smith-ice"]["state"], "awaiting_information");
-    let missing = report["integrations"]["smith-ice"]["missing"].to_string();
+    assert_eq!(report.integrations["smith-ice"].state, "awaiting_information");
+    let missing = report.integrations["smith-ice"].missing.join("; ");
     assert!(missing.contains("Referrer") && missing.contains("contact e-mail"), "{missing}");
     let lead = h.post("lp-1", ada()).await;
     h.deliver_queue().await;
@@ -442,15 +442,12 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     ))
     .await;
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!(
-        (report["integrations"]["smith-ice"]["state"].as_str(), report["integrations"]["smith-ice"]["queued"].as_i64()),
-        (Some("ready"), Some(1))
-    );
+    assert_eq!((report.integrations["smith-ice"].state, report.integrations["smith-ice"].queued), ("ready", 1));
 
     // A test lead before the first real one: sent, answered, not counted as live.
     let test = h.leads.test_lead("smith-ice").await.unwrap();
-    assert_eq!(test["outcome"]["outcome"], "delivered", "{test}");
-    assert_eq!(test["response_status"], 200);
+    assert!(matches!(test.outcome, platform_leads::deliver::Outcome::Delivered { .. }), "{test:?}");
+    assert_eq!(test.response_status, Some(200));
     let state: String = h.db.scalar("SELECT state FROM leads.integration WHERE id = 'smith-ice'").await;
     assert_eq!(state, "ready", "a test lead does not make the integration live");
     assert!(emails_to(&h.contact).await.is_empty(), "nor does it confirm the integration to the client");
@@ -536,8 +533,8 @@ async fn the_todo_report_lists_what_waits_and_tells_the_team_once() {
     .await;
     let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let report = h.leads.todo_report(date).await.unwrap();
-    assert_eq!((report["awaiting"].as_u64(), report["waiting_leads"].as_u64()), (Some(1), Some(1)), "{report}");
-    assert_eq!(report["key"], "todo/2026-11-23.xlsx");
+    assert_eq!((report.awaiting, report.waiting_leads), (1, 1), "{report:?}");
+    assert_eq!(report.key, "todo/2026-11-23.xlsx");
     let bytes = platform_aws::s3::get(&h.s3, &h.bucket, "todo/2026-11-23.xlsx").await.unwrap();
     let printed = integration_tests::print::print(&bytes);
     assert_eq!(printed.pages, 3, "three one-row sheets, a page each: {}", printed.text);
@@ -563,7 +560,7 @@ async fn the_todo_report_lists_what_waits_and_tells_the_team_once() {
     assert!(body.contains("lander DQ lander (dq-lp) needs a custom script"), "{body}");
     // The same day again (a retry, an operator's run): the object is rewritten, no second e-mail.
     let again = h.leads.todo_report(date).await.unwrap();
-    assert!(again["team_email"].is_null(), "{again}");
+    assert!(again.team_email.is_none(), "{again:?}");
     assert_eq!(emails_to(&h.team).await.len(), 1);
 }
 
@@ -589,7 +586,7 @@ async fn a_confirmation_ses_refused_is_kept_and_sent_by_the_next_refresh() {
     assert!(emails_to(&h.contact).await.is_empty());
     // The next refresh (with the verified sender) sends it, once.
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!(report["confirmations_sent"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report.confirmations_sent.len(), 1, "{report:?}");
     h.leads.refresh_states().await.unwrap();
     assert_eq!(emails_to(&h.contact).await.len(), 1);
 }
