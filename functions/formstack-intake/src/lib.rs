@@ -7,14 +7,13 @@
 //!   (after fixing a form's mapping).
 //! - `{"action": "publish"}` → [`Intake::publish`] (drain the outbox).
 
-use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use lambda_runtime::LambdaEvent;
-use platform_intake::{Intake, webhook::WebhookRequest};
+use platform_intake::Intake;
 use platform_runtime::{
     Deadline, InvocationError,
     deadline::DEFAULT_MARGIN,
     event::{self, Event, Shape},
-    function_url::{self, respond},
+    function_url,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -61,7 +60,7 @@ pub async fn handle(intake: &Intake, event: LambdaEvent<Value>) -> Result<Value,
 
 async fn dispatch(intake: &Intake, payload: Value, deadline: Deadline) -> Result<Value, InvocationError> {
     match classify(payload)? {
-        Event::FunctionUrl(req) => Ok(serde_json::to_value(webhook(intake, *req).await)?),
+        Event::FunctionUrl(req) => Ok(serde_json::to_value(function_url::serve(*req, |r| intake.webhook(r)).await)?),
         Event::Schedule | Event::Command(Command::Pull { full: false }) => {
             pull(intake, "schedule", false, deadline).await
         }
@@ -92,23 +91,6 @@ async fn pull(intake: &Intake, trigger: &str, full: bool, deadline: Deadline) ->
             "stopped": f.stopped, "scan_pages": f.scan_pages, "scan_completed": f.scan_completed,
         })).collect::<Vec<_>>(),
     }))
-}
-
-async fn webhook(intake: &Intake, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let query = req
-        .raw_query_string
-        .as_deref()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    let parts = match function_url::parts(req) {
-        Ok(p) => p,
-        Err(answer) => return *answer,
-    };
-    if !parts.method.eq_ignore_ascii_case("POST") {
-        return respond(405, json!({"error": "use POST"}));
-    }
-    let out = intake.webhook(WebhookRequest { headers: parts.headers, query, body: parts.body }).await;
-    respond(out.status, out.body)
 }
 
 fn uuid_now() -> uuid::Uuid {

@@ -13,17 +13,14 @@
 //! - `{"action": "todo_report"[, "date": "YYYY-MM-DD"]}` (daily at 15:00 UTC) → the to-do
 //!   report to S3, and the team e-mailed of new clients and custom-script landers.
 
-use aws_lambda_events::{
-    lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse},
-    sqs::{SqsBatchResponse, SqsEvent},
-};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use platform_domain::envelope::Envelope;
-use platform_leads::{KIND_LEADS_RECEIVED, Leads, endpoint::LeadHttp};
+use platform_leads::{KIND_LEADS_RECEIVED, Leads};
 use platform_runtime::{
     InvocationError,
     event::{self, Event, Shape},
-    function_url::{self, respond},
+    function_url,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -72,7 +69,7 @@ pub async fn handle(service: &Leads, event: LambdaEvent<Value>) -> Result<Value,
 async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationError> {
     match classify(payload)? {
         Event::Sqs(batch) => Ok(serde_json::to_value(handle_batch(service, batch).await)?),
-        Event::FunctionUrl(req) => Ok(serde_json::to_value(endpoint(service, *req).await)?),
+        Event::FunctionUrl(req) => Ok(serde_json::to_value(function_url::serve(*req, |r| service.receive(r)).await)?),
         Event::Schedule | Event::Command(Command::RefreshStates) => {
             Ok(serde_json::to_value(service.refresh_states().await?)?)
         }
@@ -104,15 +101,6 @@ pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse 
         service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())
     })
     .await
-}
-
-async fn endpoint(service: &Leads, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let parts = match function_url::parts(req) {
-        Ok(p) => p,
-        Err(answer) => return *answer,
-    };
-    let out = service.receive(LeadHttp { method: parts.method, headers: parts.headers, body: parts.body }).await;
-    respond(out.status, out.body)
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! session-register's handler: the event app's Function URL request → [`Registrar::handle`]
 //! (two-way session registration with Lenos). Anything else is refused.
 
-use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use lambda_runtime::LambdaEvent;
-use platform_connectors::register::{RegisterHttp, Registrar};
+use platform_connectors::register::Registrar;
 use platform_runtime::{
     InvocationError,
     event::{self, Event, Shape},
-    function_url::{self, respond},
+    function_url::{self, Answer},
 };
 use serde_json::Value;
 use tracing::Instrument;
@@ -27,23 +26,14 @@ pub async fn handle(service: &Registrar, event: LambdaEvent<Value>) -> Result<Va
         let Event::FunctionUrl(req) = classify(event.payload)? else {
             return Err(event::not_taken(TAKES));
         };
-        Ok(serde_json::to_value(answer(service, *req).await)?)
+        let answer = function_url::serve(*req, |r| async move {
+            let out = service.handle(r).await;
+            Answer { status: out.status, body: out.body }
+        });
+        Ok(serde_json::to_value(answer.await)?)
     }
     .instrument(span)
     .await
-}
-
-async fn answer(service: &Registrar, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-    let parts = match function_url::parts(req) {
-        Ok(p) => p,
-        Err(answer) => return *answer,
-    };
-    let out = service.handle(RegisterHttp { method: parts.method, headers: parts.headers, body: parts.body }).await;
-    let mut resp = respond(out.status, out.body);
-    if out.status == 503 {
-        resp.headers.insert("retry-after", "1".parse().expect("static header"));
-    }
-    resp
 }
 
 #[cfg(test)]

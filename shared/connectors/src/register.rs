@@ -16,7 +16,7 @@ use std::{
 };
 
 use platform_aws::SecretsCache;
-use platform_domain::signature;
+use platform_runtime::function_url::{Answer, RequestParts, Signed};
 use platform_vendors::{RetryPolicy, VendorClient};
 use platform_warehouse::Warehouse;
 use serde::Deserialize;
@@ -40,32 +40,153 @@ pub const DEFAULT_LENOS_TIMEOUT: Duration = Duration::from_secs(3);
 /// A repeat of a request being answered waits this long for it, then answers `try_again`.
 const LOCK_WAIT_MS: u32 = 1000;
 
-/// The HTTP request, as the Function URL delivered it.
-#[derive(Debug, Clone)]
-pub struct RegisterHttp {
-    /// Method.
-    pub method: String,
-    /// Headers (names in any case).
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Vec<u8>,
-}
+/// The endpoint's checks before the body is read: the method, the size, the app and its
+/// signature.
+pub const SIGNED: Signed<'static> = Signed {
+    methods: &["POST", "DELETE"],
+    max_body: MAX_BODY,
+    caller_header: Some("X-App-Id"),
+    signature_header: "X-Signature",
+};
 
-/// The HTTP answer.
+/// The HTTP answer, and how long Lenos took when it was asked (not sent to the app).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterAnswer {
     /// Status.
     pub status: u16,
     /// JSON body.
     pub body: Value,
-    /// How long Lenos took, when it was asked (not sent to the app).
+    /// How long Lenos took, when it was asked.
     pub lenos: Option<Duration>,
+}
+
+impl From<Answer> for RegisterAnswer {
+    fn from(a: Answer) -> RegisterAnswer {
+        RegisterAnswer { status: a.status, body: a.body, lenos: None }
+    }
 }
 
 impl RegisterAnswer {
     fn error(status: u16, message: impl Into<String>) -> RegisterAnswer {
-        RegisterAnswer { status, body: json!({"error": message.into()}), lenos: None }
+        Answer::error(status, message).into()
     }
+
+    fn try_again(message: &str) -> RegisterAnswer {
+        let mut a = RegisterAnswer::error(503, message);
+        a.body["answer"] = json!("try_again");
+        a
+    }
+}
+
+/// A registration's answer: the state a request ends in, as the app and the warehouse see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Lenos registered the person, with its registration id.
+    Confirmed(Option<String>),
+    /// Lenos refused, with its reason.
+    Refused(String),
+    /// The person or the session is unknown here or to Lenos.
+    Unknown(String),
+    /// No answer that says either: the app may ask again.
+    TryAgain(String),
+}
+
+impl Decision {
+    /// Its name in answers and in `connector.register_request.answer`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Decision::Confirmed(_) => "confirmed",
+            Decision::Refused(_) => "refused",
+            Decision::Unknown(_) => "unknown",
+            Decision::TryAgain(_) => "try_again",
+        }
+    }
+
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Decision::Confirmed(_) => None,
+            Decision::Refused(r) | Decision::Unknown(r) | Decision::TryAgain(r) => Some(r),
+        }
+    }
+
+    fn registration_id(&self) -> Option<&str> {
+        match self {
+            Decision::Confirmed(id) => id.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Decision::Confirmed(_) | Decision::Refused(_) => 200,
+            Decision::Unknown(_) => 404,
+            Decision::TryAgain(_) => 503,
+        }
+    }
+
+    /// A recorded final answer (confirmed or refused), which a repeat gets without asking Lenos.
+    fn recorded(answer: Option<String>, reason: Option<String>, registration_id: Option<String>) -> Option<Decision> {
+        match answer.as_deref() {
+            Some("confirmed") => Some(Decision::Confirmed(registration_id)),
+            Some("refused") => Some(Decision::Refused(reason.unwrap_or_default())),
+            _ => None,
+        }
+    }
+
+    fn from_reply(reply: RegisterReply, connection: &str) -> Decision {
+        match reply {
+            RegisterReply::Confirmed(id) => Decision::Confirmed(id),
+            RegisterReply::Refused(r) => Decision::Refused(r),
+            RegisterReply::Unknown => Decision::Unknown("Lenos does not know the person or the session".into()),
+            RegisterReply::Unauthorised => {
+                tracing::error!(connection, "Lenos refused the username / password on a registration");
+                Decision::TryAgain("Lenos refused the platform's credentials".into())
+            }
+            RegisterReply::NoAnswer(why) => Decision::TryAgain(why),
+        }
+    }
+
+    /// The answer to the app.
+    fn reply(&self, ask: &Ask, repeated: bool) -> RegisterAnswer {
+        let mut body = json!({"answer": self.name(), "person_id": ask.person, "session_id": ask.session,
+                              "request_id": ask.request_id, "repeated": repeated});
+        if let Some(r) = self.reason() {
+            body["reason"] = json!(r);
+        }
+        if let Some(id) = self.registration_id() {
+            body["registration_id"] = json!(id);
+        }
+        RegisterAnswer { status: self.status(), body, lenos: None }
+    }
+}
+
+/// What the app asked, signed and checked.
+#[derive(Debug)]
+struct Ask {
+    app: String,
+    person: String,
+    session: String,
+    request_id: String,
+}
+
+/// The app's connection, and what of the request it has not synced.
+struct AppConnection {
+    name: String,
+    secret_id: String,
+    timeout: Duration,
+    unknown: Vec<&'static str>,
+}
+
+/// Where a request's row stands once claimed.
+enum Claim {
+    /// Its twin holds it.
+    Busy,
+    /// The request id was used for another person or session.
+    Conflict,
+    /// It has a final answer already.
+    Recorded(Decision),
+    /// It is this attempt's to answer.
+    Open,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,120 +229,32 @@ impl Registrar {
     }
 
     /// Answers one request; never fails (every failure is an HTTP answer, logged).
-    pub async fn handle(&self, req: RegisterHttp) -> RegisterAnswer {
+    pub async fn handle(&self, req: RequestParts) -> RegisterAnswer {
         let started = Instant::now();
-        match self.answer(req, started).await {
+        match self.answer(&req, started).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "registration request failed");
-                let mut a = RegisterAnswer::error(503, "the registration could not be checked; try again");
-                a.body["answer"] = json!("try_again");
-                a
+                RegisterAnswer::try_again("the registration could not be checked; try again")
             }
         }
     }
 
-    async fn answer(&self, req: RegisterHttp, started: Instant) -> Result<RegisterAnswer, ConnectorError> {
-        let header = |name: &str| {
-            req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned())
+    async fn answer(&self, req: &RequestParts, started: Instant) -> Result<RegisterAnswer, ConnectorError> {
+        let ask = match self.read(req).await? {
+            Ok(ask) => ask,
+            Err(refused) => return Ok(refused.into()),
         };
-        let unregister_method = req.method.eq_ignore_ascii_case("DELETE");
-        if !req.method.eq_ignore_ascii_case("POST") && !unregister_method {
-            return Ok(RegisterAnswer::error(405, "use POST (or DELETE to unregister)"));
-        }
-        if req.body.len() > MAX_BODY {
-            return Ok(RegisterAnswer::error(413, format!("the body is larger than {MAX_BODY} bytes")));
-        }
-        // Who is asking: the app's key signs the raw body.
-        let Some(app) = header("x-app-id").filter(|a| !a.is_empty()) else {
-            return Ok(RegisterAnswer::error(401, "unsigned request: X-App-Id and X-Signature are required"));
-        };
-        let keys = self.secrets.get(&self.keys_secret).await?;
-        if signature::verify(&req.body, header("x-signature").as_deref(), keys.field(&app).as_deref()).is_err() {
-            tracing::warn!(app = %app, "registration request with a bad signature or an unknown app");
-            return Ok(RegisterAnswer::error(401, "the signature does not match the body for this X-App-Id"));
-        }
-        let body: Body = match serde_json::from_slice(&req.body) {
-            Ok(b) => b,
-            Err(e) => {
-                return Ok(RegisterAnswer::error(
-                    400,
-                    format!("the body must be JSON {{\"person_id\", \"session_id\", \"request_id\"}}: {e}"),
-                ));
-            }
-        };
-        for (name, value) in
-            [("person_id", &body.person_id), ("session_id", &body.session_id), ("request_id", &body.request_id)]
-        {
-            if value.trim().is_empty() || value.len() > 200 || value.chars().any(char::is_control) {
-                return Ok(RegisterAnswer::error(400, format!("{name} must be 1 to 200 printable characters")));
-            }
-        }
-        match body.action.as_deref() {
-            None | Some("register") if !unregister_method => {}
-            Some("unregister") | None => {
-                return Ok(RegisterAnswer::error(
-                    501,
-                    format!(
-                        "unregistering is not offered: the Lenos contract this platform speaks ({}) has no unregister call",
-                        lenos::CONTRACT
-                    ),
-                ));
-            }
-            Some(other) => return Ok(RegisterAnswer::error(400, format!("unknown action {other:?}"))),
-        }
-        let (person, session, request_id) = (body.person_id.trim(), body.session_id.trim(), body.request_id.trim());
-
-        // One statement: the app's connection, its credentials' secret and settings, and
-        // whether the person and the session are synced there.
         let mut conn = self.warehouse.conn().await?;
-        let lookup = conn
-            .prepare_cached(
-                "SELECT c.name, c.provider, c.secret_id, c.settings,
-                        EXISTS (SELECT 1 FROM connector.participant p
-                                 WHERE p.connection = c.name AND p.fp_ext_id = $2 AND p.removed_at IS NULL),
-                        EXISTS (SELECT 1 FROM connector.session s
-                                 WHERE s.connection = c.name AND s.fp_ext_id = $3 AND s.removed_at IS NULL AND NOT s.is_master)
-                   FROM connector.register_app a JOIN connector.connection c ON c.name = a.connection
-                  WHERE a.app = $1 AND a.enabled",
-            )
-            .await?;
-        let Some(found) = conn.query_opt(&lookup, &[&app, &person, &session]).await? else {
+        let Some(target) = app_connection(&conn, &ask).await? else {
+            let app = &ask.app;
             return Ok(RegisterAnswer::error(
                 403,
                 format!("app {app:?} may not register attendees (connector.register_app)"),
             ));
         };
-        let (connection, provider, secret_id, settings): (String, String, String, Value) =
-            (found.get(0), found.get(1), found.get(2), found.get(3));
-        if provider != "lenos" {
-            return Err(ConnectorError::Config(format!(
-                "register_app {app:?} points at connection {connection:?}, which is not a Lenos connection"
-            )));
-        }
-        let creds = Credentials::from_secret(self.secrets.get(&secret_id).await?.json())?;
-        let timeout = settings
-            .get("register_timeout_seconds")
-            .and_then(Value::as_f64)
-            .map_or(DEFAULT_LENOS_TIMEOUT, |s| Duration::from_secs_f64(s.clamp(0.5, 3.5)));
-        let mut unknown = Vec::new();
-        if !found.get::<_, bool>(4) {
-            unknown.push("person");
-        }
-        if !found.get::<_, bool>(5) {
-            unknown.push("session");
-        }
-
-        // The request's row, created or found and locked in one statement (a twin waits for it).
-        let claim = conn
-            .prepare_cached(
-                "INSERT INTO connector.register_request AS r (app, request_id, connection, person_ext_id, session_ext_id)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (app, request_id) DO UPDATE SET app = r.app
-                 RETURNING person_ext_id, session_ext_id, answer, reason, registration_id",
-            )
-            .await?;
-        let finish = conn
+        let creds = Credentials::from_secret(self.secrets.get(&target.secret_id).await?.json())?;
+        let record = conn
             .prepare_cached(
                 "WITH request AS (
                      UPDATE connector.register_request SET answer = $6, reason = $7, registration_id = $10,
@@ -233,93 +266,79 @@ impl Registrar {
             )
             .await?;
         let tx = conn.transaction().await?;
-        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")).await?;
-        let row = match tx.query_one(&claim, &[&app, &request_id, &connection, &person, &session]).await {
-            Ok(r) => r,
-            Err(e) if e.code().is_some_and(|c| c.code() == "55P03") => {
-                let mut a = RegisterAnswer::error(503, "the same request_id is being answered; try again");
-                a.body["answer"] = json!("try_again");
-                return Ok(a);
+        match claim(&tx, &ask, &target.name).await? {
+            Claim::Busy => return Ok(RegisterAnswer::try_again("the same request_id is being answered; try again")),
+            Claim::Conflict => {
+                let id = &ask.request_id;
+                return Ok(RegisterAnswer::error(
+                    409,
+                    format!("request_id {id:?} was used for another person or session"),
+                ));
             }
-            Err(e) => return Err(ConnectorError::Warehouse(e.into())),
-        };
-        let (was_person, was_session): (String, String) = (row.get(0), row.get(1));
-        if was_person != person || was_session != session {
-            return Ok(RegisterAnswer::error(
-                409,
-                format!("request_id {request_id:?} was used for another person or session"),
-            ));
-        }
-        let recorded: (Option<String>, Option<String>, Option<String>) = (row.get(2), row.get(3), row.get(4));
-        if let (Some(answer), reason, registration_id) = &recorded
-            && (answer == "confirmed" || answer == "refused")
-        {
-            tx.rollback().await?;
-            return Ok(reply(answer, person, session, request_id, reason.as_deref(), registration_id.as_deref(), true));
-        }
-
-        let mut lenos_time = None;
-        let (answer, reason, registration_id) = if !unknown.is_empty() {
-            let reason = format!("not synced for connection {connection}: {}", unknown.join(" and "));
-            ("unknown", Some(reason), None)
-        } else {
-            let t = Instant::now();
-            let reply = self.ask_lenos(&creds, person, session, timeout).await;
-            lenos_time = Some(t.elapsed());
-            match reply {
-                RegisterReply::Confirmed(id) => ("confirmed", None, id),
-                RegisterReply::Refused(r) => ("refused", Some(r), None),
-                RegisterReply::Unknown => {
-                    ("unknown", Some("Lenos does not know the person or the session".into()), None)
-                }
-                RegisterReply::Unauthorised => {
-                    tracing::error!(connection = %connection, "Lenos refused the username / password on a registration");
-                    ("try_again", Some("Lenos refused the platform's credentials".into()), None)
-                }
-                RegisterReply::NoAnswer(why) => ("try_again", Some(why), None),
+            Claim::Recorded(decision) => {
+                tx.rollback().await?;
+                return Ok(decision.reply(&ask, true));
             }
-        };
-        if answer == "confirmed" {
+            Claim::Open => {}
+        }
+        let (decision, lenos_time) = self.decide(&ask, &target, &creds).await;
+        if let Decision::Confirmed(_) = decision {
             // The registrations table agrees at once; the next pull finds the same row.
-            let mut fields = Map::new();
-            fields.insert("participant_ext_id".into(), json!(person));
-            fields.insert("session_ext_id".into(), json!(session));
-            let row = Row {
-                ext_id: format!("{person}/{session}"),
-                status: Status::Active,
-                raw_status: Some("Registered".into()),
-                fields,
-                raw: json!({"PersonId": person, "SessionId": session, "Status": "Registered"}),
-                parent: Some(person.to_owned()),
-            };
-            store::upsert(&tx, Target::Schedule, &connection, Uuid::now_v7(), &[row]).await?;
+            store::upsert(&tx, Target::Schedule, &target.name, Uuid::now_v7(), &[registered(&ask)]).await?;
         }
         let lenos_ms = lenos_time.map(|d| d.as_millis() as i32);
         let total_ms = started.elapsed().as_millis() as i32;
+        let (answer, reason) = (decision.name(), decision.reason());
         tx.execute(
-            &finish,
+            &record,
             &[
-                &app,
-                &request_id,
-                &connection,
-                &person,
-                &session,
+                &ask.app,
+                &ask.request_id,
+                &target.name,
+                &ask.person,
+                &ask.session,
                 &answer,
                 &reason,
                 &lenos_ms,
                 &total_ms,
-                &registration_id,
+                &decision.registration_id(),
             ],
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(app = %app, request_id, person, session, answer, reason = reason.as_deref().unwrap_or(""), lenos_ms, total_ms, "registration answered");
-        let mut a = reply(answer, person, session, request_id, reason.as_deref(), registration_id.as_deref(), false);
+        tracing::info!(app = %ask.app, request_id = %ask.request_id, person = %ask.person, session = %ask.session,
+                       answer, reason = reason.unwrap_or(""), lenos_ms, total_ms, "registration answered");
+        let mut a = decision.reply(&ask, false);
         a.lenos = lenos_time;
-        if answer == "unknown" && !unknown.is_empty() {
-            a.body["unknown"] = json!(unknown);
+        if !target.unknown.is_empty() {
+            a.body["unknown"] = json!(target.unknown);
         }
         Ok(a)
+    }
+
+    /// The signed request read and checked: 405, 413, 401, 400 and 501 are answers here.
+    async fn read(&self, req: &RequestParts) -> Result<Result<Ask, Answer>, ConnectorError> {
+        let app = match SIGNED.admit_caller(req) {
+            Ok(app) => app,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let keys = self.secrets.get(&self.keys_secret).await?;
+        if let Err(refused) = SIGNED.verify_caller(req, app, keys.field(app).as_deref()) {
+            return Ok(Err(refused));
+        }
+        Ok(ask(app, req.method.eq_ignore_ascii_case("DELETE"), &req.body))
+    }
+
+    /// Lenos's decision, unless the person or the session is not synced here (then Lenos is not
+    /// asked); with how long Lenos took.
+    async fn decide(&self, ask: &Ask, target: &AppConnection, creds: &Credentials) -> (Decision, Option<Duration>) {
+        if !target.unknown.is_empty() {
+            let reason = format!("not synced for connection {}: {}", target.name, target.unknown.join(" and "));
+            return (Decision::Unknown(reason), None);
+        }
+        let t = Instant::now();
+        let reply = self.ask_lenos(creds, &ask.person, &ask.session, target.timeout).await;
+        (Decision::from_reply(reply, &target.name), Some(t.elapsed()))
     }
 
     /// One register call, logging in first in token mode (and once more after a 401).
@@ -360,26 +379,114 @@ impl Registrar {
     }
 }
 
-fn reply(
-    answer: &str,
-    person: &str,
-    session: &str,
-    request_id: &str,
-    reason: Option<&str>,
-    registration_id: Option<&str>,
-    repeated: bool,
-) -> RegisterAnswer {
-    let status = match answer {
-        "confirmed" | "refused" => 200,
-        "unknown" => 404,
-        _ => 503,
+/// The body's ask, checked: 400 for a body that is not one, 501 for an unregistration.
+fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
+    let body: Body = serde_json::from_slice(body).map_err(|e| {
+        Answer::error(400, format!("the body must be JSON {{\"person_id\", \"session_id\", \"request_id\"}}: {e}"))
+    })?;
+    for (name, value) in
+        [("person_id", &body.person_id), ("session_id", &body.session_id), ("request_id", &body.request_id)]
+    {
+        if value.trim().is_empty() || value.len() > 200 || value.chars().any(char::is_control) {
+            return Err(Answer::error(400, format!("{name} must be 1 to 200 printable characters")));
+        }
+    }
+    match body.action.as_deref() {
+        None | Some("register") if !unregister_method => {}
+        Some("unregister") | None => {
+            return Err(Answer::error(
+                501,
+                format!(
+                    "unregistering is not offered: the Lenos contract this platform speaks ({}) has no unregister call",
+                    lenos::CONTRACT
+                ),
+            ));
+        }
+        Some(other) => return Err(Answer::error(400, format!("unknown action {other:?}"))),
+    }
+    Ok(Ask {
+        app: app.to_owned(),
+        person: body.person_id.trim().to_owned(),
+        session: body.session_id.trim().to_owned(),
+        request_id: body.request_id.trim().to_owned(),
+    })
+}
+
+/// In one statement: the app's connection, its credentials' secret and settings, and whether the
+/// person and the session are synced there. `None` when the app may not register.
+async fn app_connection(
+    conn: &platform_warehouse::Connection,
+    ask: &Ask,
+) -> Result<Option<AppConnection>, ConnectorError> {
+    let lookup = conn
+        .prepare_cached(
+            "SELECT c.name, c.provider, c.secret_id, c.settings,
+                    EXISTS (SELECT 1 FROM connector.participant p
+                             WHERE p.connection = c.name AND p.fp_ext_id = $2 AND p.removed_at IS NULL),
+                    EXISTS (SELECT 1 FROM connector.session s
+                             WHERE s.connection = c.name AND s.fp_ext_id = $3 AND s.removed_at IS NULL AND NOT s.is_master)
+               FROM connector.register_app a JOIN connector.connection c ON c.name = a.connection
+              WHERE a.app = $1 AND a.enabled",
+        )
+        .await?;
+    let Some(found) = conn.query_opt(&lookup, &[&ask.app, &ask.person, &ask.session]).await? else {
+        return Ok(None);
     };
-    let mut body = json!({"answer": answer, "person_id": person, "session_id": session, "request_id": request_id, "repeated": repeated});
-    if let Some(r) = reason {
-        body["reason"] = json!(r);
+    let (name, provider, secret_id, settings): (String, String, String, Value) =
+        (found.get(0), found.get(1), found.get(2), found.get(3));
+    if provider != "lenos" {
+        return Err(ConnectorError::Config(format!(
+            "register_app {:?} points at connection {name:?}, which is not a Lenos connection",
+            ask.app
+        )));
     }
-    if let Some(id) = registration_id {
-        body["registration_id"] = json!(id);
+    let timeout = settings
+        .get("register_timeout_seconds")
+        .and_then(Value::as_f64)
+        .map_or(DEFAULT_LENOS_TIMEOUT, |s| Duration::from_secs_f64(s.clamp(0.5, 3.5)));
+    let unknown = [("person", found.get::<_, bool>(4)), ("session", found.get::<_, bool>(5))]
+        .into_iter()
+        .filter(|(_, synced)| !synced)
+        .map(|(what, _)| what)
+        .collect();
+    Ok(Some(AppConnection { name, secret_id, timeout, unknown }))
+}
+
+/// The request's row, created or found and locked in one statement (a twin waits for it, at
+/// most [`LOCK_WAIT_MS`]).
+async fn claim(tx: &platform_warehouse::Transaction<'_>, ask: &Ask, connection: &str) -> Result<Claim, ConnectorError> {
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")).await?;
+    let claim = tx
+        .prepare_cached(
+            "INSERT INTO connector.register_request AS r (app, request_id, connection, person_ext_id, session_ext_id)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (app, request_id) DO UPDATE SET app = r.app
+             RETURNING person_ext_id, session_ext_id, answer, reason, registration_id",
+        )
+        .await?;
+    let row = match tx.query_one(&claim, &[&ask.app, &ask.request_id, &connection, &ask.person, &ask.session]).await {
+        Ok(r) => r,
+        Err(e) if e.code().is_some_and(|c| c.code() == "55P03") => return Ok(Claim::Busy),
+        Err(e) => return Err(ConnectorError::Warehouse(e.into())),
+    };
+    if row.get::<_, String>(0) != ask.person || row.get::<_, String>(1) != ask.session {
+        return Ok(Claim::Conflict);
     }
-    RegisterAnswer { status, body, lenos: None }
+    Ok(Decision::recorded(row.get(2), row.get(3), row.get(4)).map_or(Claim::Open, Claim::Recorded))
+}
+
+/// The registration row a confirmation writes at once.
+fn registered(ask: &Ask) -> Row {
+    let (person, session) = (ask.person.as_str(), ask.session.as_str());
+    let mut fields = Map::new();
+    fields.insert("participant_ext_id".into(), json!(person));
+    fields.insert("session_ext_id".into(), json!(session));
+    Row {
+        ext_id: format!("{person}/{session}"),
+        status: Status::Active,
+        raw_status: Some("Registered".into()),
+        fields,
+        raw: json!({"PersonId": person, "SessionId": session, "Status": "Registered"}),
+        parent: Some(person.to_owned()),
+    }
 }

@@ -4,45 +4,13 @@ use platform_domain::{
     signature::{self, SignatureError, constant_time_eq},
     submission::{BodyFormat, Submission},
 };
+use platform_runtime::function_url::{Answer, RequestParts, Signed};
 use platform_warehouse::raw::Source;
 use serde_json::{Value, json};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{Intake, ingest::Incoming};
-
-/// The parts of an HTTP request the webhook needs.
-#[derive(Debug, Clone, Default)]
-pub struct WebhookRequest {
-    /// Header names and values (names compared case-insensitively).
-    pub headers: Vec<(String, String)>,
-    /// Query string parameters (`form_id` may name the form whose key signs the body).
-    pub query: Vec<(String, String)>,
-    /// The body exactly as received (base64 already decoded).
-    pub body: Vec<u8>,
-}
-
-impl WebhookRequest {
-    /// A header's value by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// The HTTP answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WebhookResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// JSON body.
-    pub body: Value,
-}
-
-impl WebhookResponse {
-    fn new(status: u16, body: Value) -> WebhookResponse {
-        WebhookResponse { status, body }
-    }
-}
 
 /// The one body every 401 carries: which check failed (missing header, unknown form, wrong key,
 /// form mismatch) is logged, never told to the caller, so the answer is no oracle for which forms
@@ -74,32 +42,38 @@ impl WebhookKeys {
 }
 
 impl Intake {
-    /// Handles one delivery: 413 oversized; 401 (one body for every cause, nothing written) for a
+    /// Handles one delivery: 405 for a method other than POST; 413 oversized; 401 (one body for every cause, nothing written) for a
     /// missing or forged signature, a form without a key, a key of another form, a `?form_id=`
     /// that is not the body's form or a wrong `HandshakeKey`; 400 for a signed but malformed body
     /// (nothing written); 503 when the raw body could not be stored (Formstack may deliver
     /// again); else 200, for a replay too.
     ///
     /// The key is chosen by the form named **in the signed body**, never by the query string.
-    pub async fn webhook(&self, req: WebhookRequest) -> WebhookResponse {
+    pub async fn webhook(&self, req: RequestParts) -> Answer {
         let run_id = Uuid::now_v7();
-        if req.body.len() > self.settings.webhook_max_bytes {
-            tracing::warn!(bytes = req.body.len(), "webhook refused: body too large");
-            return WebhookResponse::new(413, json!({"error": "body too large"}));
+        // The key follows from the form in the body, not from a caller header.
+        let signed = Signed {
+            methods: &["POST"],
+            max_body: self.settings.webhook_max_bytes,
+            caller_header: None,
+            signature_header: &self.settings.signature_header,
+        };
+        if let Err(refused) = signed.admit(&req) {
+            tracing::warn!(bytes = req.body.len(), method = %req.method, status = refused.status, "webhook refused");
+            return refused;
         }
         let unauthorized = |reason: &str, form_id: &str| {
             tracing::warn!(form_id, reason, "webhook refused: 401");
-            WebhookResponse::new(401, json!({"error": UNAUTHORIZED}))
+            Answer::error(401, UNAUTHORIZED)
         };
-        let header = req.header(&self.settings.signature_header).map(str::to_owned);
-        if header.as_deref().is_none_or(|h| h.trim().is_empty()) {
+        if req.header(signed.signature_header).is_none_or(str::is_empty) {
             return unauthorized(&SignatureError::Missing.to_string(), "");
         }
         let keys = match self.webhook_keys().await {
             Ok(keys) => keys,
             Err(e) => {
                 tracing::error!(error = %e, "webhook: cannot read the HMAC keys");
-                return WebhookResponse::new(503, json!({"error": "temporarily unavailable"}));
+                return Answer::error(503, "temporarily unavailable");
             }
         };
         let content_type = req.header("content-type").map(str::to_owned);
@@ -108,18 +82,18 @@ impl Intake {
             Err(e) => {
                 // Which form's key to check is unknown: a body signed by any configured key is a
                 // sender's mistake (400), anything else is refused like a forgery.
-                if keys.all().any(|k| signature::verify(&req.body, header.as_deref(), Some(k)).is_ok()) {
+                if keys.all().any(|k| signed.verify(&req, Some(k)).is_ok()) {
                     tracing::warn!(reason = %e, "webhook refused: malformed body");
-                    return WebhookResponse::new(400, json!({"error": e.to_string()}));
+                    return Answer::error(400, e.to_string());
                 }
                 return unauthorized(&format!("unreadable body not signed by a configured key ({e})"), "");
             }
         };
         let form_id = submission.form_id.clone();
-        if let Err(e) = signature::verify(&req.body, header.as_deref(), keys.for_form(&form_id)) {
+        if let Err(e) = signed.verify(&req, keys.for_form(&form_id)) {
             return unauthorized(&e.to_string(), &form_id);
         }
-        if let Some((_, q)) = req.query.iter().find(|(k, _)| k == "form_id")
+        if let Some(q) = req.query("form_id")
             && q.trim() != form_id
         {
             return unauthorized("the query's form_id is not the body's FormID", &form_id);
@@ -147,14 +121,14 @@ impl Intake {
         submission: Submission,
         body: Vec<u8>,
         content_type: Option<String>,
-    ) -> WebhookResponse {
+    ) -> Answer {
         let submission_id = submission.submission_id.clone();
         let incoming = Incoming::from_webhook(submission, body, content_type);
         let report = match self.ingest_and_record(Source::Webhook, true, run_id, "webhook", vec![incoming]).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "webhook: could not store the submission");
-                return WebhookResponse::new(503, json!({"error": "temporarily unavailable"}));
+                return Answer::error(503, "temporarily unavailable");
             }
         };
         self.publish_quietly(run_id).await;
@@ -168,7 +142,7 @@ impl Intake {
             "accepted"
         };
         tracing::info!(outcome, "webhook handled");
-        WebhookResponse::new(200, json!({"status": outcome, "submission_id": submission_id}))
+        Answer { status: 200, body: json!({"status": outcome, "submission_id": submission_id}) }
     }
 
     /// The webhook keys (and optional handshake keys) of the Formstack secret.

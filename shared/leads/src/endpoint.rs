@@ -6,7 +6,7 @@
 //! whole (raw first) with its core fields typed, and announced through the outbox in the same
 //! transaction; a repeat of the same `lead_id` is answered with the stored lead.
 
-use platform_domain::signature;
+use platform_runtime::function_url::{Answer, RequestParts, Signed};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -16,29 +16,13 @@ use crate::{KIND_LEADS_RECEIVED, LeadError, Leads};
 /// Largest body accepted.
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// The HTTP request.
-#[derive(Debug, Clone)]
-pub struct LeadHttp {
-    /// Method.
-    pub method: String,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Raw body.
-    pub body: Vec<u8>,
-}
-
-/// The HTTP answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeadAnswer {
-    /// Status.
-    pub status: u16,
-    /// JSON body.
-    pub body: Value,
-}
-
-fn error(status: u16, message: impl Into<String>) -> LeadAnswer {
-    LeadAnswer { status, body: json!({"error": message.into()}) }
-}
+/// The endpoint's checks before the body is read: `POST`, the size, the lander and its signature.
+pub const SIGNED: Signed<'static> = Signed {
+    methods: &["POST"],
+    max_body: MAX_BODY,
+    caller_header: Some("X-Lander-Id"),
+    signature_header: "X-Signature",
+};
 
 #[derive(Deserialize)]
 struct Body {
@@ -48,28 +32,20 @@ struct Body {
 
 impl Leads {
     /// Answers one request of the generic lead endpoint; never fails (errors are answers).
-    pub async fn receive(&self, req: LeadHttp) -> LeadAnswer {
-        match self.receive_inner(req).await {
+    pub async fn receive(&self, req: RequestParts) -> Answer {
+        match self.receive_inner(&req).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "lead endpoint failed");
-                error(503, "the lead could not be stored; send it again")
+                Answer::error(503, "the lead could not be stored; send it again")
             }
         }
     }
 
-    async fn receive_inner(&self, req: LeadHttp) -> Result<LeadAnswer, LeadError> {
-        if !req.method.eq_ignore_ascii_case("POST") {
-            return Ok(error(405, "use POST"));
-        }
-        if req.body.len() > MAX_BODY {
-            return Ok(error(413, format!("the body is larger than {MAX_BODY} bytes")));
-        }
-        let header = |name: &str| {
-            req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned())
-        };
-        let Some(lander) = header("x-lander-id").filter(|l| !l.is_empty()) else {
-            return Ok(error(401, "unsigned request: X-Lander-Id and X-Signature are required"));
+    async fn receive_inner(&self, req: &RequestParts) -> Result<Answer, LeadError> {
+        let lander = match SIGNED.admit_caller(req) {
+            Ok(lander) => lander,
+            Err(refused) => return Ok(refused),
         };
         let secret_id = self
             .settings
@@ -77,17 +53,21 @@ impl Leads {
             .as_deref()
             .ok_or_else(|| LeadError::Config("LEAD_ENDPOINT_KEYS_SECRET_ID is not set".into()))?;
         let keys = self.secrets.get(secret_id).await?;
-        if signature::verify(&req.body, header("x-signature").as_deref(), keys.field(&lander).as_deref()).is_err() {
-            tracing::warn!(lander = %lander, "lead with a bad signature or an unknown lander");
-            return Ok(error(401, "the signature does not match the body for this X-Lander-Id"));
+        if let Err(refused) = SIGNED.verify_caller(req, lander, keys.field(lander).as_deref()) {
+            return Ok(refused);
         }
         let body: Body = match serde_json::from_slice(&req.body) {
             Ok(b) => b,
-            Err(e) => return Ok(error(400, format!("the body must be JSON {{\"lead_id\", \"fields\": {{…}}}}: {e}"))),
+            Err(e) => {
+                return Ok(Answer::error(
+                    400,
+                    format!("the body must be JSON {{\"lead_id\", \"fields\": {{…}}}}: {e}"),
+                ));
+            }
         };
         let source_id = body.lead_id.trim();
         if source_id.is_empty() || source_id.len() > 200 {
-            return Ok(error(400, "lead_id must be 1 to 200 characters"));
+            return Ok(Answer::error(400, "lead_id must be 1 to 200 characters"));
         }
         let fields = without_nul(body.fields);
         let core = platform_domain::lead::core_values(&fields);
@@ -95,7 +75,7 @@ impl Leads {
         let tx = conn.transaction().await?;
         let known = tx.query_opt("SELECT 1 FROM leads.lander WHERE id = $1 AND enabled", &[&lander]).await?;
         if known.is_none() {
-            return Ok(error(404, format!("lander {lander:?} is not configured (leads.lander)")));
+            return Ok(Answer::error(404, format!("lander {lander:?} is not configured (leads.lander)")));
         }
         let inserted = tx
             .query_opt(
@@ -126,7 +106,7 @@ impl Leads {
             // The outbox keeps it: the next publish (any lead, or the sweep) sends it.
             tracing::warn!(error = %e, lead = id, "lead stored; announcing it failed and is left to the outbox");
         }
-        Ok(LeadAnswer { status: 200, body: json!({"lead": id, "duplicate": duplicate}) })
+        Ok(Answer { status: 200, body: json!({"lead": id, "duplicate": duplicate}) })
     }
 }
 

@@ -16,7 +16,8 @@ use chrono::Utc;
 use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION, count};
 use platform_aws::SecretsCache;
-use platform_connectors::register::{RegisterHttp, Registrar};
+use platform_connectors::register::Registrar;
+use platform_runtime::function_url::RequestParts;
 use serde_json::json;
 use vendor_sandbox::fixtures;
 
@@ -44,7 +45,8 @@ async fn main() -> anyhow::Result<()> {
     let signed = |i: usize| {
         let body =
             json!({"person_id": format!("q{i}"), "session_id": "s6", "request_id": format!("bench-{i}")}).to_string();
-        RegisterHttp {
+        RequestParts {
+            query: vec![],
             method: "POST".into(),
             headers: vec![
                 ("x-app-id".into(), "bench-app".into()),

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDateTime;
 use integration_tests::Harness;
-use platform_intake::webhook::{UNAUTHORIZED, WebhookRequest};
+use platform_intake::webhook::UNAUTHORIZED;
+use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
 use vendor_sandbox::{
     fixtures::{self, DEMO_FORM_ID, DEMO_HMAC_KEY},
@@ -24,8 +25,9 @@ fn fields(first: &str, org: &str) -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn request(w: &SignedWebhook, query: &[(&str, &str)]) -> WebhookRequest {
-    WebhookRequest {
+fn request(w: &SignedWebhook, query: &[(&str, &str)]) -> RequestParts {
+    RequestParts {
+        method: "POST".into(),
         headers: w.headers.clone(),
         query: query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         body: w.body.clone(),

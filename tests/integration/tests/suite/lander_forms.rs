@@ -8,8 +8,8 @@ use std::time::Duration;
 use integration_tests::{Harness, SEED_LANDER_FORM_SQL, drain_bodies, new_queue};
 use platform_aws::{SecretsCache, SqsSender};
 use platform_domain::envelope::{Envelope, KIND_LEADS_RECEIVED};
-use platform_intake::webhook::WebhookRequest;
 use platform_leads::{Leads, Settings, deliver::Outcome};
+use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
 use vendor_sandbox::{
     fixtures::{self, DEMO_HMAC_KEY, DEMO_LANDER_FORM_ID},
@@ -34,8 +34,15 @@ fn dana() -> Vec<(&'static str, Value)> {
 
 async fn post(h: &Harness, submission_id: &str, fields: &[(&str, Value)]) -> Value {
     let w = build(DEMO_LANDER_FORM_ID, submission_id, fields, Format::UrlEncoded, Some(DEMO_HMAC_KEY), None);
-    let answer =
-        h.intake.webhook(WebhookRequest { headers: w.headers.clone(), query: vec![], body: w.body.clone() }).await;
+    let answer = h
+        .intake
+        .webhook(RequestParts {
+            method: "POST".into(),
+            headers: w.headers.clone(),
+            query: vec![],
+            body: w.body.clone(),
+        })
+        .await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret, sqs_event};
 use platform_aws::{SecretsCache, SqsSender};
 use platform_domain::envelope::Envelope;
-use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, deliver::Outcome, endpoint::LeadHttp};
+use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, deliver::Outcome};
+use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
 use vendor_sandbox::{
     Fault, FaultRule, Sandbox,
@@ -104,9 +105,10 @@ fn service(db: &TestDb, sdk: &aws_config::SdkConfig, secrets: SecretsCache, sett
     .unwrap()
 }
 
-fn signed(lander: &str, key: &str, body: &Value) -> LeadHttp {
+fn signed(lander: &str, key: &str, body: &Value) -> RequestParts {
     let raw = body.to_string().into_bytes();
-    LeadHttp {
+    RequestParts {
+        query: vec![],
         method: "POST".into(),
         headers: vec![
             ("X-Lander-Id".into(), lander.into()),
@@ -476,7 +478,7 @@ async fn the_endpoint_takes_only_signed_leads_of_known_landers() {
         (unsigned, 401),
         (signed("accident-lp", "wrong", &body), 401),
         (signed("other-lp", LANDER_KEY, &body), 401),
-        (LeadHttp { method: "GET".into(), ..signed("accident-lp", LANDER_KEY, &body) }, 405),
+        (RequestParts { method: "GET".into(), ..signed("accident-lp", LANDER_KEY, &body) }, 405),
         (signed("accident-lp", LANDER_KEY, &json!({"fields": {}})), 400),
         (signed("accident-lp", LANDER_KEY, &json!({"lead_id": "", "fields": {}})), 400),
     ] {

@@ -176,7 +176,8 @@ async fn webhook_and_pull_of_the_same_submission_land_one_registration() {
     );
     let resp = h
         .intake
-        .webhook(platform_intake::webhook::WebhookRequest {
+        .webhook(platform_runtime::function_url::RequestParts {
+            method: "POST".into(),
             headers: w.headers.clone(),
             query: vec![],
             body: w.body.clone(),

@@ -16,8 +16,9 @@ use integration_tests::{
 };
 use platform_aws::SqsSender;
 use platform_dedupe::Dedupe;
-use platform_intake::{IntakeSettings, webhook::WebhookRequest};
+use platform_intake::IntakeSettings;
 use platform_runtime::Env;
+use platform_runtime::function_url::RequestParts;
 use platform_warehouse::{DbSettings, Warehouse};
 use serde_json::json;
 use vendor_sandbox::{
@@ -119,7 +120,7 @@ async fn r7_no_secret_value_appears_in_logs_stored_errors_run_records_or_the_san
             ("HandshakeKey", json!(hs)),
         ];
         let w = build(DEMO_FORM_ID, &format!("16999999{i}"), &fields, Format::UrlEncoded, Some(key), None);
-        intake.webhook(WebhookRequest { headers: w.headers, query: vec![], body: w.body }).await;
+        intake.webhook(RequestParts { method: "POST".into(), headers: w.headers, query: vec![], body: w.body }).await;
     }
     let listing = "/api/v2/form/5095980/submission.json";
     h.sandbox

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION};
 use platform_aws::SecretsCache;
-use platform_connectors::register::{RegisterAnswer, RegisterHttp, Registrar};
+use platform_connectors::register::{RegisterAnswer, Registrar};
+use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
 use vendor_sandbox::fixtures;
 
@@ -33,9 +34,10 @@ async fn setup(token: bool) -> Setup {
     Setup { h, registrar }
 }
 
-fn signed(app: &str, key: &str, body: &Value) -> RegisterHttp {
+fn signed(app: &str, key: &str, body: &Value) -> RequestParts {
     let raw = body.to_string().into_bytes();
-    RegisterHttp {
+    RequestParts {
+        query: vec![],
         method: "POST".into(),
         headers: vec![
             ("X-App-Id".into(), app.into()),
@@ -162,12 +164,12 @@ async fn only_signed_requests_of_enabled_apps_are_taken() {
     let body = json!({"person_id": "p6", "session_id": "s6", "request_id": "a-1"});
     let mut unsigned = signed(APP, KEY, &body);
     unsigned.headers.retain(|(k, _)| k != "X-Signature");
-    let cases: Vec<(RegisterHttp, u16)> = vec![
+    let cases: Vec<(RequestParts, u16)> = vec![
         (unsigned, 401),
         (signed(APP, "wrong-key", &body), 401),
         (signed("nobody", KEY, &body), 401),
         (signed("other-app", "other-key", &body), 403),
-        (RegisterHttp { method: "GET".into(), ..signed(APP, KEY, &body) }, 405),
+        (RequestParts { method: "GET".into(), ..signed(APP, KEY, &body) }, 405),
         (signed(APP, KEY, &json!({"person_id": "p6"})), 400),
         (signed(APP, KEY, &json!({"person_id": "", "session_id": "s6", "request_id": "x"})), 400),
         (
@@ -178,7 +180,7 @@ async fn only_signed_requests_of_enabled_apps_are_taken() {
             ),
             501,
         ),
-        (RegisterHttp { method: "DELETE".into(), ..signed(APP, KEY, &body) }, 501),
+        (RequestParts { method: "DELETE".into(), ..signed(APP, KEY, &body) }, 501),
         (
             signed(
                 APP,

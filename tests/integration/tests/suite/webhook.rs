@@ -1,7 +1,7 @@
 //! formstack-intake's webhook path against real PostgreSQL and moto.
 
 use integration_tests::{Harness, drain_queue, ids_of, new_secret};
-use platform_intake::webhook::{WebhookRequest, WebhookResponse};
+use platform_runtime::function_url::{Answer as WebhookResponse, RequestParts};
 use serde_json::{Value, json};
 use vendor_sandbox::{
     fixtures::{DEMO_FORM_ID, DEMO_HMAC_KEY},
@@ -19,8 +19,8 @@ fn demo_fields(org: &str) -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn request(w: &SignedWebhook) -> WebhookRequest {
-    WebhookRequest { headers: w.headers.clone(), query: vec![], body: w.body.clone() }
+fn request(w: &SignedWebhook) -> RequestParts {
+    RequestParts { method: "POST".into(), headers: w.headers.clone(), query: vec![], body: w.body.clone() }
 }
 
 async fn counts(h: &Harness) -> (i64, i64, i64) {
@@ -137,7 +137,8 @@ async fn bare_and_uppercase_digests_json_bodies_and_custom_header_are_accepted()
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_refused_without_writing() {
     let h = Harness::new(&[("WEBHOOK_MAX_BYTES", "2048")]).await;
-    let sign = |body: &[u8], ct: &str| WebhookRequest {
+    let sign = |body: &[u8], ct: &str| RequestParts {
+        method: "POST".into(),
         headers: vec![
             ("Content-Type".into(), ct.into()),
             ("X-FS-Signature".into(), vendor_sandbox::webhook::signature(body, DEMO_HMAC_KEY)),
@@ -165,7 +166,8 @@ async fn reference_test_vector_verifies_with_the_default_key() {
     settings.formstack_secret_id = secret;
     let intake = integration_tests::build_intake(settings, h.db.warehouse.clone(), &h.sdk);
     let body = b"FormID=6606394&UniqueID=1500878955&HandshakeKey=test".to_vec();
-    let req = WebhookRequest {
+    let req = RequestParts {
+        method: "POST".into(),
         headers: vec![(
             "x-fs-signature".into(),
             "sha256=30dff7f180b6d69eab397a5d51719474df490b730514c253e8b5832d3b51b970".into(),
