@@ -6,7 +6,7 @@ use platform_runtime::Env;
 
 /// mimalloc: a batch of 1,000 submissions makes and frees some 100,000 small values (parsed
 /// fields, mapped columns, statement parameters); glibc's allocator took over a third of the
-/// database step's client time (`tests/README.md`, the intake benchmark). Built without
+/// database step's client time (`docs/performance.md`). Built without
 /// transparent huge pages (the workspace's `no_thp` feature): zeroing 2 MB pages cost start-up time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

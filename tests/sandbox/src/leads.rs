@@ -1,5 +1,5 @@
 //! Lead intake systems as the project's **provisional** contract describes them
-//! (`reference/lead-intake.md` §4; response bodies are invented, nothing is known of the real
+//! (`shared/leads/docs/vendors.md`; response bodies are invented, nothing is known of the real
 //! ones): Captorra (`/api/captorraapi/create`), ICE (`/api/iceapi/create`), Captorra call
 //! tracking (`/api/captorracalltracking/create`), IntakeDesk per campaign
 //! (`/intakedesk/{campaign}`) and a generic webhook receiver (`/webhook-receiver/{name}`).

@@ -1,5 +1,5 @@
 //! Lenos, as the project's **provisional** contract `lenos-provisional-v1` describes it
-//! (`reference/lenos.md` §4; nothing here is known to match the real Lenos): under `/lenos`,
+//! (`shared/connectors/docs/lenos.md`; nothing here is known to match the real Lenos): under `/lenos`,
 //! basic or token authentication, `GET /events/{id}/persons` with an optional `utcModifiedDate`
 //! (strictly later), full arrays of sessions, registrations, locations and session tags, and the
 //! two-way `POST /events/{id}/registrations` with capacity, time-slot conflicts, closed sessions

@@ -1,7 +1,7 @@
 //! `bench-connectors`: the Aventri connector on 50,000 attendees (5,000 under `BENCH_QUICK=1`).
 //!
 //! 1. A full pull of the participants stream at the account's production pacing (98 % of the
-//!    sandbox's enforced 400 requests/minute): its request rate as a share of the 400/min limit.
+//!    limit the sandbox enforces, 12,000 requests/minute): its request rate as a share of that limit.
 //! 2. 1 % of the attendees change after that pull, and 0.5 % had changed within the day before
 //!    it (the look-back re-reads them): the incremental pull's requests against the bound
 //!    "pages holding changed or looked-back records + 2" (authorisation and end of list).

@@ -1,4 +1,4 @@
-//! The company-name suggestions meet the quality targets on the labelled set:
+//! The company-name suggestions meet their quality targets on the labelled set:
 //! precision ≥ 0.98 for automatic approvals and top-1 recall ≥ 0.85.
 
 use integration_tests::company_quality::{self as quality, Rule};
