@@ -46,21 +46,6 @@ pub struct ErrorRule {
     pub throttled: &'static [&'static str],
 }
 
-/// The call path of `stream` for a connection: its `paths` setting (stream → path, `{event}`
-/// standing for the event id), else the description's `call`.
-pub fn call_path<'a>(settings: &'a serde_json::Map<String, serde_json::Value>, stream: &str, call: &'a str) -> &'a str {
-    settings.get("paths").and_then(|p| p.get(stream)).and_then(serde_json::Value::as_str).unwrap_or(call)
-}
-
-/// The query parameter carrying the event id on a connection's calls: its `event_param` setting
-/// (for a provider whose paths leave the event id out), else the description's.
-pub fn event_param<'a>(
-    settings: &'a serde_json::Map<String, serde_json::Value>,
-    provider: &Provider,
-) -> Option<&'a str> {
-    settings.get("event_param").and_then(serde_json::Value::as_str).filter(|p| !p.is_empty()).or(provider.event_param)
-}
-
 /// Whether `message` matches `pattern`, where `*` stands for any text (case-insensitive).
 pub fn matches_pattern(pattern: &str, message: &str) -> bool {
     let (p, m) = (pattern.to_lowercase(), message.trim().to_lowercase());

@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::{
     ConnectorError,
-    description::{Detail, Provider, Source, StreamSpec},
+    description::{Detail, ModifiedSince, Paging, Provider, Source, StreamSpec},
     fetch::Fetcher,
-    records::{self, Outcome, Row, RuleSettings},
+    records::{self, Outcome, Row},
     store::{self, Connection, PageCounts, PullState, Removal, Stream},
 };
 
@@ -78,15 +78,9 @@ impl Pull<'_> {
         records::mapping(spec, &configured)
     }
 
-    fn rules(&self) -> RuleSettings {
-        RuleSettings { settings: self.connection.settings.clone() }
-    }
-
     fn look_back(&self, spec: &StreamSpec) -> Option<Duration> {
         let Source::List { modified_since: Some(m), .. } = &spec.source else { return None };
-        let setting = |name: &str| self.connection.settings.get(name).and_then(Value::as_f64);
-        let seconds = setting("look_back_minutes").map(|m| m * 60.0).or(setting("look_back_hours").map(|h| h * 3600.0));
-        Some(seconds.map_or(m.look_back, |s| Duration::from_secs_f64(s.max(0.0))))
+        Some(self.connection.settings.look_back(m.look_back))
     }
 
     fn children(&self, parent: &str) -> Vec<&StreamSpec> {
@@ -98,8 +92,7 @@ impl Pull<'_> {
     }
 
     fn event_params(&self) -> Vec<(String, String)> {
-        match (crate::description::event_param(&self.connection.settings, self.provider), self.fetcher.auth.event_id())
-        {
+        match (self.connection.settings.event_param(self.provider), self.fetcher.auth.event_id()) {
             (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
             _ => Vec::new(),
         }
@@ -120,52 +113,37 @@ impl Pull<'_> {
                 self.provider.display
             ))
         })?;
-        let Source::List { call, paging, records_at, modified_since, .. } = &spec.source else { unreachable!("root") };
-        let call = &crate::description::call_path(&self.connection.settings, spec.name, call);
         let lease_secs = deadline.remaining().map_or(900.0, |d| d.as_secs_f64() + 30.0);
         let db = self.warehouse.conn().await?;
         let Some(row) = store::lease(&**db, &self.connection.name, stream, lease_secs).await? else {
             return Ok(Progress::Busy);
         };
         drop(db);
-        let result = self
-            .run_leased(
-                spec,
-                &row,
-                run_id,
-                trigger,
-                deadline,
-                call,
-                paging.as_ref(),
-                records_at,
-                modified_since.is_some(),
-            )
-            .await;
+        let result = self.run_leased(spec, &row, run_id, trigger, deadline).await;
         let db = self.warehouse.conn().await?;
         store::release(&**db, &self.connection.name, stream).await?;
         if let Err(e) = &result {
+            // Wrong credentials or configuration end the pull; anything else leaves it to continue.
             let permanent = matches!(e, ConnectorError::Credentials(_) | ConnectorError::Config(_));
-            let text = e.to_string();
-            db.execute(
-                "UPDATE connector.stream SET last_error = $3, pull = CASE WHEN $4 THEN NULL ELSE pull END
-                  WHERE connection = $1 AND stream = $2",
-                &[&self.connection.name, &stream, &text, &permanent],
-            )
-            .await?;
-            db.execute(
-                "UPDATE connector.stream_run SET error = $2,
-                        status = CASE WHEN $3 THEN 'failed' ELSE status END,
-                        finished_at = CASE WHEN $3 THEN now() ELSE finished_at END
-                  WHERE run_id = (SELECT (pull ->> 'run_id')::uuid FROM connector.stream WHERE connection = $1 AND stream = $4)
-                     OR (run_id = $5 AND status = 'running')",
-                &[&self.connection.name, &text, &permanent, &stream, &run_id],
-            )
-            .await?;
+            store::record_pull_error(&**db, &self.connection.name, stream, run_id, &e.to_string(), permanent).await?;
         }
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The list call of a root stream, as this connection makes it.
+    fn list_call<'s>(&'s self, spec: &'s StreamSpec) -> ListCall<'s> {
+        let Source::List { call, paging, records_at, modified_since, detail } = &spec.source else {
+            unreachable!("only root streams are pulled on their own")
+        };
+        ListCall {
+            path: self.connection.settings.call_path(spec.name, call),
+            paging: paging.as_ref(),
+            records_at,
+            modified_since: modified_since.as_ref(),
+            detail: detail.as_ref(),
+        }
+    }
+
     async fn run_leased(
         &self,
         spec: &StreamSpec,
@@ -173,12 +151,9 @@ impl Pull<'_> {
         run_id: Uuid,
         trigger: &str,
         deadline: &Deadline,
-        call: &str,
-        paging: Option<&crate::description::Paging>,
-        records_at: &str,
-        incremental_capable: bool,
     ) -> Result<Progress, ConnectorError> {
         let name = &self.connection.name;
+        let list = self.list_call(spec);
         let map = self.mapping(spec)?;
         // Every mapping this pull uses is checked before the first call.
         for s in &self.provider.streams {
@@ -188,34 +163,19 @@ impl Pull<'_> {
             Some(p) => p.clone(),
             None if row.last_run_id == Some(run_id) => return Ok(Progress::AlreadyDone),
             None => {
-                let full = row.full_requested || row.cursor_at.is_none() || !incremental_capable;
-                let limit = self
-                    .connection
-                    .settings
-                    .get("page_limit")
-                    .and_then(Value::as_u64)
-                    .map_or(paging.map_or(0, |p| p.default_limit), |l| (l as u32).max(1));
+                let full = row.full_requested || row.cursor_at.is_none() || list.modified_since.is_none();
+                let limit = self.connection.settings.page_limit(list.paging.map_or(0, |p| p.default_limit));
+                let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
+                let open = store::OpenPull { run_id, full, look_back_secs: look_back, trigger, limit };
                 let mut db = self.warehouse.conn().await?;
                 let tx = crate::store::client(&mut db).transaction().await?;
-                let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
-                let state = store::open_pull(&tx, name, spec.name, run_id, full, look_back, trigger, limit).await?;
-                tx.execute(
-                    "UPDATE connector.stream SET full_requested = false, last_run_id = $3 WHERE connection = $1 AND stream = $2",
-                    &[name, &spec.name, &run_id],
-                )
-                .await?;
+                let state = store::open_pull(&tx, name, spec.name, &open).await?;
                 tx.commit().await?;
                 state
             }
         };
-        let db = self.warehouse.conn().await?;
-        db.execute("UPDATE connector.stream_run SET invocations = invocations + 1 WHERE run_id = $1", &[&state.run_id])
-            .await?;
-        drop(db);
-        let detail = match &spec.source {
-            Source::List { detail, .. } => detail.as_ref(),
-            _ => None,
-        };
+        store::count_invocation(&**self.warehouse.conn().await?, state.run_id).await?;
+        let detail = list.detail;
         let mut pages = 0u32;
         let mut refused_since: Option<String> = None;
         loop {
@@ -225,10 +185,9 @@ impl Pull<'_> {
             pages += 1;
             let before = self.fetcher.requests();
             let mut params = self.event_params();
-            let since_param = match (state.full, state.since, &spec.source) {
-                (false, Some(since), Source::List { modified_since: Some(m), .. }) => {
-                    let format = self.connection.settings.get("modified_since_format").and_then(Value::as_str);
-                    let format = format.unwrap_or(m.format);
+            let since_param = match (state.full, state.since, list.modified_since) {
+                (false, Some(since), Some(m)) => {
+                    let format = self.connection.settings.modified_since_format.as_deref().unwrap_or(m.format);
                     let mut value = String::new();
                     std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
                         ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
@@ -238,7 +197,10 @@ impl Pull<'_> {
                 }
                 _ => None,
             };
-            let page = match self.fetcher.page(call, paging, records_at, &params, state.offset, &mut state.limit).await
+            let page = match self
+                .fetcher
+                .page(list.path, list.paging, list.records_at, &params, state.offset, &mut state.limit)
+                .await
             {
                 // A provider that refuses the modified-since parameter before anything of the
                 // pull is written gets a full pull instead; the connection is told once the
@@ -255,12 +217,7 @@ impl Pull<'_> {
                     state.full = true;
                     state.since = None;
                     let db = self.warehouse.conn().await?;
-                    db.execute(
-                        "UPDATE connector.stream_run SET mode = 'full', since = NULL WHERE run_id = $1",
-                        &[&state.run_id],
-                    )
-                    .await?;
-                    store::save_state(&**db, name, spec.name, Some(&state)).await?;
+                    store::switch_to_full(&**db, name, spec.name, &state).await?;
                     continue;
                 }
                 other => other?,
@@ -354,8 +311,7 @@ impl Pull<'_> {
         let mut fresh = std::collections::HashSet::new();
         let mut rejected = Vec::new();
         let mut failed_details = 0u64;
-        let hours = self.connection.settings.get("detail_max_age_hours").and_then(Value::as_f64).unwrap_or(24.0);
-        let max_age = chrono::Duration::milliseconds((hours.max(0.0) * 3_600_000.0) as i64);
+        let max_age = self.connection.settings.detail_max_age();
         for (id, record) in keyed {
             let Some(id) = id else {
                 out.push(record);
@@ -411,7 +367,7 @@ impl Pull<'_> {
         counts: &mut PageCounts,
     ) -> Result<Vec<String>, ConnectorError> {
         let Chunk { records, fresh, mut rejected, .. } = chunk;
-        let rules = self.rules();
+        let rules = &self.connection.settings;
         let mut own: Vec<Row> = Vec::new();
         let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
         if let Some(first) = records.first() {
@@ -442,7 +398,7 @@ impl Pull<'_> {
                     }
                 }
             }
-            match records::transform(spec, map, &rules, record) {
+            match records::transform(spec, map, rules, record) {
                 Outcome::Row(r) => own.push(r),
                 Outcome::Rerouted { to, raw, ext_id } => {
                     let reason = format!("imported as {to} ({} rule)", spec.reroute.as_ref().map_or("", |r| r.field));
@@ -453,7 +409,7 @@ impl Pull<'_> {
                     let to_spec = self.provider.stream(to).expect("reroute names a stream");
                     let to_map = self.mapping(to_spec)?;
                     let flat = records::fields(to_spec, &raw);
-                    if let Outcome::Row(r) = records::row(to_spec, &to_map, &rules, raw, &flat, ext_id) {
+                    if let Outcome::Row(r) = records::row(to_spec, &to_map, rules, raw, &flat, ext_id) {
                         rerouted.entry(to).or_default().push(r);
                     }
                 }
@@ -542,25 +498,11 @@ impl Pull<'_> {
             return Ok(());
         }
         let name = &self.connection.name;
-        let db = self.warehouse.conn().await?;
-        let rows = db
-            .query(
-                &format!(
-                    "SELECT t.fp_ext_id, t.fields ->> 'photo', p.sha256, t.raw FROM connector.{} t
-                       LEFT JOIN connector.photo p ON p.connection = t.connection AND p.fp_ext_id = $3 || '/' || t.fp_ext_id
-                      WHERE t.connection = $1 AND t.fp_ext_id = ANY($2)",
-                    spec.target.table()
-                ),
-                &[name, &ids, &spec.name],
-            )
-            .await?;
-        drop(db);
+        let rows = store::photo_candidates(&**self.warehouse.conn().await?, spec, name, ids).await?;
         let endpoint = self.fetcher.auth.credential(rule.endpoint_credential);
         let account = self.fetcher.auth.credential("accountid").unwrap_or_default();
         let (mut stored, mut no_image, mut not_found) = (0u64, 0u64, 0u64);
-        for r in rows {
-            let (id, mapped, old_sha, raw): (String, Option<String>, Option<String>, Value) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
+        for store::PhotoCandidate { id, mapped, old_sha, raw } in rows {
             let flat = records::fields(spec, &raw);
             let image = records::first_of(&flat, rule.image_field).map(|(_, v)| v.trim().to_owned());
             let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint, &image)
@@ -589,25 +531,14 @@ impl Pull<'_> {
             let key = format!("connectors/{name}/photos/{}/{id}", spec.name);
             let ct = content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
             platform_aws::s3::put(photos.s3, photos.bucket, &key, bytes.clone(), &ct).await?;
-            let db = self.warehouse.conn().await?;
-            let source = platform_vendors::http::without_url_queries(&url);
-            db.execute(
-                "INSERT INTO connector.photo AS p (connection, fp_ext_id, source_url, sha256, content_type, bytes, s3_key, changed_by_run)
-                 VALUES ($1, $2 || '/' || $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (connection, fp_ext_id) DO UPDATE SET source_url = excluded.source_url, sha256 = excluded.sha256,
-                     content_type = excluded.content_type, bytes = excluded.bytes, s3_key = excluded.s3_key,
-                     last_changed = now(), changed_by_run = excluded.changed_by_run",
-                &[name, &spec.name, &id, &source, &sha, &content_type, &(bytes.len() as i64), &key, &run_id],
-            )
-            .await?;
-            db.execute(
-                &format!(
-                    "UPDATE connector.{} SET photo_s3_key = $3 WHERE connection = $1 AND fp_ext_id = $2",
-                    spec.target.table()
-                ),
-                &[name, &id, &key],
-            )
-            .await?;
+            let photo = store::Photo {
+                source_url: platform_vendors::http::without_url_queries(&url),
+                sha256: sha,
+                content_type,
+                bytes: bytes.len() as i64,
+                s3_key: key,
+            };
+            store::save_photo(&**self.warehouse.conn().await?, spec, name, &id, &photo, run_id).await?;
             stored += 1;
         }
         let e = counts.by_target.entry("photos".into()).or_default();
@@ -634,7 +565,7 @@ impl Pull<'_> {
         let tx = crate::store::client(&mut db).transaction().await?;
         let mut notes: Vec<String> = Vec::new();
         if spec.concurrent_sessions {
-            let title = self.rules().text("ConcurrentSessionsTitle");
+            let title = self.connection.settings.concurrent_sessions_title.clone();
             match (map.contains_key("in_slot"), title) {
                 (true, Some(title)) => {
                     let n = store::master_sessions(&tx, name, state.run_id, &title).await?;
@@ -718,26 +649,28 @@ impl Pull<'_> {
         let counts = PageCounts { requests, notes, ..Default::default() };
         store::add_counts(&tx, state.run_id, &counts).await?;
         let removal_text = (!removal_texts.is_empty()).then(|| removal_texts.join("; "));
-        tx.execute(
-            "UPDATE connector.stream_run SET finished_at = now(), removed_count = removed_count + $2, removal = $3,
-                    status = CASE WHEN failed_count > 0 OR $3 LIKE '%refused%' THEN 'partial' ELSE 'succeeded' END, error = NULL
-              WHERE run_id = $1",
-            &[&state.run_id, &(removed_total as i64), &removal_text],
-        )
-        .await?;
+        store::finish_run(&tx, state.run_id, removed_total, removal_text.as_deref()).await?;
         // Details that could not be read keep the cursor where it was: the next pull reads their
         // records again.
         let cursor = (state.detail_failures == 0).then_some(state.started_at);
-        tx.execute(
-            "UPDATE connector.stream SET pull = NULL, cursor_at = COALESCE($3, cursor_at), last_error = NULL,
-                    last_full_pull_at = CASE WHEN $4 AND $3 IS NOT NULL THEN $3 ELSE last_full_pull_at END
-              WHERE connection = $1 AND stream = $2",
-            &[name, &spec.name, &cursor, &state.full],
-        )
-        .await?;
+        store::close_pull(&tx, name, spec.name, cursor, state.full).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The list call of a root stream, as a connection makes it.
+struct ListCall<'s> {
+    /// Its path (the connection's `paths` setting, else the description's).
+    path: &'s str,
+    /// Its paging rule.
+    paging: Option<&'s Paging>,
+    /// Where the records sit in a page.
+    records_at: &'s str,
+    /// Its modified-since filter: without one, every pull is full.
+    modified_since: Option<&'s ModifiedSince>,
+    /// The detail call completing each new or changed record.
+    detail: Option<&'s Detail>,
 }
 
 /// A record a pull could not take: its id (when known), the reason, the record.

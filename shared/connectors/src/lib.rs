@@ -20,6 +20,7 @@ pub mod lenos;
 pub mod preview;
 pub mod records;
 pub mod register;
+pub mod settings;
 pub mod store;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -248,7 +249,7 @@ impl Connectors {
     }
 
     fn rate(provider: &Provider, connection: &store::Connection) -> f64 {
-        connection.settings.get("rate_per_minute").and_then(Value::as_f64).unwrap_or(provider.rate_per_minute)
+        connection.settings.rate_per_minute(provider.rate_per_minute)
     }
 
     /// Plans a pull of every enabled root stream of every enabled connection (or of `only`): one
@@ -463,8 +464,7 @@ impl Connectors {
         let (conn, streams, provider, auth) = self.open(connection).await?;
         let fetcher = fetch::Fetcher::new(&provider, &self.http, &auth, &self.warehouse, Self::rate(&provider, &conn));
         let mappings: BTreeMap<String, Value> = streams.iter().map(|s| (s.stream.clone(), s.mapping.clone())).collect();
-        let rules = records::RuleSettings { settings: conn.settings.clone() };
-        let mut read = preview::read(&provider, &fetcher, &mappings, &rules).await?;
+        let mut read = preview::read(&provider, &fetcher, &mappings, &conn.settings).await?;
         read.first_contact = store::first_contact(&**self.warehouse.conn().await?, connection).await?;
         let bytes =
             preview::workbook(&provider, connection, &read).map_err(|e| ConnectorError::Workbook(e.to_string()))?;

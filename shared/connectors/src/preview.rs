@@ -13,7 +13,8 @@ use crate::{
     ConnectorError,
     description::{Provider, Source},
     fetch::Fetcher,
-    records::{self, Outcome, RuleSettings},
+    records::{self, Outcome},
+    settings::ConnectionSettings,
 };
 
 /// Records read per stream in a preview.
@@ -46,21 +47,20 @@ pub async fn read(
     provider: &Provider,
     fetcher: &Fetcher<'_>,
     mappings: &BTreeMap<String, Value>,
-    rules: &RuleSettings,
+    rules: &ConnectionSettings,
 ) -> Result<Preview, ConnectorError> {
     let mut out = Preview::default();
-    let event: Vec<(String, String)> =
-        match (crate::description::event_param(&rules.settings, provider), fetcher.auth.event_id()) {
-            (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
-            _ => Vec::new(),
-        };
+    let event: Vec<(String, String)> = match (rules.event_param(provider), fetcher.auth.event_id()) {
+        (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
+        _ => Vec::new(),
+    };
     // Detail answers of the first records, by stream: their children come from them.
     let mut details: BTreeMap<&str, Vec<(String, Value)>> = BTreeMap::new();
     for spec in &provider.streams {
         let records: Vec<Value> = match &spec.source {
             Source::List { call, paging, records_at, detail, .. } => {
                 let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit));
-                let call = crate::description::call_path(&rules.settings, spec.name, call);
+                let call = rules.call_path(spec.name, call);
                 let mut list =
                     fetcher.page(call, paging.as_ref(), records_at, &event, 0, &mut limit).await?.unwrap_or_default();
                 if let Some(d) = detail {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::{
     ConnectorError,
     description::{StreamSpec, Times, matches_pattern},
+    settings::ConnectionSettings,
 };
 
 /// Target fields the engine computes; a mapping may not name them.
@@ -251,28 +252,6 @@ pub enum Outcome {
     },
 }
 
-/// Connection settings the rules read.
-#[derive(Debug, Clone, Default)]
-pub struct RuleSettings {
-    /// The connection's settings object.
-    pub settings: Map<String, Value>,
-}
-
-impl RuleSettings {
-    /// A setting as text.
-    pub fn text(&self, name: &str) -> Option<String> {
-        self.settings.get(name).and_then(crate::credentials::value_text)
-    }
-
-    /// The active statuses: the comma-separated setting (trimmed, lower-cased) or `default`.
-    pub fn active_statuses(&self, setting: &str, default: &[&str]) -> Vec<String> {
-        match self.text(setting) {
-            Some(list) => list.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
-            None => default.iter().map(|s| s.to_lowercase()).collect(),
-        }
-    }
-}
-
 /// Removes NUL characters from every string (PostgreSQL text and jsonb cannot hold them).
 pub fn without_nul(v: Value) -> Value {
     match v {
@@ -284,7 +263,12 @@ pub fn without_nul(v: Value) -> Value {
 }
 
 /// Applies the stream's rules to one record. `map` is the stream's effective mapping.
-pub fn transform(spec: &StreamSpec, map: &BTreeMap<String, String>, rules: &RuleSettings, record: Value) -> Outcome {
+pub fn transform(
+    spec: &StreamSpec,
+    map: &BTreeMap<String, String>,
+    rules: &ConnectionSettings,
+    record: Value,
+) -> Outcome {
     let record = without_nul(record);
     let flat = fields(spec, &record);
     let Some(ext_id) = record_id(spec.id_field, &flat) else {
@@ -322,7 +306,7 @@ pub const FLAG_FIELD: &str = "import_flag";
 pub fn row(
     spec: &StreamSpec,
     map: &BTreeMap<String, String>,
-    rules: &RuleSettings,
+    rules: &ConnectionSettings,
     record: Value,
     flat: &BTreeMap<String, String>,
     ext_id: String,
@@ -365,8 +349,8 @@ pub fn row(
 }
 
 /// A record's start and end as UTC RFC 3339 texts, or why they cannot be read.
-fn times(t: &Times, rules: &RuleSettings, flat: &BTreeMap<String, String>) -> Result<(String, String), String> {
-    let zone = rules.text("event_time_zone").unwrap_or_else(|| "UTC".into());
+fn times(t: &Times, rules: &ConnectionSettings, flat: &BTreeMap<String, String>) -> Result<(String, String), String> {
+    let zone = rules.event_time_zone();
     let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
         return Err(format!("event_time_zone {zone:?} is not a time zone"));
     };
@@ -508,19 +492,21 @@ mod tests {
     fn statuses_follow_the_setting_trimmed_and_case_insensitive() {
         let s = spec("participants");
         let m = mapping(&s, &json!({})).unwrap();
-        let status =
-            |rules: &RuleSettings, st: &str| match transform(&s, &m, rules, json!({"attendeeid": "1", "status": st})) {
-                Outcome::Row(r) => r.status,
-                other => panic!("{other:?}"),
-            };
-        let default = RuleSettings::default();
+        let status = |rules: &ConnectionSettings, st: &str| match transform(
+            &s,
+            &m,
+            rules,
+            json!({"attendeeid": "1", "status": st}),
+        ) {
+            Outcome::Row(r) => r.status,
+            other => panic!("{other:?}"),
+        };
+        let default = ConnectionSettings::default();
         assert_eq!(status(&default, "Confirmed"), Status::Active);
         assert_eq!(status(&default, " attended "), Status::Active);
         assert_eq!(status(&default, "Cancelled"), Status::Cancelled);
         assert_eq!(status(&default, "Waitlisted"), Status::Cancelled);
-        let custom = RuleSettings {
-            settings: json!({"active_statuses": " Confirmed , WAITLISTED ,"}).as_object().unwrap().clone(),
-        };
+        let custom = ConnectionSettings::from_value(&json!({"active_statuses": " Confirmed , WAITLISTED ,"})).unwrap();
         assert_eq!(status(&custom, "Waitlisted"), Status::Active);
         assert_eq!(status(&custom, "Attended"), Status::Cancelled);
     }
@@ -529,7 +515,7 @@ mod tests {
     fn sponsors_reroute_sessions_without_times_skip_and_ids_are_required() {
         let p = spec("participants");
         let m = mapping(&p, &json!({})).unwrap();
-        let rules = RuleSettings::default();
+        let rules = ConnectionSettings::default();
         let sponsor = json!({"attendeeid": 5, "category": {"name": "sponsor"}});
         assert!(
             matches!(transform(&p, &m, &rules, sponsor), Outcome::Rerouted { to: "sponsors", ext_id, .. } if ext_id == "5")
@@ -554,8 +540,7 @@ mod tests {
     fn event_local_times_become_utc_and_nul_is_removed() {
         let s = spec("sessions");
         let sm = mapping(&s, &json!({})).unwrap();
-        let rules =
-            RuleSettings { settings: json!({"event_time_zone": "America/New_York"}).as_object().unwrap().clone() };
+        let rules = ConnectionSettings::from_value(&json!({"event_time_zone": "America/New_York"})).unwrap();
         let rec = json!({"sessionid": "9", "name": "Zoë\u{0}", "sessiondate": "2026-12-01", "starttime": "09:00:00", "endtime": "10:30"});
         let Outcome::Row(r) = transform(&s, &sm, &rules, rec) else { panic!() };
         assert_eq!(r.fields["starts_at"], "2026-12-01T14:00:00Z");
@@ -580,7 +565,7 @@ mod tests {
         assert_eq!(flat["responses.email"], "test@example.com", "keyed by fieldname");
         assert_eq!(flat["responses.Email Address"], "test@example.com", "and by the question's name");
         assert_eq!(flat["responses.28341900"], "Session A");
-        let Outcome::Row(r) = transform(&p, &m, &RuleSettings::default(), merged.clone()) else { panic!() };
+        let Outcome::Row(r) = transform(&p, &m, &ConnectionSettings::default(), merged.clone()) else { panic!() };
         assert_eq!(r.ext_id, "1");
         assert_eq!((r.status, r.raw_status.as_deref()), (Status::Active, Some("Confirmed")), "registrationstatus");
         assert_eq!(r.fields["first_name"], "[Attendee");
@@ -594,11 +579,11 @@ mod tests {
         assert!(text.contains("`responses` is an object of {fieldname, name, response} entries"), "{text}");
 
         // A list record alone (its detail unread) still has a name; a sponsor by category reroutes.
-        let Outcome::Row(alone) = transform(&p, &m, &RuleSettings::default(), list) else { panic!() };
+        let Outcome::Row(alone) = transform(&p, &m, &ConnectionSettings::default(), list) else { panic!() };
         assert_eq!(alone.status, Status::Cancelled, "no status known: not active");
         merged["category"]["name"] = json!("Sponsor");
         assert!(matches!(
-            transform(&p, &m, &RuleSettings::default(), merged),
+            transform(&p, &m, &ConnectionSettings::default(), merged),
             Outcome::Rerouted { to: "sponsors", .. }
         ));
     }
@@ -609,7 +594,7 @@ mod tests {
         let m = mapping(&p, &json!({})).unwrap();
         let rec = json!({"attendeeid": "7", "name": "Ada King", "fname": "Ada", "lname": "Lovelace", "status": "Attended",
             "responses": [{"name": "Sponsor Level", "value": "Gold"}]});
-        let Outcome::Row(r) = transform(&p, &m, &RuleSettings::default(), rec.clone()) else { panic!() };
+        let Outcome::Row(r) = transform(&p, &m, &ConnectionSettings::default(), rec.clone()) else { panic!() };
         assert_eq!((r.fields["first_name"].as_str(), r.fields["last_name"].as_str()), (Some("Ada"), Some("Lovelace")));
         assert_eq!(r.status, Status::Active, "status where a list carries it");
         assert_eq!(fields(&p, &rec)["responses.Sponsor Level"], "Gold");

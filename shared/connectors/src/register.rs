@@ -29,14 +29,12 @@ use crate::{
     description::Target,
     lenos::{self, AuthMode, Credentials, RegisterReply},
     records::{Row, Status},
+    settings::ConnectionSettings,
     store,
 };
 
 /// Largest body accepted.
 pub const MAX_BODY: usize = 8 * 1024;
-/// Lenos's answer is awaited this long unless the connection's `register_timeout_seconds` says
-/// otherwise (clamped to 0.5–3.5 s so that the whole request stays under 5 s).
-pub const DEFAULT_LENOS_TIMEOUT: Duration = Duration::from_secs(3);
 /// A repeat of a request being answered waits this long for it, then answers `try_again`.
 const LOCK_WAIT_MS: u32 = 1000;
 
@@ -440,10 +438,9 @@ async fn app_connection(
             ask.app
         )));
     }
-    let timeout = settings
-        .get("register_timeout_seconds")
-        .and_then(Value::as_f64)
-        .map_or(DEFAULT_LENOS_TIMEOUT, |s| Duration::from_secs_f64(s.clamp(0.5, 3.5)));
+    let timeout = ConnectionSettings::from_value(&settings)
+        .map_err(|e| ConnectorError::Config(format!("connection {name}: {e}")))?
+        .register_timeout();
     let unknown = [("person", found.get::<_, bool>(4)), ("session", found.get::<_, bool>(5))]
         .into_iter()
         .filter(|(_, synced)| !synced)

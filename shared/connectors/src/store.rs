@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{ConnectorError, description::Target, records::Row};
+use crate::{
+    ConnectorError,
+    description::{StreamSpec, Target},
+    records::Row,
+};
 
 /// The tokio-postgres client of a pooled connection (transactions start there).
 pub fn client(conn: &mut platform_warehouse::Connection) -> &mut platform_warehouse::tokio_postgres::Client {
@@ -26,7 +30,7 @@ pub struct Connection {
     /// Secret id of the credentials.
     pub secret_id: String,
     /// Settings.
-    pub settings: Map<String, Value>,
+    pub settings: crate::settings::ConnectionSettings,
     /// Enabled.
     pub enabled: bool,
 }
@@ -88,14 +92,9 @@ pub async fn connection(db: &impl GenericClient, name: &str) -> Result<Connectio
         )
         .await?
         .ok_or_else(|| ConnectorError::NotFound(format!("no connection named {name:?}")))?;
-    let settings: Value = row.get(3);
-    Ok(Connection {
-        name: row.get(0),
-        provider: row.get(1),
-        secret_id: row.get(2),
-        settings: settings.as_object().cloned().unwrap_or_default(),
-        enabled: row.get(4),
-    })
+    let settings = crate::settings::ConnectionSettings::from_value(&row.get(3))
+        .map_err(|e| ConnectorError::Config(format!("connection {name}: {e}")))?;
+    Ok(Connection { name: row.get(0), provider: row.get(1), secret_id: row.get(2), settings, enabled: row.get(4) })
 }
 
 /// Every enabled connection's name.
@@ -157,18 +156,30 @@ pub async fn release(db: &impl GenericClient, connection: &str, stream: &str) ->
     Ok(())
 }
 
-/// Opens a pull: its run record and its state; returns the state (with the database's start time).
-#[allow(clippy::too_many_arguments)]
+/// What a new pull starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenPull<'a> {
+    /// The pull's run id.
+    pub run_id: Uuid,
+    /// Whether it reads every record.
+    pub full: bool,
+    /// How far before the cursor an incremental pull starts, in seconds.
+    pub look_back_secs: Option<f64>,
+    /// What started it.
+    pub trigger: &'a str,
+    /// Records asked for per page.
+    pub limit: u32,
+}
+
+/// Opens a pull: its run record and its state, and the stream's `full_requested` taken and
+/// `last_run_id` set; returns the state (with the database's start time).
 pub async fn open_pull(
     db: &impl GenericClient,
     connection: &str,
     stream: &str,
-    run_id: Uuid,
-    full: bool,
-    look_back_secs: Option<f64>,
-    trigger: &str,
-    limit: u32,
+    open: &OpenPull<'_>,
 ) -> Result<PullState, ConnectorError> {
+    let OpenPull { run_id, full, look_back_secs, trigger, limit } = *open;
     let row = db
         .query_one(
             "INSERT INTO connector.stream_run (run_id, connection, stream, mode, trigger, since)
@@ -189,8 +200,175 @@ pub async fn open_pull(
         page_done: 0,
         detail_failures: 0,
     };
-    save_state(db, connection, stream, Some(&state)).await?;
+    db.execute(
+        "UPDATE connector.stream SET pull = $4, full_requested = false, last_run_id = $3 WHERE connection = $1 AND stream = $2",
+        &[&connection, &stream, &run_id, &serde_json::to_value(&state).expect("state serialises")],
+    )
+    .await?;
     Ok(state)
+}
+
+/// Counts one more invocation working on a pull.
+pub async fn count_invocation(db: &impl GenericClient, run_id: Uuid) -> Result<(), ConnectorError> {
+    db.execute("UPDATE connector.stream_run SET invocations = invocations + 1 WHERE run_id = $1", &[&run_id]).await?;
+    Ok(())
+}
+
+/// Turns an incremental pull into a full one (the provider refused the modified-since filter).
+pub async fn switch_to_full(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+    state: &PullState,
+) -> Result<(), ConnectorError> {
+    db.execute("UPDATE connector.stream_run SET mode = 'full', since = NULL WHERE run_id = $1", &[&state.run_id])
+        .await?;
+    save_state(db, connection, stream, Some(state)).await
+}
+
+/// Records a pull step's error on the stream and its run; a `permanent` error (credentials,
+/// configuration) ends the pull as failed, any other leaves it to continue.
+pub async fn record_pull_error(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+    run_id: Uuid,
+    error: &str,
+    permanent: bool,
+) -> Result<(), ConnectorError> {
+    db.execute(
+        "UPDATE connector.stream SET last_error = $3, pull = CASE WHEN $4 THEN NULL ELSE pull END
+          WHERE connection = $1 AND stream = $2",
+        &[&connection, &stream, &error, &permanent],
+    )
+    .await?;
+    db.execute(
+        "UPDATE connector.stream_run SET error = $2,
+                status = CASE WHEN $3 THEN 'failed' ELSE status END,
+                finished_at = CASE WHEN $3 THEN now() ELSE finished_at END
+          WHERE run_id = (SELECT (pull ->> 'run_id')::uuid FROM connector.stream WHERE connection = $1 AND stream = $4)
+             OR (run_id = $5 AND status = 'running')",
+        &[&connection, &error, &permanent, &stream, &run_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends a pull's run: `partial` when records failed or a removal was refused, else `succeeded`.
+pub async fn finish_run(
+    db: &impl GenericClient,
+    run_id: Uuid,
+    removed: u64,
+    removal: Option<&str>,
+) -> Result<(), ConnectorError> {
+    db.execute(
+        "UPDATE connector.stream_run SET finished_at = now(), removed_count = removed_count + $2, removal = $3,
+                status = CASE WHEN failed_count > 0 OR $3 LIKE '%refused%' THEN 'partial' ELSE 'succeeded' END, error = NULL
+          WHERE run_id = $1",
+        &[&run_id, &(removed as i64), &removal],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes a completed pull on its stream: the cursor moves to `cursor` (kept when `None`), and a
+/// full pull's time is recorded.
+pub async fn close_pull(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+    cursor: Option<DateTime<Utc>>,
+    full: bool,
+) -> Result<(), ConnectorError> {
+    db.execute(
+        "UPDATE connector.stream SET pull = NULL, cursor_at = COALESCE($3, cursor_at), last_error = NULL,
+                last_full_pull_at = CASE WHEN $4 AND $3 IS NOT NULL THEN $3 ELSE last_full_pull_at END
+          WHERE connection = $1 AND stream = $2",
+        &[&connection, &stream, &cursor, &full],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A stored record whose photo a pull looks at.
+#[derive(Debug, Clone)]
+pub struct PhotoCandidate {
+    /// The record's id.
+    pub id: String,
+    /// The mapped `photo` field.
+    pub mapped: Option<String>,
+    /// The stored photo's SHA-256.
+    pub old_sha: Option<String>,
+    /// The record as read.
+    pub raw: Value,
+}
+
+/// The records `ids` of `spec`'s target with their mapped photo field and stored photo's hash.
+pub async fn photo_candidates(
+    db: &impl GenericClient,
+    spec: &StreamSpec,
+    connection: &str,
+    ids: &[String],
+) -> Result<Vec<PhotoCandidate>, ConnectorError> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT t.fp_ext_id, t.fields ->> 'photo', p.sha256, t.raw FROM connector.{} t
+                   LEFT JOIN connector.photo p ON p.connection = t.connection AND p.fp_ext_id = $3 || '/' || t.fp_ext_id
+                  WHERE t.connection = $1 AND t.fp_ext_id = ANY($2)",
+                spec.target.table()
+            ),
+            &[&connection, &ids, &spec.name],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PhotoCandidate { id: r.get(0), mapped: r.get(1), old_sha: r.get(2), raw: r.get(3) })
+        .collect())
+}
+
+/// A photo written to S3.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    /// Where it was read (without query strings).
+    pub source_url: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Its content type, as served.
+    pub content_type: Option<String>,
+    /// Its size.
+    pub bytes: i64,
+    /// Its S3 key.
+    pub s3_key: String,
+}
+
+/// Records a changed photo and points its record at it.
+pub async fn save_photo(
+    db: &impl GenericClient,
+    spec: &StreamSpec,
+    connection: &str,
+    id: &str,
+    photo: &Photo,
+    run_id: Uuid,
+) -> Result<(), ConnectorError> {
+    db.execute(
+        "INSERT INTO connector.photo AS p (connection, fp_ext_id, source_url, sha256, content_type, bytes, s3_key, changed_by_run)
+         VALUES ($1, $2 || '/' || $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (connection, fp_ext_id) DO UPDATE SET source_url = excluded.source_url, sha256 = excluded.sha256,
+             content_type = excluded.content_type, bytes = excluded.bytes, s3_key = excluded.s3_key,
+             last_changed = now(), changed_by_run = excluded.changed_by_run",
+        &[&connection, &spec.name, &id, &photo.source_url, &photo.sha256, &photo.content_type, &photo.bytes, &photo.s3_key, &run_id],
+    )
+    .await?;
+    db.execute(
+        &format!(
+            "UPDATE connector.{} SET photo_s3_key = $3 WHERE connection = $1 AND fp_ext_id = $2",
+            spec.target.table()
+        ),
+        &[&connection, &id, &photo.s3_key],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Saves (or clears) the pull state.

@@ -18,8 +18,11 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::connector_support::{CONNECTION, ConnectorHarness, count};
-use platform_connectors::records::{self, Outcome, Row, RuleSettings};
 use platform_connectors::{aventri, store};
+use platform_connectors::{
+    records::{self, Outcome, Row},
+    settings::ConnectionSettings,
+};
 use serde_json::{Value, json};
 use vendor_sandbox::fixtures::{self, AVENTRI_EVENT};
 
@@ -104,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let spec = provider.stream("participants").expect("participants");
     let map = records::mapping(spec, &json!({}))?;
-    let rules = RuleSettings::default();
+    let rules = ConnectionSettings::default();
     let t = Instant::now();
     let rows: Vec<Row> = attendees
         .iter()
