@@ -4,9 +4,53 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::vendors::{self, Parser};
+
+/// Whether an integration can deliver (`leads.integration.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Something it needs is missing: its leads wait.
+    AwaitingInformation,
+    /// Complete, no real lead delivered yet.
+    Ready,
+    /// A real lead was delivered.
+    Live,
+}
+
+impl State {
+    /// Its name in the warehouse.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::AwaitingInformation => "awaiting_information",
+            State::Ready => "ready",
+            State::Live => "live",
+        }
+    }
+
+    /// The state of its name.
+    pub fn parse(name: &str) -> Option<State> {
+        [State::AwaitingInformation, State::Ready, State::Live].into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The state a refresh gives an integration: awaiting information while something is
+    /// missing; a live one stays live; else ready.
+    pub fn refreshed(self, complete: bool) -> State {
+        match (complete, self) {
+            (false, _) => State::AwaitingInformation,
+            (true, State::Live) => State::Live,
+            (true, _) => State::Ready,
+        }
+    }
+
+    /// Whether its leads go out.
+    pub fn delivers(self) -> bool {
+        self != State::AwaitingInformation
+    }
+}
 
 /// One integration, as configured in `leads.integration`.
 #[derive(Debug, Clone)]
@@ -33,8 +77,8 @@ pub struct Integration {
     pub options: Map<String, Value>,
     /// The client's contact e-mail.
     pub contact_email: Option<String>,
-    /// `awaiting_information`, `ready` or `live`.
-    pub state: String,
+    /// Whether it can deliver.
+    pub state: State,
 }
 
 /// How a vendor field is filled from a lead.
@@ -91,6 +135,7 @@ impl Integration {
     ) -> Result<Integration, ConfigError> {
         let err = |message: String| ConfigError { id: id.clone(), message };
         let parser = Parser::parse(parser).ok_or_else(|| err(format!("unknown parser {parser:?}")))?;
+        let state = State::parse(&state).ok_or_else(|| err(format!("unknown state {state:?}")))?;
         let mut map = BTreeMap::new();
         for (vendor_field, spec) in mapping.as_object().into_iter().flatten() {
             let source = match spec {

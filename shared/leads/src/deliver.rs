@@ -1,6 +1,7 @@
 //! Delivering one lead to one integration, at most once with a 2xx.
 //!
-//! The delivery row is the guard. An attempt first **claims** it (`waiting`/`retrying` →
+//! The delivery row is the guard ([`crate::delivery_row`]: its states and transitions). An
+//! attempt first **claims** it (`waiting`/`retrying` →
 //! `sending`, with `claimed_until`), then posts, then records the answer. Whatever happens:
 //! - a 2xx whose body passes the integration's success rule (`vendors::SuccessRule`) is recorded
 //!   `delivered` and the row is never claimed again; one whose body fails it is `rejected` with
@@ -30,7 +31,8 @@ use platform_vendors::VendorError;
 
 use crate::{
     LeadError, Leads,
-    config::Integration,
+    config::{Integration, State},
+    delivery_row::{self as row, Ending, Status},
     shape::{self, LeadData},
     vendors,
 };
@@ -166,75 +168,51 @@ impl Leads {
     /// Delivers `lead` to integration `i` (see the module's rules).
     pub async fn deliver_one(&self, i: &Integration, lead: &LeadData) -> Result<Outcome, LeadError> {
         let db = self.warehouse.conn().await?;
-        db.execute(
-            "INSERT INTO leads.delivery (lead_id, integration_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&lead.id, &i.id],
-        )
-        .await?;
-        if i.state == "awaiting_information" && !lead.is_test {
+        row::ensure(&**db, lead.id, &i.id).await?;
+        if i.state == State::AwaitingInformation && !lead.is_test {
             let missing = i.missing();
-            db.execute(
-                "UPDATE leads.delivery SET reason = $3, updated_at = now() WHERE lead_id = $1 AND integration_id = $2 AND status = 'waiting'",
-                &[&lead.id, &i.id, &format!("waiting for the integration: {}", missing.join(", "))],
-            )
-            .await?;
+            let reason = format!("waiting for the integration: {}", missing.join(", "));
+            row::note_waiting(&**db, lead.id, &i.id, &reason).await?;
             return Ok(Outcome::Waiting { missing });
         }
-        let claim_secs = self.settings.claim.as_secs_f64();
-        let claimed = db
-            .query_opt(
-                "UPDATE leads.delivery SET status = 'sending', attempts = attempts + 1, updated_at = now(),
-                        claimed_until = now() + make_interval(secs => $3)
-                  WHERE lead_id = $1 AND integration_id = $2 AND status IN ('waiting', 'retrying')
-                 RETURNING attempts",
-                &[&lead.id, &i.id, &claim_secs],
-            )
-            .await?;
-        if claimed.is_none() {
+        if !row::claim(&**db, lead.id, &i.id, self.settings.claim.as_secs_f64()).await? {
             // Someone else's: delivered, held, in flight, or in flight and lost.
-            let lost = db
-                .query_opt(
-                    "UPDATE leads.delivery SET status = 'unknown_outcome', updated_at = now(),
-                            reason = 'an earlier attempt posted and its answer was lost; not re-posted (the vendor may have the lead): check with the client, then redeliver'
-                      WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending' AND claimed_until < now()
-                     RETURNING 1",
-                    &[&lead.id, &i.id],
-                )
-                .await?;
-            if lost.is_some() {
-                tracing::warn!(lead = lead.id, integration = %i.id, "delivery answer lost earlier: held as unknown_outcome");
-                return Ok(Outcome::UnknownOutcome);
-            }
-            let status: String = db
-                .query_one(
-                    "SELECT status FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2",
-                    &[&lead.id, &i.id],
-                )
-                .await?
-                .get(0);
-            return Ok(match status.as_str() {
-                "delivered" => Outcome::AlreadyDelivered,
-                "sending" => Outcome::Busy,
-                _ => Outcome::Held { status },
+            return Ok(match row::settle(&**db, lead.id, &i.id).await? {
+                Status::Delivered => Outcome::AlreadyDelivered,
+                Status::Sending => Outcome::Busy,
+                Status::UnknownOutcome => Outcome::UnknownOutcome,
+                held => Outcome::Held { status: held.as_str().to_owned() },
             });
         }
         drop(db);
-
         let shaped = match shape::shape(i, lead) {
             Ok(s) => s,
             Err(invalid) => {
                 let reason = invalid.to_string();
-                self.finish(lead.id, i, "invalid", None, None, None, Some(&reason), &[], None, None).await?;
+                let end = Ending {
+                    status: Status::Invalid,
+                    response_status: None,
+                    body: None,
+                    vendor_lead_id: None,
+                    reason: Some(reason.clone()),
+                };
+                self.finish(lead.id, i, &end, &[], None, None).await?;
                 return Ok(Outcome::Invalid { reason });
             }
         };
         let request = self.request(i, &shaped.fields).await?;
         let started = Instant::now();
-        let logged = request.logged();
-        // 429 (honouring Retry-After), 5xx and connections never made are retried with backoff
-        // and jitter; a request sent whose answer was lost is returned, never repeated.
-        let sent = self
-            .vendor_client(&vendor_key(i, &request.url))
+        let sent = self.post(i, &request).await;
+        let ms = started.elapsed().as_millis() as i32;
+        let (end, outcome) = self.verdict(i, sent).await;
+        self.finish(lead.id, i, &end, &shaped.warnings, Some(&request.logged()), Some(ms)).await?;
+        Ok(outcome)
+    }
+
+    /// Posts `request`: 429 (honouring Retry-After), 5xx and connections never made are retried
+    /// with backoff and jitter; a request sent whose answer was lost is returned, never repeated.
+    async fn post(&self, i: &Integration, request: &Request) -> Result<reqwest::Response, VendorError> {
+        self.vendor_client(&vendor_key(i, &request.url))
             .send_write_retrying_failures(|c| {
                 let mut b = c
                     .post(&request.url)
@@ -245,11 +223,19 @@ impl Leads {
                 }
                 b.body(request.body.clone())
             })
-            .await;
-        let ms = started.elapsed().as_millis() as i32;
-        // What the answer means: the row's state, the HTTP status, the body kept, the vendor's id,
-        // the reason, and the outcome reported.
-        let (state, status, body, vendor_id, reason, outcome) = match sent {
+            .await
+    }
+
+    /// What the vendor's answer means: the row's ending and the outcome reported.
+    async fn verdict(&self, i: &Integration, sent: Result<reqwest::Response, VendorError>) -> (Ending, Outcome) {
+        let ending = |status, response_status, body, reason: &str| Ending {
+            status,
+            response_status,
+            body,
+            vendor_lead_id: None,
+            reason: Some(reason.to_owned()),
+        };
+        match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16() as i32;
                 let body = platform_vendors::http::read_body(self.http.vendor(), resp)
@@ -258,31 +244,34 @@ impl Leads {
                     .unwrap_or_default();
                 // A 2xx whose body fails the success rule is a refusal inside a 2xx.
                 let rule = vendors::SuccessRule::of(i.parser, &i.options).ok().flatten();
-                match rule.and_then(|r| r.check(&body).err()) {
-                    Some(why) => {
-                        let reason = format!(
-                            "HTTP {status}, but the answer fails the success rule: {why}: {}",
-                            body.chars().take(300).collect::<String>()
-                        );
-                        ("rejected", Some(status), Some(body), None, Some(reason.clone()), Outcome::Rejected { reason })
-                    }
-                    None => {
-                        let vendor_id = vendors::vendor_lead_id(&body);
-                        let outcome = Outcome::Delivered { vendor_lead_id: vendor_id.clone() };
-                        ("delivered", Some(status), Some(body), vendor_id, None, outcome)
-                    }
+                if let Some(why) = rule.and_then(|r| r.check(&body).err()) {
+                    let reason = format!(
+                        "HTTP {status}, but the answer fails the success rule: {why}: {}",
+                        body.chars().take(300).collect::<String>()
+                    );
+                    return (ending(Status::Rejected, Some(status), Some(body), &reason), Outcome::Rejected { reason });
                 }
+                let vendor_lead_id = vendors::vendor_lead_id(&body);
+                let outcome = Outcome::Delivered { vendor_lead_id: vendor_lead_id.clone() };
+                let end = Ending {
+                    status: Status::Delivered,
+                    response_status: Some(status),
+                    body: Some(body),
+                    vendor_lead_id,
+                    reason: None,
+                };
+                (end, outcome)
             }
             Err(VendorError::Status { status, body, .. }) if (400..500).contains(&status) && status != 429 => {
                 let reason = format!("HTTP {status}: {}", body.chars().take(300).collect::<String>());
-                ("rejected", Some(status as i32), Some(body), None, Some(reason.clone()), Outcome::Rejected { reason })
+                (ending(Status::Rejected, Some(status as i32), Some(body), &reason), Outcome::Rejected { reason })
             }
             Err(e @ VendorError::Transport { .. }) => {
                 // Sent, and the answer lost (timeout, connection cut): the vendor may have it.
                 let reason = format!(
                     "the request was sent and its answer lost ({e}); not re-posted (the vendor may have the lead): check with the client, then redeliver"
                 );
-                ("unknown_outcome", None, None, None, Some(reason), Outcome::UnknownOutcome)
+                (ending(Status::UnknownOutcome, None, None, &reason), Outcome::UnknownOutcome)
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -290,76 +279,26 @@ impl Leads {
                     VendorError::Status { status, .. } => Some(*status as i32),
                     _ => None,
                 };
-                ("retrying", status, None, None, Some(reason.clone()), Outcome::Retrying { reason })
+                (ending(Status::Retrying, status, None, &reason), Outcome::Retrying { reason })
             }
-        };
-        self.finish(
-            lead.id,
-            i,
-            state,
-            status,
-            body.as_deref(),
-            vendor_id.as_deref(),
-            reason.as_deref(),
-            &shaped.warnings,
-            Some(&logged),
-            Some(ms),
-        )
-        .await?;
-        Ok(outcome)
+        }
     }
 
-    /// Records an attempt's end on the delivery row (only while this attempt holds it) and in
-    /// the attempt log; a first real 2xx makes a `ready` integration `live`.
-    #[allow(clippy::too_many_arguments)]
+    /// Records an attempt's end (see [`row::record`]); a first real 2xx makes a `ready`
+    /// integration `live` and sends its client's confirmation.
     async fn finish(
         &self,
         lead_id: i64,
         i: &Integration,
-        status: &str,
-        response_status: Option<i32>,
-        body: Option<&str>,
-        vendor_lead_id: Option<&str>,
-        reason: Option<&str>,
+        end: &Ending,
         warnings: &[String],
         request: Option<&Value>,
         ms: Option<i32>,
     ) -> Result<(), LeadError> {
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
-        tx.execute(
-            "UPDATE leads.delivery SET status = $3, response_status = $4, response_body = $5, vendor_lead_id = $6,
-                    reason = $7, warnings = $8, request = $9, claimed_until = NULL, updated_at = now(),
-                    delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
-              WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending'",
-            &[&lead_id, &i.id, &status, &response_status, &body, &vendor_lead_id, &reason, &warnings, &request],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO leads.delivery_attempt (lead_id, integration_id, response_status, outcome, response_body, error, ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&lead_id, &i.id, &response_status, &status, &body, &reason, &ms],
-        )
-        .await?;
-        let mut confirm = false;
-        if status == "delivered" {
-            tx.execute(
-                "UPDATE leads.integration SET state = 'live', live_at = now(), updated_at = now()
-                  WHERE id = $1 AND state = 'ready' AND NOT (SELECT is_test FROM leads.lead WHERE id = $2)",
-                &[&i.id, &lead_id],
-            )
-            .await?;
-            // The integration's first real delivery creates its one confirmation (never a second).
-            confirm = tx
-                .execute(
-                    "INSERT INTO leads.confirmation (integration_id, lead_id)
-                     SELECT $1, $2 WHERE NOT (SELECT is_test FROM leads.lead WHERE id = $2)
-                     ON CONFLICT DO NOTHING",
-                    &[&i.id, &lead_id],
-                )
-                .await?
-                > 0;
-        }
+        row::record(&*tx, lead_id, &i.id, end, warnings, request, ms).await?;
+        let confirm = end.status == Status::Delivered && row::go_live(&*tx, lead_id, &i.id).await?;
         tx.commit().await?;
         // Given back before the e-mail takes its own: holding one while waiting for another
         // starves the pool when a batch's leads finish together.
@@ -368,7 +307,8 @@ impl Leads {
             // Kept unsent: the next refresh_states sends it.
             tracing::warn!(integration = %i.id, error = %e, "confirmation e-mail not sent yet");
         }
-        tracing::info!(lead = lead_id, integration = %i.id, status, response_status, reason = reason.unwrap_or(""), "delivery recorded");
+        tracing::info!(lead = lead_id, integration = %i.id, status = end.status.as_str(), response_status = end.response_status,
+                       reason = end.reason.as_deref().unwrap_or(""), "delivery recorded");
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod delivery_row;
 pub mod email;
 pub mod endpoint;
 pub mod operate;

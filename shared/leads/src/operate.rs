@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::email::Confirmation;
 use crate::{
     KIND_LEADS_RECEIVED, LeadError, Leads,
     deliver::{INTEGRATION_COLUMNS, Outcome, integration, load_lead},
 };
+use crate::{config::State, email::Confirmation};
 use platform_domain::envelope::Envelope;
 
 /// What [`Leads::refresh_states`] did.
@@ -24,11 +24,11 @@ pub struct StatesRefreshed {
     pub confirmations_sent: Vec<Confirmation>,
 }
 
-/// One integration's state after a refresh.
+/// One integration after a refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IntegrationState {
-    /// `awaiting_information`, `ready` or `live`.
-    pub state: &'static str,
+    /// Whether it can deliver now.
+    pub state: State,
     /// What it still needs, when awaiting information.
     pub missing: Vec<String>,
     /// Leads that waited for it and were queued now.
@@ -88,11 +88,7 @@ impl Leads {
         for row in &rows {
             let i = integration(row)?;
             let missing = i.missing();
-            let state = match (missing.is_empty(), i.state.as_str()) {
-                (false, _) => "awaiting_information",
-                (true, "live") => "live",
-                (true, _) => "ready",
-            };
+            let state = i.state.refreshed(missing.is_empty());
             ids.push(i.id);
             states.push(state);
             missings.push(missing);
@@ -104,12 +100,15 @@ impl Leads {
                FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS n(id, state, missing)
               WHERE i.id = n.id AND (i.state IS DISTINCT FROM n.state
                                      OR i.missing IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(n.missing)))",
-            &[&ids, &states, &missings.iter().map(|m| json!(m)).collect::<Vec<Value>>()],
+            &[
+                &ids,
+                &states.iter().map(|s| s.as_str()).collect::<Vec<&str>>(),
+                &missings.iter().map(|m| json!(m)).collect::<Vec<Value>>(),
+            ],
         )
         .await?;
         // The leads waiting on integrations that can deliver now, in one query.
-        let delivering: Vec<&String> =
-            ids.iter().zip(&states).filter(|(_, s)| **s != "awaiting_information").map(|(i, _)| i).collect();
+        let delivering: Vec<&String> = ids.iter().zip(&states).filter(|(_, s)| s.delivers()).map(|(i, _)| i).collect();
         let waiting = tx
             .query(
                 "SELECT integration_id, lead_id::text FROM leads.delivery
@@ -121,7 +120,7 @@ impl Leads {
         let mut integrations = BTreeMap::new();
         for ((id, state), missing) in ids.iter().zip(&states).zip(missings) {
             let queued = waiting.iter().filter(|r| r.get::<_, &str>(0) == id).count();
-            integrations.insert(id.clone(), IntegrationState { state, missing, queued });
+            integrations.insert(id.clone(), IntegrationState { state: *state, missing, queued });
         }
         queued_total.sort();
         queued_total.dedup();

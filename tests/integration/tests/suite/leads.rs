@@ -8,7 +8,7 @@ use std::time::Duration;
 use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret, sqs_event};
 use platform_aws::{SecretsCache, SqsSender};
 use platform_domain::envelope::Envelope;
-use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, deliver::Outcome};
+use platform_leads::{KIND_LEADS_RECEIVED, Leads, Settings, config::State, deliver::Outcome};
 use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
 use vendor_sandbox::{
@@ -427,7 +427,7 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     h.db.exec("UPDATE leads.integration SET enabled = (id = 'smith-ice'), contact_email = NULL, constants = '{}'")
         .await;
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!(report.integrations["smith-ice"].state, "awaiting_information");
+    assert_eq!(report.integrations["smith-ice"].state, State::AwaitingInformation);
     let missing = report.integrations["smith-ice"].missing.join("; ");
     assert!(missing.contains("Referrer") && missing.contains("contact e-mail"), "{missing}");
     let lead = h.post("lp-1", ada()).await;
@@ -444,7 +444,7 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
     ))
     .await;
     let report = h.leads.refresh_states().await.unwrap();
-    assert_eq!((report.integrations["smith-ice"].state, report.integrations["smith-ice"].queued), ("ready", 1));
+    assert_eq!((report.integrations["smith-ice"].state, report.integrations["smith-ice"].queued), (State::Ready, 1));
 
     // A test lead before the first real one: sent, answered, not counted as live.
     let test = h.leads.test_lead("smith-ice").await.unwrap();

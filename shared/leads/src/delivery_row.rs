@@ -1,0 +1,223 @@
+//! The delivery row (`leads.delivery`, one per lead × integration) and its transitions: the
+//! guard that a lead reaches an integration at most once with a 2xx. Every change of its status
+//! is a function here; [`crate::deliver`] decides which.
+//!
+//! ```text
+//! waiting ─┬─ claim ─→ sending ─┬─ record → delivered | rejected | invalid | retrying | unknown_outcome
+//! retrying ┘                     └─ claim expired (the answer lost) → unknown_outcome
+//! rejected | invalid | unknown_outcome ── an operator's redelivery → waiting
+//! ```
+
+use platform_warehouse::tokio_postgres::GenericClient;
+
+use crate::LeadError;
+
+/// Where a delivery row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not sent: its integration is not ready, or it is queued.
+    Waiting,
+    /// An attempt holds it (until `claimed_until`).
+    Sending,
+    /// Posted and accepted: never sent again.
+    Delivered,
+    /// The vendor refused it (a 4xx, or a refusal inside a 2xx).
+    Rejected,
+    /// It broke the integration's rules: not sent.
+    Invalid,
+    /// Transient failures persisted: the queue brings it back.
+    Retrying,
+    /// Sent and the answer lost: not re-posted until an operator redelivers.
+    UnknownOutcome,
+}
+
+impl Status {
+    /// Its name in the warehouse.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Waiting => "waiting",
+            Status::Sending => "sending",
+            Status::Delivered => "delivered",
+            Status::Rejected => "rejected",
+            Status::Invalid => "invalid",
+            Status::Retrying => "retrying",
+            Status::UnknownOutcome => "unknown_outcome",
+        }
+    }
+
+    /// The status of its name.
+    pub fn parse(name: &str) -> Option<Status> {
+        [
+            Status::Waiting,
+            Status::Sending,
+            Status::Delivered,
+            Status::Rejected,
+            Status::Invalid,
+            Status::Retrying,
+            Status::UnknownOutcome,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// An attempt's end, as its row and the attempt log record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    /// The row's new status.
+    pub status: Status,
+    /// The vendor's HTTP status, when it answered.
+    pub response_status: Option<i32>,
+    /// The vendor's answer, when kept.
+    pub body: Option<String>,
+    /// The vendor's lead id, when its answer had one.
+    pub vendor_lead_id: Option<String>,
+    /// Why, when not delivered.
+    pub reason: Option<String>,
+}
+
+/// What an expired claim means: an attempt posted and its answer was lost.
+const LOST: &str = "an earlier attempt posted and its answer was lost; not re-posted (the vendor may have the lead): check with the client, then redeliver";
+
+/// Creates the row (`waiting`) unless it exists.
+pub async fn ensure(db: &impl GenericClient, lead: i64, integration: &str) -> Result<(), LeadError> {
+    db.execute(
+        "INSERT INTO leads.delivery (lead_id, integration_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&lead, &integration],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Says why a waiting row waits.
+pub async fn note_waiting(
+    db: &impl GenericClient,
+    lead: i64,
+    integration: &str,
+    reason: &str,
+) -> Result<(), LeadError> {
+    db.execute(
+        "UPDATE leads.delivery SET reason = $3, updated_at = now()
+          WHERE lead_id = $1 AND integration_id = $2 AND status = 'waiting'",
+        &[&lead, &integration, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `waiting` / `retrying` → `sending` for `claim_secs`; `false` when the row is not free.
+pub async fn claim(db: &impl GenericClient, lead: i64, integration: &str, claim_secs: f64) -> Result<bool, LeadError> {
+    let claimed = db
+        .execute(
+            "UPDATE leads.delivery SET status = 'sending', attempts = attempts + 1, updated_at = now(),
+                    claimed_until = now() + make_interval(secs => $3)
+              WHERE lead_id = $1 AND integration_id = $2 AND status IN ('waiting', 'retrying')",
+            &[&lead, &integration, &claim_secs],
+        )
+        .await?;
+    Ok(claimed > 0)
+}
+
+/// Where a row another attempt has (or had) stands now: a `sending` row whose claim expired
+/// becomes `unknown_outcome` here (its answer was lost).
+pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Result<Status, LeadError> {
+    let lost = db
+        .execute(
+            "UPDATE leads.delivery SET status = 'unknown_outcome', updated_at = now(), reason = $3
+              WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending' AND claimed_until < now()",
+            &[&lead, &integration, &LOST],
+        )
+        .await?;
+    if lost > 0 {
+        tracing::warn!(lead, integration, "delivery answer lost earlier: held as unknown_outcome");
+        return Ok(Status::UnknownOutcome);
+    }
+    let status: String = db
+        .query_one(
+            "SELECT status FROM leads.delivery WHERE lead_id = $1 AND integration_id = $2",
+            &[&lead, &integration],
+        )
+        .await?
+        .get(0);
+    Status::parse(&status).ok_or_else(|| LeadError::Config(format!("leads.delivery has an unknown status {status:?}")))
+}
+
+/// Records an attempt's end on the row (only while the attempt holds it, `sending`) and in the
+/// attempt log.
+pub async fn record(
+    db: &impl GenericClient,
+    lead: i64,
+    integration: &str,
+    end: &Ending,
+    warnings: &[String],
+    request: Option<&serde_json::Value>,
+    ms: Option<i32>,
+) -> Result<(), LeadError> {
+    let status = end.status.as_str();
+    db.execute(
+        "UPDATE leads.delivery SET status = $3, response_status = $4, response_body = $5, vendor_lead_id = $6,
+                reason = $7, warnings = $8, request = $9, claimed_until = NULL, updated_at = now(),
+                delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
+          WHERE lead_id = $1 AND integration_id = $2 AND status = 'sending'",
+        &[
+            &lead,
+            &integration,
+            &status,
+            &end.response_status,
+            &end.body,
+            &end.vendor_lead_id,
+            &end.reason,
+            &warnings,
+            &request,
+        ],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO leads.delivery_attempt (lead_id, integration_id, response_status, outcome, response_body, error, ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&lead, &integration, &end.response_status, &status, &end.body, &end.reason, &ms],
+    )
+    .await?;
+    Ok(())
+}
+
+/// After a delivery: a `ready` integration goes `live` with its first real lead, which also
+/// creates its one confirmation e-mail. `true` when that confirmation was created now.
+pub async fn go_live(db: &impl GenericClient, lead: i64, integration: &str) -> Result<bool, LeadError> {
+    db.execute(
+        "UPDATE leads.integration SET state = 'live', live_at = now(), updated_at = now()
+          WHERE id = $1 AND state = 'ready' AND NOT (SELECT is_test FROM leads.lead WHERE id = $2)",
+        &[&integration, &lead],
+    )
+    .await?;
+    let created = db
+        .execute(
+            "INSERT INTO leads.confirmation (integration_id, lead_id)
+             SELECT $1, $2 WHERE NOT (SELECT is_test FROM leads.lead WHERE id = $2)
+             ON CONFLICT DO NOTHING",
+            &[&integration, &lead],
+        )
+        .await?;
+    Ok(created > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_from_its_name() {
+        for s in [
+            Status::Waiting,
+            Status::Sending,
+            Status::Delivered,
+            Status::Rejected,
+            Status::Invalid,
+            Status::Retrying,
+            Status::UnknownOutcome,
+        ] {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("lost"), None);
+    }
+}
