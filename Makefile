@@ -11,7 +11,7 @@ help:
 	@echo "make run      the main job end to end on local defaults (sandbox, moto, PostgreSQL, cargo lambda)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer), cold start and size of every function beside a hello-world; BENCH_QUICK=1 for a tenth"
-	@echo "make build    deploy artifacts: cargo lambda build --release --arm64"
+	@echo "make build    deploy artifacts: cargo lambda build --release --arm64, one function at a time"
 	@echo "make deploy   sam deploy --guided (after make build)"
 
 install:
@@ -53,9 +53,9 @@ migrate:
 bench: install
 	$(STACK) install-peers
 	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-cold-start --bin bench-summary
-	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+	for f in $(FUNCTIONS) hello-lambda; do cargo build --release -p $$f || exit 1; done
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+	for f in $(FUNCTIONS) hello-lambda; do PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 -p $$f || exit 1; done
 	$(STACK) exec target/release/bench-intake $(BENCH_ARGS)
 	$(STACK) exec target/release/bench-dedupe
 	$(STACK) exec target/release/bench-meetmax
@@ -70,9 +70,11 @@ bench: install
 # The function packages: the directories under functions/ (not functions/link.rs, their build script).
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 
+# One build per function: each is built with only the features of the crates it uses (a
+# build of several packages at once would link every function with the union of them).
 build: install
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	for f in $(FUNCTIONS); do PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 -p $$f || exit 1; done
 
 deploy:
 	cd infra && PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam build --template template.yaml && \

@@ -1,18 +1,24 @@
 //! AWS adapters shared by the functions: SDK configuration (honours `AWS_ENDPOINT_URL`),
-//! a Secrets Manager cache, an SQS sender, an S3 client, and the per-container [`Foundation`]
-//! (SDK, secrets cache, warehouse).
+//! a Secrets Manager cache and the per-container [`Foundation`] (SDK, secrets cache, warehouse);
+//! behind features, so that each function links only the clients it uses: an SQS sender
+//! (`sqs`), S3 (`s3`) and SES (`ses`).
 
 pub mod foundation;
 pub mod http;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod secrets;
+#[cfg(feature = "ses")]
 pub mod ses;
+#[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "s3")]
 pub mod upload;
 
 pub use aws_config::SdkConfig;
 pub use foundation::Foundation;
 pub use secrets::{Secret, SecretsCache};
+#[cfg(feature = "sqs")]
 pub use sqs::SqsSender;
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),

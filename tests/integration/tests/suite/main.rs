@@ -16,6 +16,7 @@ mod hardening_meetmax;
 mod lander_forms;
 mod leads;
 mod lenos;
+mod linking;
 mod mapping_errors;
 mod meetmax;
 mod meetmax_fidelity;
