@@ -1,15 +1,16 @@
 //! connector-pull's and session-register's service: a declarative connector engine, its
 //! providers and the two-way registration.
 //!
-//! - [`description`]: what a provider is, as data; [`aventri`] and [`lenos`]: the providers'
-//!   descriptions and credentials ([`credentials`]: reading a secret's fields); [`fetch`]:
-//!   calls, authentication, shared pacing, error rules, first-contact notes.
-//! - [`records`]: pure record rules; [`store`]: the warehouse side; [`engine`]: the pull loop;
-//!   [`preview`]: the operators' preview report; [`register`]: two-way registration.
-//!
-//! [`Connectors`] ties them to the triggers: a plan (one message per connection stream), a pull
-//! (one message: continue or start a stream's pull until the deadline), an operator's full
-//! re-pull, a preview, and the confirmation of a removal the share guard refused.
+//! - `description`: what a provider is, as data; `aventri` and `lenos`: the providers'
+//!   descriptions and credentials (`credentials`: reading a secret's fields); `settings`: a
+//!   connection's settings, typed.
+//! - `records`: pure record rules; `store`: the warehouse side; `register`: two-way
+//!   registration.
+//! - With the `pull` feature (connector-pull): `fetch`: calls, authentication, shared pacing,
+//!   error rules, first-contact notes; `engine`: the pull loop; `preview`: the operators'
+//!   preview report; `service`: [`Connectors`](crate::Connectors), which ties them to the
+//!   triggers (a plan, a pull, an operator's full re-pull, a preview, the confirmation of a
+//!   removal the share guard refused).
 
 pub mod aventri;
 pub mod credentials;
