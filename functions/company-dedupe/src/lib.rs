@@ -7,10 +7,9 @@
 //! - S3 upload under `incoming/` → the review workbook's decisions applied.
 //! - `{"action": "export_review"}` → the review workbook written to the bucket.
 
-use aws_lambda_events::sqs::SqsMessage;
 use lambda_runtime::LambdaEvent;
 use platform_dedupe::Dedupe;
-use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED};
+use platform_domain::envelope::KIND_REGISTRATIONS_CHANGED;
 use platform_runtime::{
     InvocationError,
     event::{self, Event, Shape},
@@ -55,12 +54,11 @@ async fn dispatch(dedupe: &Dedupe, payload: Value) -> Result<Value, InvocationEr
             Ok(json!({"workbooks": applied}))
         }
         Event::Sqs(batch) => {
-            let resp = platform_runtime::sqs_batch::process(batch, |m: SqsMessage| async move {
-                let env = Envelope::parse(m.body.as_deref().unwrap_or(""), &[KIND_REGISTRATIONS_CHANGED])
-                    .map_err(|e| e.to_string())?;
-                dedupe.pass(Some(&env.ids), "sqs").await.map(|_| ()).map_err(|e| e.to_string())
-            })
-            .await;
+            let resp =
+                platform_runtime::sqs_batch::envelopes(batch, &[KIND_REGISTRATIONS_CHANGED], 1, |env| async move {
+                    dedupe.pass(Some(&env.ids), "sqs").await
+                })
+                .await;
             Ok(serde_json::to_value(resp)?)
         }
         Event::Schedule | Event::Command(Command::Sweep) => {
@@ -89,8 +87,7 @@ mod tests {
     use super::*;
 
     fn sample(name: &str) -> Value {
-        let path = format!("{}/../../events/company-dedupe/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        event::sample("company-dedupe", name)
     }
 
     #[test]

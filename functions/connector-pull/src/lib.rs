@@ -13,7 +13,6 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use platform_connectors::{Connectors, KIND_CONNECTOR_PULL};
-use platform_domain::envelope::Envelope;
 use platform_runtime::{
     Deadline, InvocationError,
     deadline::DEFAULT_MARGIN,
@@ -103,10 +102,8 @@ async fn planned(service: &Connectors, only: Option<&str>) -> Result<Value, Invo
 
 /// Each message pulls its stream; a failed or unreadable message comes back alone.
 pub async fn handle_batch(service: &Connectors, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::process(batch, |message| async move {
-        let body = message.body.unwrap_or_default();
-        let envelope = Envelope::parse(&body, &[KIND_CONNECTOR_PULL]).map_err(|e| e.to_string())?;
-        service.handle(&envelope, &deadline).await.map(|_| ()).map_err(|e| e.to_string())
+    platform_runtime::sqs_batch::envelopes(batch, &[KIND_CONNECTOR_PULL], 1, |envelope| async move {
+        service.handle(&envelope, &deadline).await
     })
     .await
 }
@@ -117,10 +114,7 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let sample = |name: &str| -> Value {
-            let path = format!("{}/../../events/connector-pull/{name}", env!("CARGO_MANIFEST_DIR"));
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-        };
+        let sample = |name: &str| event::sample("connector-pull", name);
         assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
         assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
         assert!(matches!(classify(sample("plan.json")), Ok(Event::Command(Command::Plan { connection: None }))));

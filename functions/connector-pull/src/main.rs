@@ -1,15 +1,3 @@
 //! connector-pull Lambda entry point: builds the service once per container.
 
-use lambda_runtime::{Error, service_fn};
-use platform_runtime::Env;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    platform_runtime::tracing_setup::init();
-    let service = platform_connectors::Connectors::from_env(&Env::from_process()).await.map_err(|e| {
-        tracing::error!(error = %e, "connector-pull cannot start");
-        e
-    })?;
-    let service = &service;
-    lambda_runtime::run(service_fn(move |event| connector_pull::handle(service, event))).await
-}
+platform_runtime::lambda_main!("connector-pull", platform_connectors::Connectors, connector_pull::handle);

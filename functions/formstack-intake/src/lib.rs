@@ -103,8 +103,7 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let url: Value =
-            serde_json::from_str(include_str!("../../../events/formstack-intake/webhook-valid.json")).unwrap();
+        let url: Value = event::sample("formstack-intake", "webhook-valid.json");
         assert!(matches!(classify(url), Ok(Event::FunctionUrl(_))));
         let broken = json!({"requestContext": {"http": {"method": 7}}});
         assert!(classify(broken).unwrap_err().message.contains("Function URL event not understood"));

@@ -15,7 +15,6 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use platform_domain::envelope::Envelope;
 use platform_leads::{KIND_LEADS_RECEIVED, Leads};
 use platform_runtime::{
     InvocationError,
@@ -95,10 +94,8 @@ pub const LEADS_IN_FLIGHT: usize = 10;
 /// Each message delivers its lead; a lead to retry comes back alone.
 pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse {
     // The batch's leads in flight together: each waits on a vendor, bounded per vendor.
-    platform_runtime::sqs_batch::process_concurrently(batch, LEADS_IN_FLIGHT, |message| async move {
-        let body = message.body.unwrap_or_default();
-        let envelope = Envelope::parse(&body, &[KIND_LEADS_RECEIVED]).map_err(|e| e.to_string())?;
-        service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())
+    platform_runtime::sqs_batch::envelopes(batch, &[KIND_LEADS_RECEIVED], LEADS_IN_FLIGHT, |envelope| async move {
+        service.handle(&envelope).await
     })
     .await
 }
@@ -109,10 +106,7 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let sample = |name: &str| -> Value {
-            let path = format!("{}/../../events/lead-delivery/{name}", env!("CARGO_MANIFEST_DIR"));
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-        };
+        let sample = |name: &str| event::sample("lead-delivery", name);
         assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
         assert!(matches!(classify(sample("lead.json")), Ok(Event::FunctionUrl(_))));
         assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));

@@ -1,15 +1,3 @@
 //! lead-delivery Lambda entry point: builds the service once per container.
 
-use lambda_runtime::{Error, service_fn};
-use platform_runtime::Env;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    platform_runtime::tracing_setup::init();
-    let service = platform_leads::Leads::from_env(&Env::from_process()).await.map_err(|e| {
-        tracing::error!(error = %e, "lead-delivery cannot start");
-        e
-    })?;
-    let service = &service;
-    lambda_runtime::run(service_fn(move |event| lead_delivery::handle(service, event))).await
-}
+platform_runtime::lambda_main!("lead-delivery", platform_leads::Leads, lead_delivery::handle);

@@ -97,10 +97,7 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let sample = |name: &str| -> Value {
-            let path = format!("{}/../../events/meetmax-sync/{name}", env!("CARGO_MANIFEST_DIR"));
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-        };
+        let sample = |name: &str| event::sample("meetmax-sync", name);
         assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
         assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
         assert!(matches!(classify(sample("sweep.json")), Ok(Event::Command(Command::Sweep))));

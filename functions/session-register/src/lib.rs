@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn only_function_url_requests_are_taken() {
-        let url: Value = serde_json::from_str(include_str!("../../../events/session-register/register.json")).unwrap();
+        let url = event::sample("session-register", "register.json");
         assert!(matches!(classify(url), Ok(Event::FunctionUrl(_))));
         let err = classify(json!({"detail-type": "Scheduled Event"})).unwrap_err();
         assert_eq!(err.message, "unrecognised event: this function takes a Function URL request");

@@ -1,15 +1,3 @@
 //! session-register Lambda entry point: builds the service once per container.
 
-use lambda_runtime::{Error, service_fn};
-use platform_runtime::Env;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    platform_runtime::tracing_setup::init();
-    let service = platform_connectors::register::Registrar::from_env(&Env::from_process()).await.map_err(|e| {
-        tracing::error!(error = %e, "session-register cannot start");
-        e
-    })?;
-    let service = &service;
-    lambda_runtime::run(service_fn(move |event| session_register::handle(service, event))).await
-}
+platform_runtime::lambda_main!("session-register", platform_connectors::register::Registrar, session_register::handle);

@@ -10,7 +10,6 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use platform_domain::envelope::Envelope;
 use platform_export::{Exporter, KIND_EXPORT_REQUESTED};
 use platform_runtime::{
     InvocationError,
@@ -69,10 +68,8 @@ async fn dispatch(service: &Exporter, payload: Value) -> Result<Value, Invocatio
 
 /// Each message runs its job; a failed job comes back alone (partial batch failure).
 pub async fn handle_batch(service: &Exporter, batch: SqsEvent) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::process(batch, |message| async move {
-        let body = message.body.unwrap_or_default();
-        let envelope = Envelope::parse(&body, &[KIND_EXPORT_REQUESTED]).map_err(|e| e.to_string())?;
-        service.handle(&envelope).await.map(|_| ()).map_err(|e| e.to_string())
+    platform_runtime::sqs_batch::envelopes(batch, &[KIND_EXPORT_REQUESTED], 1, |envelope| async move {
+        service.handle(&envelope).await
     })
     .await
 }
@@ -84,10 +81,7 @@ mod tests {
 
     #[test]
     fn classifies_every_trigger_and_refuses_the_rest() {
-        let sample = |name: &str| -> Value {
-            let path = format!("{}/../../events/spreadsheet-export/{name}", env!("CARGO_MANIFEST_DIR"));
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-        };
+        let sample = |name: &str| event::sample("spreadsheet-export", name);
         assert!(matches!(classify(sample("sqs.json")), Ok(Event::Sqs(_))));
         assert!(matches!(classify(sample("schedule.json")), Ok(Event::Schedule)));
         assert!(matches!(classify(sample("plan.json")), Ok(Event::Command(Command::Plan { date: None }))));

@@ -32,6 +32,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status.
+    pub const ALL: [Status; 7] = [
+        Status::Waiting,
+        Status::Sending,
+        Status::Delivered,
+        Status::Rejected,
+        Status::Invalid,
+        Status::Retrying,
+        Status::UnknownOutcome,
+    ];
+
     /// Its name in the warehouse.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,17 +58,7 @@ impl Status {
 
     /// The status of its name.
     pub fn parse(name: &str) -> Option<Status> {
-        [
-            Status::Waiting,
-            Status::Sending,
-            Status::Delivered,
-            Status::Rejected,
-            Status::Invalid,
-            Status::Retrying,
-            Status::UnknownOutcome,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
+        Status::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -207,15 +208,7 @@ mod tests {
 
     #[test]
     fn every_status_reads_back_from_its_name() {
-        for s in [
-            Status::Waiting,
-            Status::Sending,
-            Status::Delivered,
-            Status::Rejected,
-            Status::Invalid,
-            Status::Retrying,
-            Status::UnknownOutcome,
-        ] {
+        for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert_eq!(Status::parse("lost"), None);

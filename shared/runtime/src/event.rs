@@ -140,6 +140,14 @@ fn s3_object_keys(payload: &Value) -> Option<Vec<String>> {
     )
 }
 
+/// The sample event `events/<function>/<name>` of this repository (the functions' tests read
+/// them, so that every sample is known to be understood).
+pub fn sample(function: &str, name: &str) -> Value {
+    let path = format!("{}/../../events/{function}/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A command's report date: `YYYY-MM-DD`, or today (UTC) when none is given.
 pub fn report_date(text: Option<&str>) -> Result<chrono::NaiveDate, InvocationError> {
     match text {

@@ -1,5 +1,5 @@
-//! Lambda glue shared by every function: the shapes of event ([`event`]), JSON tracing
-//! ([`tracing_setup`]), configuration from
+//! Lambda glue shared by every function: its `main` ([`start`]), the shapes of event
+//! ([`event`]), JSON tracing ([`tracing_setup`]), configuration from
 //! the environment ([`env`]), SQS batch processing with partial failures ([`sqs_batch`]) and the
 //! invocation's deadline ([`deadline`]).
 
@@ -9,6 +9,7 @@ pub mod event;
 pub mod function_url;
 pub mod invocation_error;
 pub mod sqs_batch;
+pub mod start;
 pub mod tracing_setup;
 
 pub use deadline::Deadline;

@@ -4,6 +4,8 @@
 //!   message is reported and never fails the others (company-dedupe).
 //! - [`process_concurrently`]: the same, with up to `concurrency` messages in flight at once
 //!   (lead-delivery: each message waits on a vendor's answer).
+//! - [`envelopes`]: [`process_concurrently`] for messages that are queue envelopes of known
+//!   kinds (an unreadable message, or one of another kind, fails alone).
 //! - [`process_together`]: the readable messages of a batch handled in one call (meetmax-sync
 //!   lists an event's companies once per batch); an unreadable message fails alone, the call says
 //!   which messages must come back, and an error or panic in it fails every readable message.
@@ -12,6 +14,7 @@ use std::{fmt::Display, future::Future, panic::AssertUnwindSafe};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::FutureExt;
+use platform_domain::envelope::Envelope;
 use tracing::Instrument;
 
 /// Runs `handle` on every message of `event` one after another and returns the ids of the
@@ -62,6 +65,24 @@ where
         response.add_failure(id);
     }
     response
+}
+
+/// Like [`process_concurrently`], for messages that are envelopes of one of `kinds`: `handle`
+/// gets each envelope; a message that is not one fails alone (and comes back, then is
+/// dead-lettered).
+pub async fn envelopes<F, Fut, T, E>(event: SqsEvent, kinds: &[&str], concurrency: usize, handle: F) -> SqsBatchResponse
+where
+    F: Fn(Envelope) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Display,
+{
+    let handle = &handle;
+    process_concurrently(event, concurrency, |message| async move {
+        let envelope =
+            Envelope::parse(message.body.as_deref().unwrap_or_default(), kinds).map_err(|e| e.to_string())?;
+        handle(envelope).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
 }
 
 /// The text of a panic payload.
