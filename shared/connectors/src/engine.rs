@@ -292,7 +292,10 @@ impl Pull<'_> {
         counts: &mut PageCounts,
     ) -> Result<Chunk, ConnectorError> {
         let id_of = |r: &Value| {
-            let id = records::fields(spec, &records::without_nul(r.clone())).get(spec.id_field)?.trim().to_owned();
+            let id = records::fields(spec, &platform_domain::storable::json(r.clone()))
+                .get(spec.id_field)?
+                .trim()
+                .to_owned();
             (!id.is_empty()).then_some(id)
         };
         let keyed: Vec<(Option<String>, Value)> = records.into_iter().map(|r| (id_of(&r), r)).collect();
@@ -319,9 +322,9 @@ impl Pull<'_> {
             };
             let known = stored.get(&id);
             let same = |s: &Value| {
-                record
-                    .as_object()
-                    .is_some_and(|l| l.iter().all(|(k, v)| s.get(k) == Some(&records::without_nul(v.clone()))))
+                record.as_object().is_some_and(|l| {
+                    l.iter().all(|(k, v)| s.get(k) == Some(&platform_domain::storable::json(v.clone())))
+                })
             };
             let recent = |s: &store::Stored| s.detail_read_at.is_some_and(|at| chrono::Utc::now() - at < max_age);
             if full && let Some(s) = known.filter(|s| recent(s) && same(&s.raw)) {
@@ -348,7 +351,7 @@ impl Pull<'_> {
                 None => rejected.push((
                     Some(id),
                     format!("detail not read ({why}); read again by the next pull"),
-                    records::without_nul(record),
+                    platform_domain::storable::json(record),
                 )),
             }
         }
@@ -371,7 +374,7 @@ impl Pull<'_> {
         let mut own: Vec<Row> = Vec::new();
         let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
         if let Some(first) = records.first() {
-            let clean = records::without_nul(first.clone());
+            let clean = platform_domain::storable::json(first.clone());
             for (key, note) in records::observe(spec, map, &clean, &records::fields(spec, &clean)) {
                 self.fetcher.observe(key, note);
             }

@@ -115,13 +115,13 @@ pub async fn read(
         let mut columns: Vec<String> = Vec::new();
         let mut flats = Vec::new();
         if let Some(first) = records.first() {
-            let clean = records::without_nul(first.clone());
+            let clean = platform_domain::storable::json(first.clone());
             for (key, note) in records::observe(spec, &map, &clean, &records::fields(spec, &clean)) {
                 fetcher.observe(key, note);
             }
         }
         for record in records {
-            let flat = records::fields(spec, &records::without_nul(record.clone()));
+            let flat = records::fields(spec, &platform_domain::storable::json(record.clone()));
             for k in flat.keys() {
                 if !columns.contains(k) {
                     columns.push(k.clone());

@@ -252,16 +252,6 @@ pub enum Outcome {
     },
 }
 
-/// Removes NUL characters from every string (PostgreSQL text and jsonb cannot hold them).
-pub fn without_nul(v: Value) -> Value {
-    match v {
-        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k.replace('\0', ""), without_nul(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(without_nul).collect()),
-        other => other,
-    }
-}
-
 /// Applies the stream's rules to one record. `map` is the stream's effective mapping.
 pub fn transform(
     spec: &StreamSpec,
@@ -269,7 +259,7 @@ pub fn transform(
     rules: &ConnectionSettings,
     record: Value,
 ) -> Outcome {
-    let record = without_nul(record);
+    let record = platform_domain::storable::json(record);
     let flat = fields(spec, &record);
     let Some(ext_id) = record_id(spec.id_field, &flat) else {
         return Outcome::Rejected { reason: format!("no {} (the record id)", spec.id_field), raw: record };
@@ -412,7 +402,7 @@ pub fn children(records_at: &str, id_field: &str, record: &Value) -> Option<Vec<
         items
             .iter()
             .filter_map(|item| {
-                let item = without_nul(item.clone());
+                let item = platform_domain::storable::json(item.clone());
                 let id = match &item {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),

@@ -16,6 +16,7 @@ use std::{
 };
 
 use platform_aws::SecretsCache;
+use platform_domain::storable;
 use platform_runtime::function_url::{Answer, RequestParts, Signed};
 use platform_vendors::{RetryPolicy, VendorClient};
 use platform_warehouse::Warehouse;
@@ -382,13 +383,11 @@ fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
     let body: Body = serde_json::from_slice(body).map_err(|e| {
         Answer::error(400, format!("the body must be JSON {{\"person_id\", \"session_id\", \"request_id\"}}: {e}"))
     })?;
-    for (name, value) in
-        [("person_id", &body.person_id), ("session_id", &body.session_id), ("request_id", &body.request_id)]
-    {
-        if value.trim().is_empty() || value.len() > 200 || value.chars().any(char::is_control) {
-            return Err(Answer::error(400, format!("{name} must be 1 to 200 printable characters")));
-        }
-    }
+    let id = |name: &str, value: &str| {
+        storable::identifier(name, value, 200).map(str::to_owned).map_err(|why| Answer::error(400, why))
+    };
+    let (person, session, request_id) =
+        (id("person_id", &body.person_id)?, id("session_id", &body.session_id)?, id("request_id", &body.request_id)?);
     match body.action.as_deref() {
         None | Some("register") if !unregister_method => {}
         Some("unregister") | None => {
@@ -402,12 +401,7 @@ fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
         }
         Some(other) => return Err(Answer::error(400, format!("unknown action {other:?}"))),
     }
-    Ok(Ask {
-        app: app.to_owned(),
-        person: body.person_id.trim().to_owned(),
-        session: body.session_id.trim().to_owned(),
-        request_id: body.request_id.trim().to_owned(),
-    })
+    Ok(Ask { app: app.to_owned(), person, session, request_id })
 }
 
 /// In one statement: the app's connection, its credentials' secret and settings, and whether the

@@ -16,6 +16,7 @@ pub mod lead;
 pub mod mapping;
 pub mod run;
 pub mod signature;
+pub mod storable;
 pub mod submission;
 pub mod transform;
 pub mod typo;

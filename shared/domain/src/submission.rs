@@ -189,28 +189,9 @@ fn without_field_type(value: Value) -> Value {
     }
 }
 
-/// Whether any key or string of `fields` holds a NUL character.
-pub fn has_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
-}
-
-/// Removes NUL characters from every key and string: PostgreSQL refuses them in `text` and
-/// `jsonb`, and no form field means anything by one. Deterministic, so a replay maps the same.
+/// Removes NUL characters from every key and string ([`crate::storable`]).
 fn without_nul(fields: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
-    fn clean(v: Value) -> Value {
-        match v {
-            Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
-            Value::Array(items) => Value::Array(items.into_iter().map(clean).collect()),
-            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k.replace('\0', ""), clean(v))).collect()),
-            other => other,
-        }
-    }
-    fields.into_iter().map(|(k, v)| (k.replace('\0', ""), clean(v))).collect()
+    fields.into_iter().map(|(k, v)| (crate::storable::text(&k).into_owned(), crate::storable::json(v))).collect()
 }
 
 fn parse_urlencoded(text: &str) -> Result<BTreeMap<String, Value>, SubmissionError> {
@@ -269,8 +250,8 @@ mod tests {
         let s = Submission::from_api("1", &record).unwrap();
         assert_eq!(s.fields["101"], json!({"first": "Ab"}));
         assert_eq!(s.fields["102"], json!(["c"]));
-        assert!(!has_nul(&serde_json::to_value(&s).unwrap()));
-        assert!(has_nul(&record));
+        assert!(!crate::storable::has_nul(&serde_json::to_value(&s).unwrap()));
+        assert!(crate::storable::has_nul(&record));
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Incoming {
     /// so that it stays readable in the warehouse.
     pub fn from_api(submission: Submission, record: &serde_json::Value) -> Incoming {
         let body = serde_json::to_vec(record).expect("JSON values serialise");
-        let parsed = platform_domain::submission::has_nul(record)
+        let parsed = platform_domain::storable::has_nul(record)
             .then(|| serde_json::to_value(&submission).expect("submissions serialise"));
         let mut incoming = Incoming::new(submission, body, Some("application/json".into()), parsed);
         // Fetched now, written later (in batches): the fetch time orders it among versions.

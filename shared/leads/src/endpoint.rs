@@ -6,6 +6,7 @@
 //! whole (raw first) with its core fields typed, and announced through the outbox in the same
 //! transaction; a repeat of the same `lead_id` is answered with the stored lead.
 
+use platform_domain::storable;
 use platform_runtime::function_url::{Answer, RequestParts, Signed};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -65,11 +66,12 @@ impl Leads {
                 ));
             }
         };
-        let source_id = body.lead_id.trim();
-        if source_id.is_empty() || source_id.len() > 200 {
-            return Ok(Answer::error(400, "lead_id must be 1 to 200 characters"));
-        }
-        let fields = without_nul(body.fields);
+        let source_id = match storable::identifier("lead_id", &body.lead_id, 200) {
+            Ok(id) => id,
+            Err(why) => return Ok(Answer::error(400, why)),
+        };
+        // What PostgreSQL cannot store goes at every depth (a NUL refused forever is a lead lost).
+        let fields = storable::object(body.fields);
         let core = platform_domain::lead::core_values(&fields);
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
@@ -108,17 +110,4 @@ impl Leads {
         }
         Ok(Answer { status: 200, body: json!({"lead": id, "duplicate": duplicate}) })
     }
-}
-
-fn without_nul(fields: Map<String, Value>) -> Map<String, Value> {
-    fields
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => Value::String(s.replace('\0', "")),
-                other => other,
-            };
-            (k.replace('\0', ""), v)
-        })
-        .collect()
 }

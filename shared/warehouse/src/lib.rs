@@ -22,8 +22,8 @@ pub use tokio_postgres;
 /// Errors of the warehouse layer.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    /// A statement failed.
-    #[error("database: {0}")]
+    /// A statement failed: PostgreSQL's message and SQLSTATE when it refused it.
+    #[error("database: {}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No connection could be made.
     #[error("database connection: {0}")]
@@ -34,6 +34,33 @@ pub enum WarehouseError {
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(#[from] refinery::Error),
+}
+
+/// A database error as a log line needs it: for a statement PostgreSQL refused, its severity,
+/// message, SQLSTATE and whatever detail, hint, table, column or constraint it named (not only
+/// tokio-postgres's "db error"); for any other, the error and its cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    use std::error::Error;
+    let Some(db) = e.as_db_error() else {
+        return match e.source() {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+    };
+    let mut text = format!("{} {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+    let named = [
+        ("detail", db.detail()),
+        ("hint", db.hint()),
+        ("table", db.table()),
+        ("column", db.column()),
+        ("constraint", db.constraint()),
+    ];
+    for (what, value) in named {
+        if let Some(v) = value {
+            text.push_str(&format!("; {what}: {v}"));
+        }
+    }
+    text
 }
 
 /// Implements `From<tokio_postgres::Error>` for a service's error enum through its

@@ -7,6 +7,7 @@ pub mod bench_report;
 pub mod company_quality;
 pub mod connector_support;
 pub mod forwarder;
+pub mod hostile;
 pub mod meetmax_support;
 pub mod print;
 

@@ -3,7 +3,7 @@
 //! refuses, and the version guard. Real PostgreSQL, moto and the sandbox.
 
 use chrono::NaiveDateTime;
-use integration_tests::Harness;
+use integration_tests::{Harness, hostile};
 use platform_intake::webhook::UNAUTHORIZED;
 use platform_runtime::function_url::RequestParts;
 use serde_json::{Value, json};
@@ -197,8 +197,11 @@ async fn a_nul_in_a_webhook_is_removed_from_mapped_text_and_the_raw_body_is_kept
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("Jane".to_owned(), "Acme".to_owned()));
     let raw: Vec<u8> = h.db.scalar("SELECT raw_body FROM integration.raw_submission").await;
     assert_eq!(raw, w.body, "the raw body is stored byte for byte");
-    // The JSON body variant: "\u0000" inside a JSON string.
-    let j = build(DEMO_FORM_ID, "1650000031", &fields("Nu\u{0}ll", "Initech"), Format::Json, Some(DEMO_HMAC_KEY), None);
+    // The JSON body variant: "\u0000" inside a JSON string, and the hostile values every entry
+    // point is fed (a NUL at every depth) in a field of their own.
+    let mut hostile_fields = fields("Nu\u{0}ll", "Initech");
+    hostile_fields.push(("999", hostile::value()));
+    let j = build(DEMO_FORM_ID, "1650000031", &hostile_fields, Format::Json, Some(DEMO_HMAC_KEY), None);
     let resp = h.intake.webhook(request(&j, &[])).await;
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     let name: String = h
@@ -206,6 +209,11 @@ async fn a_nul_in_a_webhook_is_removed_from_mapped_text_and_the_raw_body_is_kept
         .scalar("SELECT first_name FROM conferences_events.exchange_registration WHERE registration_id = '1650000031'")
         .await;
     assert_eq!(name, "Null");
+    let parsed: Value = h
+        .db
+        .scalar("SELECT parsed #> '{fields,999}' FROM integration.raw_submission WHERE submission_id = '1650000031'")
+        .await;
+    assert_eq!(parsed, hostile::stored());
 }
 
 #[tokio::test]
@@ -219,6 +227,7 @@ async fn rows_the_database_refuses_are_isolated_and_the_pull_moves_on() {
     subs[3].data.insert("103".into(), json!("x".repeat(10_000)));
     subs[17].data.insert("103".into(), json!("Chief ".repeat(20)));
     subs[9].data.insert("102".into(), json!("Nul\u{0}Corp"));
+    subs[10].data.insert("999".into(), hostile::value());
     let newest = subs.last().unwrap().timestamp.clone();
     fixture.forms[0].submissions = subs;
     h.sandbox.load_formstack(fixture).await;
@@ -235,6 +244,11 @@ async fn rows_the_database_refuses_are_isolated_and_the_pull_moves_on() {
         )
         .await;
     assert_eq!(org, "NulCorp", "NUL removed, not refused");
+    let parsed: Value = h
+        .db
+        .scalar("SELECT parsed #> '{fields,999}' FROM integration.raw_submission WHERE submission_id = '1710000010'")
+        .await;
+    assert_eq!(parsed, hostile::stored(), "a pulled record's NULs go at every depth");
     let refused = h
         .db
         .rows("SELECT submission_id, mapping_error FROM integration.raw_submission WHERE mapping_status = 'error' ORDER BY submission_id")

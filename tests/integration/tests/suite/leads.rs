@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use integration_tests::hostile;
 use integration_tests::{TestDb, aws, drain_bodies, emails_to, new_queue, new_secret, sqs_event};
 use platform_aws::{SecretsCache, SqsSender};
 use platform_domain::envelope::Envelope;
@@ -466,6 +467,36 @@ async fn integrations_wait_for_their_information_and_a_test_lead_checks_one() {
         (r.get(0), r.get(1), r.get(2))
     };
     assert_eq!(view, (1, 0, 0), "the test lead is not in the operators' counts");
+}
+
+#[tokio::test]
+async fn a_lead_with_nul_at_any_depth_is_stored_cleaned_and_a_bad_lead_id_refused() {
+    let h = harness().await;
+    // The reported lead: a NUL below the top level used to be refused by PostgreSQL on every
+    // retry (503 forever).
+    let reported = json!({"lead_id": "nul-1", "fields": {"first_name": "A", "extra": {"note": "a\u{0}b"}}});
+    let a = h.leads.receive(signed("accident-lp", LANDER_KEY, &reported)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let note: String = h.db.scalar("SELECT fields #>> '{extra,note}' FROM leads.lead WHERE source_id = 'nul-1'").await;
+    assert_eq!(note, "ab");
+    // Every hostile value, under a key of its own and as a whole lead's fields.
+    let mut fields = hostile::value();
+    fields["first_name"] = json!("Nul\u{0}Name");
+    let lead = h.post("nul-2", fields).await;
+    let stored: Value = h.db.scalar(&format!("SELECT fields FROM leads.lead WHERE id = {lead}")).await;
+    let mut expected = hostile::stored();
+    expected["first_name"] = json!("NulName");
+    assert_eq!(stored, expected);
+    let first: String = h.db.scalar(&format!("SELECT first_name FROM leads.lead WHERE id = {lead}")).await;
+    assert_eq!(first, "NulName");
+    // A lead id that is not plain printable text is refused, nothing stored.
+    for id in hostile::IDS {
+        let a = h.leads.receive(signed("accident-lp", LANDER_KEY, &json!({"lead_id": id, "fields": ada()}))).await;
+        assert_eq!(a.status, 400, "{id:?}: {}", a.body);
+        assert_eq!(a.body["error"], "lead_id must be 1 to 200 printable characters");
+    }
+    let stored: i64 = h.db.scalar("SELECT count(*) FROM leads.lead").await;
+    assert_eq!(stored, 2);
 }
 
 #[tokio::test]

@@ -4,7 +4,10 @@
 //! authentication modes, errors and the preview.
 
 use chrono::{DateTime, Utc};
-use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION, count};
+use integration_tests::{
+    connector_support::{ConnectorHarness, LENOS_CONNECTION, count},
+    hostile,
+};
 use platform_connectors::{ConnectorError, Progress};
 use platform_runtime::Deadline;
 use serde_json::json;
@@ -18,6 +21,22 @@ async fn harness() -> ConnectorHarness {
     let h = ConnectorHarness::lenos(fixtures::lenos_demo_fixture(), demo_settings()).await;
     h.db.exec("UPDATE connector.stream SET mapping = '{\"in_slot\": \"in_slot\"}' WHERE stream = 'sessions'").await;
     h
+}
+
+#[tokio::test]
+async fn a_pulled_record_is_stored_without_nul_at_any_depth() {
+    let h = harness().await;
+    let mut person = fixtures::lenos_person("p9", "Nul\u{0}Byte", "名前", "Registered", "2026-11-05T00:00:00Z");
+    person["Extra"] = hostile::value();
+    h.sandbox.state.lenos.lock().await.upsert_persons(fixtures::LENOS_EVENT, vec![person]);
+    let p = h.pull("participants").await;
+    assert_eq!((count(&p, "created_count"), count(&p, "failed_count")), (7, 0), "{}", p.run);
+    let r = &h
+        .db
+        .rows("SELECT fields ->> 'first_name', raw -> 'Extra' FROM connector.participant WHERE fp_ext_id = 'p9'")
+        .await[0];
+    assert_eq!(r.get::<_, String>(0), "NulByte");
+    assert_eq!(r.get::<_, serde_json::Value>(1), hostile::stored());
 }
 
 #[tokio::test]

@@ -206,3 +206,17 @@ async fn the_foundation_is_built_once_from_the_environment() {
     assert!(format!("{:?}", f.warehouse).contains("max_size: 3"), "the default pool size: {:?}", f.warehouse);
     assert_eq!(f.secrets.get(&secret).await.unwrap().field("token").as_deref(), Some("t"), "one cache for the secrets");
 }
+
+#[tokio::test]
+async fn a_refused_statement_is_described_with_postgresqls_message_and_sqlstate() {
+    let db = TestDb::new().await;
+    let conn = db.warehouse.conn().await.unwrap();
+    // What a NUL inside a value meets (the lead endpoint's lost leads logged only "db error").
+    let refused = conn.query_one("SELECT $1::jsonb", &[&json!({"k": {"n": "a\u{0}b"}})]).await.unwrap_err();
+    let text = platform_warehouse::WarehouseError::from(refused).to_string();
+    assert!(text.starts_with("database: ERROR unsupported Unicode escape sequence"), "{text}");
+    assert!(text.contains("(SQLSTATE 22P05)"), "{text}");
+    let refused = conn.execute("INSERT INTO leads.lead (lander_id) VALUES (NULL)", &[]).await.unwrap_err();
+    let text = platform_warehouse::WarehouseError::from(refused).to_string();
+    assert!(text.contains("(SQLSTATE 23502)") && text.contains("column: "), "{text}");
+}

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION};
+use integration_tests::hostile;
 use platform_aws::SecretsCache;
 use platform_connectors::register::{RegisterAnswer, Registrar};
 use platform_runtime::function_url::RequestParts;
@@ -194,6 +195,18 @@ async fn only_signed_requests_of_enabled_apps_are_taken() {
         let a = s.registrar.handle(req).await;
         assert_eq!(a.status, status, "case {i}: {}", a.body);
         assert!(a.body["error"].as_str().is_some_and(|e| !e.is_empty()), "case {i}: {}", a.body);
+    }
+    // Ids that are not plain printable text (the hostile values every entry point is fed).
+    for id in hostile::IDS {
+        for (field, ask) in [
+            ("request_id", json!({"person_id": "p6", "session_id": "s6", "request_id": id})),
+            ("person_id", json!({"person_id": id, "session_id": "s6", "request_id": "h-1"})),
+            ("session_id", json!({"person_id": "p6", "session_id": id, "request_id": "h-2"})),
+        ] {
+            let a = s.registrar.handle(signed(APP, KEY, &ask)).await;
+            assert_eq!(a.status, 400, "{field} {id:?}: {}", a.body);
+            assert_eq!(a.body["error"], format!("{field} must be 1 to 200 printable characters"));
+        }
     }
     assert_eq!(s.lenos_calls().await, 0);
     let recorded: i64 = s.h.db.scalar("SELECT count(*) FROM connector.register_request").await;
