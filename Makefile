@@ -12,7 +12,7 @@ help:
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer), cold start and size of every function beside a hello-world; BENCH_QUICK=1 for a tenth"
 	@echo "make build    deploy artifacts: cargo lambda build --release --arm64, one function at a time"
-	@echo "make deploy   sam deploy --guided (after make build)"
+	@echo "make deploy   make build, then sam deploy --guided of its artifacts"
 
 install:
 	$(STACK) install
@@ -76,6 +76,7 @@ build: install
 	rustup target add aarch64-unknown-linux-gnu
 	for f in $(FUNCTIONS); do PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 -p $$f || exit 1; done
 
-deploy:
-	cd infra && PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam build --template template.yaml && \
-	  PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam deploy --guided
+# The template's CodeUri are the artifacts of `make build` (no `sam build`: SAM's cargo-lambda
+# builder builds from the workspace root, which links every function with every feature).
+deploy: build
+	cd infra && PATH="$(CURDIR)/.venv-sam/bin:$(CURDIR)/.venv/bin:$$PATH" sam deploy --guided --template-file template.yaml

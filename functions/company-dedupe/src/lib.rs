@@ -1,7 +1,7 @@
 //! company-dedupe's handler: adapts each trigger to a call into `platform-dedupe`.
 //!
 //! - SQS batch of `registrations.changed` envelopes (from formstack-intake) → one pass per
-//!   message; a failed or panicking message fails alone ([`platform_runtime::sqs_batch::process`]).
+//!   message; a failed or panicking message fails alone ([`platform_runtime::sqs_batch::envelopes`]).
 //! - EventBridge schedule (`Scheduled Event`) or `{"action": "sweep"}` → one pass over every
 //!   registration.
 //! - S3 upload under `incoming/` → the review workbook's decisions applied.
@@ -54,11 +54,10 @@ async fn dispatch(dedupe: &Dedupe, payload: Value) -> Result<Value, InvocationEr
             Ok(json!({"workbooks": applied}))
         }
         Event::Sqs(batch) => {
-            let resp =
-                platform_runtime::sqs_batch::envelopes(batch, &[KIND_REGISTRATIONS_CHANGED], 1, |env| async move {
-                    dedupe.pass(Some(&env.ids), "sqs").await
-                })
-                .await;
+            let resp = platform_runtime::sqs_batch::envelopes(batch, &[KIND_REGISTRATIONS_CHANGED], |env| async move {
+                dedupe.pass(Some(&env.ids), "sqs").await
+            })
+            .await;
             Ok(serde_json::to_value(resp)?)
         }
         Event::Schedule | Event::Command(Command::Sweep) => {

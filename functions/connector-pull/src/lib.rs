@@ -102,7 +102,7 @@ async fn planned(service: &Connectors, only: Option<&str>) -> Result<Value, Invo
 
 /// Each message pulls its stream; a failed or unreadable message comes back alone.
 pub async fn handle_batch(service: &Connectors, batch: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::envelopes(batch, &[KIND_CONNECTOR_PULL], 1, |envelope| async move {
+    platform_runtime::sqs_batch::envelopes(batch, &[KIND_CONNECTOR_PULL], |envelope| async move {
         service.handle(&envelope, &deadline).await
     })
     .await

@@ -94,9 +94,12 @@ pub const LEADS_IN_FLIGHT: usize = 10;
 /// Each message delivers its lead; a lead to retry comes back alone.
 pub async fn handle_batch(service: &Leads, batch: SqsEvent) -> SqsBatchResponse {
     // The batch's leads in flight together: each waits on a vendor, bounded per vendor.
-    platform_runtime::sqs_batch::envelopes(batch, &[KIND_LEADS_RECEIVED], LEADS_IN_FLIGHT, |envelope| async move {
-        service.handle(&envelope).await
-    })
+    platform_runtime::sqs_batch::envelopes_concurrently(
+        batch,
+        &[KIND_LEADS_RECEIVED],
+        LEADS_IN_FLIGHT,
+        |envelope| async move { service.handle(&envelope).await },
+    )
     .await
 }
 

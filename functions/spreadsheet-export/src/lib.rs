@@ -68,7 +68,7 @@ async fn dispatch(service: &Exporter, payload: Value) -> Result<Value, Invocatio
 
 /// Each message runs its job; a failed job comes back alone (partial batch failure).
 pub async fn handle_batch(service: &Exporter, batch: SqsEvent) -> SqsBatchResponse {
-    platform_runtime::sqs_batch::envelopes(batch, &[KIND_EXPORT_REQUESTED], 1, |envelope| async move {
+    platform_runtime::sqs_batch::envelopes(batch, &[KIND_EXPORT_REQUESTED], |envelope| async move {
         service.handle(&envelope).await
     })
     .await

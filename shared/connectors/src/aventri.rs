@@ -13,7 +13,7 @@ use crate::{
     },
 };
 
-/// Aventri's published limit: 400 requests a minute per account (docs §7).
+/// Aventri's published limit: 400 requests a minute per account (`docs/aventri.md`, "Calls and authentication").
 pub const RATE_PER_MINUTE: f64 = 400.0;
 
 const PAGING: Paging = Paging {
@@ -24,7 +24,7 @@ const PAGING: Paging = Paging {
     too_large_statuses: &[500, 502, 504],
 };
 
-/// Active statuses (docs §6): the `active_statuses` setting, by default Confirmed and Attended.
+/// Active statuses (`docs/aventri.md`, "Participants"): the `active_statuses` setting, by default Confirmed and Attended.
 /// `getAttendee` carries `registrationstatus`; `status` is accepted where a list carries it.
 const ACTIVE_STATUSES: StatusRule = StatusRule {
     field: "registrationstatus|status",
@@ -41,7 +41,7 @@ pub fn provider() -> Provider {
         errors: ErrorRule {
             marker: "/error",
             message: "/error/data",
-            // "No sessions found." is the one verbatim text (docs §3); the rest are assumed alike.
+            // "No sessions found." is the one verbatim text (`docs/aventri.md`, "Calls and authentication"); the rest are assumed alike.
             end_of_list: &["No * found*"],
             empty_array_ends: true,
             invalid_token: &["Invalid access token*", "*token*expired*", "*invalid*token*"],
@@ -63,7 +63,7 @@ pub fn provider() -> Provider {
                         format: "%Y-%m-%d %H:%M:%S",
                         look_back: Duration::from_secs(24 * 3600),
                     }),
-                    // List items carry only attendeeid, name, email (docs §5): the category, the
+                    // List items carry only attendeeid, name, email (`docs/aventri.md`, "Participants"): the category, the
                     // status and the answers come from the detail.
                     detail: Some(Detail { call: "ereg/getAttendee.json", id_param: "attendeeid" }),
                 },
@@ -87,7 +87,7 @@ pub fn provider() -> Provider {
             StreamSpec {
                 name: "schedule",
                 target: Target::Schedule,
-                // No public source shows an attendee's sessions in getAttendee (docs §5): read
+                // No public source shows an attendee's sessions in getAttendee (`docs/aventri.md`, "Sessions and presenters"): read
                 // when present, and noted as unknown when not.
                 source: Source::InDetail {
                     parent: "participants",
@@ -172,7 +172,7 @@ pub fn provider() -> Provider {
                     paging: Some(PAGING),
                     records_at: "",
                     modified_since: None,
-                    // Public clients read only `speakerid` from the list (docs §5).
+                    // Public clients read only `speakerid` from the list (`docs/aventri.md`, "Sessions and presenters").
                     detail: Some(Detail { call: "ereg/getSpeaker.json", id_param: "speakerid" }),
                 },
                 id_field: "speakerid",

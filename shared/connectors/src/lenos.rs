@@ -19,7 +19,7 @@ use crate::{
 /// The contract this adapter speaks.
 pub const CONTRACT: &str = "lenos-provisional-v1";
 
-/// No Lenos rate limit is known (docs §4): a guess the `rate_per_minute` setting overrides.
+/// No Lenos rate limit is known (`docs/lenos.md`, "Provisional"): a guess the `rate_per_minute` setting overrides.
 pub const RATE_PER_MINUTE: f64 = 300.0;
 
 /// `utcModifiedDate`'s default format (ISO-8601 UTC); the `modified_since_format` setting
@@ -53,7 +53,7 @@ pub fn provider() -> Provider {
                     call: "events/{event}/persons",
                     paging: None,
                     records_at: "",
-                    // The seed: Person only is incremental, on utcModifiedDate; the overlap
+                    // Person alone is pulled incrementally, on utcModifiedDate; the overlap
                     // (look-back) is a setting.
                     modified_since: Some(ModifiedSince {
                         param: "utcModifiedDate",

@@ -149,7 +149,7 @@ impl Decision {
     fn reply(&self, ask: &Ask, repeated: bool) -> RegisterAnswer {
         let mut body = json!({"answer": self.name(), "person_id": ask.person, "session_id": ask.session,
                               "request_id": ask.request_id, "repeated": repeated});
-        if let Some(r) = self.reason() {
+        if let Some(r) = self.reason().filter(|r| !r.is_empty()) {
             body["reason"] = json!(r);
         }
         if let Some(id) = self.registration_id() {
@@ -432,9 +432,7 @@ async fn app_connection(
             ask.app
         )));
     }
-    let timeout = ConnectionSettings::from_value(&settings)
-        .map_err(|e| ConnectorError::Config(format!("connection {name}: {e}")))?
-        .register_timeout();
+    let timeout = ConnectionSettings::from_value(&settings).register_timeout();
     let unknown = [("person", found.get::<_, bool>(4)), ("session", found.get::<_, bool>(5))]
         .into_iter()
         .filter(|(_, synced)| !synced)

@@ -267,23 +267,7 @@ impl Connectors {
             drop(_e);
             tracing::Instrument::instrument(pull.run(stream, run_id, trigger, deadline), span.clone()).await?
         };
-        let db = self.warehouse.conn().await?;
-        let current = db
-            .query_opt(
-                "SELECT COALESCE((pull ->> 'run_id')::uuid, last_run_id) FROM connector.stream WHERE connection = $1 AND stream = $2",
-                &[&connection, &stream],
-            )
-            .await?
-            .and_then(|r| r.get::<_, Option<Uuid>>(0))
-            .unwrap_or(run_id);
-        let run = db
-            .query_opt(
-                "SELECT to_jsonb(r) - 'connection' - 'stream' FROM connector.stream_run r WHERE run_id = $1",
-                &[&current],
-            )
-            .await?
-            .map(|r| r.get::<_, Value>(0))
-            .unwrap_or(Value::Null);
+        let (current, run) = store::run_record(&**self.warehouse.conn().await?, connection, stream, run_id).await?;
         tracing::info!(connection, stream, ?progress, run = %run, "pull step done");
         Ok(PullReport { connection: connection.into(), stream: stream.into(), run_id: current, progress, run })
     }
@@ -296,15 +280,7 @@ impl Connectors {
         stream: &str,
         deadline: &Deadline,
     ) -> Result<PullReport, ConnectorError> {
-        let db = self.warehouse.conn().await?;
-        let n = db
-            .execute(
-                "UPDATE connector.stream SET full_requested = true WHERE connection = $1 AND stream = $2",
-                &[&connection, &stream],
-            )
-            .await?;
-        drop(db);
-        if n == 0 {
+        if !store::request_full(&**self.warehouse.conn().await?, connection, stream).await? {
             return Err(ConnectorError::NotFound(format!("connection {connection} has no stream {stream:?}")));
         }
         self.pull_now(connection, stream, deadline).await
@@ -345,34 +321,16 @@ impl Connectors {
             .ok_or_else(|| ConnectorError::NotFound(format!("{} has no stream {stream:?}", provider.display)))?;
         let mut db = self.warehouse.conn().await?;
         let tx = crate::store::client(&mut db).transaction().await?;
-        let pending = tx
-            .query_opt(
-                "SELECT run_id, pull_started_at, would_remove FROM connector.pending_removal
-                  WHERE connection = $1 AND stream = $2 AND decided_at IS NULL ORDER BY pull_started_at DESC LIMIT 1 FOR UPDATE",
-                &[&connection, &stream],
-            )
+        let (run_id, started_at) = store::pending_removal(&tx, connection, stream)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no refused removal waits for {connection}/{stream}")))?;
-        let (run_id, started_at): (Uuid, chrono::DateTime<chrono::Utc>) = (pending.get(0), pending.get(1));
         let removal =
             store::remove_outdated(&tx, spec.target, connection, stream, run_id, started_at, 1.0, true).await?;
         let removed = match removal {
             store::Removal::Removed(n) => n,
             _ => 0,
         };
-        tx.execute(
-            "UPDATE connector.pending_removal SET decided_at = now(), decision = 'confirmed: ' || $4::bigint || ' removed'
-              WHERE connection = $1 AND stream = $2 AND decided_at IS NULL AND run_id = $3",
-            &[&connection, &stream, &run_id, &(removed as i64)],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE connector.stream_run SET removed_count = removed_count + $2,
-                    removal = COALESCE(removal, '') || '; confirmed by an operator: ' || $2::bigint || ' removed'
-              WHERE run_id = $1",
-            &[&run_id, &(removed as i64)],
-        )
-        .await?;
+        store::removal_confirmed(&tx, connection, stream, run_id, removed).await?;
         tx.commit().await?;
         Ok(RemovalConfirmed { connection: connection.to_owned(), stream: stream.to_owned(), run_id, removed })
     }

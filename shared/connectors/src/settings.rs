@@ -1,18 +1,19 @@
 //! A connection's settings (`connector.connection.settings`), read once into one type when the
 //! connection is loaded: the engine's settings by name, and the rule settings a provider's
-//! description names (its active statuses), kept as given. A setting of the wrong type is a
-//! configuration error naming it, not a silent default.
+//! description names (its active statuses), kept as given. Read leniently, as operators write
+//! them: a number may be given as text, text is trimmed and blank text is no setting. A setting
+//! that still cannot be read is left at its default and named in [`ConnectionSettings::problems`]
+//! (logged when the connection loads): one mistyped setting never stops a connection's pulls,
+//! nor any other connection's.
 
 use std::{collections::BTreeMap, time::Duration};
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::description::Provider;
 
 /// The settings of one connection.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionSettings {
     /// Requests a minute this account may make (else the provider's documented rate).
     pub rate_per_minute: Option<f64>,
@@ -35,31 +36,89 @@ pub struct ConnectionSettings {
     pub event_param: Option<String>,
     /// The event's IANA time zone, for session times given without an offset (UTC).
     pub event_time_zone: Option<String>,
-    /// The title of the master session of concurrent sessions (none: no master sessions).
-    #[serde(rename = "ConcurrentSessionsTitle")]
+    /// The title of the master session of concurrent sessions (`ConcurrentSessionsTitle`; none:
+    /// no master sessions).
     pub concurrent_sessions_title: Option<String>,
     /// Every other setting: the rule settings the provider's description names.
-    #[serde(flatten)]
     pub rules: Map<String, Value>,
+    /// The settings that could not be read and were left at their defaults, with why.
+    pub problems: Vec<String>,
+}
+
+/// A text setting, trimmed (a number counts as its text); blank or of another type: none.
+fn text(value: &Value) -> Option<String> {
+    crate::credentials::value_text(value)
 }
 
 /// Lenos's answer is awaited this long unless `register_timeout_seconds` says otherwise.
 pub const DEFAULT_REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl ConnectionSettings {
-    /// Reads the settings object; the error names the setting that is not of its type.
-    pub fn from_value(settings: &Value) -> Result<ConnectionSettings, String> {
-        if settings.is_null() {
-            return Ok(ConnectionSettings::default());
-        }
-        serde_json::from_value(settings.clone()).map_err(|e| {
-            // serde does not name the field of a flattened struct: find the one that fails alone.
-            let alone = |k: &String, v: &Value| serde_json::from_value::<ConnectionSettings>(json!({ k: v })).is_err();
-            match settings.as_object().and_then(|o| o.iter().find(|(k, v)| alone(k, v))) {
-                Some((k, _)) => format!("setting `{k}`: {e}"),
-                None => format!("settings: {e}"),
+    /// Reads the settings object (`null` is no settings).
+    pub fn from_value(settings: &Value) -> ConnectionSettings {
+        let mut out = ConnectionSettings::default();
+        let Some(object) = settings.as_object() else {
+            if !settings.is_null() {
+                out.problems.push(format!("settings must be an object, not {settings}: ignored"));
             }
-        })
+            return out;
+        };
+        for (key, value) in object {
+            let mut number = |slot: &mut Option<f64>| match value {
+                Value::Null => {}
+                Value::Number(n) => *slot = n.as_f64(),
+                Value::String(t) if t.trim().is_empty() => {}
+                Value::String(t) => match t.trim().parse::<f64>() {
+                    Ok(n) if n.is_finite() => *slot = Some(n),
+                    _ => out.problems.push(format!("setting `{key}` is not a number ({value}): ignored")),
+                },
+                other => out.problems.push(format!("setting `{key}` is not a number ({other}): ignored")),
+            };
+            match key.as_str() {
+                "rate_per_minute" => number(&mut out.rate_per_minute),
+                "look_back_minutes" => number(&mut out.look_back_minutes),
+                "look_back_hours" => number(&mut out.look_back_hours),
+                "detail_max_age_hours" => number(&mut out.detail_max_age_hours),
+                "register_timeout_seconds" => number(&mut out.register_timeout_seconds),
+                "page_limit" => {
+                    let mut limit = None;
+                    number(&mut limit);
+                    match limit {
+                        Some(l) if l >= 0.0 && l.fract() == 0.0 && l <= f64::from(u32::MAX) => {
+                            out.page_limit = Some(l as u32)
+                        }
+                        Some(l) => {
+                            out.problems.push(format!("setting `page_limit` is not a whole number ({l}): ignored"))
+                        }
+                        None => {}
+                    }
+                }
+                "modified_since_format" => out.modified_since_format = text(value),
+                "event_param" => out.event_param = text(value),
+                "event_time_zone" => out.event_time_zone = text(value),
+                "ConcurrentSessionsTitle" => out.concurrent_sessions_title = text(value),
+                "paths" => match value {
+                    Value::Null => {}
+                    Value::Object(paths) => {
+                        for (stream, path) in paths {
+                            match path.as_str().map(str::trim).filter(|p| !p.is_empty()) {
+                                Some(p) => {
+                                    out.paths.insert(stream.clone(), p.to_owned());
+                                }
+                                None => out
+                                    .problems
+                                    .push(format!("setting `paths.{stream}` is not a path ({path}): ignored")),
+                            }
+                        }
+                    }
+                    other => out.problems.push(format!("setting `paths` is not an object ({other}): ignored")),
+                },
+                _ => {
+                    out.rules.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        out
     }
 
     /// A rule setting as text.
@@ -109,42 +168,53 @@ impl ConnectionSettings {
 
     /// The query parameter carrying the event id: `event_param`, else the description's.
     pub fn event_param<'a>(&'a self, provider: &'a Provider) -> Option<&'a str> {
-        self.event_param.as_deref().filter(|p| !p.is_empty()).or(provider.event_param)
+        self.event_param.as_deref().or(provider.event_param)
     }
 
     /// The event's time zone name (UTC when none is set).
     pub fn event_time_zone(&self) -> &str {
-        self.event_time_zone.as_deref().filter(|z| !z.trim().is_empty()).unwrap_or("UTC")
+        self.event_time_zone.as_deref().unwrap_or("UTC")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn settings_are_typed_and_rule_settings_kept() {
         let s = ConnectionSettings::from_value(&json!({
-            "rate_per_minute": 600, "page_limit": 0, "look_back_minutes": 10, "paths": {"persons": "/x/{event}"},
-            "active_statuses": "Confirmed, Attended", "ConcurrentSessionsTitle": "Concurrent", "register_timeout_seconds": 9
-        }))
-        .unwrap();
+            "rate_per_minute": 600, "page_limit": 0, "look_back_minutes": "10", "paths": {"persons": "/x/{event}"},
+            "active_statuses": "Confirmed, Attended", "ConcurrentSessionsTitle": " Concurrent ",
+            "register_timeout_seconds": 9, "event_time_zone": " Europe/Paris "
+        }));
+        assert_eq!(s.problems, Vec::<String>::new());
         assert_eq!((s.rate_per_minute(400.0), s.page_limit(500)), (600.0, 1));
         assert_eq!(s.look_back(Duration::from_secs(86_400)), Duration::from_secs(600));
         assert_eq!((s.call_path("persons", "/p"), s.call_path("sessions", "/s")), ("/x/{event}", "/s"));
         assert_eq!(s.active_statuses("active_statuses", &["x"]), ["confirmed", "attended"]);
         assert_eq!(s.concurrent_sessions_title.as_deref(), Some("Concurrent"));
         assert_eq!(s.register_timeout(), Duration::from_secs_f64(3.5));
-        assert_eq!((s.event_time_zone(), s.detail_max_age()), ("UTC", chrono::Duration::hours(24)));
-        let defaults = ConnectionSettings::from_value(&Value::Null).unwrap();
+        assert_eq!((s.event_time_zone(), s.detail_max_age()), ("Europe/Paris", chrono::Duration::hours(24)));
+        let defaults = ConnectionSettings::from_value(&Value::Null);
         assert_eq!(defaults.look_back(Duration::from_secs(5)), Duration::from_secs(5));
-        assert_eq!(defaults.register_timeout(), DEFAULT_REGISTER_TIMEOUT);
+        assert_eq!((defaults.register_timeout(), defaults.event_time_zone()), (DEFAULT_REGISTER_TIMEOUT, "UTC"));
+        let blank = ConnectionSettings::from_value(&json!({"ConcurrentSessionsTitle": "  ", "event_param": ""}));
+        assert_eq!((blank.concurrent_sessions_title, blank.event_param), (None, None));
     }
 
     #[test]
-    fn a_setting_of_the_wrong_type_is_named() {
-        let e = ConnectionSettings::from_value(&json!({"page_limit": "lots"})).unwrap_err();
-        assert!(e.starts_with("setting `page_limit`: invalid type"), "{e}");
-        assert!(ConnectionSettings::from_value(&json!({"paths": {"persons": 7}})).is_err());
+    fn a_setting_that_cannot_be_read_is_left_at_its_default_and_named() {
+        let s = ConnectionSettings::from_value(&json!({
+            "page_limit": "lots", "rate_per_minute": [1], "look_back_hours": 2.5, "paths": {"persons": 7}
+        }));
+        assert_eq!((s.page_limit, s.rate_per_minute, s.look_back_hours), (None, None, Some(2.5)));
+        assert!(s.paths.is_empty());
+        assert_eq!(s.problems.len(), 3, "{:?}", s.problems);
+        assert!(s.problems[0].starts_with("setting `page_limit` is not a number"), "{:?}", s.problems);
+        let fraction = ConnectionSettings::from_value(&json!({"page_limit": 2.5}));
+        assert_eq!((fraction.page_limit, fraction.problems.len()), (None, 1));
+        assert_eq!(ConnectionSettings::from_value(&json!("x")).problems.len(), 1);
     }
 }

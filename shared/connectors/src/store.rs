@@ -92,8 +92,10 @@ pub async fn connection(db: &impl GenericClient, name: &str) -> Result<Connectio
         )
         .await?
         .ok_or_else(|| ConnectorError::NotFound(format!("no connection named {name:?}")))?;
-    let settings = crate::settings::ConnectionSettings::from_value(&row.get(3))
-        .map_err(|e| ConnectorError::Config(format!("connection {name}: {e}")))?;
+    let settings = crate::settings::ConnectionSettings::from_value(&row.get(3));
+    for problem in &settings.problems {
+        tracing::warn!(connection = name, problem = %problem, "connection setting not read");
+    }
     Ok(Connection { name: row.get(0), provider: row.get(1), secret_id: row.get(2), settings, enabled: row.get(4) })
 }
 
@@ -285,6 +287,86 @@ pub async fn close_pull(
                 last_full_pull_at = CASE WHEN $4 AND $3 IS NOT NULL THEN $3 ELSE last_full_pull_at END
           WHERE connection = $1 AND stream = $2",
         &[&connection, &stream, &cursor, &full],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The run record of a stream's pull under way (else its last, else `run_id`'s): its id and
+/// the record (without connection and stream), `null` when there is none.
+pub async fn run_record(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+    run_id: Uuid,
+) -> Result<(Uuid, Value), ConnectorError> {
+    let current = db
+        .query_opt(
+            "SELECT COALESCE((pull ->> 'run_id')::uuid, last_run_id) FROM connector.stream WHERE connection = $1 AND stream = $2",
+            &[&connection, &stream],
+        )
+        .await?
+        .and_then(|r| r.get::<_, Option<Uuid>>(0))
+        .unwrap_or(run_id);
+    let run = db
+        .query_opt(
+            "SELECT to_jsonb(r) - 'connection' - 'stream' FROM connector.stream_run r WHERE run_id = $1",
+            &[&current],
+        )
+        .await?
+        .map(|r| r.get::<_, Value>(0))
+        .unwrap_or(Value::Null);
+    Ok((current, run))
+}
+
+/// Asks for a full pull of a stream (the next pull reads everything); `false` when there is no
+/// such stream.
+pub async fn request_full(db: &impl GenericClient, connection: &str, stream: &str) -> Result<bool, ConnectorError> {
+    let n = db
+        .execute(
+            "UPDATE connector.stream SET full_requested = true WHERE connection = $1 AND stream = $2",
+            &[&connection, &stream],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// The latest removal the share guard refused for a stream and nobody decided yet (locked until
+/// the transaction ends): its pull's run id and start.
+pub async fn pending_removal(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, ConnectorError> {
+    Ok(db
+        .query_opt(
+            "SELECT run_id, pull_started_at FROM connector.pending_removal
+              WHERE connection = $1 AND stream = $2 AND decided_at IS NULL ORDER BY pull_started_at DESC LIMIT 1 FOR UPDATE",
+            &[&connection, &stream],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
+}
+
+/// Records an operator's confirmation of a refused removal on it and on its run.
+pub async fn removal_confirmed(
+    db: &impl GenericClient,
+    connection: &str,
+    stream: &str,
+    run_id: Uuid,
+    removed: u64,
+) -> Result<(), ConnectorError> {
+    db.execute(
+        "UPDATE connector.pending_removal SET decided_at = now(), decision = 'confirmed: ' || $4::bigint || ' removed'
+          WHERE connection = $1 AND stream = $2 AND decided_at IS NULL AND run_id = $3",
+        &[&connection, &stream, &run_id, &(removed as i64)],
+    )
+    .await?;
+    db.execute(
+        "UPDATE connector.stream_run SET removed_count = removed_count + $2,
+                removal = COALESCE(removal, '') || '; confirmed by an operator: ' || $2::bigint || ' removed'
+          WHERE run_id = $1",
+        &[&run_id, &(removed as i64)],
     )
     .await?;
     Ok(())

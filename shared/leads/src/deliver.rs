@@ -32,7 +32,7 @@ use platform_vendors::VendorError;
 use crate::{
     LeadError, Leads,
     config::{Integration, State},
-    delivery_row::{self as row, Ending, Status},
+    delivery_row::{self as row, Ending, Standing, Status},
     shape::{self, LeadData},
     vendors,
 };
@@ -178,10 +178,10 @@ impl Leads {
         if !row::claim(&**db, lead.id, &i.id, self.settings.claim.as_secs_f64()).await? {
             // Someone else's: delivered, held, in flight, or in flight and lost.
             return Ok(match row::settle(&**db, lead.id, &i.id).await? {
-                Status::Delivered => Outcome::AlreadyDelivered,
-                Status::Sending => Outcome::Busy,
-                Status::UnknownOutcome => Outcome::UnknownOutcome,
-                held => Outcome::Held { status: held.as_str().to_owned() },
+                Standing::LostNow => Outcome::UnknownOutcome,
+                Standing::Is(Status::Delivered) => Outcome::AlreadyDelivered,
+                Standing::Is(Status::Sending) => Outcome::Busy,
+                Standing::Is(held) => Outcome::Held { status: held.as_str().to_owned() },
             });
         }
         drop(db);

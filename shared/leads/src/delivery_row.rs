@@ -119,9 +119,19 @@ pub async fn claim(db: &impl GenericClient, lead: i64, integration: &str, claim_
     Ok(claimed > 0)
 }
 
+/// Where a row another attempt has (or had) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// It was `sending` with its claim expired: its answer was lost, and it is `unknown_outcome`
+    /// from now on.
+    LostNow,
+    /// It is in this status.
+    Is(Status),
+}
+
 /// Where a row another attempt has (or had) stands now: a `sending` row whose claim expired
 /// becomes `unknown_outcome` here (its answer was lost).
-pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Result<Status, LeadError> {
+pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Result<Standing, LeadError> {
     let lost = db
         .execute(
             "UPDATE leads.delivery SET status = 'unknown_outcome', updated_at = now(), reason = $3
@@ -131,7 +141,7 @@ pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Re
         .await?;
     if lost > 0 {
         tracing::warn!(lead, integration, "delivery answer lost earlier: held as unknown_outcome");
-        return Ok(Status::UnknownOutcome);
+        return Ok(Standing::LostNow);
     }
     let status: String = db
         .query_one(
@@ -140,7 +150,25 @@ pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Re
         )
         .await?
         .get(0);
-    Status::parse(&status).ok_or_else(|| LeadError::Config(format!("leads.delivery has an unknown status {status:?}")))
+    Status::parse(&status)
+        .map(Standing::Is)
+        .ok_or_else(|| LeadError::Config(format!("leads.delivery has an unknown status {status:?}")))
+}
+
+/// An operator's redelivery: the integration's `rejected`, `invalid` and `unknown_outcome` rows go
+/// back to `waiting`; their lead ids.
+pub async fn reopen(db: &impl GenericClient, integration: &str) -> Result<Vec<i64>, LeadError> {
+    Ok(db
+        .query(
+            "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
+              WHERE integration_id = $1 AND status IN ('rejected', 'invalid', 'unknown_outcome')
+             RETURNING lead_id",
+            &[&integration],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// Records an attempt's end on the row (only while the attempt holds it, `sending`) and in the

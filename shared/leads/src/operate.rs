@@ -143,17 +143,7 @@ impl Leads {
     pub async fn redeliver(&self, integration_id: &str) -> Result<Vec<i64>, LeadError> {
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
-        let ids: Vec<i64> = tx
-            .query(
-                "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
-                  WHERE integration_id = $1 AND status IN ('rejected', 'invalid', 'unknown_outcome')
-                 RETURNING lead_id",
-                &[&integration_id],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let ids = crate::delivery_row::reopen(&*tx, integration_id).await?;
         let as_text: Vec<String> = ids.iter().map(i64::to_string).collect();
         platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &as_text, Uuid::now_v7()).await?;
         tx.commit().await?;

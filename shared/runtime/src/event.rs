@@ -141,7 +141,9 @@ fn s3_object_keys(payload: &Value) -> Option<Vec<String>> {
 }
 
 /// The sample event `events/<function>/<name>` of this repository (the functions' tests read
-/// them, so that every sample is known to be understood).
+/// them, so that every sample is known to be understood). Only with the `test-support` feature:
+/// it reads the repository, which a deployed function does not have.
+#[cfg(any(test, feature = "test-support"))]
 pub fn sample(function: &str, name: &str) -> Value {
     let path = format!("{}/../../events/{function}/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -1,5 +1,5 @@
 //! Lambda glue shared by every function: its `main` ([`start`]), the shapes of event
-//! ([`event`]), JSON tracing ([`tracing_setup`]), configuration from
+//! ([`event`]), its CloudWatch metrics ([`metrics`]), JSON tracing ([`tracing_setup`]), configuration from
 //! the environment ([`env`]), SQS batch processing with partial failures ([`sqs_batch`]) and the
 //! invocation's deadline ([`deadline`]).
 
@@ -8,6 +8,7 @@ pub mod env;
 pub mod event;
 pub mod function_url;
 pub mod invocation_error;
+pub mod metrics;
 pub mod sqs_batch;
 pub mod start;
 pub mod tracing_setup;

@@ -4,8 +4,8 @@
 //!   message is reported and never fails the others (company-dedupe).
 //! - [`process_concurrently`]: the same, with up to `concurrency` messages in flight at once
 //!   (lead-delivery: each message waits on a vendor's answer).
-//! - [`envelopes`]: [`process_concurrently`] for messages that are queue envelopes of known
-//!   kinds (an unreadable message, or one of another kind, fails alone).
+//! - [`envelopes`] and [`envelopes_concurrently`]: the same for messages that are queue envelopes
+//!   of known kinds (an unreadable message, or one of another kind, fails alone).
 //! - [`process_together`]: the readable messages of a batch handled in one call (meetmax-sync
 //!   lists an event's companies once per batch); an unreadable message fails alone, the call says
 //!   which messages must come back, and an error or panic in it fails every readable message.
@@ -67,10 +67,24 @@ where
     response
 }
 
-/// Like [`process_concurrently`], for messages that are envelopes of one of `kinds`: `handle`
-/// gets each envelope; a message that is not one fails alone (and comes back, then is
-/// dead-lettered).
-pub async fn envelopes<F, Fut, T, E>(event: SqsEvent, kinds: &[&str], concurrency: usize, handle: F) -> SqsBatchResponse
+/// Like [`process`], for messages that are envelopes of one of `kinds`: `handle` gets each
+/// envelope; a message that is not one fails alone (and comes back, then is dead-lettered).
+pub async fn envelopes<F, Fut, T, E>(event: SqsEvent, kinds: &[&str], handle: F) -> SqsBatchResponse
+where
+    F: Fn(Envelope) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Display,
+{
+    envelopes_concurrently(event, kinds, 1, handle).await
+}
+
+/// Like [`envelopes`], with up to `concurrency` messages handled at once.
+pub async fn envelopes_concurrently<F, Fut, T, E>(
+    event: SqsEvent,
+    kinds: &[&str],
+    concurrency: usize,
+    handle: F,
+) -> SqsBatchResponse
 where
     F: Fn(Envelope) -> Fut,
     Fut: Future<Output = Result<T, E>>,
