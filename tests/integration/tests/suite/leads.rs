@@ -386,6 +386,11 @@ async fn a_lost_answer_is_held_not_reposted() {
          VALUES ({lead2}, 'smith-ice', 'sending', 1, now() - interval '1 second')"
     ))
     .await;
+    let ice = |outcomes: Vec<(String, Outcome)>| outcomes.into_iter().find(|(i, _)| i == "smith-ice").unwrap().1;
+    // The attempt that finds the lost answer says so; one after it finds the lead held.
+    assert_eq!(ice(h.leads.deliver_lead(lead2).await.unwrap()), Outcome::UnknownOutcome);
+    assert_eq!(h.status(lead2, "smith-ice").await.0, "unknown_outcome");
+    assert_eq!(ice(h.leads.deliver_lead(lead2).await.unwrap()), Outcome::Held { status: "unknown_outcome".into() });
     h.deliver_queue().await;
     assert_eq!(h.status(lead2, "smith-ice").await.0, "unknown_outcome");
     let ice_posts = h
