@@ -39,6 +39,9 @@ pub use engine::Progress;
 #[cfg(feature = "pull")]
 pub use service::{Connectors, PreviewAnswer, PullReport, RemovalConfirmed, Settings, StreamSample};
 
+/// Name of the pulling function in metrics and logs.
+pub const FUNCTION_NAME: &str = "connector-pull";
+
 /// Kind of the message that asks for (the continuation of) one stream's pull; its one id is
 /// `<connection>/<stream>`, its `run_id` the pull's.
 pub const KIND_CONNECTOR_PULL: &str = "connector.pull";

@@ -34,6 +34,9 @@ use crate::{
     store,
 };
 
+/// Name of this function in metrics and logs.
+pub const FUNCTION_NAME: &str = "session-register";
+
 /// Largest body accepted.
 pub const MAX_BODY: usize = 8 * 1024;
 /// A repeat of a request being answered waits this long for it, then answers `try_again`.
@@ -66,6 +69,20 @@ impl From<Answer> for RegisterAnswer {
 }
 
 impl RegisterAnswer {
+    /// Its metrics: a request; delivered when confirmed; failed when the app must try again;
+    /// Lenos's time when it was asked.
+    pub fn figures(&self) -> platform_runtime::metrics::Figures {
+        platform_runtime::metrics::Figures {
+            processed: 1,
+            delivered: u64::from(self.body["answer"] == "confirmed"),
+            failed: u64::from(self.status >= 500),
+            skipped: u64::from(self.body["repeated"] == true),
+            vendor_calls: u64::from(self.lenos.is_some()),
+            vendor_latency_ms: self.lenos.map(|d| d.as_secs_f64() * 1000.0).into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
     fn error(status: u16, message: impl Into<String>) -> RegisterAnswer {
         Answer::error(status, message).into()
     }
@@ -230,13 +247,15 @@ impl Registrar {
     /// Answers one request; never fails (every failure is an HTTP answer, logged).
     pub async fn handle(&self, req: RequestParts) -> RegisterAnswer {
         let started = Instant::now();
-        match self.answer(&req, started).await {
+        let answer = match self.answer(&req, started).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "registration request failed");
                 RegisterAnswer::try_again("the registration could not be checked; try again")
             }
-        }
+        };
+        platform_runtime::metrics::emit(FUNCTION_NAME, "register", &answer.figures());
+        answer
     }
 
     async fn answer(&self, req: &RequestParts, started: Instant) -> Result<RegisterAnswer, ConnectorError> {

@@ -269,6 +269,10 @@ impl Connectors {
         };
         let (current, run) = store::run_record(&**self.warehouse.conn().await?, connection, stream, run_id).await?;
         tracing::info!(connection, stream, ?progress, run = %run, "pull step done");
+        if progress == Progress::Complete {
+            // A pull's figures once, when it completes (its steps add to one run record).
+            platform_runtime::metrics::emit(crate::FUNCTION_NAME, "pull", &pull_figures(&run));
+        }
         Ok(PullReport { connection: connection.into(), stream: stream.into(), run_id: current, progress, run })
     }
 
@@ -370,5 +374,20 @@ impl Connectors {
             observed: read.observed,
             first_contact: read.first_contact,
         })
+    }
+}
+
+/// The metrics of a completed pull, from its run record.
+fn pull_figures(run: &Value) -> platform_runtime::metrics::Figures {
+    let n = |key: &str| run[key].as_u64().unwrap_or(0);
+    platform_runtime::metrics::Figures {
+        processed: n("read_count"),
+        failed: n("failed_count"),
+        partial: run["status"] != "succeeded",
+        delivered: 0,
+        skipped: n("skipped_count") + n("unchanged_count"),
+        rows_written: n("created_count") + n("updated_count") + n("removed_count"),
+        vendor_calls: n("requests"),
+        vendor_latency_ms: Vec::new(),
     }
 }

@@ -124,6 +124,7 @@ impl Dedupe {
         };
         let result = platform_warehouse::runs::recorded(&mut conn, run_id, FUNCTION_NAME, trigger, work, counts).await;
         let (names, released) = result?;
+        let run_counts = counts(&(names.clone(), released.clone()));
         let run = run_id.to_string();
         let queue = self.meetmax_queue_url.as_str();
         let published = platform_warehouse::outbox::drain(
@@ -140,6 +141,11 @@ impl Dedupe {
             0
         });
         tracing::info!(%run_id, inserted = names.inserted, released = released.new.len(), again = released.again.len(), published, "dedupe pass finished");
+        let figures = platform_runtime::metrics::Figures {
+            delivered: published,
+            ..platform_runtime::metrics::Figures::of_run(&run_counts)
+        };
+        platform_runtime::metrics::emit(FUNCTION_NAME, "pass", &figures);
         Ok(PassReport { run_id: run, names, released: released.new, announced_again: released.again, published })
     }
 }

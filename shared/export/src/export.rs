@@ -162,6 +162,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Its metrics: one report, delivered when e-mailed, failed unless done or skipped.
+    pub fn figures(&self) -> platform_runtime::metrics::Figures {
+        let failed = !matches!(self.status.as_str(), "done" | "skipped");
+        platform_runtime::metrics::Figures {
+            processed: 1,
+            failed: u64::from(failed),
+            partial: failed,
+            delivered: u64::from(self.emailed.is_some()),
+            skipped: u64::from(self.status == "skipped"),
+            rows_written: self.rows,
+            ..Default::default()
+        }
+    }
+
     fn without_file(subscription: &str, date: NaiveDate, status: &str, reason: String) -> Outcome {
         Outcome {
             subscription: subscription.into(),
@@ -199,7 +213,9 @@ impl Exporter {
         for id in &envelope.ids {
             let (sub, date) = parse_job_id(id)
                 .ok_or_else(|| ExportError::Config(format!("job id {id:?} is not <subscription>/<date>")))?;
-            out.push(self.export(&sub, date).await?);
+            let outcome = self.export(&sub, date).await?;
+            platform_runtime::metrics::emit(crate::FUNCTION_NAME, "export", &outcome.figures());
+            out.push(outcome);
         }
         Ok(out)
     }

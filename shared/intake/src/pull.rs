@@ -163,6 +163,12 @@ impl Intake {
             failed = counts.failed,
             "pull finished"
         );
+        let figures = platform_runtime::metrics::Figures {
+            vendor_calls: report.calls,
+            delivered: report.published,
+            ..platform_runtime::metrics::Figures::of_run(&counts)
+        };
+        platform_runtime::metrics::emit(FUNCTION_NAME, "pull", &figures);
         Ok(report)
     }
 

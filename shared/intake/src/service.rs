@@ -53,7 +53,7 @@ impl Intake {
         items: Vec<Incoming>,
     ) -> Result<IngestReport, IntakeError> {
         let mut conn = self.warehouse.conn().await?;
-        runs::recorded(
+        let report = runs::recorded(
             &mut conn,
             run_id,
             FUNCTION_NAME,
@@ -61,7 +61,13 @@ impl Intake {
             async |conn| ingest::ingest(conn, source, verified, run_id, items, None).await,
             IngestReport::counts,
         )
-        .await
+        .await?;
+        platform_runtime::metrics::emit(
+            FUNCTION_NAME,
+            trigger,
+            &platform_runtime::metrics::Figures::of_run(&report.counts()),
+        );
+        Ok(report)
     }
 
     /// Maps stored submissions again (after a configuration fix, or left pending by a crash).
@@ -79,6 +85,13 @@ impl Intake {
         .await;
         drop(conn);
         self.publish_quietly(run_id).await;
+        if let Ok(report) = &result {
+            platform_runtime::metrics::emit(
+                FUNCTION_NAME,
+                "remap",
+                &platform_runtime::metrics::Figures::of_run(&report.counts()),
+            );
+        }
         result
     }
 

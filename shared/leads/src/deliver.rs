@@ -309,6 +309,7 @@ impl Leads {
         }
         tracing::info!(lead = lead_id, integration = %i.id, status = end.status.as_str(), response_status = end.response_status,
                        reason = end.reason.as_deref().unwrap_or(""), "delivery recorded");
+        platform_runtime::metrics::emit(crate::FUNCTION_NAME, "delivery", &end.figures(ms));
         Ok(())
     }
 

@@ -77,6 +77,22 @@ pub struct Ending {
     pub reason: Option<String>,
 }
 
+impl Ending {
+    /// The metrics of the attempt that ended so (`ms`: its request's time, when one was sent).
+    pub fn figures(&self, ms: Option<i32>) -> platform_runtime::metrics::Figures {
+        let failed = matches!(self.status, Status::Rejected | Status::Invalid | Status::UnknownOutcome);
+        platform_runtime::metrics::Figures {
+            processed: 1,
+            delivered: u64::from(self.status == Status::Delivered),
+            failed: u64::from(failed),
+            partial: self.status == Status::Retrying,
+            vendor_calls: u64::from(ms.is_some()),
+            vendor_latency_ms: ms.map(f64::from).into_iter().collect(),
+            ..Default::default()
+        }
+    }
+}
+
 /// What an expired claim means: an attempt posted and its answer was lost.
 const LOST: &str = "an earlier attempt posted and its answer was lost; not re-posted (the vendor may have the lead): check with the client, then redeliver";
 

@@ -34,13 +34,22 @@ struct Body {
 impl Leads {
     /// Answers one request of the generic lead endpoint; never fails (errors are answers).
     pub async fn receive(&self, req: RequestParts) -> Answer {
-        match self.receive_inner(&req).await {
+        let answer = match self.receive_inner(&req).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "lead endpoint failed");
                 Answer::error(503, "the lead could not be stored; send it again")
             }
-        }
+        };
+        let figures = platform_runtime::metrics::Figures {
+            processed: 1,
+            failed: u64::from(answer.status >= 500),
+            skipped: u64::from(answer.body["duplicate"] == true),
+            rows_written: u64::from(answer.status == 200 && answer.body["duplicate"] == false),
+            ..Default::default()
+        };
+        platform_runtime::metrics::emit(crate::FUNCTION_NAME, "endpoint", &figures);
+        answer
     }
 
     async fn receive_inner(&self, req: &RequestParts) -> Result<Answer, LeadError> {

@@ -33,6 +33,9 @@ const VENDOR_RATE_PER_SECOND: f64 = 10_000.0;
 /// The envelope kind announcing new leads (and leads to deliver again) on the queue.
 pub use platform_domain::envelope::KIND_LEADS_RECEIVED;
 
+/// Name of this function in metrics and logs.
+pub const FUNCTION_NAME: &str = "lead-delivery";
+
 /// Errors of the lead service.
 #[derive(Debug, thiserror::Error)]
 pub enum LeadError {

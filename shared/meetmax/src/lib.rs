@@ -413,6 +413,14 @@ impl MeetmaxSync {
         .await;
         if let Ok(report) = &result {
             tracing::info!(%run_id, counts = ?report.counts(), calls = report.calls, "meetmax sync finished");
+            let counts = report.run_counts();
+            let figures = platform_runtime::metrics::Figures {
+                vendor_calls: report.calls,
+                delivered: counts.written,
+                partial: counts.failed > 0 || report.outcomes.values().any(Outcome::retry_via_queue),
+                ..platform_runtime::metrics::Figures::of_run(&counts)
+            };
+            platform_runtime::metrics::emit(FUNCTION_NAME, "sync", &figures);
         }
         result
     }

@@ -31,6 +31,21 @@ pub struct Figures {
     pub vendor_latency_ms: Vec<f64>,
 }
 
+impl Figures {
+    /// The figures of a run record's counters: read → processed, written → rows written, and a
+    /// run with failures is partial.
+    pub fn of_run(counts: &platform_domain::run::RunCounts) -> Figures {
+        Figures {
+            processed: counts.read,
+            failed: counts.failed,
+            partial: counts.failed > 0,
+            skipped: counts.skipped,
+            rows_written: counts.written,
+            ..Figures::default()
+        }
+    }
+}
+
 /// Every metric an EMF line declares, with its unit.
 const METRICS: [(&str, &str); 8] = [
     ("Processed", "Count"),

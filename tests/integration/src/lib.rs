@@ -277,3 +277,12 @@ pub fn build_intake(settings: IntakeSettings, warehouse: Warehouse, sdk: &SdkCon
         settings,
     }
 }
+
+/// The EMF metric lines `function` wrote for `flow` since [`platform_runtime::metrics::capture`]
+/// (what CloudWatch Logs would turn into metrics).
+pub fn emf(function: &str, flow: &str) -> Vec<serde_json::Value> {
+    platform_runtime::metrics::captured()
+        .into_iter()
+        .filter(|l| l["Function"] == function && l["Flow"] == flow)
+        .collect()
+}

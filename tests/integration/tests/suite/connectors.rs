@@ -46,10 +46,19 @@ async fn a_first_pull_applies_every_rule_of_the_demo_event() {
         "UPDATE connector.stream SET mapping = '{{\"photo\": \"responses.Profile Photo\"}}' WHERE connection = '{CONNECTION}' AND stream = 'participants'"
     ))
     .await;
+    platform_runtime::metrics::capture();
     let p = h.pull("participants").await;
     assert_eq!(p.progress, Progress::Complete);
     assert_eq!(p.run["mode"], "full", "the first pull reads everything");
     assert_eq!((count(&p, "read_count"), count(&p, "created_count")), (9, 7), "{}", p.run);
+    // The completed pull's metrics, once, as the EMF line CloudWatch reads.
+    let m = integration_tests::emf("connector-pull", "pull");
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(
+        (m[0]["Processed"].as_i64(), m[0]["VendorCalls"].as_i64()),
+        (Some(9), Some(count(&p, "requests"))),
+        "{m:?}"
+    );
     assert_eq!(p.run["skipped_reasons"]["imported as sponsors (category.name rule)"], 2, "{}", p.run);
     assert_eq!(p.run["by_target"]["sponsors"]["created"], 2);
     assert_eq!(p.run["status"], "succeeded");

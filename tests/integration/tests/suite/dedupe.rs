@@ -84,8 +84,11 @@ async fn a_registration_is_released_when_its_own_organisation_is_reviewed() {
     registration(&db, "a", Some("Acme"), true).await;
     registration(&db, "b", Some("Globex"), true).await;
     registration(&db, "c", Some("Acme"), false).await;
+    platform_runtime::metrics::capture();
     let first = dedupe.pass(None, "schedule").await.unwrap();
     assert!(first.released.is_empty(), "nothing reviewed yet");
+    let m = &integration_tests::emf("company-dedupe", "pass")[0];
+    assert_eq!((m["Processed"].as_u64(), m["Delivered"].as_u64()), (Some(first.names.new), Some(0)), "{m}");
 
     db.exec("UPDATE conferences_events.exchange_organizations SET clean_organization = 'Globex Corporation', reviewed = true WHERE original_organization = 'Globex'").await;
     // The next trigger of any kind releases b; a waits for Acme and blocks nobody.

@@ -132,7 +132,14 @@ fn date_cell(cell: Option<&Data>) -> f64 {
 #[tokio::test]
 async fn the_generic_report_holds_every_field_typed_in_the_subscriptions_time_zone() {
     let h = harness().await;
+    platform_runtime::metrics::capture();
     let (plan, results) = h.morning("2025-11-23").await;
+    let m = &integration_tests::emf("spreadsheet-export", "export")[0];
+    assert_eq!(
+        (m["Processed"].as_u64(), m["Failed"].as_u64(), m["Partial"].as_u64()),
+        (Some(1), Some(0), Some(0)),
+        "{m}"
+    );
     assert_eq!(plan.planned, ["smith-generic"], "{plan:?}");
     let outcome = &results[0].as_ref().unwrap()[0];
     assert_eq!(outcome.status, "done");

@@ -155,8 +155,15 @@ fn ada() -> Value {
 #[tokio::test]
 async fn a_lead_reaches_every_integration_of_its_lander_exactly_once() {
     let h = harness().await;
+    platform_runtime::metrics::capture();
     let lead = h.post("lp-1", ada()).await;
     let bodies = h.deliver_queue().await;
+    // The metrics, as the EMF lines CloudWatch reads: one stored lead, four timed deliveries.
+    let endpoint = integration_tests::emf("lead-delivery", "endpoint");
+    assert_eq!((endpoint.len(), endpoint[0]["RowsWritten"].as_u64()), (1, Some(1)), "{endpoint:?}");
+    let deliveries = integration_tests::emf("lead-delivery", "delivery");
+    assert_eq!(deliveries.iter().filter(|m| m["Delivered"] == 1).count(), 4, "{deliveries:?}");
+    assert!(deliveries.iter().all(|m| m["VendorLatency"].as_array().is_some_and(|l| l.len() == 1)), "{deliveries:?}");
     assert_eq!(bodies.len(), 1, "one message per lead");
     let received = h.sandbox.received_leads().await;
     let routes: Vec<&str> = received.iter().map(|r| r.route.as_str()).collect();

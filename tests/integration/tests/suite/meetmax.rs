@@ -50,8 +50,12 @@ async fn demo_set(h: &MeetmaxHarness) {
 async fn companies_come_before_their_attendees_and_a_rerun_adds_nothing() {
     let h = MeetmaxHarness::new().await;
     demo_set(&h).await;
+    platform_runtime::metrics::capture();
     let report = h.sync.run(None, "test").await.unwrap();
     let counts = report.counts();
+    let m = &integration_tests::emf("meetmax-sync", "sync")[0];
+    assert_eq!(m["VendorCalls"].as_u64(), Some(report.calls), "{m}");
+    assert_eq!(m["Processed"].as_u64(), Some(report.outcomes.len() as u64), "{m}");
     assert_eq!(counts.get("added"), Some(&5), "{:?}", report.outcomes);
     assert_eq!(counts.get("ineligible"), Some(&2), "{:?}", report.outcomes);
 

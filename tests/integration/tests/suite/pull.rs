@@ -41,8 +41,17 @@ async fn short_pages_repeats_and_a_429_in_the_middle_land_every_submission_exact
         }])
         .await;
 
+    platform_runtime::metrics::capture();
     let report = h.intake.pull("test", false).await.expect("pull succeeds");
     assert_eq!(registration_ids(&h).await, expected, "every submission landed, none twice");
+    // Its metrics, as the EMF line CloudWatch reads.
+    let m = &integration_tests::emf("formstack-intake", "pull")[0];
+    assert_eq!(
+        (m["Processed"].as_u64(), m["RowsWritten"].as_u64(), m["Partial"].as_u64()),
+        (Some(95), Some(95), Some(0)),
+        "{m}"
+    );
+    assert_eq!(m["VendorCalls"].as_u64(), Some(report.calls), "{m}");
     let f = &report.forms[0];
     assert!(f.stopped.is_none(), "{:?}", f.stopped);
     assert_eq!(f.submissions, 95);

@@ -66,8 +66,12 @@ impl Setup {
 #[tokio::test]
 async fn only_lenoss_confirmation_confirms_and_a_repeat_never_asks_again() {
     let s = setup(false).await;
+    platform_runtime::metrics::capture();
     let a = s.ask("p6", "s6", "r-1").await;
     assert_eq!((a.status, a.body["answer"].as_str()), (200, Some("confirmed")), "{}", a.body);
+    let m = &integration_tests::emf("session-register", "register")[0];
+    assert_eq!((m["Delivered"].as_u64(), m["VendorCalls"].as_u64()), (Some(1), Some(1)), "{m}");
+    assert_eq!(m["VendorLatency"].as_array().map(Vec::len), Some(1), "{m}");
     assert_eq!(a.body["registration_id"], "reg-p6-s6");
     // The registrations table agrees at once.
     let row: (String, String) = {
