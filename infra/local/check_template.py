@@ -10,7 +10,9 @@
 - every alarm notifies the alarm topic (the stack's own, or AlarmTopicArn);
 - the functions write their metrics to the namespace the alarms read;
 - a function with a public Function URL has reserved concurrency;
-- no broad managed S3 policy (S3CrudPolicy, S3FullAccessPolicy).
+- no broad managed S3 policy (S3CrudPolicy, S3FullAccessPolicy);
+- every data bucket writes server access logs to the access-log bucket;
+- every IAM access key can be replaced (a `Serial` parameter).
 """
 import sys
 
@@ -68,11 +70,18 @@ def main(path):
             if visibility < 6 * timeout:
                 problems.append(f"{queue}: VisibilityTimeout {visibility} < 6 x {name} Timeout {timeout}")
     problems += alarm_problems(t, functions)
+    for name, v in res.items():
+        if v["Type"] == "AWS::S3::Bucket" and name != "AccessLogBucket":
+            target = v["Properties"].get("LoggingConfiguration", {}).get("DestinationBucketName")
+            if target != {"Ref": "AccessLogBucket"}:
+                problems.append(f"{name}: no server access logs to AccessLogBucket")
+        if v["Type"] == "AWS::IAM::AccessKey" and "Ref" not in (v["Properties"].get("Serial") or {}):
+            problems.append(f"{name}: an access key without a Serial parameter cannot be rotated")
     for p in problems:
         print(f"template: {p}", file=sys.stderr)
     if problems:
         return 1
-    print(f"template: {len(functions)} functions checked: alarms and their topic, metrics, dashboard, artifacts, SQS sources, visibility, URL concurrency, S3 policies")
+    print(f"template: {len(functions)} functions checked: alarms and their topic, metrics, dashboard, artifacts, SQS sources, visibility, URL concurrency, S3 policies, access logs, key rotation")
     return 0
 
 
