@@ -8,6 +8,7 @@ pub mod company_quality;
 pub mod connector_support;
 pub mod forwarder;
 pub mod hostile;
+pub mod leads_support;
 pub mod meetmax_support;
 pub mod print;
 
