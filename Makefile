@@ -4,13 +4,14 @@ SHELL := /bin/bash
 STACK := infra/local/stack.sh
 DEMO_PG_DATA ?= $(or $(TMPDIR),/tmp)/platform-demo-$(shell id -u)-$(shell echo $(CURDIR) | cksum | cut -d' ' -f1)/pg
 
-.PHONY: help install test run check fmt lint functions-listed nextest infra-validate migrate bench build deploy
+.PHONY: help install test run check fmt lint functions-listed nextest infra-validate migrate bench chaos build deploy
 
 help:
 	@echo "make test     install what is missing, start the stack, fmt + clippy + all tests + SAM validation"
 	@echo "make run      the main job end to end on local defaults (sandbox, moto, PostgreSQL, cargo lambda)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer), cold start and size of every function beside a hello-world; BENCH_QUICK=1 for a tenth"
+	@echo "make chaos    the whole pipeline under seeded faults (SEEDS=20, FIRST_SEED=1): target/bench/chaos.json, goal 0 violations"
 	@echo "make build    deploy artifacts: cargo lambda build --release --arm64, one function at a time"
 	@echo "make deploy   make build, then sam deploy --guided of its artifacts"
 
@@ -66,6 +67,14 @@ bench: install
 	$(STACK) exec target/release/bench-cold-start
 	target/release/dedupe-quality
 	target/release/bench-summary
+
+# The whole pipeline under seeded faults, PostgreSQL restarted mid-run included (it runs alone:
+# the restart would disturb other tests). SEEDS seeds from FIRST_SEED.
+SEEDS ?= 20
+FIRST_SEED ?= 1
+chaos: install
+	cargo build -p platform-bench --bin chaos
+	SEEDS=$(SEEDS) FIRST_SEED=$(FIRST_SEED) $(STACK) exec target/debug/chaos
 
 # The function packages: the directories under functions/ (not functions/link.rs, their build script).
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))

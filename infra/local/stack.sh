@@ -128,6 +128,13 @@ run_with_stack() {
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   unset AWS_PROFILE AWS_SESSION_TOKEN
   export DATABASE_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
+  # Restarts this PostgreSQL (same port and options, from postmaster.opts): `make chaos` restarts
+  # it in the middle of a run.
+  local as=""
+  if [ "$(id -u)" = 0 ]; then as="runuser -u postgres --"; fi
+  printf '#!/usr/bin/env bash\nset -e\n%s "%s/pg_ctl" -D "%s" -m fast -w -t 30 restart >/dev/null\n' "$as" "$pgbin" "$pgdata" >"$work/pg-restart"
+  chmod 755 "$work/pg-restart"
+  export STACK_PG_RESTART="$work/pg-restart"
   export PATH="$VENV/bin:$SAM_VENV/bin:$PATH"
   export SAM_CLI_TELEMETRY=0
   log "postgres: $DATABASE_URL  moto: $AWS_ENDPOINT_URL"

@@ -5,6 +5,7 @@
 // default TLS provider, which the functions do not have (see clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+mod chaos;
 mod company_quality;
 mod connectors;
 mod contracts;
