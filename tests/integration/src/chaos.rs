@@ -81,6 +81,13 @@ pub struct EndState {
     pub vendor_posts: BTreeMap<String, usize>,
     /// Confirmation e-mails the client received.
     pub confirmation_emails: usize,
+    /// Confirmations not sent yet: claimed by a sender that was killed, they go once its claim
+    /// expires (five minutes), not lost.
+    pub confirmations_unsent: usize,
+    /// The morning export of the leads: its status and rows.
+    pub export: (String, i64),
+    /// The export e-mails its recipient received.
+    pub export_emails: usize,
     /// Connector participants by id, with how many rows each has.
     pub participants: BTreeMap<String, i64>,
 }
@@ -435,6 +442,52 @@ async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
         *state.vendor_posts.entry(format!("{}/{}", r.route, lead)).or_default() += 1;
     }
     state.confirmation_emails = emails_to(&h.contact).await.len();
+    let unsent: i64 = h.db.scalar("SELECT count(*) FROM leads.confirmation WHERE sent_at IS NULL").await;
+    state.confirmations_unsent = unsent as usize;
+    export(chaos, state, &h).await;
+}
+
+/// The morning export of the leads just delivered: planned, its job delivered as SQS would.
+async fn export(chaos: &mut Chaos, state: &mut EndState, h: &leads_support::H) {
+    let recipient = format!("exports+{}@smith-law.example", uuid::Uuid::new_v4().simple());
+    h.db.exec(&format!(
+        "INSERT INTO leads.export_subscription (id, lander_id, client_id, recipients, time_zone)
+         VALUES ('chaos-generic', 'accident-lp', 'smith-law', ARRAY['{recipient}'], 'UTC')"
+    ))
+    .await;
+    let queue = new_queue(&h.sdk, "export").await;
+    let settings = platform_export::Settings {
+        queue_url: Some(queue.clone()),
+        bucket: h.bucket.clone(),
+        link: Duration::from_secs(3600),
+        email_from: Some("leads@agency.example".into()),
+        scratch: std::env::temp_dir(),
+        // Short, so that a killed job's claim expires within the drain.
+        claim: Duration::from_secs(2),
+        fetch_rows: 2,
+        part_bytes: platform_aws::upload::UPLOAD_PART_BYTES,
+        link_signer_secret: None,
+    };
+    let exporter = platform_export::Exporter::new(
+        h.db.warehouse.clone(),
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(&h.sdk))),
+        platform_aws::s3::client(&h.sdk, true),
+        Some(platform_aws::ses::Client::new(&h.sdk)),
+        settings,
+    );
+    // Tomorrow's report: every lead of this run is before its cut-off.
+    let date = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    until_ok("the plan", || exporter.plan(date)).await;
+    let jobs = drain_bodies(&h.sdk, &queue).await;
+    chaos.deliver(&h.db, jobs, |event| spreadsheet_export::handle_batch(&exporter, event)).await;
+    let r = &h
+        .db
+        .rows(&format!(
+            "SELECT status, coalesce(row_count, -1) FROM leads.export WHERE subscription_id = 'chaos-generic' AND report_date = '{date}'"
+        ))
+        .await[0];
+    state.export = (r.get(0), r.get(1));
+    state.export_emails = emails_to(&recipient).await.len();
 }
 
 async fn connector(chaos: &mut Chaos, state: &mut EndState) {
@@ -484,6 +537,12 @@ pub fn violations(reference: &EndState, run: &EndState) -> Vec<String> {
     if run.participants != reference.participants {
         differ("connector participants", &reference.participants, &run.participants);
     }
+    if run.export != reference.export || run.export_emails != 1 {
+        out.push(format!(
+            "export: fault-free {:?} e-mailed {}, faulted {:?} e-mailed {}",
+            reference.export, reference.export_emails, run.export, run.export_emails
+        ));
+    }
     for (what, counts) in [("MeetMax people", &run.meetmax_people), ("MeetMax companies", &run.meetmax_companies)] {
         for (k, n) in counts.iter().filter(|(_, n)| **n > 1) {
             out.push(format!("{what}: {k} {n} times"));
@@ -531,10 +590,11 @@ pub fn violations(reference: &EndState, run: &EndState) -> Vec<String> {
             .filter_map(|(k, _)| k.split('/').nth(1).map(str::to_owned))
             .collect()
     };
-    if run.confirmation_emails < delivered_integrations(run).len() {
+    if run.confirmation_emails + run.confirmations_unsent < delivered_integrations(run).len() {
         out.push(format!(
-            "{} confirmation e-mails for {} integrations that delivered",
+            "{} confirmation e-mails ({} waiting) for {} integrations that delivered",
             run.confirmation_emails,
+            run.confirmations_unsent,
             delivered_integrations(run).len()
         ));
     }
@@ -553,6 +613,8 @@ mod tests {
             deliveries: [("l1/ice".to_owned(), "delivered".to_owned())].into(),
             vendor_posts: [("ice/1".to_owned(), 1)].into(),
             confirmation_emails: 1,
+            export: ("done".into(), 1),
+            export_emails: 1,
             ..EndState::default()
         }
     }
@@ -601,7 +663,8 @@ mod tests {
                 }),
             ),
             ("2 confirmation e-mails", Box::new(|s| s.confirmation_emails = 2)),
-            ("0 confirmation e-mails for 1 integrations", Box::new(|s| s.confirmation_emails = 0)),
+            ("0 confirmation e-mails (0 waiting) for 1 integrations", Box::new(|s| s.confirmation_emails = 0)),
+            ("export", Box::new(|s| s.export_emails = 2)),
         ];
         for (named, change) in cases {
             let mut run = reference();
@@ -617,6 +680,10 @@ mod tests {
         assert_eq!(violations(&r, &held), Vec::<String>::new());
         held.deliveries_held.insert("l1/ice".into(), String::new());
         assert!(violations(&r, &held).iter().any(|v| v.contains("without a reason")));
+        let mut waiting = reference();
+        waiting.confirmation_emails = 0;
+        waiting.confirmations_unsent = 1;
+        assert_eq!(violations(&r, &waiting), Vec::<String>::new(), "a claimed confirmation is sent later");
         let mut refused = reference();
         refused.meetmax_people.remove("r2");
         refused.meetmax_held.insert("r2".into(), "MeetMax refused the e-mail".into());

@@ -16,6 +16,7 @@ async fn the_whole_pipeline_under_faults_loses_and_duplicates_nothing() {
     assert!(r.deliveries.len() == 12 && r.deliveries.values().all(|s| s == "delivered"), "{r:?}");
     assert_eq!(r.confirmation_emails, 4, "one per integration that delivered");
     assert!(!r.participants.is_empty());
+    assert_eq!((r.export.0.as_str(), r.export.1, r.export_emails), ("done", 3, 1), "{r:?}");
     assert!(reference.faults.is_empty());
 
     let faulted = chaos::run(&Options { faults: true, ..options }).await;
