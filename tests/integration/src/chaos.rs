@@ -6,8 +6,8 @@
 //! - leads: the signed lead endpoint → lead-delivery to four vendors → the confirmation e-mails;
 //! - an Aventri connector's full pull.
 //!
-//! With faults on, a seeded schedule injects vendor 429s, 5xx, connection resets and errors
-//! inside a 200. It delivers every SQS message twice and out of order, kills batches in the
+//! With faults on, a seeded schedule injects vendor 429s, 5xx, connection resets, errors inside
+//! a 200 and timeouts (the vendor acts, its answer comes after the client gave up). It delivers every SQS message twice and out of order, kills batches in the
 //! middle, and terminates the warehouse's connections (`pg_terminate_backend`) while work runs.
 //! With a restart script, it also restarts PostgreSQL in the middle of a run. Then the faults
 //! stop and everything drains: queues redelivered until empty, the sweeps run.
@@ -217,7 +217,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::Reset => "connection reset",
         Fault::ErrorIn200 => "error inside a 200",
         Fault::Slow { .. } => "slow answer",
-        Fault::LateAnswer { .. } => "late answer",
+        Fault::LateAnswer { .. } => "timeout (the vendor acted, the answer came late)",
         _ => "other",
     }
 }
@@ -307,11 +307,10 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let vendor =
         [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 503 }, Fault::Reset, Fault::ErrorIn200];
     let mut rules = chaos.vendor_faults("/api/v2/form", 12, &vendor);
-    rules.extend(chaos.vendor_faults(
-        "/sched/service",
-        40,
-        &[Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 502 }],
-    ));
+    // MeetMax: and an add that lands but whose answer comes after the client's timeout (1 s).
+    let meetmax =
+        [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 502 }, Fault::LateAnswer { delay_ms: 1300 }];
+    rules.extend(chaos.vendor_faults("/sched/service", 40, &meetmax));
     h.sandbox.set_faults(rules).await;
 
     // In: a pull, and two signed webhooks of submissions the pull does not have, each sent twice.
@@ -391,7 +390,13 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
 
 async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
     let h = leads_support::harness().await;
-    let vendor = [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 503 }, Fault::Reset];
+    // And a lead taken whose answer comes after the client's timeout (2 s).
+    let vendor = [
+        Fault::RateLimit { retry_after: 0 },
+        Fault::ServerError { status: 503 },
+        Fault::Reset,
+        Fault::LateAnswer { delay_ms: 2300 },
+    ];
     let mut rules = Vec::new();
     for route in ["/api/captorraapi", "/api/iceapi", "/intakedesk", "/webhook-receiver"] {
         rules.extend(chaos.vendor_faults(route, (n * 3) as u32, &vendor));
