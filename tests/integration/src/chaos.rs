@@ -35,13 +35,13 @@ use serde::Serialize;
 use serde_json::json;
 use vendor_sandbox::{
     Fault, FaultRule,
-    fixtures::{DEMO_FORM_ID, DEMO_HMAC_KEY},
+    fixtures::{self, DEMO_FORM_ID, DEMO_HMAC_KEY, DEMO_LANDER_FORM_ID},
     webhook::{Format, build},
 };
 
 use crate::{
-    Harness, TestDb, connector_support::ConnectorHarness, drain_bodies, emails_to, leads_support, meetmax_support,
-    new_queue, sqs_event,
+    Harness, SEED_LANDER_FORM_SQL, TestDb, connector_support::ConnectorHarness, drain_bodies, emails_to, leads_support,
+    meetmax_support, new_queue, sqs_event,
 };
 
 /// How a run is made.
@@ -294,6 +294,16 @@ pub async fn run(options: &Options) -> Run {
 
 async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let h = Harness::new(&[]).await;
+    // The demo lander form too: its submissions are leads, delivered by lead-delivery.
+    h.db.exec(SEED_LANDER_FORM_SQL).await;
+    h.sandbox.load_leads(fixtures::leads_demo_fixture()).await;
+    h.db.exec(&format!(
+        "UPDATE leads.integration SET endpoint = regexp_replace(endpoint, '^https?://[^/]+', '{}')",
+        h.sandbox.url
+    ))
+    .await;
+    let lander_leads = lander_lead_delivery(&h);
+    until_ok("refresh_states", || lander_leads.refresh_states()).await;
     let settings = meetmax_settings();
     let (sync, _) = meetmax_support::meetmax_on(&h.db, &h.sandbox, &h.sdk, settings.clone(), 500.0, 4).await;
     let meetmax_queue = new_queue(&h.sdk, "meetmax").await;
@@ -311,6 +321,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let meetmax =
         [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 502 }, Fault::LateAnswer { delay_ms: 1300 }];
     rules.extend(chaos.vendor_faults("/sched/service", 40, &meetmax));
+    rules.extend(chaos.vendor_faults("/api/captorraapi", 6, &[Fault::RateLimit { retry_after: 0 }, Fault::Reset]));
     h.sandbox.set_faults(rules).await;
 
     // In: a pull, and two signed webhooks of submissions the pull does not have, each sent twice.
@@ -323,8 +334,18 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
         ]
     };
     let _ = h.intake.pull("chaos", false).await;
-    for (id, first) in [("1990000001", "Webhook"), ("1990000002", "Hook")] {
-        let w = build(DEMO_FORM_ID, id, &fields(first), Format::UrlEncoded, Some(DEMO_HMAC_KEY), None);
+    let lander = vec![
+        ("201", json!({"first": "Dana", "last": "Ruiz"})),
+        ("202", json!("dana.ruiz@example.org")),
+        ("203", json!("(555) 010-3344")),
+        ("204", json!("Slipped on a wet floor.")),
+    ];
+    for (form, id, fields) in [
+        (DEMO_FORM_ID, "1990000001", fields("Webhook")),
+        (DEMO_FORM_ID, "1990000002", fields("Hook")),
+        (DEMO_LANDER_FORM_ID, "1790000001", lander),
+    ] {
+        let w = build(form, id, &fields, Format::UrlEncoded, Some(DEMO_HMAC_KEY), None);
         for _ in 0..2 {
             let req = platform_runtime::function_url::RequestParts {
                 method: "POST".into(),
@@ -348,6 +369,8 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let _ = dedupe.pass(None, "sweep").await;
     let released = drain_bodies(&h.sdk, &meetmax_queue).await;
     chaos.deliver(&h.db, released, |event| meetmax_sync::handle_batch(&sync, event, Deadline::none())).await;
+    let leads = drain_bodies(&h.sdk, &h.lead_queue_url).await;
+    chaos.deliver(&h.db, leads, |event| lead_delivery::handle_batch(&lander_leads, event)).await;
 
     // The faults stop; everything drains: the pull and the sweeps run again, queues until empty.
     h.sandbox.set_faults(Vec::new()).await;
@@ -363,6 +386,9 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
         // The sweep runs over every released registration: what the queue held is covered.
         drain_bodies(&h.sdk, &meetmax_queue).await;
         until_ok("the MeetMax sweep", || sync.run(None, "sweep")).await;
+        until_ok("refresh_states", || lander_leads.refresh_states()).await;
+        let leads = drain_bodies(&h.sdk, &h.lead_queue_url).await;
+        chaos.deliver(&h.db, leads, |event| lead_delivery::handle_batch(&lander_leads, event)).await;
     }
 
     state.registrations =
@@ -380,6 +406,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let (people, companies) = meetmax_support::record_counts(&h.sandbox).await;
     state.meetmax_people = people.into_iter().collect();
     state.meetmax_companies = companies.into_iter().collect();
+    collect_leads(state, &h.db, &h.sandbox, "lander").await;
     state.meetmax_held =
         h.db.rows("SELECT registration_id, coalesce(error, '') FROM integration.meetmax_sync WHERE meetmax_id IS NULL")
             .await
@@ -427,29 +454,62 @@ async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
         let bodies = drain_bodies(&h.sdk, &h.queue).await;
         chaos.deliver(&h.db, bodies, |event| lead_delivery::handle_batch(&h.leads, event)).await;
     }
-    let rows = h.db.rows("SELECT source_id, count(*) FROM leads.lead WHERE NOT is_test GROUP BY 1").await;
-    state.leads = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    for r in
-        h.db.rows(
+    collect_leads(state, &h.db, &h.sandbox, "endpoint").await;
+    state.confirmation_emails = emails_to(&h.contact).await.len();
+    export(chaos, state, &h).await;
+}
+
+/// lead-delivery over the registration harness's warehouse (the lander form's leads), announcing
+/// on the queue formstack-intake announces on; no SES (its confirmations wait).
+fn lander_lead_delivery(h: &Harness) -> platform_leads::Leads {
+    let settings = platform_leads::Settings {
+        queue_url: Some(h.lead_queue_url.clone()),
+        endpoint_keys_secret: None,
+        timeout: Duration::from_secs(2),
+        claim: Duration::from_secs(1),
+        email_from: None,
+        bucket: None,
+        team_email: None,
+        vendor_concurrency: 2,
+    };
+    let secrets = platform_aws::SecretsCache::new(aws_sdk_secretsmanager::Client::new(&h.sdk), Duration::from_secs(60));
+    platform_leads::Leads::new(
+        h.db.warehouse.clone(),
+        secrets,
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(&h.sdk))),
+        None,
+        None,
+        settings,
+    )
+    .expect("lead-delivery builds")
+}
+
+/// The leads, deliveries, accepted vendor posts and unsent confirmations of one warehouse and
+/// sandbox, their keys prefixed with `chain`.
+async fn collect_leads(state: &mut EndState, db: &TestDb, sandbox: &vendor_sandbox::Sandbox, chain: &str) {
+    for r in db.rows("SELECT source_id, count(*) FROM leads.lead WHERE NOT is_test GROUP BY 1").await {
+        state.leads.insert(format!("{chain}/{}", r.get::<_, String>(0)), r.get(1));
+    }
+    for r in db
+        .rows(
             "SELECT l.source_id || '/' || d.integration_id, d.status, coalesce(d.reason, '')
                FROM leads.delivery d JOIN leads.lead l ON l.id = d.lead_id",
         )
         .await
     {
         let (key, status, reason): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let key = format!("{chain}/{key}");
         if status != "delivered" {
             state.deliveries_held.insert(key.clone(), reason);
         }
         state.deliveries.insert(key, status);
     }
-    for r in h.sandbox.received_leads().await.into_iter().filter(|r| (200..300).contains(&r.status)) {
+    for r in sandbox.received_leads().await.into_iter().filter(|r| (200..300).contains(&r.status)) {
         let lead = r.fields.get("ID").or(r.fields.get("first")).or(r.fields.get("name")).cloned().unwrap_or_default();
-        *state.vendor_posts.entry(format!("{}/{}", r.route, lead)).or_default() += 1;
+        *state.vendor_posts.entry(format!("{chain}/{}/{}", r.route, lead)).or_default() += 1;
     }
-    state.confirmation_emails = emails_to(&h.contact).await.len();
-    let unsent: i64 = h.db.scalar("SELECT count(*) FROM leads.confirmation WHERE sent_at IS NULL").await;
-    state.confirmations_unsent = unsent as usize;
-    export(chaos, state, &h).await;
+    let unsent: i64 = db.scalar("SELECT count(*) FROM leads.confirmation WHERE sent_at IS NULL").await;
+    state.confirmations_unsent += unsent as usize;
 }
 
 /// The morning export of the leads just delivered: planned, its job delivered as SQS would.
@@ -592,7 +652,7 @@ pub fn violations(reference: &EndState, run: &EndState) -> Vec<String> {
         s.deliveries
             .iter()
             .filter(|(_, v)| *v == "delivered")
-            .filter_map(|(k, _)| k.split('/').nth(1).map(str::to_owned))
+            .filter_map(|(k, _)| k.rsplit('/').next().map(str::to_owned))
             .collect()
     };
     if run.confirmation_emails + run.confirmations_unsent < delivered_integrations(run).len() {
