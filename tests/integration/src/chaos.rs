@@ -40,8 +40,8 @@ use vendor_sandbox::{
 };
 
 use crate::{
-    Harness, SEED_LANDER_FORM_SQL, TestDb, connector_support::ConnectorHarness, drain_bodies, emails_to, leads_support,
-    meetmax_support, new_queue, sqs_event,
+    Harness, REVIEW_AND_APPROVE_ALL, SEED_LANDER_FORM_SQL, TestDb, connector_support::ConnectorHarness, drain_bodies,
+    emails_to, leads_support, meetmax_support, new_queue, sqs_event,
 };
 
 /// How a run is made.
@@ -109,6 +109,8 @@ struct Chaos {
     on: bool,
     faults: BTreeMap<String, u64>,
     restart: Option<PathBuf>,
+    /// Terminations scheduled and not yet awaited.
+    killers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Chaos {
@@ -134,17 +136,24 @@ impl Chaos {
 
     /// Terminates the warehouse's connections to `db` after a random few milliseconds (while the
     /// work that follows runs), sometimes.
-    fn terminate_later(&mut self, db: &TestDb) -> Option<tokio::task::JoinHandle<()>> {
+    fn terminate_later(&mut self, db: &TestDb) {
         if !self.on || self.rng.u8(0..3) != 0 {
-            return None;
+            return;
         }
         self.count("pg_terminate_backend");
         let delay = Duration::from_millis(self.rng.u64(0..30));
         let name = db.name.clone();
-        Some(tokio::spawn(async move {
+        self.killers.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             terminate(&name).await;
-        }))
+        }));
+    }
+
+    /// Waits for every termination scheduled.
+    async fn calm(&mut self) {
+        for k in self.killers.drain(..) {
+            let _ = k.await;
+        }
     }
 
     /// Restarts PostgreSQL, once per run, when a restart script is given.
@@ -180,16 +189,14 @@ impl Chaos {
             while !rest.is_empty() {
                 let n = if self.on { self.rng.usize(1..=10) } else { 10 }.min(rest.len());
                 let batch: Vec<String> = rest.drain(..n).collect();
-                let killer = self.terminate_later(db);
+                self.terminate_later(db);
                 let kill_after =
                     (self.on && self.rng.u8(0..5) == 0).then(|| Duration::from_millis(self.rng.u64(1..40)));
                 let answer = match kill_after {
                     Some(after) => tokio::time::timeout(after, handle(sqs_event(&batch))).await.ok(),
                     None => Some(handle(sqs_event(&batch)).await),
                 };
-                if let Some(k) = killer {
-                    let _ = k.await;
-                }
+                self.calm().await;
                 match answer {
                     None => {
                         self.count("batch killed in the middle");
@@ -233,6 +240,13 @@ async fn terminate(name: &str) {
             &[&name],
         )
         .await;
+}
+
+/// The staff step (every name reviewed, every registration approved), through a pool of its own
+/// and again when a fault cuts it.
+async fn staff_approves(chaos: &mut Chaos, db: &TestDb) {
+    chaos.calm().await;
+    until_ok("the staff step", || async { db.fresh_pool().try_exec(REVIEW_AND_APPROVE_ALL).await }).await;
 }
 
 /// company-dedupe's SQS handler, as Lambda calls it.
@@ -284,6 +298,7 @@ pub async fn run(options: &Options) -> Run {
         on: options.faults,
         faults: BTreeMap::new(),
         restart: options.restart_postgres.clone(),
+        killers: Vec::new(),
     };
     let mut state = EndState::default();
     registrations(&mut chaos, &mut state).await;
@@ -353,7 +368,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
                 query: vec![],
                 body: w.body.clone(),
             };
-            let _ = chaos.terminate_later(&h.db);
+            chaos.terminate_later(&h.db);
             // Formstack sends again until it gets a 200.
             until_ok("a webhook", || async {
                 let a = h.intake.webhook(req.clone()).await;
@@ -365,7 +380,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     chaos.restart_postgres().await;
     let changed = drain_bodies(&h.sdk, &h.queue_url).await;
     chaos.deliver(&h.db, changed, |event| dedupe_batch(&dedupe, event)).await;
-    h.db.review_and_approve_all().await;
+    staff_approves(chaos, &h.db).await;
     let _ = dedupe.pass(None, "sweep").await;
     let released = drain_bodies(&h.sdk, &meetmax_queue).await;
     chaos.deliver(&h.db, released, |event| meetmax_sync::handle_batch(&sync, event, Deadline::none())).await;
@@ -373,6 +388,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     chaos.deliver(&h.db, leads, |event| lead_delivery::handle_batch(&lander_leads, event)).await;
 
     // The faults stop; everything drains: the pull and the sweeps run again, queues until empty.
+    chaos.calm().await;
     h.sandbox.set_faults(Vec::new()).await;
     tokio::time::sleep(settings.lease).await;
     until_ok("the pull", || h.intake.pull("drain", false)).await;
@@ -381,7 +397,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
         for chunk in changed.chunks(10) {
             dedupe_batch(&dedupe, sqs_event(chunk)).await;
         }
-        h.db.review_and_approve_all().await;
+        staff_approves(chaos, &h.db).await;
         until_ok("the dedupe sweep", || dedupe.pass(None, "sweep")).await;
         // The sweep runs over every released registration: what the queue held is covered.
         drain_bodies(&h.sdk, &meetmax_queue).await;
@@ -391,28 +407,31 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
         chaos.deliver(&h.db, leads, |event| lead_delivery::handle_batch(&lander_leads, event)).await;
     }
 
-    state.registrations =
-        h.db.rows("SELECT registration_id FROM conferences_events.exchange_registration")
-            .await
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-    state.organizations =
-        h.db.rows("SELECT original_organization, count(*) FROM conferences_events.exchange_organizations GROUP BY 1")
-            .await
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+    // Read through a pool of its own: none of its connections was terminated.
+    chaos.calm().await;
+    let db = h.db.fresh_pool();
+    state.registrations = db
+        .rows("SELECT registration_id FROM conferences_events.exchange_registration")
+        .await
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    state.organizations = db
+        .rows("SELECT original_organization, count(*) FROM conferences_events.exchange_organizations GROUP BY 1")
+        .await
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let (people, companies) = meetmax_support::record_counts(&h.sandbox).await;
     state.meetmax_people = people.into_iter().collect();
     state.meetmax_companies = companies.into_iter().collect();
-    collect_leads(state, &h.db, &h.sandbox, "lander").await;
-    state.meetmax_held =
-        h.db.rows("SELECT registration_id, coalesce(error, '') FROM integration.meetmax_sync WHERE meetmax_id IS NULL")
-            .await
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+    collect_leads(state, &db, &h.sandbox, "lander").await;
+    state.meetmax_held = db
+        .rows("SELECT registration_id, coalesce(error, '') FROM integration.meetmax_sync WHERE meetmax_id IS NULL")
+        .await
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
 }
 
 async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
@@ -434,7 +453,7 @@ async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
         let mut fields = leads_support::ada();
         fields["first_name"] = json!(format!("Lead {i}"));
         for _ in 0..2 {
-            let _ = chaos.terminate_later(&h.db);
+            chaos.terminate_later(&h.db);
             let body = json!({"lead_id": format!("chaos-{i}"), "fields": fields});
             until_ok("a lead", || async {
                 let a = h.leads.receive(leads_support::signed("accident-lp", leads_support::LANDER_KEY, &body)).await;
@@ -454,7 +473,8 @@ async fn leads(chaos: &mut Chaos, state: &mut EndState, n: usize) {
         let bodies = drain_bodies(&h.sdk, &h.queue).await;
         chaos.deliver(&h.db, bodies, |event| lead_delivery::handle_batch(&h.leads, event)).await;
     }
-    collect_leads(state, &h.db, &h.sandbox, "endpoint").await;
+    chaos.calm().await;
+    collect_leads(state, &h.db.fresh_pool(), &h.sandbox, "endpoint").await;
     state.confirmation_emails = emails_to(&h.contact).await.len();
     export(chaos, state, &h).await;
 }
@@ -515,11 +535,13 @@ async fn collect_leads(state: &mut EndState, db: &TestDb, sandbox: &vendor_sandb
 /// The morning export of the leads just delivered: planned, its job delivered as SQS would.
 async fn export(chaos: &mut Chaos, state: &mut EndState, h: &leads_support::H) {
     let recipient = format!("exports+{}@smith-law.example", uuid::Uuid::new_v4().simple());
-    h.db.exec(&format!(
-        "INSERT INTO leads.export_subscription (id, lander_id, client_id, recipients, time_zone)
+    chaos.calm().await;
+    h.db.fresh_pool()
+        .exec(&format!(
+            "INSERT INTO leads.export_subscription (id, lander_id, client_id, recipients, time_zone)
          VALUES ('chaos-generic', 'accident-lp', 'smith-law', ARRAY['{recipient}'], 'UTC')"
-    ))
-    .await;
+        ))
+        .await;
     let queue = new_queue(&h.sdk, "export").await;
     let settings = platform_export::Settings {
         queue_url: Some(queue.clone()),
@@ -545,8 +567,10 @@ async fn export(chaos: &mut Chaos, state: &mut EndState, h: &leads_support::H) {
     until_ok("the plan", || exporter.plan(date)).await;
     let jobs = drain_bodies(&h.sdk, &queue).await;
     chaos.deliver(&h.db, jobs, |event| spreadsheet_export::handle_batch(&exporter, event)).await;
+    chaos.calm().await;
     let r = &h
         .db
+        .fresh_pool()
         .rows(&format!(
             "SELECT status, coalesce(row_count, -1) FROM leads.export WHERE subscription_id = 'chaos-generic' AND report_date = '{date}'"
         ))
@@ -560,7 +584,7 @@ async fn connector(chaos: &mut Chaos, state: &mut EndState) {
     let vendor = [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 502 }, Fault::ErrorIn200];
     let rules = chaos.vendor_faults("/api/v2/ereg", 30, &vendor);
     h.sandbox.set_faults(rules).await;
-    let _ = chaos.terminate_later(&h.db);
+    chaos.terminate_later(&h.db);
     let _ = h.service.pull_now(h.connection, "participants", &Deadline::none()).await;
     h.sandbox.set_faults(Vec::new()).await;
     let mut done = false;
@@ -576,8 +600,10 @@ async fn connector(chaos: &mut Chaos, state: &mut EndState) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(done, "the connector pull completes once the faults stop");
+    chaos.calm().await;
     state.participants =
-        h.db.rows("SELECT fp_ext_id, count(*) FROM connector.participant WHERE removed_at IS NULL GROUP BY 1")
+        h.db.fresh_pool()
+            .rows("SELECT fp_ext_id, count(*) FROM connector.participant WHERE removed_at IS NULL GROUP BY 1")
             .await
             .iter()
             .map(|r| (r.get(0), r.get(1)))

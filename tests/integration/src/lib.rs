@@ -46,6 +46,12 @@ pub struct TestDb {
     pub name: String,
 }
 
+/// The staff step's SQL: every organisation name reviewed (its clean name, or the name as typed)
+/// and every registration approved and active.
+pub const REVIEW_AND_APPROVE_ALL: &str = "UPDATE conferences_events.exchange_organizations
+    SET reviewed = true, clean_organization = COALESCE(NULLIF(btrim(clean_organization), ''), btrim(original_organization));
+ UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', registration_status = 'Active';";
+
 impl TestDb {
     /// Creates and migrates a fresh database.
     pub async fn new() -> TestDb {
@@ -99,12 +105,23 @@ impl TestDb {
     /// The staff step: every organisation name reviewed (its clean name, or the name as typed)
     /// and every registration approved and active.
     pub async fn review_and_approve_all(&self) {
-        self.exec(
-            "UPDATE conferences_events.exchange_organizations
-                SET reviewed = true, clean_organization = COALESCE(NULLIF(btrim(clean_organization), ''), btrim(original_organization));
-             UPDATE conferences_events.exchange_registration SET approval_status = 'Approved', registration_status = 'Active';",
-        )
-        .await;
+        self.exec(REVIEW_AND_APPROVE_ALL).await;
+    }
+
+    /// [`TestDb::exec`] that says what failed instead of panicking.
+    pub async fn try_exec(&self, sql: &str) -> Result<(), String> {
+        let conn = self.warehouse.conn().await.map_err(|e| e.to_string())?;
+        conn.batch_execute(sql).await.map_err(|e| format!("{sql}: {e}"))
+    }
+
+    /// Another pool on the same database (none of this pool's connections: a test that
+    /// terminates connections reads its results through one).
+    pub fn fresh_pool(&self) -> TestDb {
+        TestDb {
+            warehouse: Warehouse::new(&self.settings).expect("a pool on the test database"),
+            settings: self.settings.clone(),
+            name: self.name.clone(),
+        }
     }
 
     /// Rows of a query.
