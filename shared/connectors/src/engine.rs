@@ -120,12 +120,22 @@ impl Pull<'_> {
         };
         drop(db);
         let result = self.run_leased(spec, &row, run_id, trigger, deadline).await;
-        let db = self.warehouse.conn().await?;
-        store::release(&**db, &self.connection.name, stream).await?;
-        if let Err(e) = &result {
-            // Wrong credentials or configuration end the pull; anything else leaves it to continue.
-            let permanent = matches!(e, ConnectorError::Credentials(_) | ConnectorError::Config(_));
-            store::record_pull_error(&**db, &self.connection.name, stream, run_id, &e.to_string(), permanent).await?;
+        // The lease goes back, and an error is recorded, even when the failure was the warehouse
+        // connection itself: else the stream would stay leased until its lease ran out.
+        for attempt in 1.. {
+            let db = self.warehouse.conn().await?;
+            let mut closed = store::release(&**db, &self.connection.name, stream).await;
+            if let (Ok(()), Err(e)) = (&closed, &result) {
+                // Wrong credentials or configuration end the pull; anything else leaves it to continue.
+                let permanent = matches!(e, ConnectorError::Credentials(_) | ConnectorError::Config(_));
+                let text = e.to_string();
+                closed = store::record_pull_error(&**db, &self.connection.name, stream, run_id, &text, permanent).await;
+            }
+            match closed {
+                Err(e) if attempt < 3 && platform_warehouse::isolate::connection_lost(&e) => continue,
+                other => other?,
+            }
+            break;
         }
         result
     }

@@ -29,6 +29,14 @@ impl DbError for WarehouseError {
     }
 }
 
+/// Whether `e` means the connection was lost under the statement (closed, or its backend
+/// terminated by an administrator or a restart, SQLSTATE 57P01–57P03): the same statement on
+/// another connection may well succeed.
+pub fn connection_lost(e: &impl DbError) -> bool {
+    let Some(err) = e.db_error() else { return false };
+    err.is_closed() || err.code().is_some_and(|c| matches!(c.code(), "57P01" | "57P02" | "57P03"))
+}
+
 /// The database's reason when it refused a statement because of the data of some row (SQLSTATE
 /// classes 22 data exception and 23 integrity violation, and 54000 such as an index row too
 /// large), with the SQLSTATE: isolating the row helps. `None` for anything else (the batch
