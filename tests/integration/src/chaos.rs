@@ -27,7 +27,6 @@ use std::{
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use platform_aws::SqsSender;
-use platform_dedupe::Dedupe;
 use platform_meetmax::Settings as MeetmaxSettings;
 use platform_runtime::Deadline;
 use platform_vendors::RetryPolicy;
@@ -40,8 +39,8 @@ use vendor_sandbox::{
 };
 
 use crate::{
-    Harness, REVIEW_AND_APPROVE_ALL, SEED_LANDER_FORM_SQL, TestDb, connector_support::ConnectorHarness, drain_bodies,
-    emails_to, leads_support, meetmax_support, new_queue, sqs_event,
+    Harness, REVIEW_AND_APPROVE_ALL, SEED_LANDER_FORM_SQL, TestDb, connector_support::ConnectorHarness, dedupe_batch,
+    drain_bodies, emails_to, failed_bodies, leads_support, meetmax_support, new_queue, sqs_event,
 };
 
 /// How a run is made.
@@ -202,10 +201,7 @@ impl Chaos {
                         self.count("batch killed in the middle");
                         again.extend(batch);
                     }
-                    Some(resp) => again.extend(resp.batch_item_failures.iter().map(|f| {
-                        batch[f.item_identifier.trim_start_matches('m').parse::<usize>().expect("sqs_event ids")]
-                            .clone()
-                    })),
+                    Some(resp) => again.extend(failed_bodies(&batch, &resp)),
                 }
             }
             pending = again;
@@ -247,16 +243,6 @@ async fn terminate(name: &str) {
 async fn staff_approves(chaos: &mut Chaos, db: &TestDb) {
     chaos.calm().await;
     until_ok("the staff step", || async { db.fresh_pool().try_exec(REVIEW_AND_APPROVE_ALL).await }).await;
-}
-
-/// company-dedupe's SQS handler, as Lambda calls it.
-async fn dedupe_batch(dedupe: &Dedupe, event: SqsEvent) -> SqsBatchResponse {
-    let payload = serde_json::to_value(event).expect("events serialise");
-    let ctx = lambda_runtime::Context::default();
-    match company_dedupe::handle(dedupe, lambda_runtime::LambdaEvent::new(payload, ctx)).await {
-        Ok(answer) => serde_json::from_value(answer).expect("a batch response"),
-        Err(e) => panic!("company-dedupe refused an SQS batch: {e}"),
-    }
 }
 
 /// Runs `work` until it succeeds (a step a fault may fail is tried again, as its trigger would).
@@ -322,13 +308,7 @@ async fn registrations(chaos: &mut Chaos, state: &mut EndState) {
     let settings = meetmax_settings();
     let (sync, _) = meetmax_support::meetmax_on(&h.db, &h.sandbox, &h.sdk, settings.clone(), 500.0, 4).await;
     let meetmax_queue = new_queue(&h.sdk, "meetmax").await;
-    let dedupe = Dedupe {
-        warehouse: h.db.warehouse.clone(),
-        sqs: SqsSender::new(aws_sdk_sqs::Client::new(&h.sdk)),
-        meetmax_queue_url: meetmax_queue.clone(),
-        s3: platform_aws::s3::client(&h.sdk, true),
-        review_bucket: None,
-    };
+    let dedupe = h.dedupe(&meetmax_queue);
     let vendor =
         [Fault::RateLimit { retry_after: 0 }, Fault::ServerError { status: 503 }, Fault::Reset, Fault::ErrorIn200];
     let mut rules = chaos.vendor_faults("/api/v2/form", 12, &vendor);

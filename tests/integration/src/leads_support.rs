@@ -105,16 +105,7 @@ pub fn service(db: &TestDb, sdk: &aws_config::SdkConfig, secrets: SecretsCache, 
 
 /// A request signed by `lander` with `key`.
 pub fn signed(lander: &str, key: &str, body: &Value) -> RequestParts {
-    let raw = body.to_string().into_bytes();
-    RequestParts {
-        query: vec![],
-        method: "POST".into(),
-        headers: vec![
-            ("X-Lander-Id".into(), lander.into()),
-            ("X-Signature".into(), platform_domain::signature::sign(&raw, key)),
-        ],
-        body: raw,
-    }
+    crate::signed_request("X-Lander-Id", lander, key, body)
 }
 
 impl H {

@@ -225,6 +225,48 @@ pub fn sqs_event(bodies: &[String]) -> aws_lambda_events::sqs::SqsEvent {
     event
 }
 
+/// A `POST` of `body` signed the way the platform's signed endpoints check it: the caller in
+/// `caller_header`, `X-Signature: sha256=<HMAC of the raw body with key>`.
+pub fn signed_request(
+    caller_header: &str,
+    caller: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> platform_runtime::function_url::RequestParts {
+    let raw = body.to_string().into_bytes();
+    platform_runtime::function_url::RequestParts {
+        method: "POST".into(),
+        headers: vec![
+            (caller_header.into(), caller.into()),
+            ("X-Signature".into(), platform_domain::signature::sign(&raw, key)),
+        ],
+        query: vec![],
+        body: raw,
+    }
+}
+
+/// The bodies of the messages of `sqs_event(bodies)` that `response` reports failed.
+pub fn failed_bodies(bodies: &[String], response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| bodies[f.item_identifier.trim_start_matches('m').parse::<usize>().expect("sqs_event's ids")].clone())
+        .collect()
+}
+
+/// company-dedupe's SQS handler, as Lambda calls it (its batch response read back).
+pub async fn dedupe_batch(
+    dedupe: &platform_dedupe::Dedupe,
+    event: aws_lambda_events::sqs::SqsEvent,
+) -> aws_lambda_events::sqs::SqsBatchResponse {
+    let payload = serde_json::to_value(event).expect("events serialise");
+    let ctx = lambda_runtime::Context::default();
+    match company_dedupe::handle(dedupe, lambda_runtime::LambdaEvent::new(payload, ctx)).await {
+        Ok(answer) => serde_json::from_value(answer).expect("a batch response"),
+        Err(e) => panic!("company-dedupe refused an SQS batch: {e}"),
+    }
+}
+
 /// Every id carried by the envelopes, sorted.
 pub fn ids_of(envelopes: &[Envelope]) -> Vec<String> {
     let mut ids: Vec<String> = envelopes.iter().flat_map(|e| e.ids.clone()).collect();
@@ -251,6 +293,17 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// company-dedupe over this harness's warehouse, releasing to `meetmax_queue_url`.
+    pub fn dedupe(&self, meetmax_queue_url: &str) -> platform_dedupe::Dedupe {
+        platform_dedupe::Dedupe {
+            warehouse: self.db.warehouse.clone(),
+            sqs: SqsSender::new(aws_sdk_sqs::Client::new(&self.sdk)),
+            meetmax_queue_url: meetmax_queue_url.to_owned(),
+            s3: platform_aws::s3::client(&self.sdk, true),
+            review_bucket: None,
+        }
+    }
+
     /// A harness with default settings plus `overrides` (environment-variable names).
     pub async fn new(overrides: &[(&str, &str)]) -> Harness {
         let db = TestDb::new().await;

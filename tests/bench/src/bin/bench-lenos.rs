@@ -17,7 +17,6 @@ use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::connector_support::{ConnectorHarness, LENOS_CONNECTION, count};
 use platform_aws::SecretsCache;
 use platform_connectors::register::Registrar;
-use platform_runtime::function_url::RequestParts;
 use serde_json::json;
 use vendor_sandbox::fixtures;
 
@@ -43,17 +42,8 @@ async fn main() -> anyhow::Result<()> {
     let registrar = Registrar::new(h.db.warehouse.clone(), secrets, keys)?;
     h.sandbox.state.lenos.lock().await.fixture.as_mut().expect("fixture").switches.latency_ms = LATENCY_MS;
     let signed = |i: usize| {
-        let body =
-            json!({"person_id": format!("q{i}"), "session_id": "s6", "request_id": format!("bench-{i}")}).to_string();
-        RequestParts {
-            query: vec![],
-            method: "POST".into(),
-            headers: vec![
-                ("x-app-id".into(), "bench-app".into()),
-                ("x-signature".into(), platform_domain::signature::sign(body.as_bytes(), "bench-key")),
-            ],
-            body: body.into_bytes(),
-        }
+        let body = json!({"person_id": format!("q{i}"), "session_id": "s6", "request_id": format!("bench-{i}")});
+        integration_tests::signed_request("X-App-Id", "bench-app", "bench-key", &body)
     };
     for i in 0..20 {
         let a = registrar.handle(signed(requests + i)).await;

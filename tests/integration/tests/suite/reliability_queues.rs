@@ -5,36 +5,18 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    Harness, drain_bodies,
+    Harness, dedupe_batch, drain_bodies, failed_bodies,
     forwarder::{RedrivenQueue, forward},
     meetmax_support::{meetmax_on, test_settings},
     new_queue, sqs_event,
 };
 use lambda_runtime::{Context, LambdaEvent};
-use platform_aws::SqsSender;
 use platform_dedupe::Dedupe;
 use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_CHANGED, KIND_REGISTRATIONS_RELEASED};
 
-fn dedupe_over(h: &Harness, meetmax_queue_url: &str) -> Dedupe {
-    Dedupe {
-        warehouse: h.db.warehouse.clone(),
-        sqs: SqsSender::new(aws_sdk_sqs::Client::new(&h.sdk)),
-        meetmax_queue_url: meetmax_queue_url.to_owned(),
-        s3: platform_aws::s3::client(&h.sdk, true),
-        review_bucket: None,
-    }
-}
-
-async fn dedupe_batch(dedupe: &Dedupe, bodies: &[String]) -> Vec<String> {
-    let event = serde_json::to_value(sqs_event(bodies)).unwrap();
-    let out = company_dedupe::handle(dedupe, LambdaEvent::new(event, Context::default())).await.unwrap();
-    out["batchItemFailures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().trim_start_matches('m').parse::<usize>().unwrap())
-        .map(|i| bodies[i].clone())
-        .collect()
+/// company-dedupe's SQS handler; the bodies of the messages that failed.
+async fn dedupe_failures(dedupe: &Dedupe, bodies: &[String]) -> Vec<String> {
+    failed_bodies(bodies, &dedupe_batch(dedupe, sqs_event(bodies)).await)
 }
 
 /// The ids of `bodies` as one message per id (many small messages make order matter).
@@ -51,7 +33,7 @@ async fn r1_every_message_twice_and_out_of_order_across_all_three_functions() {
     let h = Harness::new(&[]).await;
     let (sync, _) = meetmax_on(&h.db, &h.sandbox, &h.sdk, test_settings(), 500.0, 4).await;
     let meetmax_queue = new_queue(&h.sdk, "meetmax").await;
-    let dedupe = dedupe_over(&h, &meetmax_queue);
+    let dedupe = h.dedupe(&meetmax_queue);
 
     // formstack-intake: the pull, then every webhook-free way in again (a second, overlapping pull).
     h.intake.pull("test", false).await.unwrap();
@@ -62,7 +44,7 @@ async fn r1_every_message_twice_and_out_of_order_across_all_three_functions() {
     // company-dedupe: each message twice, the copies in reverse order.
     let twice: Vec<String> = changed.iter().cloned().chain(changed.iter().rev().cloned()).collect();
     for chunk in twice.chunks(10) {
-        assert!(dedupe_batch(&dedupe, chunk).await.is_empty(), "no dedupe message fails");
+        assert!(dedupe_failures(&dedupe, chunk).await.is_empty(), "no dedupe message fails");
     }
     // Staff review every name and approve every registration; the sweep releases them.
     h.db.review_and_approve_all().await;
@@ -84,13 +66,8 @@ async fn r1_every_message_twice_and_out_of_order_across_all_three_functions() {
             meetmax_sync::handle_batch(&sync, sqs_event(&pending), platform_runtime::Deadline::none()),
             meetmax_sync::handle_batch(&sync, sqs_event(&reversed), platform_runtime::Deadline::none()),
         );
-        let mut again = BTreeSet::new();
-        for f in a.batch_item_failures {
-            again.insert(pending[f.item_identifier.trim_start_matches('m').parse::<usize>().unwrap()].clone());
-        }
-        for f in b.batch_item_failures {
-            again.insert(reversed[f.item_identifier.trim_start_matches('m').parse::<usize>().unwrap()].clone());
-        }
+        let mut again: BTreeSet<String> = failed_bodies(&pending, &a).into_iter().collect();
+        again.extend(failed_bodies(&reversed, &b));
         pending = again.into_iter().collect();
     }
 
@@ -131,7 +108,7 @@ async fn r1_every_message_twice_and_out_of_order_across_all_three_functions() {
 async fn r3_a_poison_message_fails_alone_and_is_dead_lettered_after_max_receive_count() {
     let h = Harness::new(&[]).await;
     let meetmax_queue = new_queue(&h.sdk, "meetmax").await;
-    let dedupe = dedupe_over(&h, &meetmax_queue);
+    let dedupe = h.dedupe(&meetmax_queue);
     h.intake.pull("test", false).await.unwrap();
     let ids: Vec<String> = h
         .db

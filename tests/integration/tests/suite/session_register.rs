@@ -36,16 +36,7 @@ async fn setup(token: bool) -> Setup {
 }
 
 fn signed(app: &str, key: &str, body: &Value) -> RequestParts {
-    let raw = body.to_string().into_bytes();
-    RequestParts {
-        query: vec![],
-        method: "POST".into(),
-        headers: vec![
-            ("X-App-Id".into(), app.into()),
-            ("X-Signature".into(), platform_domain::signature::sign(&raw, key)),
-        ],
-        body: raw,
-    }
+    integration_tests::signed_request("X-App-Id", app, key, body)
 }
 
 impl Setup {
