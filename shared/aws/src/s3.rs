@@ -61,3 +61,21 @@ pub async fn presigned_get(
         .map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
     Ok(req.uri().to_owned())
 }
+
+/// The newest object under `prefix` (by last modification): its key, or `None` when there is none.
+pub async fn newest(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Option<String>, AwsError> {
+    let err = |message: String| AwsError::S3 { bucket: bucket.into(), key: prefix.into(), message };
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut newest: Option<(aws_sdk_s3::primitives::DateTime, String)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| err(DisplayErrorContext(&e).to_string()))?;
+        for object in page.contents() {
+            if let (Some(at), Some(key)) = (object.last_modified(), object.key())
+                && newest.as_ref().is_none_or(|(t, k)| (at, key) > (t, k.as_str()))
+            {
+                newest = Some((*at, key.to_owned()));
+            }
+        }
+    }
+    Ok(newest.map(|(_, k)| k))
+}

@@ -26,11 +26,11 @@ impl SqsSender {
     /// in flight. Entries SQS refuses are retried once; an entry refused twice fails the call
     /// (the caller keeps its outbox rows unsent and sends them again later).
     pub async fn send(&self, queue_url: &str, envelopes: &[Envelope]) -> Result<(), AwsError> {
-        let results: Vec<Result<(), AwsError>> = futures_util::stream::iter(envelopes.chunks(10))
-            .map(|chunk| self.send_batch(queue_url, chunk))
-            .buffer_unordered(CONCURRENT_BATCHES)
-            .collect()
-            .await;
+        // The batches' futures are made first (they do nothing until polled): a stream that maps
+        // chunks through a closure is not provably `Send`, and a web handler awaits this too.
+        let batches: Vec<_> = envelopes.chunks(10).map(|chunk| self.send_batch(queue_url, chunk)).collect();
+        let results: Vec<Result<(), AwsError>> =
+            futures_util::stream::iter(batches).buffer_unordered(CONCURRENT_BATCHES).collect().await;
         results.into_iter().collect()
     }
 

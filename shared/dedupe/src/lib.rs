@@ -98,10 +98,27 @@ impl Dedupe {
         })
     }
 
+    /// Sends the unsent release announcements of the outbox to meetmax-sync (those of this
+    /// pass, any left unsent before, and a resync an operator asked for); returns how many ids
+    /// were sent. A failure is logged: the rows stay unsent and the next pass sends them.
+    pub async fn publish_released(&self, conn: &mut platform_warehouse::tokio_postgres::Client, run_id: &str) -> u64 {
+        use platform_domain::envelope::{Envelope, KIND_REGISTRATIONS_RELEASED};
+        let queue = self.meetmax_queue_url.as_str();
+        platform_warehouse::outbox::drain(conn, KIND_REGISTRATIONS_RELEASED, |ids| {
+            let envelopes = Envelope::batch(KIND_REGISTRATIONS_RELEASED, &ids, run_id);
+            async move { self.sqs.send(queue, &envelopes).await }
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "outbox not drained; the next pass will send it");
+            0
+        })
+    }
+
     /// One pass: the new names of `registration_ids` (all registrations when `None`, the
     /// scheduled sweep), then the gate, then the outbox to meetmax-sync; writes a run record.
     pub async fn pass(&self, registration_ids: Option<&[String]>, trigger: &str) -> Result<PassReport, DedupeError> {
-        use platform_domain::{envelope::Envelope, run::RunCounts};
+        use platform_domain::run::RunCounts;
         let run_id = uuid::Uuid::now_v7();
         let mut conn = self.warehouse.conn().await?;
         let counts = |(n, r): &(names::NamesReport, gate::Released)| RunCounts {
@@ -126,20 +143,7 @@ impl Dedupe {
         let (names, released) = result?;
         let run_counts = counts(&(names.clone(), released.clone()));
         let run = run_id.to_string();
-        let queue = self.meetmax_queue_url.as_str();
-        let published = platform_warehouse::outbox::drain(
-            &mut conn,
-            platform_domain::envelope::KIND_REGISTRATIONS_RELEASED,
-            |ids| {
-                let envelopes = Envelope::batch(platform_domain::envelope::KIND_REGISTRATIONS_RELEASED, &ids, &run);
-                async move { self.sqs.send(queue, &envelopes).await }
-            },
-        )
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "outbox not drained; the next pass will send it");
-            0
-        });
+        let published = self.publish_released(&mut conn, &run).await;
         tracing::info!(%run_id, inserted = names.inserted, released = released.new.len(), again = released.again.len(), published, "dedupe pass finished");
         let figures = platform_runtime::metrics::Figures {
             delivered: published,

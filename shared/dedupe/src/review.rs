@@ -58,7 +58,7 @@ impl Dedupe {
                 let mut conn = self.warehouse.conn().await?;
                 let client: &mut platform_warehouse::tokio_postgres::Client = &mut conn;
                 let tx = client.transaction().await?;
-                let outcomes = apply(&tx, decisions).await?;
+                let outcomes = decide(&tx, decisions).await?;
                 tx.commit().await?;
                 outcomes
             }
@@ -73,15 +73,22 @@ impl Dedupe {
         let result = workbook::result(&outcomes).map_err(|e| DedupeError::Config(e.to_string()))?;
         platform_aws::s3::put(&self.s3, bucket, &report.result_key, result, XLSX).await?;
         if report.applied > 0 {
-            report.released = self.pass(Some(&[]), "review").await?.released.len() as u64;
+            report.released = self.release_reviewed().await?;
         }
         tracing::info!(%key, applied = report.applied, rejected = report.rejected, refused = ?report.refused, "review workbook applied");
         Ok(report)
     }
+
+    /// After review decisions were committed: the pass that releases the registrations they
+    /// settled; returns how many it released.
+    pub async fn release_reviewed(&self) -> Result<u64, DedupeError> {
+        Ok(self.pass(Some(&[]), "review").await?.released.len() as u64)
+    }
 }
 
 const XLSX: &str = platform_workbook::CONTENT_TYPE;
-const APPLIED: &str = "applied";
+/// The outcome of a decision that was applied.
+pub const APPLIED: &str = "applied";
 
 async fn review_rows(db: &impl GenericClient) -> Result<Vec<ReviewRow>, DedupeError> {
     let rows = db
@@ -118,8 +125,10 @@ async fn review_rows(db: &impl GenericClient) -> Result<Vec<ReviewRow>, DedupeEr
         .collect())
 }
 
-/// Applies decisions in one statement; returns every decision with its outcome.
-async fn apply(db: &impl GenericClient, decisions: Vec<Decision>) -> Result<Vec<(Decision, String)>, DedupeError> {
+/// Applies review decisions (a clean name, or `OK` for the suggestion) in one statement, in the
+/// caller's transaction; returns every decision with its outcome ([`APPLIED`] or why not). The
+/// workbook and the console's review page both decide through it.
+pub async fn decide(db: &impl GenericClient, decisions: Vec<Decision>) -> Result<Vec<(Decision, String)>, DedupeError> {
     let suggestions: std::collections::HashMap<String, Option<String>> = db
         .query(
             "SELECT original_organization, suggested_clean FROM integration.organization_name WHERE original_organization = ANY($1)",

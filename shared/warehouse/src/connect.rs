@@ -74,8 +74,8 @@ impl DbSettings {
     }
 
     /// Settings as every function reads them: the RDS-style secret named by `DATABASE_SECRET_ID`
-    /// (deployed), else `DATABASE_URL` (local); `DATABASE_CA_FILE` and `DATABASE_POOL_SIZE`
-    /// (default 2). `env` looks a variable up; `read_secret` fetches a secret's JSON.
+    /// (deployed), else `DATABASE_URL` (local); `DATABASE_CA_FILE`, `DATABASE_POOL_SIZE`
+    /// (default 2) and `DATABASE_ROLE` (see [`DbSettings::with_role`]). `env` looks a variable up; `read_secret` fetches a secret's JSON.
     pub async fn from_env<F, Fut, E>(env: impl Fn(&str) -> Option<String>, read_secret: F) -> Result<DbSettings>
     where
         F: FnOnce(String) -> Fut,
@@ -102,7 +102,22 @@ impl DbSettings {
                 v.parse().map_err(|_| WarehouseError::Settings(format!("DATABASE_POOL_SIZE={v:?} is not a number")))?
             }
         };
+        let settings = match env("DATABASE_ROLE") {
+            None => settings,
+            Some(role) => settings.with_role(&role)?,
+        };
         Ok(settings.with_ca_file(env("DATABASE_CA_FILE")).with_pool_size(pool_size))
+    }
+
+    /// Every session takes `role` (`SET ROLE` at start-up): a function whose login may hold
+    /// more than it needs works with only the grants of `role`.
+    pub fn with_role(mut self, role: &str) -> Result<Self> {
+        if role.is_empty() || !role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(WarehouseError::Settings(format!("DATABASE_ROLE={role:?} is not a plain role name")));
+        }
+        let options = self.config.get_options().unwrap_or_default().to_owned();
+        self.config.options(format!("{options} -c role={role}").trim_start());
+        Ok(self)
     }
 
     /// Trusts the certificates of this PEM file (e.g. the RDS CA bundle) besides the web PKI roots.

@@ -7,6 +7,7 @@ pub mod bench_report;
 pub mod chaos;
 pub mod company_quality;
 pub mod connector_support;
+pub mod console_support;
 pub mod forwarder;
 pub mod hostile;
 pub mod leads_support;

@@ -46,6 +46,7 @@ async fn reset(State(state): State<Shared>) -> StatusCode {
     *state.meetmax.lock().await = MeetmaxState::default();
     *state.aventri.lock().await = AventriState::default();
     *state.lenos.lock().await = LenosState::default();
+    *state.oidc.lock().await = crate::oidc::OidcState::default();
     state.faults.lock().await.set(Vec::new());
     state.requests.lock().await.clear();
     StatusCode::NO_CONTENT

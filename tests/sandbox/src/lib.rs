@@ -1,7 +1,7 @@
 //! The vendor sandbox: the project's local fake of every external service, over real HTTP.
 //!
 //! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
-//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`, Lenos: `/lenos/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`, Lenos: `/lenos/…`, an OpenID Connect issuer: `/oidc/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
 //! path, query, headers with secrets redacted, body, response status), and a fault schedule can
 //! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
 //!
@@ -18,6 +18,7 @@ pub mod formstack;
 pub mod leads;
 pub mod lenos;
 pub mod meetmax;
+pub mod oidc;
 pub mod recording;
 pub mod webhook;
 
@@ -46,6 +47,8 @@ pub struct State {
     pub lenos: Mutex<lenos::LenosState>,
     /// MeetMax's events, records, consumers and switches.
     pub meetmax: Mutex<meetmax::MeetmaxState>,
+    /// The OpenID Connect issuer's people and codes.
+    pub oidc: Mutex<oidc::OidcState>,
     /// The fault schedule.
     pub faults: Mutex<faults::FaultBook>,
     /// Every request, in order.
@@ -72,6 +75,7 @@ pub fn router(state: Shared) -> Router {
         .merge(aventri::router())
         .merge(lenos::router())
         .merge(leads::router())
+        .merge(oidc::router())
         .merge(control::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), recording::record_and_fault))
         .with_state(state)
@@ -153,6 +157,17 @@ impl Sandbox {
     /// Replaces Aventri's state with a fixture.
     pub async fn load_aventri(&self, fixture: AventriFixture) {
         *self.state.aventri.lock().await = aventri::AventriState::from_fixture(fixture);
+    }
+
+    /// The OpenID Connect issuer's URL (`…/oidc`; discovery at `/.well-known/openid-configuration`).
+    pub fn oidc_issuer(&self) -> String {
+        format!("{}/oidc", self.url)
+    }
+
+    /// Gives `email` these groups at the issuer (no groups: the allow-list decides).
+    pub async fn set_oidc_person(&self, email: &str, groups: &[&str]) {
+        let groups = groups.iter().map(|g| (*g).to_owned()).collect();
+        self.state.oidc.lock().await.people.insert(email.to_owned(), groups);
     }
 
     /// Sets the fault schedule.

@@ -8,6 +8,7 @@
 mod chaos;
 mod company_quality;
 mod connectors;
+mod console;
 mod contracts;
 mod dedupe;
 mod events;

@@ -1,0 +1,169 @@
+//! operator-console: the operators' web console. Server-rendered pages (askama templates, which
+//! escape every value), htmx served from the binary, forms that work without JavaScript.
+//!
+//! Every request but sign-in and the assets needs a session ([`guard`]); every state change is
+//! a POST from this origin carrying the session's anti-forgery token, made by an operator or
+//! admin, and recorded in `console.audit` in the same transaction ([`audit`]). Each action
+//! calls the operation its JSON command or workbook calls (company review: the dedupe service's
+//! decisions; resync: the outbox message company-dedupe sends meetmax-sync).
+
+pub mod audit;
+pub mod guard;
+pub mod oidc;
+pub mod pages;
+pub mod queues;
+pub mod redact;
+pub mod session;
+pub mod settings;
+pub mod web;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use platform_aws::SecretsCache;
+use platform_dedupe::Dedupe;
+use platform_runtime::Env;
+use platform_warehouse::Warehouse;
+
+pub use settings::{QueuePair, Settings};
+
+/// Name of this function in logs and metrics.
+pub const FUNCTION_NAME: &str = "operator-console";
+
+/// What can go wrong answering a request (each shown as a page with its status).
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// Configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] platform_warehouse::WarehouseError),
+    /// An AWS service failed.
+    #[error("{0}")]
+    Aws(String),
+    /// Signing in failed.
+    #[error(transparent)]
+    SignIn(#[from] oidc::OidcError),
+    /// The person may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing by that name.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is wrong; nothing was changed.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+platform_warehouse::impl_from_db_error!(ConsoleError);
+
+impl From<platform_aws::AwsError> for ConsoleError {
+    fn from(e: platform_aws::AwsError) -> Self {
+        ConsoleError::Aws(e.to_string())
+    }
+}
+
+impl From<platform_dedupe::DedupeError> for ConsoleError {
+    fn from(e: platform_dedupe::DedupeError) -> Self {
+        match e {
+            platform_dedupe::DedupeError::Warehouse(w) => ConsoleError::Warehouse(w),
+            other => ConsoleError::Aws(other.to_string()),
+        }
+    }
+}
+
+/// The console's parts, built once per container.
+#[derive(Debug)]
+pub struct Console {
+    /// Its settings.
+    pub settings: Settings,
+    /// The warehouse (as the console's role when `DATABASE_ROLE` is set).
+    pub warehouse: Warehouse,
+    /// The company-dedupe service: review decisions and the pass that releases them.
+    pub dedupe: Dedupe,
+    /// SQS: depths, dead messages, redrive.
+    pub sqs: aws_sdk_sqs::Client,
+    /// Secrets Manager through the cache (the app client's secret).
+    pub secrets: SecretsCache,
+    /// The OpenID Connect issuer.
+    pub issuer: oidc::Issuer,
+}
+
+/// The shared handle every handler gets.
+pub type App = Arc<Console>;
+
+impl Console {
+    /// Builds the console from the environment: [`Settings::from_env`], the warehouse variables,
+    /// `MEETMAX_QUEUE_URL` and `REVIEW_BUCKET` (as company-dedupe reads them).
+    pub async fn from_env(env: &Env) -> Result<Console, ConsoleError> {
+        let settings = Settings::from_env(env)?;
+        let dedupe = Dedupe::from_env(env).await?;
+        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| ConsoleError::Config(e.to_string()))?;
+        let sdk = platform_aws::sdk_config().await;
+        let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
+        Console::new(settings, dedupe, aws_sdk_sqs::Client::new(&sdk), secrets)
+    }
+
+    /// Builds the console from its parts (the warehouse is the dedupe service's).
+    pub fn new(
+        settings: Settings,
+        dedupe: Dedupe,
+        sqs: aws_sdk_sqs::Client,
+        secrets: SecretsCache,
+    ) -> Result<Console, ConsoleError> {
+        let issuer = oidc::Issuer::new(&settings.issuer, &settings.client_id, &settings.groups_claim)?;
+        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, sqs, secrets, issuer })
+    }
+
+    /// The app client's secret, when the client is confidential.
+    pub async fn client_secret(&self) -> Result<Option<String>, ConsoleError> {
+        let Some(id) = &self.settings.client_secret_id else { return Ok(None) };
+        let secret = self.secrets.get(id).await?;
+        secret
+            .field("client_secret")
+            .map(Some)
+            .ok_or_else(|| ConsoleError::Config(format!("secret {id} has no client_secret")))
+    }
+
+    /// `operator-console redrive <queue>`: the console's redrive, from a terminal.
+    pub async fn redrive_from_terminal(&self, queue: &str, actor: &str) -> Result<String, ConsoleError> {
+        let pair = self
+            .settings
+            .queue(queue)
+            .ok_or_else(|| ConsoleError::NotFound(format!("no queue {queue:?} in CONSOLE_QUEUES")))?
+            .clone();
+        let outcome = queues::redrive(self, &pair, actor).await?;
+        Ok(outcome.to_string())
+    }
+}
+
+/// The console's routes, behind the session guard and the security headers.
+pub fn router(console: Console) -> Router {
+    let app: App = Arc::new(console);
+    let signed_in = Router::new()
+        .route("/", get(pages::today::page))
+        .route("/runs", get(pages::runs::page))
+        .route("/trail", get(pages::trail::search))
+        .route("/trail/{registration_id}", get(pages::trail::page))
+        .route("/trail/{registration_id}/{action}", post(pages::trail::act))
+        .route("/review", get(pages::review::page).post(pages::review::decide))
+        .route("/review/workbook", post(pages::review::write_workbook))
+        .route("/queues", get(pages::queues::page))
+        .route("/queues/{name}", get(pages::queues::dead))
+        .route("/queues/{name}/redrive", get(pages::queues::confirm).post(pages::queues::redrive))
+        .route("/audit", get(pages::audit::page))
+        .route("/logout", post(guard::logout))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::signed_in));
+    Router::new()
+        .merge(signed_in)
+        .route("/login", get(guard::login))
+        .route("/auth/callback", get(guard::callback))
+        .route("/assets/{file}", get(web::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .with_state(app)
+}
