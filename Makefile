@@ -44,7 +44,7 @@ infra-validate:
 	python3 infra/local/check_template.py infra/template.yaml
 
 run:
-	STACK_NO_SAM=1 STACK_NO_OFFICE=1 $(STACK) install
+	STACK_NO_SAM=1 STACK_NO_OFFICE=1 STACK_NO_BROWSER=1 $(STACK) install
 	STACK_PG_DATA=$(DEMO_PG_DATA) $(STACK) exec infra/local/demo.sh
 
 migrate:

@@ -56,6 +56,12 @@ install() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils >/dev/null
   fi
+  # Chromium and its WebDriver drive the operator console's browser tests and screenshots.
+  if [ "${STACK_NO_BROWSER:-0}" != 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+    log "installing Chromium and ChromeDriver (Debian packages chromium, chromium-driver)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  fi
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     log "creating the postgres user"
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres

@@ -4,6 +4,7 @@
 //! exports `DATABASE_URL` and `AWS_ENDPOINT_URL`.
 
 pub mod bench_report;
+pub mod browser;
 pub mod chaos;
 pub mod company_quality;
 pub mod connector_support;

@@ -6,7 +6,7 @@
 use std::{collections::BTreeSet, process::Command};
 
 /// Function → the crates of interest it links.
-const LINKS: [(&str, &[&str]); 7] = [
+const LINKS: [(&str, &[&str]); 8] = [
     (
         "company-dedupe",
         &["aws-sdk-s3", "aws-sdk-sqs", "calamine", "platform-dedupe", "platform-workbook", "rust_xlsxwriter"],
@@ -18,6 +18,10 @@ const LINKS: [(&str, &[&str]); 7] = [
         &["aws-sdk-s3", "aws-sdk-sesv2", "aws-sdk-sqs", "platform-leads", "platform-workbook", "rust_xlsxwriter"],
     ),
     ("meetmax-sync", &["platform-meetmax"]),
+    (
+        "operator-console",
+        &["aws-sdk-s3", "aws-sdk-sqs", "calamine", "platform-dedupe", "platform-workbook", "rust_xlsxwriter"],
+    ),
     ("session-register", &["platform-connectors"]),
     (
         "spreadsheet-export",

@@ -9,6 +9,7 @@ mod chaos;
 mod company_quality;
 mod connectors;
 mod console;
+mod console_browser;
 mod contracts;
 mod dedupe;
 mod events;
