@@ -4,11 +4,13 @@ SHELL := /bin/bash
 STACK := infra/local/stack.sh
 DEMO_PG_DATA ?= $(or $(TMPDIR),/tmp)/platform-demo-$(shell id -u)-$(shell echo $(CURDIR) | cksum | cut -d' ' -f1)/pg
 
-.PHONY: help install test run check fmt lint functions-listed nextest infra-validate migrate bench chaos build deploy
+.PHONY: help install test run console screenshots check fmt lint functions-listed nextest infra-validate migrate bench chaos build deploy
 
 help:
 	@echo "make test     install what is missing, start the stack, fmt + clippy + all tests + SAM validation"
 	@echo "make run      the main job end to end on local defaults (sandbox, moto, PostgreSQL, cargo lambda)"
+	@echo "make console  the operator console on http://127.0.0.1:8080 over the demo warehouse of make run (sign-in: the sandbox's identity provider)"
+	@echo "make screenshots  the console's pages as PNGs in docs/screenshots/ (headless Chromium)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    intake (50,000 submissions), dedupe, suggestion quality, MeetMax sync (1,000 registrations at 20 req/s), connectors (50,000 Aventri attendees), Lenos (register latency, 50,000 persons), leads (10,000 across 50 integrations), export (1,000,000 leads x 20 columns beside rust_xlsxwriter alone and a Python peer), cold start and size of every function beside a hello-world; BENCH_QUICK=1 for a tenth"
 	@echo "make chaos    the whole pipeline under seeded faults (SEEDS=20, FIRST_SEED=1): target/bench/chaos.json, goal 0 violations"
@@ -46,6 +48,15 @@ infra-validate:
 run:
 	STACK_NO_SAM=1 STACK_NO_OFFICE=1 STACK_NO_BROWSER=1 $(STACK) install
 	STACK_PG_DATA=$(DEMO_PG_DATA) $(STACK) exec infra/local/demo.sh
+
+console:
+	STACK_NO_SAM=1 STACK_NO_OFFICE=1 STACK_NO_BROWSER=1 $(STACK) install
+	STACK_PG_DATA=$(DEMO_PG_DATA) $(STACK) exec infra/local/console.sh
+
+# The console's pages as PNGs in docs/screenshots/ (headless Chromium over a demo warehouse).
+screenshots: install
+	cargo build -p integration-tests --bin console-screenshots
+	$(STACK) exec target/debug/console-screenshots docs/screenshots
 
 migrate:
 	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required" >&2; exit 1; }

@@ -102,6 +102,12 @@ print("LEAD_EMAIL_FROM=leads@agency.local")
 print("LEAD_BUCKET=platform-local-leads")
 print("LEAD_TEAM_EMAIL=dev-team@agency.local")
 print(f"EXPORT_QUEUE_URL={export_queue}")
+# The queues the operator console watches, with their dead-letter queues.
+console_queues = [
+    {"name": n, "url": u, "dead_letter_url": u.rsplit("/", 1)[0] + "/" + u.rsplit("/", 1)[1] + "-dlq"}
+    for n, u in [("dedupe", queue), ("meetmax", meetmax), ("connectors", connector), ("leads", leads_queue), ("export", export_queue)]
+]
+print(f"CONSOLE_QUEUES='{json.dumps(console_queues)}'")
 print("EXPORT_BUCKET=platform-local-leads")
 print("EXPORT_EMAIL_FROM=leads@agency.local")
 sys.stdout.flush()

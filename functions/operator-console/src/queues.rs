@@ -200,6 +200,18 @@ pub async fn redrive(console: &Console, pair: &QueuePair, actor: &str) -> Result
         Ok(o) => o.to_string(),
         Err(e) => format!("failed: {e}"),
     };
+    let moved = match &outcome {
+        Ok(Redriven::Moved { moved }) => *moved,
+        _ => 0,
+    };
+    let figures = platform_runtime::metrics::Figures {
+        processed: 1,
+        delivered: moved,
+        failed: u64::from(outcome.is_err()),
+        partial: outcome.is_err(),
+        ..Default::default()
+    };
+    platform_runtime::metrics::emit(crate::FUNCTION_NAME, "redrive", &figures);
     let conn = console.warehouse.conn().await?;
     audit::record(
         &**conn,
