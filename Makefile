@@ -64,7 +64,7 @@ migrate:
 
 bench: install
 	$(STACK) install-peers
-	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-cold-start --bin bench-summary
+	cargo build --release -p platform-bench --bin bench-intake --bin bench-dedupe --bin dedupe-quality --bin bench-meetmax --bin bench-connectors --bin bench-lenos --bin bench-leads --bin bench-export --bin bench-console --bin bench-cold-start --bin bench-summary
 	for f in $(FUNCTIONS) hello-lambda; do cargo build --release -p $$f || exit 1; done
 	rustup target add aarch64-unknown-linux-gnu
 	for f in $(FUNCTIONS) hello-lambda; do PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 -p $$f || exit 1; done
@@ -75,6 +75,7 @@ bench: install
 	$(STACK) exec target/release/bench-lenos
 	$(STACK) exec target/release/bench-leads
 	$(STACK) exec target/release/bench-export
+	$(STACK) exec target/release/bench-console
 	$(STACK) exec target/release/bench-cold-start
 	target/release/dedupe-quality
 	target/release/bench-summary

@@ -91,26 +91,34 @@ pub async fn find(db: &impl GenericClient, q: &str, standing: &str, offset: i64)
             Some((f, l)) => (format!("{}%", escape(f.trim())), format!("{}%", escape(l.trim()))),
             None => (String::new(), String::new()),
         };
-        db.query(
-            &format!(
-                "WITH hits AS (
-                     SELECT r.registration_id FROM conferences_events.exchange_registration r
-                      WHERE r.registration_id = $1
-                     UNION
-                     SELECT r.registration_id FROM conferences_events.exchange_registration r
-                      WHERE lower(btrim(r.email)) = lower($1)
-                     UNION
-                     SELECT r.registration_id FROM conferences_events.exchange_registration r
-                      WHERE lower(r.last_name) LIKE $2 OR lower(r.first_name) LIKE $2 OR lower(r.organization) LIKE $2
-                     UNION
-                     SELECT r.registration_id FROM conferences_events.exchange_registration r
-                      WHERE $3 <> '' AND lower(r.first_name) LIKE $3 AND lower(r.last_name) LIKE $4)
-                 SELECT {HIT_COLUMNS} FROM console.registration_trail t JOIN hits USING (registration_id)
-                  ORDER BY t.last_name, t.first_name, t.registration_id LIMIT $5 OFFSET $6"
-            ),
-            &[&q, &prefix, &first, &last, &limit, &offset],
-        )
-        .await?
+        // The matches are found on the table (its indexes), then read through the view by id:
+        // a join with the view would compute it for every registration.
+        let ids: Vec<String> = db
+            .query(
+                "SELECT r.registration_id FROM conferences_events.exchange_registration r
+                  WHERE r.registration_id IN (
+                      SELECT registration_id FROM conferences_events.exchange_registration WHERE registration_id = $1
+                      UNION SELECT registration_id FROM conferences_events.exchange_registration WHERE lower(btrim(email)) = lower($1)
+                      UNION SELECT registration_id FROM conferences_events.exchange_registration WHERE lower(last_name) LIKE $2
+                      UNION SELECT registration_id FROM conferences_events.exchange_registration WHERE lower(first_name) LIKE $2
+                      UNION SELECT registration_id FROM conferences_events.exchange_registration WHERE lower(organization) LIKE $2
+                      UNION SELECT registration_id FROM conferences_events.exchange_registration
+                             WHERE $3 <> '' AND lower(first_name) LIKE $3 AND lower(last_name) LIKE $4)
+                  ORDER BY lower(r.last_name), lower(r.first_name), r.registration_id LIMIT $5 OFFSET $6",
+                &[&q, &prefix, &first, &last, &limit, &offset],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut rows = db
+            .query(
+                &format!("SELECT {HIT_COLUMNS} FROM console.registration_trail t WHERE t.registration_id = ANY($1)"),
+                &[&ids],
+            )
+            .await?;
+        rows.sort_by_key(|r| ids.iter().position(|id| Some(id.as_str()) == r.get::<_, Option<&str>>(0)));
+        rows
     };
     Ok(rows.iter().map(hit).collect())
 }

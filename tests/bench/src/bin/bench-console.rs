@@ -1,0 +1,95 @@
+//! bench-console: every page of the operator console timed on a warehouse of real size (100,000
+//! registrations, 50,000 organisations, half of them unreviewed, 1,000,000 leads; a tenth with
+//! BENCH_QUICK=1). Each page is asked 3 times to warm up, then 20 times; its p95 is the time
+//! from request to the whole answer on loopback (an upper bound of the server's time). Goal:
+//! every page's p95 ≤ 100 ms. Figures in `target/bench/console.json`.
+
+use std::time::Instant;
+
+use integration_tests::{
+    bench_report::{BenchReport, Goal, size},
+    console_support::ConsoleHarness,
+};
+
+fn p95(mut ms: Vec<f64>) -> f64 {
+    ms.sort_by(f64::total_cmp);
+    ms[((ms.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(ms.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (registrations, organisations, leads) = (size(100_000), size(50_000), size(1_000_000));
+    let h = ConsoleHarness::start().await;
+    let started = Instant::now();
+    h.db.exec(&format!(
+        "INSERT INTO conferences_events.exchange_organizations (original_organization, clean_organization, reviewed)
+         SELECT 'Company ' || g, CASE WHEN g % 2 = 0 THEN 'Company ' || g || ' Inc' END, g % 2 = 0
+           FROM generate_series(1, {organisations}) g;
+         INSERT INTO integration.organization_name (original_organization, exchange_organization_id, suggested_clean, suggestion_score, alternatives)
+         SELECT original_organization, id, original_organization || ' Inc', 0.8, '[{{\"clean\": \"Other Co\", \"score\": 0.5}}]'
+           FROM conferences_events.exchange_organizations WHERE original_organization LIKE 'Company %';
+         INSERT INTO conferences_events.exchange_registration
+             (form_id, registration_id, first_name, last_name, organization, email, registration_type, approval_status, registration_status)
+         SELECT '5095980', 'R-' || g, 'first' || (g % 997), 'last' || (g % 5003), 'Company ' || (g % {organisations} + 1),
+                'user' || g || '@example.com', 'Supplier', CASE WHEN g % 10 = 0 THEN 'Pending' ELSE 'Approved' END, 'Active'
+           FROM generate_series(1, {registrations}) g;
+         INSERT INTO integration.meetmax_release (registration_id) SELECT 'R-' || g FROM generate_series(1, {registrations}, 3) g;
+         INSERT INTO integration.meetmax_sync (registration_id, state, meetmax_id)
+         SELECT 'R-' || g, CASE WHEN g % 30 = 1 THEN 'failed' ELSE 'synced' END, 'M' || g FROM generate_series(1, {registrations}, 3) g;
+         INSERT INTO leads.lead (lander_id, source, source_id, received_at, first_name, last_name, email, fields)
+         SELECT 'demo-accident-lp', 'endpoint', 'L-' || g, now() - (g || ' seconds')::interval, 'Lead', 'Person' || g,
+                'lead' || g || '@example.com', '{{\"case\": \"auto\"}}'
+           FROM generate_series(1, {leads}) g;
+         INSERT INTO integration.run (run_id, function_name, trigger, status, started_at, finished_at, notes)
+         SELECT gen_random_uuid(), 'formstack-intake', 'schedule', CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
+                now() - (g || ' minutes')::interval, now(), '[\"a note\"]'
+           FROM generate_series(1, 20000) g;
+         ANALYZE;"
+    ))
+    .await;
+    let seed_seconds = started.elapsed().as_secs_f64();
+    let mut operator = h.sign_in("operator@example.com").await;
+    let middle = registrations / 2;
+    let pages = [
+        ("today", "/".to_owned()),
+        ("trail_search_name", "/trail?q=last42".to_owned()),
+        ("trail_search_email", format!("/trail?q=user{middle}%40example.com")),
+        ("trail_search_company", "/trail?q=company+123".to_owned()),
+        ("trail_standing", "/trail?standing=awaiting_review".to_owned()),
+        ("trail", format!("/trail/R-{middle}")),
+        ("review", "/review".to_owned()),
+        ("review_page_100", "/review?page=100".to_owned()),
+        ("queues", "/queues".to_owned()),
+        ("runs", "/runs".to_owned()),
+        ("audit", "/audit".to_owned()),
+    ];
+    let mut report = BenchReport::new("console");
+    report
+        .parameter("registrations", registrations as f64)
+        .parameter("organisations", organisations as f64)
+        .parameter("leads", leads as f64)
+        .figure("seed_seconds", seed_seconds, "s", None);
+    let mut worst: f64 = 0.0;
+    for (name, path) in &pages {
+        for _ in 0..3 {
+            let answer = operator.get(path).await;
+            anyhow::ensure!(answer.status == 200, "{path}: {} {}", answer.status, answer.body);
+        }
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let answer = operator.get(path).await;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(answer.status == 200, "{path}: {}", answer.status);
+        }
+        let p = p95(times);
+        worst = worst.max(p);
+        report.figure(&format!("{name}_p95_ms"), p, "ms", None);
+    }
+    report.figure("page_p95_ms_max", worst, "ms", Some(Goal::AtMost(100.0)));
+    report.write()?;
+    println!("{}", report.table());
+    let missed = report.missed();
+    anyhow::ensure!(missed.is_empty(), "missed: {missed:?}");
+    Ok(())
+}
