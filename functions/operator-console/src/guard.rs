@@ -83,6 +83,7 @@ const FORM_LIMIT: usize = 256 * 1024;
 
 /// A state change must come from this origin (`Sec-Fetch-Site`, else `Origin`) and carry the
 /// session's token (`X-CSRF-Token` header, or the form's `csrf` field).
+#[allow(clippy::result_large_err)] // a refusal is a whole response, as axum handlers return it
 async fn checked_change(request: Request, public_url: &str, person: &Person) -> Result<Request, Response> {
     let refuse = |why: &str| Err((StatusCode::FORBIDDEN, format!("refused: {why}")).into_response());
     let headers = request.headers();

@@ -58,8 +58,11 @@ pub struct Issuer {
     groups_claim: String,
     http: VendorClient,
     discovery: OnceCell<Discovery>,
-    keys: RwLock<Option<(Instant, HashMap<String, RsaPublicKeyComponents<Vec<u8>>>)>>,
+    keys: RwLock<Option<(Instant, Keys)>>,
 }
+
+/// An issuer's RS256 keys by key id.
+pub type Keys = HashMap<String, RsaPublicKeyComponents<Vec<u8>>>;
 
 /// How long fetched keys are trusted before they are fetched again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
@@ -202,7 +205,7 @@ impl Issuer {
 }
 
 /// The RS256 signing keys of a JSON Web Key Set, by key id.
-pub fn rsa_keys(set: &serde_json::Value) -> HashMap<String, RsaPublicKeyComponents<Vec<u8>>> {
+pub fn rsa_keys(set: &serde_json::Value) -> Keys {
     set["keys"]
         .as_array()
         .into_iter()

@@ -32,7 +32,7 @@ pub struct Depths {
     pub problem: Option<String>,
 }
 
-fn aws(queue: &str, e: impl fmt::Debug + std::error::Error) -> ConsoleError {
+fn aws(queue: &str, e: impl std::error::Error) -> ConsoleError {
     ConsoleError::Aws(format!("SQS {queue}: {}", DisplayErrorContext(&e)))
 }
 

@@ -36,7 +36,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts (Debian package chromium-driver; `make test` installs it)");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let http = platform_vendors::tls::client_builder().unwrap().timeout(Duration::from_secs(60)).build().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
             if let Ok(r) = http.get(format!("{base}/status")).send().await

@@ -119,7 +119,11 @@ pub struct Visitor {
 impl Visitor {
     /// A visitor with no cookies.
     pub fn new(base: &str) -> Visitor {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let http = platform_vendors::tls::client_builder()
+            .unwrap()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Visitor { base: base.to_owned(), http, cookies: HashMap::new() }
     }
 
