@@ -131,21 +131,23 @@ CREATE INDEX IF NOT EXISTS exchange_organizations_unreviewed
 -- Where each registration stands on its way to MeetMax, and why: one row per registration.
 -- `standing` is one of excluded, in_meetmax, no_event, event_disabled, not_approved,
 -- type_not_sent, awaiting_review, awaiting_gate, failed, ineligible, queued; `reason` says it
--- in words. The console's registration trail reads this view.
+-- in words. The console's registration trail reads this view. Its rules are those of
+-- integration.meetmax_registration (the event of the form, the role rule of the type or '*',
+-- the organisation reviewed), written as plain joins so that a count over every registration
+-- is one pass over each table rather than a lookup per registration.
 CREATE VIEW console.registration_trail AS
-SELECT m.registration_id,
-       m.form_id,
-       m.first_name,
-       m.last_name,
-       m.email,
-       m.organization,
-       m.company AS meetmax_company,
-       m.organization_reviewed,
-       m.approval_status,
-       m.registration_status,
-       m.registration_type,
-       m.meetmax_event_id,
-       m.meetmax_status,
+SELECT r.registration_id,
+       r.form_id,
+       initcap(r.first_name) AS first_name,
+       initcap(r.last_name) AS last_name,
+       lower(btrim(r.email)) AS email,
+       r.organization,
+       org.reviewed AS organization_reviewed,
+       r.approval_status,
+       r.registration_status,
+       r.registration_type,
+       e.event_id AS meetmax_event_id,
+       r.meetmax_status,
        v.raw_id,
        v.received_at AS version_received_at,
        rel.released_at,
@@ -162,32 +164,39 @@ SELECT m.registration_id,
        st.standing,
        CASE st.standing
            WHEN 'excluded' THEN 'excluded by ' || coalesce(x.excluded_by, 'an operator') || ': ' || x.reason
-           WHEN 'in_meetmax' THEN 'in MeetMax as ' || coalesce(s.meetmax_id, m.meetmax_id, '?')
-           WHEN 'no_event' THEN 'form ' || coalesce(m.form_id, '?') || ' feeds no MeetMax event'
-           WHEN 'event_disabled' THEN 'MeetMax event ' || m.meetmax_event_id || ' is disabled'
-           WHEN 'not_approved' THEN 'held: approval ' || coalesce(m.approval_status, 'not set')
-                                    || ', registration ' || coalesce(m.registration_status, 'not set')
-           WHEN 'type_not_sent' THEN 'held: registration type ' || coalesce(m.registration_type, '(none)')
+           WHEN 'in_meetmax' THEN 'in MeetMax as ' || coalesce(s.meetmax_id, r.meetmax_id, '?')
+           WHEN 'no_event' THEN 'form ' || coalesce(r.form_id, '?') || ' feeds no MeetMax event'
+           WHEN 'event_disabled' THEN 'MeetMax event ' || e.event_id || ' is disabled'
+           WHEN 'not_approved' THEN 'held: approval ' || coalesce(r.approval_status, 'not set')
+                                    || ', registration ' || coalesce(r.registration_status, 'not set')
+           WHEN 'type_not_sent' THEN 'held: registration type ' || coalesce(r.registration_type, '(none)')
                                      || ' is not sent to MeetMax'
-           WHEN 'awaiting_review' THEN 'held: organisation "' || coalesce(m.organization, '') || '" awaits review'
+           WHEN 'awaiting_review' THEN 'held: organisation "' || coalesce(r.organization, '') || '" awaits review'
            WHEN 'awaiting_gate' THEN 'approved and reviewed; the next dedupe pass releases it'
            WHEN 'failed' THEN 'failed: ' || coalesce(s.error_class, '') || ': ' || coalesce(s.error, '')
            WHEN 'ineligible' THEN 'not sent: ' || coalesce(s.error, 'ineligible')
            ELSE 'released; waiting for meetmax-sync'
        END AS reason
-  FROM integration.meetmax_registration m
-  LEFT JOIN integration.registration_version v ON v.registration_id = m.registration_id
-  LEFT JOIN integration.meetmax_release rel ON rel.registration_id = m.registration_id
-  LEFT JOIN integration.meetmax_sync s ON s.registration_id = m.registration_id
-  LEFT JOIN integration.meetmax_exclusion x ON x.registration_id = m.registration_id
+  FROM conferences_events.exchange_registration r
+  LEFT JOIN integration.meetmax_event e ON e.form_id = r.form_id
+  LEFT JOIN integration.meetmax_role_rule exact
+         ON exact.form_id = r.form_id AND exact.registration_type = r.registration_type
+  LEFT JOIN integration.meetmax_role_rule anytype ON anytype.form_id = r.form_id AND anytype.registration_type = '*'
+  LEFT JOIN integration.registration_version v ON v.registration_id = r.registration_id
+  LEFT JOIN integration.meetmax_release rel ON rel.registration_id = r.registration_id
+  LEFT JOIN integration.meetmax_sync s ON s.registration_id = r.registration_id
+  LEFT JOIN integration.meetmax_exclusion x ON x.registration_id = r.registration_id
+ CROSS JOIN LATERAL (SELECT r.organization IN (SELECT o.original_organization FROM conferences_events.exchange_organizations o
+                                                WHERE o.reviewed) AS reviewed) org
  CROSS JOIN LATERAL (SELECT CASE
            WHEN x.registration_id IS NOT NULL THEN 'excluded'
            WHEN s.state = 'synced' THEN 'in_meetmax'
-           WHEN m.meetmax_event_id IS NULL THEN 'no_event'
-           WHEN NOT m.event_enabled THEN 'event_disabled'
-           WHEN NOT m.approved_active THEN 'not_approved'
-           WHEN NOT m.rule_send THEN 'type_not_sent'
-           WHEN m.company_source = 'clean' AND m.organization_reviewed IS NOT TRUE THEN 'awaiting_review'
+           WHEN e.form_id IS NULL THEN 'no_event'
+           WHEN NOT e.enabled THEN 'event_disabled'
+           WHEN NOT (r.approval_status = 'Approved' AND r.registration_status = 'Active') THEN 'not_approved'
+           WHEN NOT coalesce(exact.send, anytype.send, false) THEN 'type_not_sent'
+           WHEN coalesce(exact.company_source, anytype.company_source) = 'clean' AND org.reviewed IS NOT TRUE
+               THEN 'awaiting_review'
            WHEN rel.registration_id IS NULL THEN 'awaiting_gate'
            WHEN s.state = 'failed' THEN 'failed'
            WHEN s.state = 'ineligible' THEN 'ineligible'

@@ -44,27 +44,34 @@ pub struct Name {
 /// A page of the review queue: `PAGE_SIZE + 1` names from `offset`, those holding back the most
 /// registrations first; and how many names await review in all.
 pub async fn queue(db: &impl GenericClient, offset: i64) -> Result<(Vec<Name>, i64), ConsoleError> {
+    // The page is cut on the names and their counts alone (one aggregate of the approved
+    // registrations, hash-joined); the suggestions are read for the page's names only.
     let rows = db
         .query(
-            "WITH unreviewed AS (
-                 SELECT o.id, o.original_organization FROM conferences_events.exchange_organizations o
-                  WHERE o.reviewed IS NOT TRUE AND btrim(coalesce(o.original_organization, '')) <> ''),
-             waiting AS (
-                 SELECT r.organization, count(*) AS n FROM conferences_events.exchange_registration r
-                  WHERE r.approval_status = 'Approved' AND r.registration_status = 'Active'
-                    AND r.organization IN (SELECT original_organization FROM unreviewed)
-                  GROUP BY r.organization)
-             SELECT u.original_organization, n.suggested_clean, n.suggestion_score, coalesce(n.alternatives, '[]'),
-                    coalesce(w.n, 0), count(*) OVER ()
-               FROM unreviewed u
-               LEFT JOIN integration.organization_name n ON n.original_organization = u.original_organization
-               LEFT JOIN waiting w ON w.organization = u.original_organization
-              ORDER BY coalesce(w.n, 0) DESC, u.original_organization, u.id
-              LIMIT $1 OFFSET $2",
+            "WITH page AS (
+                 SELECT o.id, o.original_organization, coalesce(w.n, 0) AS waiting
+                   FROM conferences_events.exchange_organizations o
+                   LEFT JOIN (SELECT r.organization, count(*) AS n FROM conferences_events.exchange_registration r
+                               WHERE r.approval_status = 'Approved' AND r.registration_status = 'Active'
+                               GROUP BY r.organization) w ON w.organization = o.original_organization
+                  WHERE o.reviewed IS NOT TRUE AND btrim(coalesce(o.original_organization, '')) <> ''
+                  ORDER BY waiting DESC, o.original_organization, o.id
+                  LIMIT $1 OFFSET $2)
+             SELECT p.original_organization, n.suggested_clean, n.suggestion_score, coalesce(n.alternatives, '[]'), p.waiting
+               FROM page p
+               LEFT JOIN integration.organization_name n ON n.original_organization = p.original_organization
+              ORDER BY p.waiting DESC, p.original_organization, p.id",
             &[&(PAGE_SIZE + 1), &offset],
         )
         .await?;
-    let total = rows.first().map(|r| r.get::<_, i64>(5)).unwrap_or(0);
+    let total: i64 = db
+        .query_one(
+            "SELECT count(*) FROM conferences_events.exchange_organizations
+              WHERE reviewed IS NOT TRUE AND btrim(coalesce(original_organization, '')) <> ''",
+            &[],
+        )
+        .await?
+        .get(0);
     let names = rows
         .iter()
         .map(|r| {

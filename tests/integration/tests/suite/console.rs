@@ -337,3 +337,46 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn an_id_token_is_accepted_only_signed_by_the_issuer_for_this_client_unexpired_and_for_this_sign_in() {
+    use operator_console::oidc::Issuer;
+    use vendor_sandbox::oidc::sign;
+    let sandbox = vendor_sandbox::Sandbox::start_local().await.unwrap();
+    let iss = sandbox.oidc_issuer();
+    let issuer = Issuer::new(&iss, "client-a", "cognito:groups").unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": iss, "aud": "client-a", "sub": "s1", "exp": now + 600, "iat": now, "nonce": "n1",
+        "email": "Ops@Example.com", "email_verified": true, "cognito:groups": ["console-operator"]
+    });
+    let identity = issuer.verify(&sign(&claims), "n1", now).await.expect("a good token");
+    assert_eq!(identity.email, "ops@example.com");
+    assert_eq!(identity.groups, vec!["console-operator".to_owned()]);
+    let refused = |mut c: serde_json::Value, key: &str, value: serde_json::Value| {
+        c[key] = value;
+        c
+    };
+    let cases = [
+        ("another audience", refused(claims.clone(), "aud", "client-b".into())),
+        ("another issuer", refused(claims.clone(), "iss", "https://evil.example".into())),
+        ("expired", refused(claims.clone(), "exp", (now - 3600).into())),
+        ("another sign-in's nonce", refused(claims.clone(), "nonce", "n2".into())),
+        ("an unverified e-mail", refused(claims.clone(), "email_verified", false.into())),
+    ];
+    for (what, c) in cases {
+        assert!(issuer.verify(&sign(&c), "n1", now).await.is_err(), "{what} is refused");
+    }
+    // A token whose claims were changed after signing, or that claims no signature, is refused.
+    let good = sign(&claims);
+    let parts: Vec<&str> = good.split('.').collect();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let forged_claims = b64.encode(refused(claims.clone(), "email", "admin@example.com".into()).to_string());
+    let tampered = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
+    assert!(issuer.verify(&tampered, "n1", now).await.is_err(), "a changed token is refused");
+    let none = format!("{}.{}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    assert!(issuer.verify(&none, "n1", now).await.is_err(), "alg none is refused");
+    let hs = format!("{}.{}.{}", b64.encode(r#"{"alg":"HS256","kid":"sandbox-oidc-1"}"#), parts[1], parts[2]);
+    assert!(issuer.verify(&hs, "n1", now).await.is_err(), "another algorithm is refused");
+}
