@@ -85,6 +85,8 @@ pub struct Console {
     pub warehouse: Warehouse,
     /// The company-dedupe service: review decisions and the pass that releases them.
     pub dedupe: Dedupe,
+    /// The formstack-intake service: stored submissions mapped again (its `remap` command).
+    pub intake: platform_intake::Intake,
     /// SQS: depths, dead messages, redrive.
     pub sqs: aws_sdk_sqs::Client,
     /// Secrets Manager through the cache (the app client's secret).
@@ -98,25 +100,32 @@ pub type App = Arc<Console>;
 
 impl Console {
     /// Builds the console from the environment: [`Settings::from_env`], the warehouse variables,
-    /// `MEETMAX_QUEUE_URL` and `REVIEW_BUCKET` (as company-dedupe reads them).
+    /// `MEETMAX_QUEUE_URL` and `REVIEW_BUCKET` (as company-dedupe reads them), and
+    /// `FORMSTACK_SECRET_ID`, `DEDUPE_QUEUE_URL`, `LEAD_QUEUE_URL` (as formstack-intake reads them;
+    /// the console never reads the Formstack secret: a remap calls no vendor).
     pub async fn from_env(env: &Env) -> Result<Console, ConsoleError> {
         let settings = Settings::from_env(env)?;
         let dedupe = Dedupe::from_env(env).await?;
+        let mut intake =
+            platform_intake::Intake::from_env(env).await.map_err(|e| ConsoleError::Config(e.to_string()))?;
+        // One pool for the console: the intake's operations use the dedupe service's.
+        intake.warehouse = dedupe.warehouse.clone();
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| ConsoleError::Config(e.to_string()))?;
         let sdk = platform_aws::sdk_config().await;
         let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
-        Console::new(settings, dedupe, aws_sdk_sqs::Client::new(&sdk), secrets)
+        Console::new(settings, dedupe, intake, aws_sdk_sqs::Client::new(&sdk), secrets)
     }
 
     /// Builds the console from its parts (the warehouse is the dedupe service's).
     pub fn new(
         settings: Settings,
         dedupe: Dedupe,
+        intake: platform_intake::Intake,
         sqs: aws_sdk_sqs::Client,
         secrets: SecretsCache,
     ) -> Result<Console, ConsoleError> {
         let issuer = oidc::Issuer::new(&settings.issuer, &settings.client_id, &settings.groups_claim)?;
-        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, sqs, secrets, issuer })
+        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, intake, sqs, secrets, issuer })
     }
 
     /// The app client's secret, when the client is confidential.

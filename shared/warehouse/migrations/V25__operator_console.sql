@@ -229,6 +229,12 @@ BEGIN
         TO platform_console;
     GRANT INSERT ON conferences_events.exchange_organizations TO platform_console;
     GRANT USAGE ON SEQUENCE conferences_events.exchange_organizations_id_seq TO platform_console;
+    -- formstack-intake's remap (stored submissions mapped again into registrations and leads)
+    GRANT UPDATE ON integration.raw_submission TO platform_console;
+    GRANT INSERT, UPDATE ON conferences_events.exchange_registration, integration.registration_version,
+        leads.lead, leads.lander_field, integration.meetmax_status_history TO platform_console;
+    GRANT USAGE ON SEQUENCE conferences_events.exchange_registration_id_seq, leads.lead_id_seq,
+        integration.meetmax_status_history_id_seq TO platform_console;
 EXCEPTION WHEN insufficient_privilege THEN
     RAISE NOTICE 'platform_console role not created or granted: %', SQLERRM;
 END

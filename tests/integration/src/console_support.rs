@@ -68,7 +68,14 @@ impl ConsoleHarness {
             review_bucket: Some(bucket.clone()),
         };
         let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), std::time::Duration::from_secs(60));
-        let console = Console::new(settings, dedupe, aws_sdk_sqs::Client::new(&sdk), secrets).expect("console");
+        let intake_settings = platform_intake::IntakeSettings::from_env(&platform_runtime::Env::from_pairs([
+            ("FORMSTACK_SECRET_ID", "console-never-reads-it"),
+            ("FORMSTACK_API_URL", sandbox.formstack_api_url().as_str()),
+            ("DEDUPE_QUEUE_URL", queue.url.as_str()),
+        ]))
+        .expect("intake settings");
+        let intake = crate::build_intake(intake_settings, dedupe.warehouse.clone(), &sdk);
+        let console = Console::new(settings, dedupe, intake, aws_sdk_sqs::Client::new(&sdk), secrets).expect("console");
         tokio::spawn(async move {
             axum_serve(listener, operator_console::router(console)).await;
         });

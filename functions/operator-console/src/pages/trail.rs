@@ -227,6 +227,8 @@ pub struct Trail {
     pub excluded: bool,
     /// Whether it was released to meetmax-sync (a resync can be asked).
     pub released: bool,
+    /// Whether a stored submission of it awaits mapping or was refused by it (a remap can be asked).
+    pub unmapped: bool,
 }
 
 fn text_of(v: &serde_json::Value) -> String {
@@ -255,7 +257,7 @@ pub async fn read(db: &impl GenericClient, registration_id: &str) -> Result<Trai
         .await?
         .map(|r| r.get::<_, serde_json::Value>(0))
     else {
-        return Err(ConsoleError::NotFound(format!("no registration {registration_id:?}")));
+        return unmapped(db, registration_id).await;
     };
     let s = |k: &str| text_of(&t[k]);
     let path_keys = [
@@ -304,36 +306,7 @@ pub async fn read(db: &impl GenericClient, registration_id: &str) -> Result<Trai
         .map(|r| fields(&r.get::<_, serde_json::Value>(0)))
         .unwrap_or_default();
     let current_raw = t["raw_id"].as_i64();
-    let raw = db
-        .query(
-            "SELECT id, source, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), mapping_status,
-                    coalesce(mapping_error, ''), coalesce(run_id::text, ''),
-                    coalesce(parsed, CASE WHEN source = 'pull' THEN convert_from(raw_body, 'UTF8')::jsonb END)
-               FROM integration.raw_submission
-              WHERE submission_id = $1 AND ($2::text IS NULL OR form_id = $2)
-              ORDER BY id DESC LIMIT 20",
-            &[&registration_id, &t["form_id"].as_str()],
-        )
-        .await?;
-    let raw = raw
-        .iter()
-        .map(|r| {
-            let body: Option<serde_json::Value> = r.get(6);
-            let id: i64 = r.get(0);
-            RawVersion {
-                id,
-                source: r.get(1),
-                received: r.get(2),
-                status: r.get(3),
-                error: r.get(4),
-                run_id: r.get(5),
-                current: Some(id) == current_raw,
-                body: body
-                    .map(|b| serde_json::to_string_pretty(&redact::json(&b)).unwrap_or_default())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
+    let raw = raw_versions(db, registration_id, t["form_id"].as_str(), current_raw).await?;
     let history = db
         .query(
             "SELECT to_char(replaced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), status
@@ -371,12 +344,84 @@ pub async fn read(db: &impl GenericClient, registration_id: &str) -> Result<Trai
         path,
         row: fields(&redact::json(&row)),
         company,
-        raw,
         history,
         runs,
         audit,
         excluded: !t["exclusion_reason"].is_null(),
         released: !t["released_at"].is_null(),
+        unmapped: raw.iter().any(|r| r.status == "pending" || r.status == "error"),
+        raw,
+    })
+}
+
+/// The stored submissions of `registration_id` (of `form_id`, when known), newest first.
+async fn raw_versions(
+    db: &impl GenericClient,
+    registration_id: &str,
+    form_id: Option<&str>,
+    current_raw: Option<i64>,
+) -> Result<Vec<RawVersion>, ConsoleError> {
+    let raw = db
+        .query(
+            "SELECT id, source, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), mapping_status,
+                    coalesce(mapping_error, ''), coalesce(run_id::text, ''),
+                    coalesce(parsed, CASE WHEN source = 'pull' THEN convert_from(raw_body, 'UTF8')::jsonb END)
+               FROM integration.raw_submission
+              WHERE submission_id = $1 AND ($2::text IS NULL OR form_id = $2)
+              ORDER BY id DESC LIMIT 20",
+            &[&registration_id, &form_id],
+        )
+        .await?;
+    let raw: Vec<RawVersion> = raw
+        .iter()
+        .map(|r| {
+            let body: Option<serde_json::Value> = r.get(6);
+            let id: i64 = r.get(0);
+            RawVersion {
+                id,
+                source: r.get(1),
+                received: r.get(2),
+                status: r.get(3),
+                error: r.get(4),
+                run_id: r.get(5),
+                current: Some(id) == current_raw,
+                body: body
+                    .map(|b| serde_json::to_string_pretty(&redact::json(&b)).unwrap_or_default())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(raw)
+}
+
+/// The trail of a submission that made no registration row: refused by the mapping, or not
+/// mapped yet.
+async fn unmapped(db: &impl GenericClient, registration_id: &str) -> Result<Trail, ConsoleError> {
+    let raw = raw_versions(db, registration_id, None, None).await?;
+    let Some(latest) = raw.first() else {
+        return Err(ConsoleError::NotFound(format!("no registration or stored submission {registration_id:?}")));
+    };
+    let reason = if latest.status == "error" {
+        format!("not a registration: its submission was refused by the mapping: {}", latest.error)
+    } else {
+        format!("not a registration yet: its submission is {}", latest.status)
+    };
+    let filter = audit::Filter { target: format!("registration:{registration_id}"), ..Default::default() };
+    Ok(Trail {
+        registration_id: registration_id.to_owned(),
+        name: String::new(),
+        standing: "unmapped".into(),
+        reason,
+        path: Vec::new(),
+        row: Vec::new(),
+        company: Vec::new(),
+        history: Vec::new(),
+        runs: Vec::new(),
+        audit: audit::list(db, &filter, 20).await?,
+        excluded: false,
+        released: false,
+        unmapped: raw.iter().any(|r| r.status == "pending" || r.status == "error"),
+        raw,
     })
 }
 
@@ -418,8 +463,45 @@ pub async fn act(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let notice = perform(app, person, registration_id.clone(), action, form.reason).await?;
+    let notice = if action == "remap" {
+        remap(app, person, registration_id.clone()).await?
+    } else {
+        perform(app, person, registration_id.clone(), action, form.reason).await?
+    };
     Ok(done(&format!("/trail/{}", urlencode(&registration_id)), &notice))
+}
+
+/// The `remap` command of formstack-intake for the registration's form: its stored submissions
+/// left pending or refused by the mapping are mapped again (after a fix to the form's
+/// configuration); the changed registrations go on to company-dedupe as usual. Audited with
+/// the run's counts.
+pub async fn remap(app: App, person: Person, registration_id: String) -> Result<String, ConsoleError> {
+    let form_id: Option<String> = {
+        let conn = app.warehouse.conn().await?;
+        conn.query_opt(
+            "SELECT form_id FROM integration.raw_submission WHERE submission_id = $1 ORDER BY id DESC LIMIT 1",
+            &[&registration_id],
+        )
+        .await?
+        .map(|r| r.get(0))
+    };
+    let Some(form_id) = form_id else {
+        return Err(ConsoleError::BadRequest("no stored submission of this registration: nothing to map again".into()));
+    };
+    let outcome = app.intake.remap(true, Some(&form_id)).await;
+    let text = match &outcome {
+        Ok(r) => format!(
+            "form {form_id}: {} mapped, {} refused by the mapping, {} inserted, {} updated",
+            r.mapped, r.mapping_errors, r.inserted, r.updated
+        ),
+        Err(e) => format!("failed: {e}"),
+    };
+    let conn = app.warehouse.conn().await?;
+    let target = format!("registration:{registration_id}");
+    let parameters = serde_json::json!({"form_id": form_id, "include_errors": true});
+    audit::record(&**conn, &person.email, "remap", &target, &parameters, None, None, &text).await?;
+    outcome.map_err(|e| ConsoleError::Aws(e.to_string()))?;
+    Ok(text)
 }
 
 /// Announces the registration to meetmax-sync through the outbox (sent after commit).

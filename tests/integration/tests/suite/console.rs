@@ -380,3 +380,42 @@ async fn an_id_token_is_accepted_only_signed_by_the_issuer_for_this_client_unexp
     let hs = format!("{}.{}.{}", b64.encode(r#"{"alg":"HS256","kid":"sandbox-oidc-1"}"#), parts[1], parts[2]);
     assert!(issuer.verify(&hs, "n1", now).await.is_err(), "another algorithm is refused");
 }
+
+#[tokio::test]
+async fn a_submission_refused_by_the_mapping_is_explained_and_remapped_from_its_trail() {
+    let h = ConsoleHarness::start().await;
+    // formstack-intake pulls the demo form: submission 1500000099 is refused ("lots" meetings).
+    h.sandbox.load_formstack(vendor_sandbox::fixtures::demo_fixture()).await;
+    let secret = integration_tests::new_secret(
+        &h.sdk,
+        &serde_json::json!({"api_token": vendor_sandbox::fixtures::DEMO_TOKEN, "webhook_hmac_keys": {}}),
+    )
+    .await;
+    let settings = platform_intake::IntakeSettings::from_env(&platform_runtime::Env::from_pairs([
+        ("FORMSTACK_SECRET_ID", secret.as_str()),
+        ("FORMSTACK_API_URL", h.sandbox.formstack_api_url().as_str()),
+        ("DEDUPE_QUEUE_URL", h.queue.url.as_str()),
+    ]))
+    .unwrap();
+    let intake = integration_tests::build_intake(settings, h.db.warehouse.clone(), &h.sdk);
+    intake.pull("test", false).await.unwrap();
+    let mut operator = h.sign_in("operator@example.com").await;
+    let page = operator.get("/trail/1500000099").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("refused by the mapping: field 117 (meetings)"), "{}", page.body);
+    assert!(page.body.contains("id=\"remap\""));
+    // The configuration is fixed by SQL (meetings no longer mapped), then remapped from the page.
+    h.db.exec("DELETE FROM integration.form_field_map WHERE form_id = '5095980' AND field_id = '117'").await;
+    let csrf = Visitor::csrf_of(&page);
+    let done = operator.post("/trail/1500000099/remap", &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let rows: i64 = h
+        .db
+        .scalar("SELECT count(*) FROM conferences_events.exchange_registration WHERE registration_id = '1500000099'")
+        .await;
+    assert_eq!(rows, 1, "the registration is there now");
+    let outcome: String = h.db.scalar("SELECT outcome FROM console.audit WHERE action = 'remap'").await;
+    assert!(outcome.starts_with("form 5095980: 1 mapped, 0 refused"), "{outcome}");
+    let page = operator.get("/trail/1500000099").await;
+    assert!(!page.body.contains("not a registration"), "the trail now shows the registration: {}", page.body);
+}

@@ -20,7 +20,15 @@ const LINKS: [(&str, &[&str]); 8] = [
     ("meetmax-sync", &["platform-meetmax"]),
     (
         "operator-console",
-        &["aws-sdk-s3", "aws-sdk-sqs", "calamine", "platform-dedupe", "platform-workbook", "rust_xlsxwriter"],
+        &[
+            "aws-sdk-s3",
+            "aws-sdk-sqs",
+            "calamine",
+            "platform-dedupe",
+            "platform-intake",
+            "platform-workbook",
+            "rust_xlsxwriter",
+        ],
     ),
     ("session-register", &["platform-connectors"]),
     (
