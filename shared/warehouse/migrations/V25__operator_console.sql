@@ -208,7 +208,11 @@ SELECT r.registration_id,
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'platform_console') THEN
-        CREATE ROLE platform_console NOLOGIN;
+        BEGIN
+            CREATE ROLE platform_console NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL; -- roles belong to the server: a database migrated at the same moment made it
+        END;
     END IF;
     GRANT USAGE ON SCHEMA console, integration, conferences_events, connector, leads TO platform_console;
     GRANT SELECT ON ALL TABLES IN SCHEMA integration, conferences_events, connector, leads TO platform_console;

@@ -195,6 +195,7 @@ struct TodayPage {
     notice: Option<String>,
     picture: Picture,
     queues: Vec<Depths>,
+    as_of: String,
 }
 
 /// `GET /`.
@@ -205,7 +206,13 @@ pub async fn page(
 ) -> Result<Response, ConsoleError> {
     let conn = app.warehouse.conn().await?;
     let (picture, queues) = tokio::join!(picture(&**conn), queues::depths(&app));
-    let page =
-        TodayPage { chrome: Chrome::new("Today", &person, "today"), notice: n.notice, picture: picture?, queues };
+    let as_of = chrono::Utc::now().format("%H:%M:%S").to_string();
+    let page = TodayPage {
+        chrome: Chrome::new("Today", &person, "today"),
+        notice: n.notice,
+        picture: picture?,
+        queues,
+        as_of,
+    };
     Ok(render(&page))
 }

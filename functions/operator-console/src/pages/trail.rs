@@ -120,7 +120,34 @@ pub async fn find(db: &impl GenericClient, q: &str, standing: &str, offset: i64)
         rows.sort_by_key(|r| ids.iter().position(|id| Some(id.as_str()) == r.get::<_, Option<&str>>(0)));
         rows
     };
-    Ok(rows.iter().map(hit).collect())
+    let mut hits: Vec<Hit> = rows.iter().map(hit).collect();
+    // A submission id whose submission made no registration (the mapping refused it): its trail says why.
+    if hits.is_empty() && offset == 0 && !q.is_empty() {
+        let stored = db
+            .query_opt(
+                "SELECT submission_id, mapping_status, coalesce(mapping_error, '') FROM integration.raw_submission
+                  WHERE submission_id = $1 ORDER BY id DESC LIMIT 1",
+                &[&q],
+            )
+            .await?;
+        if let Some(r) = stored {
+            let status: String = r.get(1);
+            let error: String = r.get(2);
+            hits.push(Hit {
+                registration_id: r.get(0),
+                name: String::new(),
+                email: String::new(),
+                organization: String::new(),
+                standing: "unmapped".into(),
+                reason: if status == "error" {
+                    format!("refused by the mapping: {error}")
+                } else {
+                    format!("submission {status}")
+                },
+            });
+        }
+    }
+    Ok(hits)
 }
 
 #[derive(Template)]

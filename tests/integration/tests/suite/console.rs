@@ -400,6 +400,8 @@ async fn a_submission_refused_by_the_mapping_is_explained_and_remapped_from_its_
     let intake = integration_tests::build_intake(settings, h.db.warehouse.clone(), &h.sdk);
     intake.pull("test", false).await.unwrap();
     let mut operator = h.sign_in("operator@example.com").await;
+    let found = operator.get("/trail?q=1500000099").await;
+    assert!(found.body.contains("/trail/1500000099"), "an unmapped submission is found by its id");
     let page = operator.get("/trail/1500000099").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("refused by the mapping: field 117 (meetings)"), "{}", page.body);
