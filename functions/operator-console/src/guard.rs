@@ -167,7 +167,7 @@ pub async fn callback(
         .await?;
     let mut conn = app.warehouse.conn().await?;
     let tx = audit::begin(&mut conn).await?;
-    let Some(role) = session::role_of(&tx, &identity.email, &identity.groups).await? else {
+    let Some(role) = session::role_of(&tx, &identity).await? else {
         audit::record(
             &tx,
             &identity.email,

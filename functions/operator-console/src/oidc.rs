@@ -48,6 +48,9 @@ pub struct Identity {
     pub email: String,
     /// The groups of the configured claim (empty when absent).
     pub groups: Vec<String>,
+    /// Whether the issuer says it verified the e-mail (`email_verified: true`); only then does
+    /// the allow-list, which is keyed by e-mail, count.
+    pub email_verified: bool,
 }
 
 /// One issuer and one client of it, reused across requests.
@@ -324,10 +327,11 @@ pub fn check_claims(
     if claims["email_verified"] == false || claims["email_verified"] == "false" {
         return refuse("the e-mail is not verified".into());
     }
+    let email_verified = claims["email_verified"] == true || claims["email_verified"] == "true";
     let groups = match &claims[groups_claim] {
         serde_json::Value::Array(list) => list.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect(),
         serde_json::Value::String(g) => g.split([',', ' ']).filter(|g| !g.is_empty()).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    Ok(Identity { subject: claims["sub"].as_str().unwrap_or("").to_owned(), email, groups })
+    Ok(Identity { subject: claims["sub"].as_str().unwrap_or("").to_owned(), email, groups, email_verified })
 }

@@ -30,9 +30,15 @@ pub enum Role {
 }
 
 impl Role {
-    /// The role named `name` (`viewer`, `operator`, `admin`, with or without a `console-` prefix).
+    /// The role of a group of the ID token: only `console-viewer`, `console-operator` and
+    /// `console-admin` count (an issuer's own `admin` group is not the console's).
+    pub fn of_group(group: &str) -> Option<Role> {
+        Role::parse(group.trim().strip_prefix("console-")?)
+    }
+
+    /// The role named `name` (`viewer`, `operator`, `admin`), as the allow-list holds it.
     pub fn parse(name: &str) -> Option<Role> {
-        match name.trim().to_ascii_lowercase().trim_start_matches("console-") {
+        match name.trim().to_ascii_lowercase().as_str() {
             "viewer" => Some(Role::Viewer),
             "operator" => Some(Role::Operator),
             "admin" => Some(Role::Admin),
@@ -92,11 +98,15 @@ fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// The role a person gets: the highest of their groups' and of the allow-list's, if any.
-pub async fn role_of(db: &impl GenericClient, email: &str, groups: &[String]) -> Result<Option<Role>, ConsoleError> {
-    let listed: Option<String> =
-        db.query_opt("SELECT role FROM console.person WHERE email = $1", &[&email]).await?.map(|r| r.get(0));
-    Ok(groups.iter().filter_map(|g| Role::parse(g)).chain(listed.as_deref().and_then(Role::parse)).max())
+/// The role a person gets: the highest of their groups' and, when the issuer verified their
+/// e-mail, of the allow-list's (an unverified address could be anyone's).
+pub async fn role_of(db: &impl GenericClient, identity: &crate::oidc::Identity) -> Result<Option<Role>, ConsoleError> {
+    let listed: Option<String> = if identity.email_verified {
+        db.query_opt("SELECT role FROM console.person WHERE email = $1", &[&identity.email]).await?.map(|r| r.get(0))
+    } else {
+        None
+    };
+    Ok(identity.groups.iter().filter_map(|g| Role::of_group(g)).chain(listed.as_deref().and_then(Role::parse)).max())
 }
 
 /// Opens a session; returns the cookie's token.
@@ -178,8 +188,15 @@ pub async fn take_login(
 
 /// A path inside the console to return to after sign-in (anything else returns to `/`).
 pub fn local_path(next: Option<&str>) -> String {
+    // A bare path of printable characters: no scheme, no host (`//`, or `/\t/` which browsers
+    // read as `//`), no backslash, nothing a browser would drop or rewrite.
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains("://")
+                && p.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
             p.to_owned()
         }
         _ => "/".to_owned(),
@@ -189,4 +206,36 @@ pub fn local_path(next: Option<&str>) -> String {
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bare_path_of_this_console_is_returned_to() {
+        for ok in ["/", "/review?page=2", "/trail/R-1"] {
+            assert_eq!(local_path(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a b",
+            "review",
+            "/x?u=http://e",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn only_the_consoles_groups_give_a_role() {
+        assert_eq!(Role::of_group("console-operator"), Some(Role::Operator));
+        assert_eq!(Role::of_group("admin"), None);
+        assert_eq!(Role::of_group("console-root"), None);
+        assert_eq!(Role::parse("viewer"), Some(Role::Viewer));
+    }
 }

@@ -50,7 +50,10 @@ CREATE TABLE console.audit (
     parameters jsonb NOT NULL DEFAULT '{}',
     before jsonb,
     after jsonb,
-    outcome text NOT NULL
+    outcome text NOT NULL,
+    -- the database user who wrote the row (the console's login for its actions): an actor named
+    -- by SQL (`SET console.actor`) can be told from the console's own
+    db_user text NOT NULL DEFAULT session_user
 );
 CREATE INDEX audit_at ON console.audit (at DESC, id DESC);
 CREATE INDEX audit_actor ON console.audit (actor, at DESC);
@@ -129,12 +132,14 @@ CREATE INDEX IF NOT EXISTS exchange_organizations_unreviewed
     ON conferences_events.exchange_organizations (id) WHERE reviewed IS NOT TRUE;
 
 -- Where each registration stands on its way to MeetMax, and why: one row per registration.
--- `standing` is one of excluded, in_meetmax, no_event, event_disabled, not_approved,
--- type_not_sent, awaiting_review, awaiting_gate, failed, ineligible, queued; `reason` says it
--- in words. The console's registration trail reads this view. Its rules are those of
--- integration.meetmax_registration (the event of the form, the role rule of the type or '*',
--- the organisation reviewed), written as plain joins so that a count over every registration
--- is one pass over each table rather than a lookup per registration.
+-- `standing` is one of in_meetmax, excluded, no_event, event_disabled, not_approved,
+-- type_not_sent, no_company, awaiting_review, awaiting_gate, failed, ineligible, queued;
+-- `reason` says it in words. The console's registration trail reads this view.
+-- The role rule is chosen as integration.meetmax_registration chooses it (V9: for the type, then
+-- for '*'; a matching conditional rule before the unconditional one, then by priority), and
+-- "organisation reviewed" is what the gate reads (a reviewed row of that spelling). They are
+-- written as joins a count over every registration can hash (the unconditional rules), with a
+-- lookup per registration only into the conditional rules.
 CREATE VIEW console.registration_trail AS
 SELECT r.registration_id,
        r.form_id,
@@ -153,7 +158,7 @@ SELECT r.registration_id,
        rel.released_at,
        rel.run_id AS release_run_id,
        s.state AS sync_state,
-       s.meetmax_id,
+       coalesce(s.meetmax_id, r.meetmax_id) AS meetmax_id,
        s.attempts AS sync_attempts,
        s.error_class AS sync_error_class,
        s.error AS sync_error,
@@ -163,16 +168,18 @@ SELECT r.registration_id,
        x.excluded_by,
        st.standing,
        CASE st.standing
-           WHEN 'excluded' THEN 'excluded by ' || coalesce(x.excluded_by, 'an operator') || ': ' || x.reason
            WHEN 'in_meetmax' THEN 'in MeetMax as ' || coalesce(s.meetmax_id, r.meetmax_id, '?')
+                                  || coalesce('; kept out of further syncs: ' || x.reason, '')
+           WHEN 'excluded' THEN 'excluded by ' || coalesce(x.excluded_by, 'an operator') || ': ' || x.reason
            WHEN 'no_event' THEN 'form ' || coalesce(r.form_id, '?') || ' feeds no MeetMax event'
            WHEN 'event_disabled' THEN 'MeetMax event ' || e.event_id || ' is disabled'
            WHEN 'not_approved' THEN 'held: approval ' || coalesce(r.approval_status, 'not set')
                                     || ', registration ' || coalesce(r.registration_status, 'not set')
            WHEN 'type_not_sent' THEN 'held: registration type ' || coalesce(r.registration_type, '(none)')
                                      || ' is not sent to MeetMax'
-           WHEN 'awaiting_review' THEN 'held: organisation "' || coalesce(r.organization, '') || '" awaits review'
-           WHEN 'awaiting_gate' THEN 'approved and reviewed; the next dedupe pass releases it'
+           WHEN 'no_company' THEN 'held: no company was given, and its role takes the reviewed company name'
+           WHEN 'awaiting_review' THEN 'held: organisation "' || r.organization || '" awaits review'
+           WHEN 'awaiting_gate' THEN 'approved and settled; the next dedupe pass releases it'
            WHEN 'failed' THEN 'failed: ' || coalesce(s.error_class, '') || ': ' || coalesce(s.error, '')
            WHEN 'ineligible' THEN 'not sent: ' || coalesce(s.error, 'ineligible')
            ELSE 'released; waiting for meetmax-sync'
@@ -180,23 +187,42 @@ SELECT r.registration_id,
   FROM conferences_events.exchange_registration r
   LEFT JOIN integration.meetmax_event e ON e.form_id = r.form_id
   LEFT JOIN integration.meetmax_role_rule exact
-         ON exact.form_id = r.form_id AND exact.registration_type = r.registration_type
-  LEFT JOIN integration.meetmax_role_rule anytype ON anytype.form_id = r.form_id AND anytype.registration_type = '*'
+         ON exact.form_id = r.form_id AND exact.registration_type = r.registration_type AND exact.condition_column IS NULL
+  LEFT JOIN integration.meetmax_role_rule anytype
+         ON anytype.form_id = r.form_id AND anytype.registration_type = '*' AND anytype.condition_column IS NULL
+  LEFT JOIN LATERAL (
+        SELECT x.registration_type, x.send, x.company_source FROM integration.meetmax_role_rule x
+         WHERE x.form_id = r.form_id AND (x.registration_type = r.registration_type OR x.registration_type = '*')
+           AND x.condition_column IS NOT NULL
+           AND lower(btrim(to_jsonb(r) ->> x.condition_column))
+               = ANY (SELECT lower(btrim(val)) FROM unnest(x.condition_values) AS val)
+         ORDER BY x.registration_type = '*', x.priority
+         LIMIT 1) cond ON true
   LEFT JOIN integration.registration_version v ON v.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_release rel ON rel.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_sync s ON s.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_exclusion x ON x.registration_id = r.registration_id
- CROSS JOIN LATERAL (SELECT r.organization IN (SELECT o.original_organization FROM conferences_events.exchange_organizations o
-                                                WHERE o.reviewed) AS reviewed) org
+ CROSS JOIN LATERAL (SELECT
+           CASE WHEN cond.registration_type <> '*' THEN cond.send
+                WHEN exact.rule_id IS NOT NULL THEN exact.send
+                WHEN cond.registration_type IS NOT NULL THEN cond.send
+                ELSE anytype.send END AS send,
+           CASE WHEN cond.registration_type <> '*' THEN cond.company_source
+                WHEN exact.rule_id IS NOT NULL THEN exact.company_source
+                WHEN cond.registration_type IS NOT NULL THEN cond.company_source
+                ELSE anytype.company_source END AS company_source,
+           r.organization IN (SELECT o.original_organization FROM conferences_events.exchange_organizations o
+                               WHERE o.reviewed) AS reviewed) org
  CROSS JOIN LATERAL (SELECT CASE
+           WHEN s.state = 'synced' OR (s.registration_id IS NULL AND nullif(btrim(r.meetmax_id), '') IS NOT NULL)
+               THEN 'in_meetmax'
            WHEN x.registration_id IS NOT NULL THEN 'excluded'
-           WHEN s.state = 'synced' THEN 'in_meetmax'
            WHEN e.form_id IS NULL THEN 'no_event'
            WHEN NOT e.enabled THEN 'event_disabled'
            WHEN NOT (r.approval_status = 'Approved' AND r.registration_status = 'Active') THEN 'not_approved'
-           WHEN NOT coalesce(exact.send, anytype.send, false) THEN 'type_not_sent'
-           WHEN coalesce(exact.company_source, anytype.company_source) = 'clean' AND org.reviewed IS NOT TRUE
-               THEN 'awaiting_review'
+           WHEN NOT coalesce(org.send, false) THEN 'type_not_sent'
+           WHEN org.company_source = 'clean' AND btrim(coalesce(r.organization, '')) = '' THEN 'no_company'
+           WHEN org.company_source = 'clean' AND org.reviewed IS NOT TRUE THEN 'awaiting_review'
            WHEN rel.registration_id IS NULL THEN 'awaiting_gate'
            WHEN s.state = 'failed' THEN 'failed'
            WHEN s.state = 'ineligible' THEN 'ineligible'
@@ -214,9 +240,19 @@ BEGIN
             NULL; -- roles belong to the server: a database migrated at the same moment made it
         END;
     END IF;
+    -- The functions' login (the migrating user) may take the role (DATABASE_ROLE).
+    EXECUTE format('GRANT platform_console TO %I', current_user);
     GRANT USAGE ON SCHEMA console, integration, conferences_events, connector, leads TO platform_console;
-    GRANT SELECT ON ALL TABLES IN SCHEMA integration, conferences_events, connector, leads TO platform_console;
-    REVOKE SELECT ON connector.register_app FROM platform_console;
+    -- What the pages read (no lead, no connector record, no credentials table).
+    GRANT SELECT ON integration.run, integration.raw_submission, integration.registration_version,
+        integration.organization_name, integration.setting, integration.form_config, integration.form_field_map,
+        integration.form_field_label, integration.meetmax_event, integration.meetmax_role_rule,
+        integration.meetmax_release, integration.meetmax_sync, integration.meetmax_exclusion,
+        integration.meetmax_status_history, integration.outbox, integration.pull_cursor,
+        conferences_events.exchange_registration, conferences_events.exchange_organizations,
+        connector.stream_run, leads.integration, leads.export_subscription, leads.export, leads.delivery,
+        leads.lander, leads.lander_field
+        TO platform_console;
     GRANT SELECT, INSERT ON console.audit TO platform_console;
     GRANT USAGE ON SEQUENCE console.audit_id_seq TO platform_console;
     GRANT SELECT ON console.person, console.registration_trail TO platform_console;
@@ -227,18 +263,21 @@ BEGIN
     GRANT INSERT, DELETE ON integration.meetmax_exclusion TO platform_console;
     GRANT UPDATE ON integration.meetmax_sync TO platform_console;
     GRANT INSERT, UPDATE ON integration.outbox TO platform_console;
-    GRANT USAGE ON SEQUENCE integration.outbox_id_seq TO platform_console;
     -- a dedupe pass after reviews (new names, the gate, the run record)
     GRANT INSERT, UPDATE ON integration.organization_name, integration.meetmax_release, integration.run
         TO platform_console;
     GRANT INSERT ON conferences_events.exchange_organizations TO platform_console;
-    GRANT USAGE ON SEQUENCE conferences_events.exchange_organizations_id_seq TO platform_console;
     -- formstack-intake's remap (stored submissions mapped again into registrations and leads)
     GRANT UPDATE ON integration.raw_submission TO platform_console;
     GRANT INSERT, UPDATE ON conferences_events.exchange_registration, integration.registration_version,
         leads.lead, leads.lander_field, integration.meetmax_status_history TO platform_console;
-    GRANT USAGE ON SEQUENCE conferences_events.exchange_registration_id_seq, leads.lead_id_seq,
-        integration.meetmax_status_history_id_seq TO platform_console;
+    -- the sequences of the tables it inserts into, whatever their names (production's may differ)
+    EXECUTE (SELECT 'GRANT USAGE ON SEQUENCE ' || string_agg(seq, ', ') || ' TO platform_console'
+               FROM (SELECT pg_get_serial_sequence(t, 'id') AS seq
+                       FROM unnest(ARRAY['integration.outbox', 'conferences_events.exchange_organizations',
+                                         'conferences_events.exchange_registration', 'leads.lead',
+                                         'integration.meetmax_status_history']) AS t) q
+              WHERE seq IS NOT NULL);
 EXCEPTION WHEN insufficient_privilege THEN
     RAISE NOTICE 'platform_console role not created or granted: %', SQLERRM;
 END

@@ -421,3 +421,46 @@ async fn a_submission_refused_by_the_mapping_is_explained_and_remapped_from_its_
     let page = operator.get("/trail/1500000099").await;
     assert!(!page.body.contains("not a registration"), "the trail now shows the registration: {}", page.body);
 }
+
+#[tokio::test]
+async fn the_trail_chooses_the_role_rule_as_meetmax_sync_does() {
+    let h = ConsoleHarness::start().await;
+    h.db.exec(JANE).await;
+    // A conditional rule for suppliers who answered "No" to one-on-one meetings: not sent; and a
+    // second conditional rule of lower priority that must not make a second row.
+    h.db.exec(
+        "INSERT INTO integration.meetmax_role_rule
+             (form_id, registration_type, attendee_role, company_source, send, condition_column, condition_values, priority)
+         VALUES ('5095980', 'Supplier', 'X', 'typed', false, 'one_one', '{no}', 0),
+                ('5095980', 'Supplier', 'Y', 'typed', true, 'one_one', '{No, maybe}', 1);
+         INSERT INTO conferences_events.exchange_registration
+             (form_id, registration_id, first_name, last_name, organization, registration_type, one_one, approval_status, registration_status)
+         VALUES ('5095980', 'reg-no', 'a', 'b', 'Acme Widgets', 'Supplier', ' No ', 'Approved', 'Active'),
+                ('5095980', 'reg-blank', 'c', 'd', '  ', 'Supplier', 'Yes', 'Approved', 'Active');",
+    )
+    .await;
+    let rows: i64 = h.db.scalar("SELECT count(*) FROM console.registration_trail").await;
+    let ids: i64 = h.db.scalar("SELECT count(DISTINCT registration_id) FROM console.registration_trail").await;
+    assert_eq!(rows, ids, "one row per registration");
+    let disagreements: i64 = h
+        .db
+        .scalar(
+            "SELECT count(*) FROM console.registration_trail t JOIN integration.meetmax_registration m USING (registration_id)
+              WHERE m.approved_active AND m.meetmax_event_id IS NOT NULL
+                AND (t.standing = 'type_not_sent') <> NOT m.rule_send",
+        )
+        .await;
+    assert_eq!(disagreements, 0, "the trail's sent-or-not is meetmax-sync's");
+    let standing = |id: &'static str| {
+        let db = &h.db;
+        async move {
+            db.scalar::<String>(&format!(
+                "SELECT standing FROM console.registration_trail WHERE registration_id = '{id}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(standing("reg-no").await, "type_not_sent");
+    assert_eq!(standing("reg-jane").await, "awaiting_review");
+    assert_eq!(standing("reg-blank").await, "no_company", "a blank company is not a name to review");
+}
