@@ -66,6 +66,8 @@ pub struct Entry {
     pub after: Option<String>,
     /// The outcome.
     pub outcome: String,
+    /// The database user who wrote it.
+    pub db_user: String,
 }
 
 /// Filters of the audit page (each a prefix match, empty: any).
@@ -80,6 +82,9 @@ pub struct Filter {
     /// Target.
     #[serde(default)]
     pub target: String,
+    /// The target exactly, not as a prefix (a registration's own entries).
+    #[serde(default)]
+    pub exact_target: bool,
     /// Only entries older than this id (the next page).
     pub before: Option<i64>,
 }
@@ -90,13 +95,22 @@ pub async fn list(db: &impl GenericClient, filter: &Filter, limit: i64) -> Resul
     let rows = db
         .query(
             "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), actor, source, action, target,
-                    parameters::text, before::text, after::text, outcome
+                    parameters, before, after, outcome, db_user
                FROM console.audit
-              WHERE ($1 = '%' OR actor LIKE $1) AND ($2 = '%' OR action LIKE $2) AND ($3 = '%' OR target LIKE $3)
+              WHERE ($1 = '%' OR actor LIKE $1) AND ($2 = '%' OR action LIKE $2)
+                AND (CASE WHEN $6 THEN target = $7 ELSE $3 = '%' OR target LIKE $3 END)
                 AND ($4::bigint IS NULL OR id < $4)
               ORDER BY id DESC
               LIMIT $5",
-            &[&like(&filter.actor), &like(&filter.action), &like(&filter.target), &filter.before, &limit],
+            &[
+                &like(&filter.actor),
+                &like(&filter.action),
+                &like(&filter.target),
+                &filter.before,
+                &limit,
+                &filter.exact_target,
+                &filter.target.trim(),
+            ],
         )
         .await?;
     Ok(rows
@@ -108,10 +122,17 @@ pub async fn list(db: &impl GenericClient, filter: &Filter, limit: i64) -> Resul
             source: r.get(3),
             action: r.get(4),
             target: r.get(5),
-            parameters: r.get(6),
-            before: r.get(7),
-            after: r.get(8),
+            parameters: shown(&r.get::<_, Value>(6)),
+            before: r.get::<_, Option<Value>>(7).as_ref().map(shown),
+            after: r.get::<_, Option<Value>>(8).as_ref().map(shown),
             outcome: r.get(9),
+            db_user: r.get(10),
         })
         .collect())
+}
+
+/// A recorded row as the page shows it: secrets redacted (a configuration row may hold a
+/// header's value), pretty JSON.
+fn shown(value: &Value) -> String {
+    serde_json::to_string_pretty(&crate::redact::json(value)).unwrap_or_default()
 }

@@ -83,6 +83,8 @@ pub struct DeadMessage {
     pub body: String,
     /// What the warehouse recorded about its records: `(id, reason)`.
     pub reasons: Vec<(String, String)>,
+    /// The body read as an envelope (before any redaction or cut), when it is one.
+    envelope: Option<Envelope>,
 }
 
 /// Up to 20 dead messages of `pair`, without taking them (their visibility is not changed).
@@ -111,6 +113,7 @@ pub async fn peek(console: &Console, pair: &QueuePair) -> Result<Vec<DeadMessage
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default();
             let raw = m.body().unwrap_or_default();
+            let envelope = serde_json::from_str::<Envelope>(raw).ok();
             let body = match serde_json::from_str::<serde_json::Value>(raw) {
                 Ok(v) => serde_json::to_string_pretty(&redact::json(&v)).unwrap_or_default(),
                 Err(_) => redact::text(raw),
@@ -122,20 +125,22 @@ pub async fn peek(console: &Console, pair: &QueuePair) -> Result<Vec<DeadMessage
                 receives: attr(MessageSystemAttributeName::ApproximateReceiveCount),
                 body,
                 reasons: Vec::new(),
+                envelope,
             });
         }
     }
     let conn = console.warehouse.conn().await?;
     let mut messages: Vec<DeadMessage> = seen.into_values().collect();
     for m in &mut messages {
-        m.reasons = reasons(&**conn, &m.body).await?;
+        if let Some(envelope) = m.envelope.take() {
+            m.reasons = reasons(&**conn, envelope).await?;
+        }
     }
     Ok(messages)
 }
 
 /// What the warehouse recorded about the records a message names.
-async fn reasons(db: &impl GenericClient, body: &str) -> Result<Vec<(String, String)>, ConsoleError> {
-    let Ok(envelope) = serde_json::from_str::<Envelope>(body) else { return Ok(Vec::new()) };
+async fn reasons(db: &impl GenericClient, envelope: Envelope) -> Result<Vec<(String, String)>, ConsoleError> {
     let ids = envelope.ids;
     let rows = match envelope.kind.as_str() {
         KIND_REGISTRATIONS_CHANGED | KIND_REGISTRATIONS_RELEASED => {
@@ -183,18 +188,21 @@ impl fmt::Display for Redriven {
     }
 }
 
-/// The most messages one redrive moves by hand (the rest wait for another).
-pub const MOVE_LIMIT: u64 = 10_000;
+/// The most messages one redrive moves by hand, well inside a request's time (the rest wait for
+/// another redrive; the page says how many are left).
+pub const MOVE_LIMIT: u64 = 1_000;
 
 /// Moves `pair`'s dead messages back to its queue and records it in the audit as `actor`.
 pub async fn redrive(console: &Console, pair: &QueuePair, actor: &str) -> Result<Redriven, ConsoleError> {
     let (dead_before, _) = counts(&console.sqs, &pair.dead_letter_url).await?;
     let outcome = match move_task(console, pair).await {
         Ok(handle) => Ok(Redriven::Task { handle }),
-        Err(why) => {
+        Err(MoveTask::Unsupported(why)) => {
             tracing::info!(queue = %pair.name, %why, "no SQS message-move task here: moving the messages");
             move_by_hand(console, pair).await.map(|moved| Redriven::Moved { moved })
         }
+        // A task already running, a refusal: said as it is, nothing moved by hand beside it.
+        Err(MoveTask::Refused(why)) => Err(ConsoleError::Aws(why)),
     };
     let text = match &outcome {
         Ok(o) => o.to_string(),
@@ -243,18 +251,31 @@ async fn arn(console: &Console, url: &str) -> Result<String, ConsoleError> {
         .ok_or_else(|| ConsoleError::Aws(format!("SQS {url}: no QueueArn")))
 }
 
-async fn move_task(console: &Console, pair: &QueuePair) -> Result<String, String> {
-    let source = arn(console, &pair.dead_letter_url).await.map_err(|e| e.to_string())?;
-    let destination = arn(console, &pair.url).await.map_err(|e| e.to_string())?;
-    let out = console
-        .sqs
-        .start_message_move_task()
-        .source_arn(source)
-        .destination_arn(destination)
-        .send()
-        .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())?;
-    Ok(out.task_handle().unwrap_or_default().to_owned())
+/// Why SQS's message-move task did not start.
+enum MoveTask {
+    /// The service does not offer it (moto, locally): the console moves the messages.
+    Unsupported(String),
+    /// It refused (a task already running, no permission, …).
+    Refused(String),
+}
+
+async fn move_task(console: &Console, pair: &QueuePair) -> Result<String, MoveTask> {
+    let source = arn(console, &pair.dead_letter_url).await.map_err(|e| MoveTask::Refused(e.to_string()))?;
+    let destination = arn(console, &pair.url).await.map_err(|e| MoveTask::Refused(e.to_string()))?;
+    match console.sqs.start_message_move_task().source_arn(source).destination_arn(destination).send().await {
+        Ok(out) => Ok(out.task_handle().unwrap_or_default().to_owned()),
+        Err(e) => {
+            use aws_sdk_sqs::error::ProvideErrorMetadata;
+            let text = DisplayErrorContext(&e).to_string();
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            // An endpoint without the operation answers without an AWS error code (moto: a
+            // 500 with an HTML page); AWS itself names every refusal.
+            let unsupported =
+                matches!(e.code(), Some("InvalidAction" | "UnsupportedOperation" | "UnknownOperationException"))
+                    || (e.code().is_none() && matches!(status, Some(404 | 500 | 501)));
+            Err(if unsupported { MoveTask::Unsupported(text) } else { MoveTask::Refused(text) })
+        }
+    }
 }
 
 async fn move_by_hand(console: &Console, pair: &QueuePair) -> Result<u64, ConsoleError> {

@@ -159,11 +159,12 @@ pub fn decisions(form: &[u8]) -> Result<Vec<Decision>, ConsoleError> {
         let Some((field, index)) = k.split_once('.') else { continue };
         let Ok(index) = index.parse::<u32>() else { continue };
         let row = rows.entry(index).or_default();
-        let v = platform_domain::storable::text(&v).trim().to_owned();
+        // The name is matched as stored (spellings may carry spaces); choices are trimmed.
+        let v = platform_domain::storable::text(&v);
         match field {
-            "name" => row.0 = v,
-            "choice" => row.1 = v,
-            "typed" => row.2 = v,
+            "name" => row.0 = v.into_owned(),
+            "choice" => row.1 = v.trim().to_owned(),
+            "typed" => row.2 = v.trim().to_owned(),
             _ => {}
         }
     }
@@ -173,7 +174,7 @@ pub fn decisions(form: &[u8]) -> Result<Vec<Decision>, ConsoleError> {
             "typed" | "" => typed,
             _ => choice,
         };
-        if name.is_empty() || clean.is_empty() {
+        if name.trim().is_empty() || clean.is_empty() {
             continue;
         }
         if clean.chars().count() > 300 {
@@ -196,7 +197,19 @@ pub async fn decide(
         return Ok(done("/review", "nothing was decided"));
     }
     let (applied, refused) = apply(app.clone(), person, decisions).await?;
-    let released = if applied > 0 { app.dedupe.release_reviewed().await? } else { 0 };
+    // The decisions are committed: a failure to release now is said, not taken for "nothing
+    // changed" (the next dedupe pass releases them).
+    let released = if applied > 0 {
+        match app.dedupe.release_reviewed().await {
+            Ok(n) => n.to_string(),
+            Err(e) => {
+                tracing::error!(error = %e, "review decisions committed; releasing their registrations failed");
+                "none yet (releasing failed; the next dedupe pass releases them)".to_owned()
+            }
+        }
+    } else {
+        "0".to_owned()
+    };
     let mut notice = format!("{applied} names reviewed, {released} registrations released");
     if !refused.is_empty() {
         notice.push_str(&format!("; not applied: {}", refused.join("; ")));

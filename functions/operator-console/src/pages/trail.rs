@@ -361,7 +361,8 @@ pub async fn read(db: &impl GenericClient, registration_id: &str) -> Result<Trai
         .iter()
         .map(|r| RunLine { id: r.get(0), what: r.get(1), summary: r.get(2) })
         .collect();
-    let filter = audit::Filter { target: format!("registration:{registration_id}"), ..Default::default() };
+    let filter =
+        audit::Filter { target: format!("registration:{registration_id}"), exact_target: true, ..Default::default() };
     let audit = audit::list(db, &filter, 20).await?;
     Ok(Trail {
         registration_id: registration_id.to_owned(),
@@ -392,7 +393,7 @@ async fn raw_versions(
         .query(
             "SELECT id, source, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), mapping_status,
                     coalesce(mapping_error, ''), coalesce(run_id::text, ''),
-                    coalesce(parsed, CASE WHEN source = 'pull' THEN convert_from(raw_body, 'UTF8')::jsonb END)
+                    parsed, CASE WHEN parsed IS NULL THEN convert_from(raw_body, 'UTF8') END
                FROM integration.raw_submission
               WHERE submission_id = $1 AND ($2::text IS NULL OR form_id = $2)
               ORDER BY id DESC LIMIT 20",
@@ -402,7 +403,18 @@ async fn raw_versions(
     let raw: Vec<RawVersion> = raw
         .iter()
         .map(|r| {
-            let body: Option<serde_json::Value> = r.get(6);
+            // The parsed webhook, else the stored body: a pulled record's JSON, or whatever came
+            // (shown as text when it is not JSON).
+            let parsed: Option<serde_json::Value> = r.get(6);
+            let stored: Option<String> = r.get(7);
+            let body = match (parsed, stored) {
+                (Some(v), _) => serde_json::to_string_pretty(&redact::json(&v)).unwrap_or_default(),
+                (None, Some(text)) => match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(v) => serde_json::to_string_pretty(&redact::json(&v)).unwrap_or_default(),
+                    Err(_) => redact::text(&text),
+                },
+                (None, None) => String::new(),
+            };
             let id: i64 = r.get(0);
             RawVersion {
                 id,
@@ -412,9 +424,7 @@ async fn raw_versions(
                 error: r.get(4),
                 run_id: r.get(5),
                 current: Some(id) == current_raw,
-                body: body
-                    .map(|b| serde_json::to_string_pretty(&redact::json(&b)).unwrap_or_default())
-                    .unwrap_or_default(),
+                body,
             }
         })
         .collect();
@@ -433,7 +443,8 @@ async fn unmapped(db: &impl GenericClient, registration_id: &str) -> Result<Trai
     } else {
         format!("not a registration yet: its submission is {}", latest.status)
     };
-    let filter = audit::Filter { target: format!("registration:{registration_id}"), ..Default::default() };
+    let filter =
+        audit::Filter { target: format!("registration:{registration_id}"), exact_target: true, ..Default::default() };
     Ok(Trail {
         registration_id: registration_id.to_owned(),
         name: String::new(),
