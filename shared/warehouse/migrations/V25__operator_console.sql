@@ -190,26 +190,30 @@ SELECT r.registration_id,
          ON exact.form_id = r.form_id AND exact.registration_type = r.registration_type AND exact.condition_column IS NULL
   LEFT JOIN integration.meetmax_role_rule anytype
          ON anytype.form_id = r.form_id AND anytype.registration_type = '*' AND anytype.condition_column IS NULL
-  LEFT JOIN LATERAL (
-        SELECT x.registration_type, x.send, x.company_source FROM integration.meetmax_role_rule x
-         WHERE x.form_id = r.form_id AND (x.registration_type = r.registration_type OR x.registration_type = '*')
-           AND x.condition_column IS NOT NULL
-           AND lower(btrim(to_jsonb(r) ->> x.condition_column))
-               = ANY (SELECT lower(btrim(val)) FROM unnest(x.condition_values) AS val)
-         ORDER BY x.registration_type = '*', x.priority
-         LIMIT 1) cond ON true
+  -- A matching conditional rule (V9), looked up only for the registrations of a form that has
+  -- one: the condition is per registration, the test for the form a hashed set built once.
+  CROSS JOIN LATERAL (SELECT CASE
+        WHEN r.form_id IN (SELECT c.form_id FROM integration.meetmax_role_rule c WHERE c.condition_column IS NOT NULL)
+        THEN (SELECT x FROM integration.meetmax_role_rule x
+               WHERE x.form_id = r.form_id AND (x.registration_type = r.registration_type OR x.registration_type = '*')
+                 AND x.condition_column IS NOT NULL
+                 AND lower(btrim(to_jsonb(r) ->> x.condition_column))
+                     = ANY (SELECT lower(btrim(val)) FROM unnest(x.condition_values) AS val)
+               ORDER BY x.registration_type = '*', x.priority
+               LIMIT 1)
+        END AS rule OFFSET 0) cond
   LEFT JOIN integration.registration_version v ON v.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_release rel ON rel.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_sync s ON s.registration_id = r.registration_id
   LEFT JOIN integration.meetmax_exclusion x ON x.registration_id = r.registration_id
  CROSS JOIN LATERAL (SELECT
-           CASE WHEN cond.registration_type <> '*' THEN cond.send
+           CASE WHEN (cond.rule).registration_type <> '*' THEN (cond.rule).send
                 WHEN exact.rule_id IS NOT NULL THEN exact.send
-                WHEN cond.registration_type IS NOT NULL THEN cond.send
+                WHEN (cond.rule).registration_type IS NOT NULL THEN (cond.rule).send
                 ELSE anytype.send END AS send,
-           CASE WHEN cond.registration_type <> '*' THEN cond.company_source
+           CASE WHEN (cond.rule).registration_type <> '*' THEN (cond.rule).company_source
                 WHEN exact.rule_id IS NOT NULL THEN exact.company_source
-                WHEN cond.registration_type IS NOT NULL THEN cond.company_source
+                WHEN (cond.rule).registration_type IS NOT NULL THEN (cond.rule).company_source
                 ELSE anytype.company_source END AS company_source,
            r.organization IN (SELECT o.original_organization FROM conferences_events.exchange_organizations o
                                WHERE o.reviewed) AS reviewed) org
