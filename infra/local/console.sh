@@ -28,6 +28,7 @@ SANDBOX_URL=$(sed -n 's/^listening //p' "$WORK/sandbox.out")
 SANDBOX_URL="$SANDBOX_URL" "$VENV/bin/python" infra/local/aws_setup.py >"$WORK/aws.env"
 # shellcheck disable=SC1091
 . "$WORK/aws.env"
+export MEETMAX_QUEUE_URL REVIEW_BUCKET CONSOLE_QUEUES FORMSTACK_SECRET_ID DEDUPE_QUEUE_URL LEAD_QUEUE_URL
 target/debug/warehouse-migrate
 psql_q -f infra/local/seed-demo.sql -f infra/local/seed-demo-lander-form.sql
 registrations=$(psql_q -tA -c "SELECT count(*) FROM conferences_events.exchange_registration")
@@ -42,7 +43,6 @@ PY
 export PUBLIC_URL="http://127.0.0.1:$PORT" CONSOLE_ADDR="127.0.0.1:$PORT"
 export OIDC_ISSUER="$SANDBOX_URL/oidc" OIDC_CLIENT_ID=operator-console-local
 export DATABASE_ROLE=platform_console S3_FORCE_PATH_STYLE=true RUST_LOG=${RUST_LOG:-info}
-export MEETMAX_QUEUE_URL REVIEW_BUCKET CONSOLE_QUEUES FORMSTACK_SECRET_ID DEDUPE_QUEUE_URL LEAD_QUEUE_URL
 cat <<TXT
 
   Operator console: http://127.0.0.1:$PORT/
