@@ -165,6 +165,10 @@ pub fn router(console: Console) -> Router {
         .route("/queues/{name}", get(pages::queues::dead))
         .route("/queues/{name}/redrive", get(pages::queues::confirm).post(pages::queues::redrive))
         .route("/audit", get(pages::audit::page))
+        .route("/admin", get(pages::admin::page))
+        .route("/admin/people", post(pages::admin::set_person))
+        .route("/admin/people/remove", post(pages::admin::remove_person))
+        .route("/admin/sessions/revoke", post(pages::admin::revoke_session))
         .route("/logout", post(guard::logout))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::signed_in));
     Router::new()

@@ -129,13 +129,18 @@ pub async fn open(
 
 /// The person of a live session (not revoked, not expired).
 pub async fn find(db: &impl GenericClient, token: &str) -> Result<Option<Person>, ConsoleError> {
+    let hash = digest(token);
     let row = db
         .query_opt(
-            "SELECT email, role, csrf FROM console.session
+            "SELECT email, role, csrf, last_seen_at < now() - interval '5 minutes' FROM console.session
               WHERE token_sha256 = $1 AND revoked_at IS NULL AND expires_at > now()",
-            &[&digest(token)],
+            &[&hash],
         )
         .await?;
+    // When it was last used, to the nearest five minutes (one write at most that often).
+    if row.as_ref().is_some_and(|r| r.get::<_, bool>(3)) {
+        db.execute("UPDATE console.session SET last_seen_at = now() WHERE token_sha256 = $1", &[&hash]).await?;
+    }
     Ok(row.map(|r| Person {
         email: r.get(0),
         role: Role::parse(r.get::<_, &str>(1)).unwrap_or(Role::Viewer),

@@ -26,6 +26,7 @@ CREATE TABLE console.login (
 -- read of this table signs nobody in. Revoked or expired sessions sign nobody in either.
 CREATE TABLE console.session (
     token_sha256 bytea PRIMARY KEY,
+    id bigserial UNIQUE,                     -- how an admin names it (revoke)
     email text NOT NULL,
     subject text NOT NULL,
     role text NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
@@ -262,6 +263,9 @@ BEGIN
     GRANT SELECT ON console.person, console.registration_trail TO platform_console;
     GRANT SELECT, INSERT, DELETE ON console.login TO platform_console;
     GRANT SELECT, INSERT, UPDATE ON console.session TO platform_console;
+    GRANT USAGE ON SEQUENCE console.session_id_seq TO platform_console;
+    -- the admin page: the allow-list
+    GRANT INSERT, UPDATE, DELETE ON console.person TO platform_console;
     -- company review, exclusions, a held sync cleared, a resync announced through the outbox
     GRANT UPDATE (clean_organization, reviewed) ON conferences_events.exchange_organizations TO platform_console;
     GRANT INSERT, DELETE ON integration.meetmax_exclusion TO platform_console;

@@ -1,5 +1,6 @@
 //! The pages: each module reads what its page shows and performs its page's actions.
 
+pub mod admin;
 pub mod audit;
 pub mod queues;
 pub mod review;

@@ -464,3 +464,50 @@ async fn the_trail_chooses_the_role_rule_as_meetmax_sync_does() {
     assert_eq!(standing("reg-jane").await, "awaiting_review");
     assert_eq!(standing("reg-blank").await, "no_company", "a blank company is not a name to review");
 }
+
+#[tokio::test]
+async fn an_admin_gives_and_takes_roles_and_ends_sessions() {
+    let h = ConsoleHarness::start().await;
+    let mut operator = h.sign_in("operator@example.com").await;
+    assert_eq!(operator.get("/admin").await.status, 403, "an operator does not administer");
+    let mut admin = h.sign_in("admin@example.com").await;
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("operator@example.com"), "the open sessions are listed");
+    let csrf = Visitor::csrf_of(&page);
+    // Someone new, as a viewer: they sign in as one.
+    let added =
+        admin.post("/admin/people", &[("csrf", &csrf), ("email", " Pat@Example.com "), ("role", "viewer")]).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let mut pat = h.sign_in("pat@example.com").await;
+    assert!(pat.get("/").await.body.contains("pat@example.com (viewer)"));
+    // Made an operator: the viewer session ends at once; signing in again gives the new role.
+    admin.post("/admin/people", &[("csrf", &csrf), ("email", "pat@example.com"), ("role", "operator")]).await;
+    assert_eq!(pat.get("/").await.status, 303, "the old session signs nobody in");
+    let mut pat = h.sign_in("pat@example.com").await;
+    assert!(pat.get("/").await.body.contains("pat@example.com (operator)"));
+    // Removed: refused at sign-in.
+    admin.post("/admin/people/remove", &[("csrf", &csrf), ("email", "pat@example.com")]).await;
+    assert_eq!(pat.get("/").await.status, 303);
+    let mut again = Visitor::new(&h.url);
+    assert_eq!(again.sign_in(&h.sandbox, "pat@example.com").await.status, 403);
+    // One session ended by id.
+    let id: i64 =
+        h.db.scalar("SELECT id FROM console.session WHERE email = 'operator@example.com' AND revoked_at IS NULL").await;
+    let ended = admin.post("/admin/sessions/revoke", &[("csrf", &csrf), ("id", &id.to_string())]).await;
+    assert_eq!(ended.status, 303);
+    assert_eq!(operator.get("/").await.status, 303, "the operator's session is over");
+    // Bad input changes nothing.
+    let bad = admin.post("/admin/people", &[("csrf", &csrf), ("email", "not an address"), ("role", "viewer")]).await;
+    assert_eq!(bad.status, 400);
+    let bad = admin.post("/admin/people", &[("csrf", &csrf), ("email", "x@example.com"), ("role", "root")]).await;
+    assert_eq!(bad.status, 400);
+    let actions: Vec<String> = h
+        .db
+        .rows("SELECT action FROM console.audit WHERE source = 'console' AND action IN ('allow', 'disallow', 'revoke') ORDER BY id")
+        .await
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(actions, vec!["allow", "allow", "disallow", "revoke"]);
+}
