@@ -93,6 +93,8 @@ pub struct Console {
     pub secrets: SecretsCache,
     /// The OpenID Connect issuer.
     pub issuer: oidc::Issuer,
+    /// Today's latest picture.
+    pub today: pages::today::Latest,
 }
 
 /// The shared handle every handler gets.
@@ -125,7 +127,8 @@ impl Console {
         secrets: SecretsCache,
     ) -> Result<Console, ConsoleError> {
         let issuer = oidc::Issuer::new(&settings.issuer, &settings.client_id, &settings.groups_claim)?;
-        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, intake, sqs, secrets, issuer })
+        let today = pages::today::Latest::default();
+        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, intake, sqs, secrets, issuer, today })
     }
 
     /// The app client's secret, when the client is confidential.

@@ -143,6 +143,7 @@ CREATE INDEX IF NOT EXISTS exchange_organizations_unreviewed
 -- lookup per registration only into the conditional rules.
 CREATE VIEW console.registration_trail AS
 SELECT r.registration_id,
+       r.id AS row_id,
        r.form_id,
        initcap(r.first_name) AS first_name,
        initcap(r.last_name) AS last_name,

@@ -204,15 +204,69 @@ pub async fn page(
     Extension(person): Extension<Person>,
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
-    let conn = app.warehouse.conn().await?;
-    let (picture, queues) = tokio::join!(picture(&**conn), queues::depths(&app));
-    let as_of = chrono::Utc::now().format("%H:%M:%S").to_string();
+    let (picture, queues) = tokio::join!(Latest::get(&app), queues::depths(&app));
+    let (picture, as_of) = picture?;
     let page = TodayPage {
         chrome: Chrome::new("Today", &person, "today"),
         notice: n.notice,
-        picture: picture?,
+        picture: (*picture).clone(),
         queues,
-        as_of,
+        as_of: as_of.format("%H:%M:%S").to_string(),
     };
     Ok(render(&page))
+}
+
+/// How old the picture may be before it is read again.
+pub const PICTURE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The latest picture of this container, shared by every viewer: read at most once a minute,
+/// and then in the background while the previous one is shown (its counts go over every
+/// approved registration, which takes longer than a page may). The page says when it was read.
+#[derive(Debug, Default)]
+pub struct Latest {
+    held: tokio::sync::Mutex<Option<Read>>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, Clone)]
+struct Read {
+    at: std::time::Instant,
+    as_of: chrono::DateTime<chrono::Utc>,
+    picture: std::sync::Arc<Picture>,
+}
+
+impl Latest {
+    /// The picture and when it was read: the one held if it is recent, else the one held while
+    /// a new one is read in the background, else (the container's first) one read now.
+    pub async fn get(app: &App) -> Result<(std::sync::Arc<Picture>, chrono::DateTime<chrono::Utc>), ConsoleError> {
+        use std::sync::atomic::Ordering;
+        let held = app.today.held.lock().await.clone();
+        match held {
+            Some(r) if r.at.elapsed() < PICTURE_AGE => Ok((r.picture, r.as_of)),
+            Some(r) => {
+                if !app.today.refreshing.swap(true, Ordering::AcqRel) {
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = Latest::read(&app).await {
+                            tracing::warn!(error = %e, "Today's picture not read again; the previous one stays");
+                        }
+                        app.today.refreshing.store(false, Ordering::Release);
+                    });
+                }
+                Ok((r.picture, r.as_of))
+            }
+            None => {
+                let r = Latest::read(app).await?;
+                Ok((r.picture, r.as_of))
+            }
+        }
+    }
+
+    async fn read(app: &App) -> Result<Read, ConsoleError> {
+        let as_of = chrono::Utc::now();
+        let conn = app.warehouse.conn().await?;
+        let read = Read { at: std::time::Instant::now(), as_of, picture: std::sync::Arc::new(picture(&**conn).await?) };
+        *app.today.held.lock().await = Some(read.clone());
+        Ok(read)
+    }
 }
