@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-/// Shown instead of a secret.
-pub const REDACTED: &str = "[redacted]";
+/// Shown instead of a secret (the platform's one marker, as in a stored webhook's handshake key).
+pub use platform_domain::signature::REDACTED;
 
 /// Whether a field of this name holds a secret (card data, passwords, tokens, keys).
 pub fn is_secret_name(name: &str) -> bool {
