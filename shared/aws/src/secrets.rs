@@ -52,6 +52,17 @@ impl Secret {
     }
 }
 
+/// Why [`SecretsCache::put_fields`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    /// The value was refused by the caller's check.
+    #[error("{0}")]
+    Refused(String),
+    /// Secrets Manager refused or failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
 /// Cache of secrets with a time-to-live; share one per container.
 #[derive(Clone)]
 pub struct SecretsCache {
@@ -100,6 +111,55 @@ impl SecretsCache {
         let secret = Arc::new(Secret::new(value));
         entries.insert(id.to_owned(), (Instant::now(), secret.clone()));
         Ok(secret)
+    }
+
+    /// Writes `fields` into the JSON secret `id` (creating it when absent): each given field
+    /// replaces the stored one, the others are kept. The value is never returned; the cached
+    /// copy is forgotten. `check` sees the whole value before it is written and may refuse it.
+    pub async fn put_fields(
+        &self,
+        id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+        check: impl FnOnce(&serde_json::Value) -> Result<(), String>,
+    ) -> Result<(), PutError> {
+        let aws = |e: String| PutError::Aws(AwsError::Secret { id: id.to_owned(), message: e });
+        let current = match self.client.get_secret_value().secret_id(id).send().await {
+            Ok(out) => out.secret_string().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => None,
+            Err(e) => return Err(aws(DisplayErrorContext(&e).to_string())),
+        };
+        let existed = current.is_some();
+        let mut value = match current {
+            Some(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        value.extend(fields);
+        let value = serde_json::Value::Object(value);
+        check(&value).map_err(PutError::Refused)?;
+        let text = value.to_string();
+        let written = if existed {
+            self.client.put_secret_value().secret_id(id).secret_string(text).send().await.map(|_| ())
+        } else {
+            match self.client.create_secret().name(id).secret_string(text.clone()).send().await {
+                Ok(_) => Ok(()),
+                Err(e) => return Err(aws(DisplayErrorContext(&e).to_string())),
+            }
+        };
+        written.map_err(|e| aws(DisplayErrorContext(&e).to_string()))?;
+        self.invalidate(id).await;
+        Ok(())
+    }
+
+    /// When secret `id`'s value last changed (none: no such secret), from its metadata only.
+    pub async fn last_changed(&self, id: &str) -> Result<Option<std::time::SystemTime>, AwsError> {
+        match self.client.describe_secret().secret_id(id).send().await {
+            Ok(out) => Ok(out
+                .last_changed_date()
+                .or(out.created_date())
+                .and_then(|t| std::time::SystemTime::try_from(*t).ok())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(AwsError::Secret { id: id.to_owned(), message: DisplayErrorContext(&e).to_string() }),
+        }
     }
 
     /// Forgets `id`, so the next read fetches it again (after a vendor refused a rotated credential).

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{
     ConnectorError, credentials,
     description::{
-        Detail, ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, SplitName, StatusRule,
+        CredentialField, Detail, ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, SplitName, StatusRule,
         StreamSpec, Target, Times,
     },
 };
@@ -38,6 +38,15 @@ pub fn provider() -> Provider {
         key: "aventri",
         display: "Aventri",
         event_param: Some("eventid"),
+        // `docs/aventri.md`, "Calls and authentication": the secret's fields.
+        credentials: &[
+            CredentialField { name: "endPoint", required: true, help: "the API base URL, https://…/api/v2" },
+            CredentialField { name: "accountid", required: true, help: "the account id" },
+            CredentialField { name: "key", required: true, help: "the API key" },
+            CredentialField { name: "eventid", required: true, help: "the event id" },
+            CredentialField { name: "presenterPhotoEndpoint", required: false, help: "presenters' photo URL ({id}: the image id)" },
+            CredentialField { name: "personPhotoEndpoint", required: false, help: "attendees' photo URL ({id}: the image id)" },
+        ],
         errors: ErrorRule {
             marker: "/error",
             message: "/error/data",

@@ -20,6 +20,19 @@ pub struct Provider {
     pub rate_per_minute: f64,
     /// The streams, parents before the streams they feed.
     pub streams: Vec<StreamSpec>,
+    /// The fields of a connection's secret, in the order the credentials form asks for them.
+    pub credentials: &'static [CredentialField],
+}
+
+/// One field of a provider's secret.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialField {
+    /// Its name in the secret's JSON.
+    pub name: &'static str,
+    /// Whether a connection needs it.
+    pub required: bool,
+    /// What it is, for the operator entering it.
+    pub help: &'static str,
 }
 
 impl Provider {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     ConnectorError, credentials,
-    description::{ErrorRule, ModifiedSince, Provider, Require, Source, StatusRule, StreamSpec, Target, Times},
+    description::{CredentialField, ErrorRule, ModifiedSince, Provider, Require, Source, StatusRule, StreamSpec, Target, Times},
 };
 
 /// The contract this adapter speaks.
@@ -36,6 +36,13 @@ pub fn provider() -> Provider {
         key: "lenos",
         display: "Lenos",
         event_param: None,
+        credentials: &[
+            CredentialField { name: "endPoint", required: true, help: "the API base URL (https)" },
+            CredentialField { name: "username", required: true, help: "the API user" },
+            CredentialField { name: "password", required: true, help: "the API user's password" },
+            CredentialField { name: "eventId", required: true, help: "the event id" },
+            CredentialField { name: "authMode", required: false, help: "basic (default) or token" },
+        ],
         errors: ErrorRule {
             marker: "/error",
             message: "/error",

@@ -40,6 +40,39 @@ pub struct Preview {
     pub observed: BTreeMap<String, String>,
     /// The connection's first-contact notes from earlier pulls (key → note).
     pub first_contact: BTreeMap<String, String>,
+    /// Fields that may hold a photo: stream, field, why (see [`photo_candidates`]).
+    pub photo_candidates: Vec<[String; 3]>,
+}
+
+/// Fields of a sample that may hold a photo: a name that says so (photo, image, picture,
+/// avatar, headshot, logo) or a value that is an image URL or data URI.
+pub fn photo_candidates(stream: &str, sample: &Sample) -> Vec<[String; 3]> {
+    const NAMES: [&str; 6] = ["photo", "image", "picture", "avatar", "headshot", "logo"];
+    const EXTENSIONS: [&str; 5] = [".jpg", ".jpeg", ".png", ".gif", ".webp"];
+    let (rows, columns) = sample;
+    let mut out = Vec::new();
+    for column in columns {
+        let lower = column.to_lowercase();
+        let why = if let Some(n) = NAMES.iter().find(|n| lower.contains(*n)) {
+            Some(format!("its name says {n}"))
+        } else {
+            rows.iter().filter_map(|r| r.get(column)).find_map(|v| {
+                let v = v.trim().to_lowercase();
+                let path = v.split(['?', '#']).next().unwrap_or("");
+                if v.starts_with("data:image/") {
+                    Some("a value is an image data URI".to_owned())
+                } else if v.starts_with("http") && EXTENSIONS.iter().any(|e| path.ends_with(e)) {
+                    Some("a value is an image URL".to_owned())
+                } else {
+                    None
+                }
+            })
+        };
+        if let Some(why) = why {
+            out.push([stream.to_owned(), column.clone(), why]);
+        }
+    }
+    out
 }
 
 /// Reads the first page of every stream (dependent streams: for the first parents read).
@@ -153,7 +186,9 @@ pub async fn read(
                 out.unmatched_mappings.push([spec.name.into(), target.clone(), source.clone()]);
             }
         }
-        out.streams.insert(spec.name.to_owned(), (flats, columns));
+        let sample = (flats, columns);
+        out.photo_candidates.extend(photo_candidates(spec.name, &sample));
+        out.streams.insert(spec.name.to_owned(), sample);
     }
     out.observed = fetcher.take_observed();
     Ok(out)
@@ -211,5 +246,33 @@ pub fn workbook(provider: &Provider, connection: &str, p: &Preview) -> Result<Ve
         rows,
         &[30.0, 90.0, 16.0],
     )?;
+    let photos = p.photo_candidates.iter().map(|s| s.iter().map(|t| Cell::from(t.as_str())).collect());
+    add_table(
+        &mut book,
+        "photo candidates",
+        &["stream".into(), "field".into(), "why".into()],
+        photos,
+        &[16.0, 30.0, 40.0],
+    )?;
     book.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_candidates_by_name_or_value() {
+        let row = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let sample: Sample = (
+            vec![row(&[("ProfileImageId", "77"), ("pic", "https://cdn.example/a/b.JPG?x=1"), ("name", "Ann")])],
+            vec!["ProfileImageId".into(), "pic".into(), "name".into(), "headshot_url".into()],
+        );
+        let found = photo_candidates("persons", &sample);
+        let fields: Vec<&str> = found.iter().map(|c| c[1].as_str()).collect();
+        assert_eq!(fields, ["ProfileImageId", "pic", "headshot_url"]);
+        assert_eq!(found[1][2], "a value is an image URL");
+    }
 }

@@ -51,7 +51,17 @@ pub struct PreviewAnswer {
     pub observed: BTreeMap<String, String>,
     /// The connection's first-contact notes from earlier pulls (key → note).
     pub first_contact: BTreeMap<String, String>,
+    /// Per stream: the first records read (flattened), at most [`PREVIEW_SAMPLE_ROWS`].
+    pub samples: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+    /// What a pull would skip or divert: stream, record, what, why (all of them are in the report).
+    pub skipped: Vec<[String; 4]>,
+    /// Fields that may hold a photo: stream, field, why.
+    pub photo_candidates: Vec<[String; 3]>,
 }
+
+/// Records per stream a preview answer carries (the report has every record read).
+pub const PREVIEW_SAMPLE_ROWS: usize = 5;
+
 
 /// One stream in a [`PreviewAnswer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -312,6 +322,79 @@ impl Connectors {
         Ok(report)
     }
 
+    /// Queues a pull of one stream, or of every enabled root stream of the connection, for the
+    /// connector queue (`full`: the next pull reads every record). A stream whose pull is under
+    /// way gets a message that continues it. Returns the `<connection>/<stream>` ids queued.
+    pub async fn queue_pull(
+        &self,
+        connection: &str,
+        stream: Option<&str>,
+        full: bool,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let db = self.warehouse.conn().await?;
+        let conn = store::connection(&**db, connection).await?;
+        if !conn.enabled {
+            return Err(ConnectorError::Config(format!("connection {connection} is disabled")));
+        }
+        let provider = providers().into_iter().find(|p| p.key == conn.provider).ok_or_else(|| {
+            ConnectorError::Config(format!("connection {connection}: unknown provider {:?}", conn.provider))
+        })?;
+        let rows = store::streams(&**db, connection).await?;
+        if let Some(name) = stream {
+            let row = rows
+                .iter()
+                .find(|s| s.stream == name)
+                .ok_or_else(|| ConnectorError::NotFound(format!("connection {connection} has no stream {name:?}")))?;
+            if !provider.stream(name).is_some_and(|spec| spec.is_root()) {
+                return Err(ConnectorError::Config(format!(
+                    "{name} is fed by another stream of {}: pull that one",
+                    provider.display
+                )));
+            }
+            if !row.enabled {
+                return Err(ConnectorError::Config(format!("stream {connection}/{name} is disabled")));
+            }
+        }
+        let mut envelopes = Vec::new();
+        for s in rows.iter().filter(|s| stream.is_none_or(|n| n == s.stream)) {
+            if !s.enabled || !provider.stream(&s.stream).is_some_and(|spec| spec.is_root()) {
+                continue;
+            }
+            if full {
+                store::request_full(&**db, connection, &s.stream).await?;
+            }
+            let run_id = s.pull.as_ref().map_or_else(Uuid::now_v7, |p| p.run_id);
+            envelopes.push(Envelope {
+                kind: KIND_CONNECTOR_PULL.into(),
+                version: ENVELOPE_VERSION,
+                ids: vec![format!("{connection}/{}", s.stream)],
+                run_id: run_id.to_string(),
+            });
+        }
+        drop(db);
+        self.send(&envelopes).await?;
+        Ok(envelopes.into_iter().flat_map(|e| e.ids).collect())
+    }
+
+    /// What confirming the stream's latest refused removal would mark removed now (none: no
+    /// refused removal waits).
+    pub async fn removal_preview(
+        &self,
+        connection: &str,
+        stream: &str,
+        limit: i64,
+    ) -> Result<Option<store::RemovalPreview>, ConnectorError> {
+        let db = self.warehouse.conn().await?;
+        let conn = store::connection(&**db, connection).await?;
+        let provider = providers().into_iter().find(|p| p.key == conn.provider).ok_or_else(|| {
+            ConnectorError::Config(format!("connection {connection}: unknown provider {:?}", conn.provider))
+        })?;
+        let spec = provider
+            .stream(stream)
+            .ok_or_else(|| ConnectorError::NotFound(format!("{} has no stream {stream:?}", provider.display)))?;
+        store::removal_preview(&**db, spec.target, connection, stream, limit).await
+    }
+
     /// Confirms the removal the share guard refused for a stream's latest refused pull: rows not
     /// seen since that pull started (and still not seen) are marked removed.
     pub async fn confirm_removal(&self, connection: &str, stream: &str) -> Result<RemovalConfirmed, ConnectorError> {
@@ -357,6 +440,11 @@ impl Connectors {
         let key = format!("previews/{connection}/{}.xlsx", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
         platform_aws::s3::put(s3, bucket, &key, bytes, platform_workbook::CONTENT_TYPE).await?;
         let url = platform_aws::s3::presigned_get(s3, bucket, &key, self.settings.link_ttl).await?;
+        let samples = read
+            .streams
+            .iter()
+            .map(|(name, (rows, _))| (name.clone(), rows.iter().take(PREVIEW_SAMPLE_ROWS).cloned().collect()))
+            .collect();
         let streams = read
             .streams
             .into_iter()
@@ -369,6 +457,9 @@ impl Connectors {
             url,
             streams,
             skips: read.skips.len(),
+            skipped: read.skips,
+            photo_candidates: read.photo_candidates,
+            samples,
             unmatched_mappings: read.unmatched_mappings,
             requests: fetcher.requests(),
             observed: read.observed,

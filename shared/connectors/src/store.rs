@@ -348,6 +348,69 @@ pub async fn pending_removal(
         .map(|r| (r.get(0), r.get(1))))
 }
 
+/// What an operator's removal would mark removed: the refused pull's figures and the first rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovalPreview {
+    /// The refused pull.
+    pub run_id: Uuid,
+    /// When that pull started: rows not seen since then go.
+    pub pull_started_at: DateTime<Utc>,
+    /// Rows that would be marked removed now.
+    pub would_remove: i64,
+    /// Live rows of the target now.
+    pub of_rows: i64,
+    /// The first of them (id, raw status, last seen), at most `limit`.
+    pub rows: Vec<(String, Option<String>, DateTime<Utc>)>,
+}
+
+/// The stream's latest refused removal and what confirming it would mark removed now (the
+/// predicate of [`remove_outdated`]), with the first `limit` rows.
+pub async fn removal_preview(
+    db: &impl GenericClient,
+    target: Target,
+    connection: &str,
+    stream: &str,
+    limit: i64,
+) -> Result<Option<RemovalPreview>, ConnectorError> {
+    let Some(pending) = db
+        .query_opt(
+            "SELECT run_id, pull_started_at FROM connector.pending_removal
+              WHERE connection = $1 AND stream = $2 AND decided_at IS NULL ORDER BY pull_started_at DESC LIMIT 1",
+            &[&connection, &stream],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (run_id, started_at): (Uuid, DateTime<Utc>) = (pending.get(0), pending.get(1));
+    let t = target.table();
+    let counts = db
+        .query_one(
+            &format!(
+                "SELECT count(*) FILTER (WHERE last_seen < $2), count(*) FROM connector.{t}
+                  WHERE connection = $1 AND removed_at IS NULL"
+            ),
+            &[&connection, &started_at],
+        )
+        .await?;
+    let rows = db
+        .query(
+            &format!(
+                "SELECT fp_ext_id, raw_status, last_seen FROM connector.{t}
+                  WHERE connection = $1 AND removed_at IS NULL AND last_seen < $2 ORDER BY fp_ext_id LIMIT $3"
+            ),
+            &[&connection, &started_at, &limit],
+        )
+        .await?;
+    Ok(Some(RemovalPreview {
+        run_id,
+        pull_started_at: started_at,
+        would_remove: counts.get(0),
+        of_rows: counts.get(1),
+        rows: rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect(),
+    }))
+}
+
 /// Records an operator's confirmation of a refused removal on it and on its run.
 pub async fn removal_confirmed(
     db: &impl GenericClient,

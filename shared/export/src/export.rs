@@ -503,6 +503,28 @@ impl Exporter {
         Ok((per_day, through))
     }
 
+    /// An operator's resend of a written report's e-mail (to the subscription's recipients
+    /// now): the e-mail mark is cleared and the send claimed as the first one is. SES's message
+    /// id, or `None` when no e-mail can go (no sender configured, no recipients).
+    pub async fn resend(&self, subscription: &str, date: NaiveDate) -> Result<Option<String>, ExportError> {
+        let db = self.warehouse.conn().await?;
+        let Some(sub) = subscriptions(&**db, Some(subscription)).await?.pop() else {
+            return Err(ExportError::Config(format!("no enabled export subscription {subscription:?}")));
+        };
+        let reopened = db
+            .execute(
+                "UPDATE leads.export SET emailed_at = NULL, email_claimed_until = NULL, email_message_id = NULL
+                  WHERE subscription_id = $1 AND report_date = $2 AND status = 'done'",
+                &[&sub.id, &date],
+            )
+            .await?;
+        drop(db);
+        if reopened == 0 {
+            return Err(ExportError::Config(format!("the {date} report of {subscription} is not written: rerun it first")));
+        }
+        self.email_once(&sub, date).await
+    }
+
     /// E-mails the report's link to the subscription's recipients, once per (subscription,
     /// date): the send is claimed, and `emailed_at` marks it sent. Returns SES's message id
     /// when this call sent it. A crash between SES accepting and `emailed_at` being written

@@ -177,14 +177,50 @@ pub async fn reopen(db: &impl GenericClient, integration: &str) -> Result<Vec<i6
     Ok(db
         .query(
             "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
-              WHERE integration_id = $1 AND status IN ('rejected', 'invalid', 'unknown_outcome')
+              WHERE integration_id = $1 AND status = ANY($2)
              RETURNING lead_id",
-            &[&integration],
+            &[&integration, &REOPENED.to_vec()],
         )
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect())
+}
+
+/// The statuses an operator's redelivery reopens.
+pub const REOPENED: [&str; 3] = ["rejected", "invalid", "unknown_outcome"];
+
+/// What [`reopen`] would reopen now: lead id, status, reason, last change (at most `limit`,
+/// newest first), and how many in all.
+pub async fn reopenable(
+    db: &impl GenericClient,
+    integration: &str,
+    limit: i64,
+) -> Result<(Vec<(i64, String, Option<String>, chrono::DateTime<chrono::Utc>)>, i64), LeadError> {
+    let statuses: Vec<&str> = REOPENED.to_vec();
+    let rows = db
+        .query(
+            "SELECT lead_id, status, reason, updated_at, count(*) OVER () FROM leads.delivery
+              WHERE integration_id = $1 AND status = ANY($2) ORDER BY updated_at DESC, lead_id DESC LIMIT $3",
+            &[&integration, &statuses, &limit],
+        )
+        .await?;
+    let total = rows.first().map_or(0, |r| r.get(4));
+    Ok((rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect(), total))
+}
+
+/// An operator's redelivery of one lead through one integration: its row goes back to
+/// `waiting` unless it was delivered or an attempt holds it. Whether it was reopened.
+pub async fn reopen_one(db: &impl GenericClient, lead: i64, integration: &str) -> Result<bool, LeadError> {
+    let statuses: Vec<&str> = REOPENED.to_vec();
+    Ok(db
+        .execute(
+            "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
+              WHERE lead_id = $1 AND integration_id = $2 AND status = ANY($3)",
+            &[&lead, &integration, &statuses],
+        )
+        .await?
+        == 1)
 }
 
 /// Records an attempt's end on the row (only while the attempt holds it, `sending`) and in the

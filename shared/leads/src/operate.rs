@@ -154,6 +154,39 @@ impl Leads {
         Ok(ids)
     }
 
+    /// Redelivers one lead through one integration now (after an operator's look at its
+    /// timeline): its rejected, invalid or unknown-outcome row goes back to `waiting`, is
+    /// announced through the outbox (so that a crash here still delivers it), and is delivered
+    /// at once. `Ok(None)` when the row is not one a redelivery reopens.
+    pub async fn redeliver_lead(&self, lead: i64, integration_id: &str) -> Result<Option<Outcome>, LeadError> {
+        let mut conn = self.warehouse.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!("SELECT {INTEGRATION_COLUMNS}, enabled FROM leads.integration WHERE id = $1"),
+                &[&integration_id],
+            )
+            .await?
+            .ok_or_else(|| LeadError::NotFound(format!("no integration {integration_id:?}")))?;
+        if !row.get::<_, bool>("enabled") {
+            return Err(LeadError::Config(format!("integration {integration_id} is paused: resume it first")));
+        }
+        let i = integration(&row)?;
+        let tx = conn.transaction().await?;
+        if !crate::delivery_row::reopen_one(&*tx, lead, integration_id).await? {
+            return Ok(None);
+        }
+        platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &[lead.to_string()], Uuid::now_v7()).await?;
+        tx.commit().await?;
+        let (data, _) = load_lead(&**conn, lead).await?;
+        drop(conn);
+        let outcome = self.deliver_one(&i, &data).await?;
+        // The announcement stays for the queue: a delivered row is left alone there.
+        if self.settings.queue_url.is_some() {
+            self.publish().await?;
+        }
+        Ok(Some(outcome))
+    }
+
     /// Sends a marked test lead through `integration_id` now and reports the vendor's answer;
     /// it does not make the integration live.
     pub async fn test_lead(&self, integration_id: &str) -> Result<TestLead, LeadError> {
