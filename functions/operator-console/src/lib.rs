@@ -76,8 +76,27 @@ impl From<platform_dedupe::DedupeError> for ConsoleError {
     }
 }
 
+/// The services whose operations the console's actions call, each as its function builds it.
+pub struct Services {
+    /// company-dedupe: review decisions and the pass that releases them.
+    pub dedupe: Dedupe,
+    /// formstack-intake: stored submissions mapped again (its `remap` command).
+    pub intake: platform_intake::Intake,
+    /// connector-pull: previews, queued pulls, confirmed removals.
+    pub connectors: platform_connectors::Connectors,
+    /// session-register: the two-way registration an operator tests.
+    pub registrar: platform_connectors::register::Registrar,
+    /// lead-delivery: test leads, redeliveries, integration states.
+    pub leads: platform_leads::Leads,
+    /// spreadsheet-export: reruns and resent e-mails.
+    pub exports: platform_export::Exporter,
+    /// SQS: depths, dead messages, redrive.
+    pub sqs: aws_sdk_sqs::Client,
+    /// Secrets Manager through the cache (the app client's secret; credentials written).
+    pub secrets: SecretsCache,
+}
+
 /// The console's parts, built once per container.
-#[derive(Debug)]
 pub struct Console {
     /// Its settings.
     pub settings: Settings,
@@ -87,6 +106,14 @@ pub struct Console {
     pub dedupe: Dedupe,
     /// The formstack-intake service: stored submissions mapped again (its `remap` command).
     pub intake: platform_intake::Intake,
+    /// The connector-pull service.
+    pub connectors: platform_connectors::Connectors,
+    /// The session-register service.
+    pub registrar: platform_connectors::register::Registrar,
+    /// The lead-delivery service.
+    pub leads: platform_leads::Leads,
+    /// The spreadsheet-export service.
+    pub exports: platform_export::Exporter,
     /// SQS: depths, dead messages, redrive.
     pub sqs: aws_sdk_sqs::Client,
     /// Secrets Manager through the cache (the app client's secret).
@@ -97,38 +124,63 @@ pub struct Console {
     pub today: pages::today::Latest,
 }
 
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
 /// The shared handle every handler gets.
 pub type App = Arc<Console>;
 
 impl Console {
     /// Builds the console from the environment: [`Settings::from_env`], the warehouse variables,
-    /// `MEETMAX_QUEUE_URL` and `REVIEW_BUCKET` (as company-dedupe reads them), and
-    /// `FORMSTACK_SECRET_ID`, `DEDUPE_QUEUE_URL`, `LEAD_QUEUE_URL` (as formstack-intake reads them;
-    /// the console never reads the Formstack secret: a remap calls no vendor).
+    /// and each service's own variables, as its function reads them: company-dedupe's
+    /// (`MEETMAX_QUEUE_URL`, `REVIEW_BUCKET`), formstack-intake's (`FORMSTACK_SECRET_ID`,
+    /// `DEDUPE_QUEUE_URL`, `LEAD_QUEUE_URL`; the console never reads the Formstack secret: a
+    /// remap calls no vendor), connector-pull's (`CONNECTOR_QUEUE_URL`, `CONNECTOR_BUCKET`),
+    /// lead-delivery's (`LEAD_*`) and spreadsheet-export's (`EXPORT_*`). session-register's app
+    /// keys are never read: an operator's test registration is authenticated by the console.
     pub async fn from_env(env: &Env) -> Result<Console, ConsoleError> {
         let settings = Settings::from_env(env)?;
+        let cfg = |e: String| ConsoleError::Config(e);
         let dedupe = Dedupe::from_env(env).await?;
-        let mut intake =
-            platform_intake::Intake::from_env(env).await.map_err(|e| ConsoleError::Config(e.to_string()))?;
+        let mut intake = platform_intake::Intake::from_env(env).await.map_err(|e| cfg(e.to_string()))?;
         // One pool for the console: the intake's operations use the dedupe service's.
         intake.warehouse = dedupe.warehouse.clone();
-        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| ConsoleError::Config(e.to_string()))?;
+        let connectors =
+            platform_connectors::Connectors::from_env(env).await.map_err(|e| cfg(format!("connectors: {e}")))?;
+        let leads = platform_leads::Leads::from_env(env).await.map_err(|e| cfg(format!("leads: {e}")))?;
+        let exports = platform_export::Exporter::from_env(env).await.map_err(|e| cfg(format!("exports: {e}")))?;
+        let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| cfg(e.to_string()))?;
         let sdk = platform_aws::sdk_config().await;
         let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
-        Console::new(settings, dedupe, intake, aws_sdk_sqs::Client::new(&sdk), secrets)
+        let registrar =
+            platform_connectors::register::Registrar::new(dedupe.warehouse.clone(), secrets.clone(), String::new())
+                .map_err(|e| cfg(format!("registrar: {e}")))?;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        Console::new(settings, Services { dedupe, intake, connectors, registrar, leads, exports, sqs, secrets })
     }
 
     /// Builds the console from its parts (the warehouse is the dedupe service's).
-    pub fn new(
-        settings: Settings,
-        dedupe: Dedupe,
-        intake: platform_intake::Intake,
-        sqs: aws_sdk_sqs::Client,
-        secrets: SecretsCache,
-    ) -> Result<Console, ConsoleError> {
+    pub fn new(settings: Settings, services: Services) -> Result<Console, ConsoleError> {
+        let Services { dedupe, intake, connectors, registrar, leads, exports, sqs, secrets } = services;
         let issuer = oidc::Issuer::new(&settings.issuer, &settings.client_id, &settings.groups_claim)?;
         let today = pages::today::Latest::default();
-        Ok(Console { warehouse: dedupe.warehouse.clone(), settings, dedupe, intake, sqs, secrets, issuer, today })
+        Ok(Console {
+            warehouse: dedupe.warehouse.clone(),
+            settings,
+            dedupe,
+            intake,
+            connectors,
+            registrar,
+            leads,
+            exports,
+            sqs,
+            secrets,
+            issuer,
+            today,
+        })
     }
 
     /// The app client's secret, when the client is confidential.
@@ -167,6 +219,35 @@ pub fn router(console: Console) -> Router {
         .route("/queues", get(pages::queues::page))
         .route("/queues/{name}", get(pages::queues::dead))
         .route("/queues/{name}/redrive", get(pages::queues::confirm).post(pages::queues::redrive))
+        .route("/connectors", get(pages::connectors::list))
+        .route("/connectors/{name}", get(pages::connectors::page))
+        .route("/connectors/{name}/progress", get(pages::connectors::progress))
+        .route("/connectors/{name}/credentials", post(pages::connectors::credentials))
+        .route("/connectors/{name}/preview", post(pages::connectors::preview))
+        .route("/connectors/{name}/settings", post(pages::connectors::settings))
+        .route("/connectors/{name}/pull", post(pages::connectors::pull))
+        .route("/connectors/{name}/register-test", post(pages::connectors::register_test))
+        .route("/connectors/{name}/streams/{stream}", post(pages::connectors::stream_settings))
+        .route(
+            "/connectors/{name}/streams/{stream}/removal",
+            get(pages::connectors::removal).post(pages::connectors::confirm_removal),
+        )
+        .route("/leads", get(pages::leads::list))
+        .route("/leads/{id}", get(pages::leads::lead))
+        .route("/leads/{id}/redeliver", post(pages::leads::redeliver_one))
+        .route("/leads/integrations/{id}", get(pages::leads::integration).post(pages::leads::save_integration))
+        .route("/leads/integrations/{id}/credentials", post(pages::leads::credentials))
+        .route("/leads/integrations/{id}/test", post(pages::leads::test_lead))
+        .route(
+            "/leads/integrations/{id}/redeliver",
+            get(pages::leads::redeliver_preview).post(pages::leads::redeliver_all),
+        )
+        .route("/leads/integrations/{id}/{action}", post(pages::leads::pause))
+        .route("/exports", get(pages::exports::list))
+        .route("/exports/{id}", get(pages::exports::subscription))
+        .route("/exports/{id}/rerun", post(pages::exports::rerun))
+        .route("/exports/{id}/resend", post(pages::exports::resend))
+        .route("/exports/{id}/template", post(pages::exports::template))
         .route("/audit", get(pages::audit::page))
         .route("/admin", get(pages::admin::page))
         .route("/admin/people", post(pages::admin::set_person))

@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::{
     ConnectorError, credentials,
     description::{
-        CredentialField, Detail, ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source, SplitName, StatusRule,
-        StreamSpec, Target, Times,
+        CredentialField, Detail, ErrorRule, ModifiedSince, Paging, PhotoRule, Provider, Require, Reroute, Source,
+        SplitName, StatusRule, StreamSpec, Target, Times,
     },
 };
 
@@ -44,8 +44,16 @@ pub fn provider() -> Provider {
             CredentialField { name: "accountid", required: true, help: "the account id" },
             CredentialField { name: "key", required: true, help: "the API key" },
             CredentialField { name: "eventid", required: true, help: "the event id" },
-            CredentialField { name: "presenterPhotoEndpoint", required: false, help: "presenters' photo URL ({id}: the image id)" },
-            CredentialField { name: "personPhotoEndpoint", required: false, help: "attendees' photo URL ({id}: the image id)" },
+            CredentialField {
+                name: "presenterPhotoEndpoint",
+                required: false,
+                help: "presenters' photo URL ({id}: the image id)",
+            },
+            CredentialField {
+                name: "personPhotoEndpoint",
+                required: false,
+                help: "attendees' photo URL ({id}: the image id)",
+            },
         ],
         errors: ErrorRule {
             marker: "/error",

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use crate::{
     ConnectorError, credentials,
-    description::{CredentialField, ErrorRule, ModifiedSince, Provider, Require, Source, StatusRule, StreamSpec, Target, Times},
+    description::{
+        CredentialField, ErrorRule, ModifiedSince, Provider, Require, Source, StatusRule, StreamSpec, Target, Times,
+    },
 };
 
 /// The contract this adapter speaks.

@@ -37,7 +37,9 @@ pub use description::Provider;
 #[cfg(feature = "pull")]
 pub use engine::Progress;
 #[cfg(feature = "pull")]
-pub use service::{Connectors, PREVIEW_SAMPLE_ROWS, PreviewAnswer, PullReport, RemovalConfirmed, Settings, StreamSample};
+pub use service::{
+    Connectors, PREVIEW_SAMPLE_ROWS, PreviewAnswer, PullReport, RemovalConfirmed, Settings, StreamSample,
+};
 
 /// Name of the pulling function in metrics and logs.
 pub const FUNCTION_NAME: &str = "connector-pull";

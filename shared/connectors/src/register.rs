@@ -263,6 +263,31 @@ impl Registrar {
             Ok(ask) => ask,
             Err(refused) => return Ok(refused.into()),
         };
+        self.register(ask, started).await
+    }
+
+    /// Registers `person` for `session` as app `app` would, for a caller that authenticated the
+    /// ask itself (the operator console's test registration): the same checks after the
+    /// signature, the same call to Lenos, recorded under `request_id` like any request.
+    pub async fn register_as(&self, app: &str, person: &str, session: &str, request_id: &str) -> RegisterAnswer {
+        let started = Instant::now();
+        let id = |name: &str, value: &str| storable::identifier(name, value, 200).map(str::to_owned);
+        let ask = match (id("person_id", person), id("session_id", session), id("request_id", request_id)) {
+            (Ok(person), Ok(session), Ok(request_id)) => Ask { app: app.to_owned(), person, session, request_id },
+            (Err(why), ..) | (_, Err(why), _) | (.., Err(why)) => return Answer::error(400, why).into(),
+        };
+        let answer = match self.register(ask, started).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "registration request failed");
+                RegisterAnswer::try_again("the registration could not be checked; try again")
+            }
+        };
+        platform_runtime::metrics::emit(FUNCTION_NAME, "register", &answer.figures());
+        answer
+    }
+
+    async fn register(&self, ask: Ask, started: Instant) -> Result<RegisterAnswer, ConnectorError> {
         let mut conn = self.warehouse.conn().await?;
         let Some(target) = app_connection(&conn, &ask).await? else {
             let app = &ask.app;

@@ -62,7 +62,6 @@ pub struct PreviewAnswer {
 /// Records per stream a preview answer carries (the report has every record read).
 pub const PREVIEW_SAMPLE_ROWS: usize = 5;
 
-
 /// One stream in a [`PreviewAnswer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamSample {

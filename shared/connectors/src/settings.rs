@@ -121,6 +121,32 @@ impl ConnectionSettings {
         out
     }
 
+    /// What is wrong with these settings, as an operator's form must hear it before saving:
+    /// every setting that could not be read, an event time zone that is not an IANA name, a
+    /// negative look-back or rate. Empty: the settings are sound.
+    pub fn check(&self) -> Vec<String> {
+        let mut out = self.problems.clone();
+        if let Some(zone) = &self.event_time_zone
+            && zone.parse::<chrono_tz::Tz>().is_err()
+        {
+            out.push(format!("setting `event_time_zone` is not an IANA time zone name ({zone:?})"));
+        }
+        for (name, value) in [
+            ("look_back_minutes", self.look_back_minutes),
+            ("look_back_hours", self.look_back_hours),
+            ("rate_per_minute", self.rate_per_minute),
+            ("detail_max_age_hours", self.detail_max_age_hours),
+        ] {
+            if value.is_some_and(|v| v < 0.0) {
+                out.push(format!("setting `{name}` may not be negative"));
+            }
+        }
+        if self.rate_per_minute == Some(0.0) {
+            out.push("setting `rate_per_minute` must be above 0".into());
+        }
+        out
+    }
+
     /// A rule setting as text.
     pub fn text(&self, name: &str) -> Option<String> {
         self.rules.get(name).and_then(crate::credentials::value_text)
@@ -202,6 +228,20 @@ mod tests {
         assert_eq!((defaults.register_timeout(), defaults.event_time_zone()), (DEFAULT_REGISTER_TIMEOUT, "UTC"));
         let blank = ConnectionSettings::from_value(&json!({"ConcurrentSessionsTitle": "  ", "event_param": ""}));
         assert_eq!((blank.concurrent_sessions_title, blank.event_param), (None, None));
+    }
+
+    #[test]
+    fn check_names_what_a_form_must_refuse() {
+        let good =
+            ConnectionSettings::from_value(&json!({"event_time_zone": "America/New_York", "look_back_hours": 2}));
+        assert_eq!(good.check(), Vec::<String>::new());
+        let bad = ConnectionSettings::from_value(&json!({
+            "event_time_zone": "Mars/Olympus", "look_back_hours": -1, "page_limit": "x"
+        }));
+        let problems = bad.check();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("IANA")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("look_back_hours` may not be negative")), "{problems:?}");
     }
 
     #[test]

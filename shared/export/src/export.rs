@@ -100,7 +100,7 @@ impl Subscription {
 
 /// The fields a lander's leads carry (kept by a trigger) and those its Formstack lander form
 /// maps to, even before the first lead.
-async fn lander_fields(db: &impl GenericClient, lander: &str) -> Result<BTreeSet<String>, ExportError> {
+pub(crate) async fn lander_fields(db: &impl GenericClient, lander: &str) -> Result<BTreeSet<String>, ExportError> {
     let rows = db
         .query(
             "SELECT field FROM leads.lander_field WHERE lander_id = $1
@@ -520,7 +520,9 @@ impl Exporter {
             .await?;
         drop(db);
         if reopened == 0 {
-            return Err(ExportError::Config(format!("the {date} report of {subscription} is not written: rerun it first")));
+            return Err(ExportError::Config(format!(
+                "the {date} report of {subscription} is not written: rerun it first"
+            )));
         }
         self.email_once(&sub, date).await
     }

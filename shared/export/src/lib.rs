@@ -10,6 +10,7 @@
 
 pub mod export;
 pub mod plan;
+pub mod preview;
 pub mod rows;
 pub mod template;
 

@@ -198,14 +198,20 @@ pub async fn reopenable(
     limit: i64,
 ) -> Result<(Vec<(i64, String, Option<String>, chrono::DateTime<chrono::Utc>)>, i64), LeadError> {
     let statuses: Vec<&str> = REOPENED.to_vec();
+    let total: i64 = db
+        .query_one(
+            "SELECT count(*) FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2)",
+            &[&integration, &statuses],
+        )
+        .await?
+        .get(0);
     let rows = db
         .query(
-            "SELECT lead_id, status, reason, updated_at, count(*) OVER () FROM leads.delivery
+            "SELECT lead_id, status, reason, updated_at FROM leads.delivery
               WHERE integration_id = $1 AND status = ANY($2) ORDER BY updated_at DESC, lead_id DESC LIMIT $3",
             &[&integration, &statuses, &limit],
         )
         .await?;
-    let total = rows.first().map_or(0, |r| r.get(4));
     Ok((rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect(), total))
 }
 

@@ -29,9 +29,16 @@ pub struct ConsoleHarness {
     pub queue: QueuePair,
     /// The meetmax-sync queue releases go to.
     pub meetmax_queue: String,
-    /// The review bucket.
+    /// The review bucket (also the connectors' previews and the exports).
     pub bucket: String,
+    /// The connector-pull queue pulls are queued to.
+    pub connector_queue: String,
+    /// The lead-delivery queue redeliveries are announced to.
+    pub lead_queue: String,
 }
+
+/// The sender of the exports' e-mails (a verified identity in moto's SES).
+pub const EXPORT_FROM: &str = "reports@agency.example";
 
 impl ConsoleHarness {
     /// A console on a free port; its warehouse connections take the `platform_console` role.
@@ -39,13 +46,40 @@ impl ConsoleHarness {
         let db = TestDb::new().await;
         db.exec(SEED_DEMO_SQL).await;
         let sandbox = Sandbox::start_local().await.expect("sandbox starts");
+        let mut aventri = vendor_sandbox::fixtures::aventri_demo_fixture();
+        aventri.rate_per_minute = 6000;
+        sandbox.load_aventri(aventri).await;
+        sandbox.load_lenos(vendor_sandbox::fixtures::lenos_demo_fixture()).await;
+        sandbox.load_leads(vendor_sandbox::fixtures::leads_demo_fixture()).await;
         let sdk = aws().await;
+        // Secrets of this console's own (moto's Secrets Manager is shared by every test): the
+        // Aventri credentials are entered through the console; Lenos's are stored.
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let lenos_secret = crate::new_secret(
+            &sdk,
+            &serde_json::json!({"endPoint": format!("{}/", sandbox.lenos_endpoint()),
+                                "username": vendor_sandbox::fixtures::LENOS_USER,
+                                "password": vendor_sandbox::fixtures::LENOS_PASSWORD,
+                                "eventId": vendor_sandbox::fixtures::LENOS_EVENT}),
+        )
+        .await;
+        db.exec(&format!(
+            "UPDATE connector.connection SET secret_id = 'console-{run}/' || name WHERE name <> 'demo-lenos';
+             UPDATE connector.connection SET secret_id = '{lenos_secret}' WHERE name = 'demo-lenos';
+             UPDATE leads.integration SET endpoint = regexp_replace(endpoint, '^https?://[^/]+', '{}');",
+            sandbox.url
+        ))
+        .await;
         let queue = QueuePair {
             name: "dedupe".into(),
             url: new_queue(&sdk, "console-main").await,
             dead_letter_url: new_queue(&sdk, "console-dead").await,
         };
         let meetmax_queue = new_queue(&sdk, "console-meetmax").await;
+        let connector_queue = new_queue(&sdk, "console-connector").await;
+        let lead_queue = new_queue(&sdk, "console-leads").await;
+        let ses = platform_aws::ses::Client::new(&sdk);
+        ses.create_email_identity().email_identity(EXPORT_FROM).send().await.expect("an SES identity");
         let bucket = format!("console-{}", uuid::Uuid::new_v4().simple());
         platform_aws::s3::client(&sdk, true).create_bucket().bucket(&bucket).send().await.expect("create bucket");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
@@ -75,11 +109,78 @@ impl ConsoleHarness {
         ]))
         .expect("intake settings");
         let intake = crate::build_intake(intake_settings, dedupe.warehouse.clone(), &sdk);
-        let console = Console::new(settings, dedupe, intake, aws_sdk_sqs::Client::new(&sdk), secrets).expect("console");
+        let warehouse = dedupe.warehouse.clone();
+        let sender = || Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk)));
+        let s3 = platform_aws::s3::client(&sdk, true);
+        let connectors = platform_connectors::Connectors::new(
+            warehouse.clone(),
+            secrets.clone(),
+            sender(),
+            Some(s3.clone()),
+            platform_connectors::Settings {
+                queue_url: Some(connector_queue.clone()),
+                bucket: Some(bucket.clone()),
+                link_ttl: std::time::Duration::from_secs(3600),
+                timeout: std::time::Duration::from_secs(5),
+                max_pages: None,
+            },
+        )
+        .expect("connectors");
+        let registrar =
+            platform_connectors::register::Registrar::new(warehouse.clone(), secrets.clone(), String::new())
+                .expect("registrar");
+        let leads = platform_leads::Leads::new(
+            warehouse.clone(),
+            secrets.clone(),
+            sender(),
+            Some(ses.clone()),
+            Some(s3.clone()),
+            platform_leads::Settings {
+                queue_url: Some(lead_queue.clone()),
+                endpoint_keys_secret: None,
+                timeout: std::time::Duration::from_secs(5),
+                claim: std::time::Duration::from_secs(30),
+                email_from: None,
+                bucket: None,
+                team_email: None,
+                vendor_concurrency: 4,
+            },
+        )
+        .expect("leads");
+        // The integrations' states, as lead-delivery's schedule keeps them.
+        leads.refresh_states().await.expect("the integrations' states");
+        let exports = platform_export::Exporter::new(
+            warehouse.clone(),
+            sender(),
+            s3.clone(),
+            Some(ses.clone()),
+            platform_export::Settings {
+                queue_url: None,
+                bucket: bucket.clone(),
+                link: std::time::Duration::from_secs(3600),
+                email_from: Some(EXPORT_FROM.into()),
+                scratch: std::env::temp_dir(),
+                claim: std::time::Duration::from_secs(60),
+                fetch_rows: 500,
+                part_bytes: 5 * 1024 * 1024,
+                link_signer_secret: None,
+            },
+        );
+        let services = operator_console::Services {
+            dedupe,
+            intake,
+            connectors,
+            registrar,
+            leads,
+            exports,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            secrets,
+        };
+        let console = Console::new(settings, services).expect("console");
         tokio::spawn(async move {
             axum_serve(listener, operator_console::router(console)).await;
         });
-        ConsoleHarness { db, sandbox, sdk, url, queue, meetmax_queue, bucket }
+        ConsoleHarness { db, sandbox, sdk, url, queue, meetmax_queue, bucket, connector_queue, lead_queue }
     }
 
     /// A browser-like client signed in as `email` (whose groups the sandbox issuer decides).

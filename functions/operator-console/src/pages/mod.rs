@@ -2,6 +2,9 @@
 
 pub mod admin;
 pub mod audit;
+pub mod connectors;
+pub mod exports;
+pub mod leads;
 pub mod queues;
 pub mod review;
 pub mod runs;

@@ -10,6 +10,7 @@ mod company_quality;
 mod connectors;
 mod console;
 mod console_browser;
+mod console_operations;
 mod contracts;
 mod dedupe;
 mod events;

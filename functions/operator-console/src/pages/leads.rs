@@ -1,0 +1,926 @@
+//! Leads: clients, landers and integrations with what each still needs; the integration's
+//! configuration as a form checked before saving (credentials into Secrets Manager); a test
+//! lead with the vendor's raw answer; pause and resume; lead search and a lead's timeline;
+//! redelivery of one lead, or of an integration's failed leads after a preview of which; the
+//! client's confirmation e-mail as it reads.
+//!
+//! Each action calls what lead-delivery's command calls.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::{
+    Extension, Form,
+    extract::{Path, Query, State},
+    response::Response,
+};
+use platform_leads::{LeadError, config::Integration, delivery_row};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    App, ConsoleError, audit,
+    pages::Notice,
+    redact,
+    session::{Person, Role},
+    web::{Chrome, PAGE_SIZE, done, render},
+};
+
+fn lead_error(e: LeadError) -> ConsoleError {
+    match e {
+        LeadError::Config(m) => ConsoleError::BadRequest(m),
+        LeadError::NotFound(m) => ConsoleError::NotFound(m),
+        LeadError::Warehouse(w) => ConsoleError::Warehouse(w),
+        other => ConsoleError::Aws(other.to_string()),
+    }
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// JSON as the pages show it: secrets redacted, pretty.
+fn shown(value: &Value) -> String {
+    serde_json::to_string_pretty(&redact::json(value)).unwrap_or_default()
+}
+
+/// One integration in the list.
+#[derive(Debug, Clone)]
+pub struct IntegrationLine {
+    /// Id.
+    pub id: String,
+    /// Client's name (and id).
+    pub client: String,
+    /// The client has no live integration yet.
+    pub new_client: bool,
+    /// Lander's name.
+    pub lander: String,
+    /// The vendor's parser.
+    pub parser: String,
+    /// `awaiting_information`, `ready` or `live`.
+    pub state: String,
+    /// What it still needs.
+    pub missing: Vec<String>,
+    /// Not paused.
+    pub enabled: bool,
+    /// Delivered / waiting / failed.
+    pub delivered: i64,
+    /// Waiting, sending or retrying.
+    pub waiting: i64,
+    /// Rejected, invalid or unknown outcome.
+    pub failed: i64,
+}
+
+#[derive(Template)]
+#[template(path = "leads.html")]
+struct LeadsPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    integrations: Vec<IntegrationLine>,
+    landers: Vec<(String, String)>,
+    q: LeadQuery,
+    leads: Vec<LeadLine>,
+    searched: bool,
+}
+
+/// The lead search.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LeadQuery {
+    /// An e-mail, a phone number (its digits), or a lead id.
+    #[serde(default)]
+    pub q: String,
+    /// A lander (empty: any).
+    #[serde(default)]
+    pub lander: String,
+    /// Received on or after this day (UTC).
+    #[serde(default)]
+    pub from: String,
+    /// Received on or before this day (UTC).
+    #[serde(default)]
+    pub to: String,
+    /// Notice.
+    pub notice: Option<String>,
+}
+
+impl LeadQuery {
+    fn is_empty(&self) -> bool {
+        self.q.trim().is_empty() && self.lander.is_empty() && self.from.is_empty() && self.to.is_empty()
+    }
+}
+
+/// One lead in a search's answer.
+#[derive(Debug, Clone)]
+pub struct LeadLine {
+    /// Id.
+    pub id: i64,
+    /// Received (UTC).
+    pub received: String,
+    /// Lander.
+    pub lander: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Phone.
+    pub phone: String,
+    /// A test lead.
+    pub test: bool,
+    /// Its deliveries: `integration: status`.
+    pub deliveries: String,
+}
+
+fn day(s: &str, what: &str) -> Result<Option<chrono::NaiveDate>, ConsoleError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| ConsoleError::BadRequest(format!("{what} must be a date (YYYY-MM-DD)")))
+}
+
+/// The leads a search finds, newest first: by id, e-mail (any case) or phone digits, in a
+/// lander, between two days; each through an index.
+async fn search(
+    db: &impl platform_warehouse::tokio_postgres::GenericClient,
+    q: &LeadQuery,
+) -> Result<Vec<LeadLine>, ConsoleError> {
+    let text = q.q.trim();
+    let id: Option<i64> = text.parse().ok().filter(|_| text.len() < 12);
+    let email = (text.contains('@')).then(|| text.to_lowercase());
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let phone = (email.is_none() && digits.len() >= 7).then_some(digits);
+    if !text.is_empty() && id.is_none() && email.is_none() && phone.is_none() {
+        return Err(ConsoleError::BadRequest(
+            "search by a lead id, an e-mail address or a phone number (7 digits or more)".into(),
+        ));
+    }
+    let lander = Some(q.lander.as_str()).filter(|l| !l.is_empty());
+    let (from, to) = (day(&q.from, "from")?, day(&q.to, "to")?);
+    let rows = db
+        .query(
+            "SELECT l.id, to_char(l.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), l.lander_id,
+                    concat_ws(' ', l.first_name, l.last_name), coalesce(l.email, ''), coalesce(l.phone, ''), l.is_test,
+                    coalesce((SELECT string_agg(d.integration_id || ': ' || d.status, ', ' ORDER BY d.integration_id)
+                                FROM leads.delivery d WHERE d.lead_id = l.id), '')
+               FROM leads.lead l
+              WHERE ($1::bigint IS NULL OR l.id = $1)
+                AND ($2::text IS NULL OR lower(l.email) = $2)
+                AND ($3::text IS NULL OR regexp_replace(l.phone, '\\D', '', 'g') = $3)
+                AND ($4::text IS NULL OR l.lander_id = $4)
+                AND ($5::date IS NULL OR l.received_at >= $5::date::timestamp AT TIME ZONE 'UTC')
+                AND ($6::date IS NULL OR l.received_at < ($6::date + 1)::timestamp AT TIME ZONE 'UTC')
+              ORDER BY l.received_at DESC, l.id DESC
+              LIMIT $7",
+            &[&id, &email, &phone, &lander, &from, &to, &PAGE_SIZE],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| LeadLine {
+            id: r.get(0),
+            received: r.get(1),
+            lander: r.get(2),
+            name: r.get(3),
+            email: r.get(4),
+            phone: r.get(5),
+            test: r.get(6),
+            deliveries: r.get(7),
+        })
+        .collect())
+}
+
+/// `GET /leads`: the integrations and the lead search.
+pub async fn list(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Query(q): Query<LeadQuery>,
+) -> Result<Response, ConsoleError> {
+    let db = app.warehouse.conn().await?;
+    let rows = db
+        .query(
+            "SELECT i.id, c.name || ' (' || c.id || ')',
+                    NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
+                    l.name, i.parser, i.state, i.missing, i.enabled,
+                    count(*) FILTER (WHERE d.status = 'delivered'),
+                    count(*) FILTER (WHERE d.status IN ('waiting', 'sending', 'retrying')),
+                    count(*) FILTER (WHERE d.status IN ('rejected', 'invalid', 'unknown_outcome'))
+               FROM leads.integration i
+               JOIN leads.client c ON c.id = i.client_id
+               JOIN leads.lander l ON l.id = i.lander_id
+               LEFT JOIN leads.delivery d ON d.integration_id = i.id
+              GROUP BY i.id, c.id, c.name, l.name
+              ORDER BY i.state <> 'awaiting_information', i.id",
+            &[],
+        )
+        .await?;
+    let integrations = rows
+        .iter()
+        .map(|r| IntegrationLine {
+            id: r.get(0),
+            client: r.get(1),
+            new_client: r.get(2),
+            lander: r.get(3),
+            parser: r.get(4),
+            state: r.get(5),
+            missing: r.get(6),
+            enabled: r.get(7),
+            delivered: r.get(8),
+            waiting: r.get(9),
+            failed: r.get(10),
+        })
+        .collect();
+    let landers = db
+        .query("SELECT id, name FROM leads.lander ORDER BY name", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let searched = !q.is_empty();
+    let leads = if searched { search(&**db, &q).await? } else { Vec::new() };
+    Ok(render(&LeadsPage {
+        chrome: Chrome::new("Leads", &person, "leads"),
+        notice: q.notice.clone(),
+        integrations,
+        landers,
+        q,
+        leads,
+        searched,
+    }))
+}
+
+/// An integration's configuration, as its form edits it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IntegrationForm {
+    /// The vendor's URL (empty: the vendor's default).
+    #[serde(default)]
+    pub endpoint: String,
+    /// Where its credentials are (empty: none).
+    #[serde(default)]
+    pub secret_id: String,
+    /// Vendor field → lead field or `{"field", "transform"}` (JSON).
+    #[serde(default)]
+    pub mapping: String,
+    /// Vendor field → constant (JSON).
+    #[serde(default)]
+    pub constants: String,
+    /// Rules (JSON).
+    #[serde(default)]
+    pub rules: String,
+    /// Options: body, headers, signature, success rule (JSON).
+    #[serde(default)]
+    pub options: String,
+    /// The client's contact e-mail for this integration.
+    #[serde(default)]
+    pub contact_email: String,
+}
+
+#[derive(Template)]
+#[template(path = "integration.html")]
+struct IntegrationPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    i: IntegrationLine,
+    form: IntegrationForm,
+    default_endpoint: String,
+    credentials: String,
+    confirmation: Option<platform_leads::email::ConfirmationPreview>,
+    failed: Vec<(i64, String, String, String)>,
+    failed_total: i64,
+}
+
+async fn integration_line(app: &App, id: &str) -> Result<(IntegrationLine, IntegrationForm), ConsoleError> {
+    let db = app.warehouse.conn().await?;
+    let r = db
+        .query_opt(
+            "SELECT i.id, c.name || ' (' || c.id || ')',
+                    NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
+                    l.name, i.parser, i.state, i.missing, i.enabled,
+                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id AND d.status = 'delivered'),
+                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id
+                        AND d.status IN ('waiting', 'sending', 'retrying')),
+                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id
+                        AND d.status IN ('rejected', 'invalid', 'unknown_outcome')),
+                    coalesce(i.endpoint, ''), coalesce(i.secret_id, ''), i.mapping, i.constants, i.rules, i.options,
+                    coalesce(i.contact_email, '')
+               FROM leads.integration i
+               JOIN leads.client c ON c.id = i.client_id
+               JOIN leads.lander l ON l.id = i.lander_id
+              WHERE i.id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("no integration {id:?}")))?;
+    let pretty = |i: usize| serde_json::to_string_pretty(&r.get::<_, Value>(i)).unwrap_or_default();
+    let line = IntegrationLine {
+        id: r.get(0),
+        client: r.get(1),
+        new_client: r.get(2),
+        lander: r.get(3),
+        parser: r.get(4),
+        state: r.get(5),
+        missing: r.get(6),
+        enabled: r.get(7),
+        delivered: r.get(8),
+        waiting: r.get(9),
+        failed: r.get(10),
+    };
+    let form = IntegrationForm {
+        endpoint: r.get(11),
+        secret_id: r.get(12),
+        mapping: pretty(13),
+        constants: pretty(14),
+        rules: pretty(15),
+        // Options may name header values: shown redacted, and a redacted value is kept on save.
+        options: shown(&r.get::<_, Value>(16)),
+        contact_email: r.get(17),
+    };
+    Ok((line, form))
+}
+
+/// Failed deliveries a redelivery preview lists.
+const REDELIVERY_ROWS: i64 = 200;
+
+/// `GET /leads/integrations/{id}`.
+pub async fn integration(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> Result<Response, ConsoleError> {
+    let (i, form) = integration_line(&app, &id).await?;
+    let credentials = if form.secret_id.is_empty() {
+        "none".to_owned()
+    } else {
+        match app.secrets.last_changed(&form.secret_id).await {
+            Ok(Some(at)) => {
+                let at: chrono::DateTime<chrono::Utc> = at.into();
+                format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
+            }
+            Ok(None) => "not set".into(),
+            Err(_) => "unknown (Secrets Manager did not answer)".into(),
+        }
+    };
+    let confirmation = app.leads.confirmation_preview(&id).await.map_err(lead_error)?;
+    let (failed, failed_total) = {
+        let db = app.warehouse.conn().await?;
+        delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?
+    };
+    let parser = platform_leads::vendors::Parser::parse(&i.parser);
+    let page = IntegrationPage {
+        chrome: Chrome::new(format!("Integration {id}"), &person, "leads"),
+        notice: n.notice,
+        default_endpoint: parser.and_then(platform_leads::vendors::default_endpoint).unwrap_or("none").to_owned(),
+        credentials,
+        confirmation,
+        failed: failed
+            .into_iter()
+            .map(|(lead, status, reason, at)| {
+                (lead, status, reason.unwrap_or_default(), at.format("%Y-%m-%d %H:%M:%S").to_string())
+            })
+            .collect(),
+        failed_total,
+        i,
+        form,
+    };
+    Ok(render(&page))
+}
+
+fn object(text: &str, what: &str) -> Result<Value, ConsoleError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(ConsoleError::BadRequest(format!("{what} must be a JSON object: nothing was changed"))),
+        Err(e) => Err(ConsoleError::BadRequest(format!("{what} is not JSON ({e}): nothing was changed"))),
+    }
+}
+
+/// Values the page showed redacted, put back from the stored ones (a redacted value is never
+/// saved over the real one).
+fn unredacted(mut edited: Value, stored: &Value) -> Value {
+    match (&mut edited, stored) {
+        (Value::Object(e), Value::Object(s)) => {
+            for (k, v) in e.iter_mut() {
+                if let Some(old) = s.get(k) {
+                    *v = unredacted(std::mem::take(v), old);
+                }
+            }
+        }
+        (Value::String(e), stored) if e == platform_domain::signature::REDACTED => return stored.clone(),
+        _ => {}
+    }
+    edited
+}
+
+/// `POST /leads/integrations/{id}`: the configuration, read as a delivery reads it (an unknown
+/// transform, a malformed rule or success rule is refused whole), saved; its state and what it
+/// still needs recomputed at once, and the leads that waited for it queued when it can deliver.
+pub async fn save_integration(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+    Form(form): Form<IntegrationForm>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let (mapping, constants, rules) = (
+        object(&form.mapping, "the mapping")?,
+        object(&form.constants, "the constants")?,
+        object(&form.rules, "the rules")?,
+    );
+    let options = object(&form.options, "the options")?;
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (endpoint, secret_id, contact) = (text(&form.endpoint), text(&form.secret_id), text(&form.contact_email));
+    if let Some(e) = &endpoint
+        && platform_connectors::credentials::base_url(e).is_none()
+        && !e.starts_with("https://")
+    {
+        return Err(ConsoleError::BadRequest(format!("the endpoint {e:?} is not an https URL: nothing was changed")));
+    }
+    if let Some(c) = &contact
+        && !c.contains('@')
+    {
+        return Err(ConsoleError::BadRequest(format!("{c:?} is not an e-mail address: nothing was changed")));
+    }
+    let mut conn = app.warehouse.conn().await?;
+    let tx = audit::begin(&mut conn).await?;
+    audit::acting_as(&tx, &person.email).await?;
+    let stored = tx
+        .query_opt(
+            "SELECT lander_id, client_id, parser, state, options FROM leads.integration WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("no integration {id:?}")))?;
+    let options = unredacted(options, &stored.get::<_, Value>(4));
+    let parser: String = stored.get(2);
+    Integration::from_parts(
+        id.clone(),
+        stored.get(0),
+        stored.get(1),
+        &parser,
+        endpoint.clone(),
+        secret_id.clone(),
+        &mapping,
+        &constants,
+        &rules,
+        &options,
+        contact.clone(),
+        stored.get(3),
+    )
+    .map_err(|e| ConsoleError::BadRequest(format!("{}: nothing was changed", e.message)))?;
+    tx.execute(
+        "UPDATE leads.integration SET endpoint = $2, secret_id = $3, mapping = $4, constants = $5, rules = $6,
+                options = $7, contact_email = $8, updated_at = now()
+          WHERE id = $1",
+        &[&id, &endpoint, &secret_id, &mapping, &constants, &rules, &options, &contact],
+    )
+    .await?;
+    audit::record(
+        &tx,
+        &person.email,
+        "integration configuration",
+        &format!("integration:{id}"),
+        &json!({}),
+        None,
+        None,
+        "saved",
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    let refreshed = app.leads.refresh_states().await.map_err(lead_error)?;
+    let notice = match refreshed.integrations.get(&id) {
+        Some(s) if s.missing.is_empty() => {
+            format!("saved: {} ({} waiting leads queued)", s.state.as_str(), s.queued)
+        }
+        Some(s) => format!("saved: still needs {}", s.missing.join(", ")),
+        None => "saved (paused: its state is kept)".to_owned(),
+    };
+    Ok(done(&format!("/leads/integrations/{}", enc(&id)), &notice))
+}
+
+/// `POST /leads/integrations/{id}/credentials`: `name=value` lines written into the
+/// integration's secret (header values, `hmac_key`); other fields are kept, nothing is shown.
+pub async fn credentials(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let (_, current) = integration_line(&app, &id).await?;
+    if current.secret_id.is_empty() {
+        return Err(ConsoleError::BadRequest(
+            "the integration names no secret: save a secret id in its configuration first".into(),
+        ));
+    }
+    let mut fields = Map::new();
+    for line in form.get("fields").map(String::as_str).unwrap_or("").lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(ConsoleError::BadRequest("each line must be name=value: nothing was written".into()));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() || v.is_empty() {
+            return Err(ConsoleError::BadRequest("each line must be name=value: nothing was written".into()));
+        }
+        fields.insert(k.to_owned(), json!(v));
+    }
+    if fields.is_empty() {
+        return Err(ConsoleError::BadRequest("no credential was entered: nothing was written".into()));
+    }
+    let names: Vec<String> = fields.keys().cloned().collect();
+    app.secrets
+        .put_fields(&current.secret_id, fields, |_| Ok(()))
+        .await
+        .map_err(|e| ConsoleError::Aws(e.to_string()))?;
+    let conn = app.warehouse.conn().await?;
+    let parameters = json!({"secret_id": current.secret_id, "fields": names});
+    audit::record(
+        &**conn,
+        &person.email,
+        "integration credentials",
+        &format!("integration:{id}"),
+        &parameters,
+        None,
+        None,
+        "written",
+    )
+    .await?;
+    Ok(done(&format!("/leads/integrations/{}", enc(&id)), &format!("credentials written: {}", names.join(", "))))
+}
+
+/// `POST /leads/integrations/{id}/pause` and `/resume`.
+pub async fn pause(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let enabled = match action.as_str() {
+        "pause" => false,
+        "resume" => true,
+        other => return Err(ConsoleError::NotFound(format!("no action {other:?}"))),
+    };
+    let mut conn = app.warehouse.conn().await?;
+    let tx = audit::begin(&mut conn).await?;
+    audit::acting_as(&tx, &person.email).await?;
+    let changed = tx
+        .execute("UPDATE leads.integration SET enabled = $2, updated_at = now() WHERE id = $1", &[&id, &enabled])
+        .await?;
+    if changed == 0 {
+        return Err(ConsoleError::NotFound(format!("no integration {id:?}")));
+    }
+    let what = if enabled { "resumed" } else { "paused" };
+    audit::record(
+        &tx,
+        &person.email,
+        &format!("integration {action}"),
+        &format!("integration:{id}"),
+        &json!({}),
+        None,
+        None,
+        what,
+    )
+    .await?;
+    tx.commit().await?;
+    let notice = if enabled {
+        // Leads that arrived while it was paused were not given to it: the lander's next leads are.
+        format!("{id} resumed")
+    } else {
+        format!("{id} paused: new leads are not delivered to it")
+    };
+    Ok(done(&format!("/leads/integrations/{}", enc(&id)), &notice))
+}
+
+#[derive(Template)]
+#[template(path = "test_lead.html")]
+struct TestLeadPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    id: String,
+    lead: i64,
+    outcome: String,
+    status: String,
+    reason: String,
+    body: String,
+    request: String,
+}
+
+/// `POST /leads/integrations/{id}/test`: a marked test lead sent now, with the vendor's raw
+/// answer (it does not make the integration live).
+pub async fn test_lead(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let sent = app.leads.test_lead(&id).await;
+    let outcome = match &sent {
+        Ok(t) => format!("lead {}: {}", t.lead, serde_json::to_value(&t.outcome).unwrap_or_default()),
+        Err(e) => format!("failed: {e}"),
+    };
+    let conn = app.warehouse.conn().await?;
+    audit::record(
+        &**conn,
+        &person.email,
+        "integration test lead",
+        &format!("integration:{id}"),
+        &json!({}),
+        None,
+        None,
+        &outcome,
+    )
+    .await?;
+    drop(conn);
+    let t = sent.map_err(lead_error)?;
+    Ok(render(&TestLeadPage {
+        chrome: Chrome::new(format!("Test lead through {id}"), &person, "leads"),
+        notice: None,
+        lead: t.lead,
+        outcome: serde_json::to_string(&t.outcome).unwrap_or_default(),
+        status: t.response_status.map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}")),
+        reason: t.reason.unwrap_or_default(),
+        body: t.response_body.unwrap_or_default(),
+        request: t.request.as_ref().map(shown).unwrap_or_default(),
+        id,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "redeliver.html")]
+struct RedeliverPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    id: String,
+    failed: Vec<(i64, String, String, String)>,
+    total: i64,
+}
+
+/// `GET /leads/integrations/{id}/redeliver`: which leads a redelivery would send again.
+pub async fn redeliver_preview(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let db = app.warehouse.conn().await?;
+    let (failed, total) = delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?;
+    Ok(render(&RedeliverPage {
+        chrome: Chrome::new(format!("Redeliver the failed leads of {id}"), &person, "leads"),
+        notice: None,
+        failed: failed
+            .into_iter()
+            .map(|(lead, status, reason, at)| {
+                (lead, status, reason.unwrap_or_default(), at.format("%Y-%m-%d %H:%M:%S").to_string())
+            })
+            .collect(),
+        total,
+        id,
+    }))
+}
+
+/// The redelivery's confirmation: how many the preview showed.
+#[derive(Debug, Deserialize)]
+pub struct RedeliverForm {
+    /// The count previewed (a different count now asks for another look).
+    pub expected: i64,
+}
+
+/// `POST /leads/integrations/{id}/redeliver`: the failed leads previewed go back to waiting and
+/// are queued for lead-delivery.
+pub async fn redeliver_all(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+    Form(form): Form<RedeliverForm>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let (_, now) = {
+        let db = app.warehouse.conn().await?;
+        delivery_row::reopenable(&**db, &id, 0).await.map_err(lead_error)?
+    };
+    if now != form.expected {
+        return Err(ConsoleError::BadRequest(format!(
+            "{now} leads would be redelivered now, not the {} previewed: look again; nothing was changed",
+            form.expected
+        )));
+    }
+    let reopened = app.leads.redeliver(&id).await;
+    let outcome = match &reopened {
+        Ok(ids) => format!("{} leads queued again", ids.len()),
+        Err(e) => format!("failed: {e}"),
+    };
+    let conn = app.warehouse.conn().await?;
+    let parameters = json!({"expected": form.expected});
+    audit::record(
+        &**conn,
+        &person.email,
+        "integration redeliver",
+        &format!("integration:{id}"),
+        &parameters,
+        None,
+        None,
+        &outcome,
+    )
+    .await?;
+    reopened.map_err(lead_error)?;
+    Ok(done(&format!("/leads/integrations/{}", enc(&id)), &outcome))
+}
+
+/// One delivery on a lead's timeline.
+#[derive(Debug, Clone)]
+pub struct DeliveryLine {
+    /// Integration.
+    pub integration: String,
+    /// Status.
+    pub status: String,
+    /// Attempts.
+    pub attempts: i32,
+    /// Why it stands so.
+    pub reason: String,
+    /// The vendor's lead id.
+    pub vendor_lead_id: String,
+    /// The last request sent (secrets redacted).
+    pub request: String,
+    /// Warnings (values cut to the vendor's lengths).
+    pub warnings: Vec<String>,
+    /// Whether an operator may redeliver it.
+    pub reopenable: bool,
+}
+
+/// One event on a lead's timeline.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// When (UTC).
+    pub at: String,
+    /// What.
+    pub what: String,
+    /// The answer or the error.
+    pub detail: String,
+    /// Status class.
+    pub class: String,
+}
+
+#[derive(Template)]
+#[template(path = "lead.html")]
+struct LeadPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    id: i64,
+    header: Vec<(String, String)>,
+    fields: String,
+    deliveries: Vec<DeliveryLine>,
+    events: Vec<Event>,
+}
+
+/// `GET /leads/{id}`: the lead's timeline — received, each delivery with its attempts (the
+/// request sent, secrets redacted, and the answer) and where it stands.
+pub async fn lead(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<i64>,
+    Query(n): Query<Notice>,
+) -> Result<Response, ConsoleError> {
+    let db = app.warehouse.conn().await?;
+    let l = db
+        .query_opt(
+            "SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), lander_id, source, source_id,
+                    concat_ws(' ', first_name, last_name), coalesce(email, ''), coalesce(phone, ''), is_test, fields
+               FROM leads.lead WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("no lead {id}")))?;
+    let received: String = l.get(0);
+    let header = vec![
+        ("Received (UTC)".to_owned(), received.clone()),
+        ("Lander".to_owned(), l.get(1)),
+        ("Source".to_owned(), format!("{} {}", l.get::<_, String>(2), l.get::<_, String>(3))),
+        ("Name".to_owned(), l.get(4)),
+        ("E-mail".to_owned(), l.get(5)),
+        ("Phone".to_owned(), l.get(6)),
+        ("Test lead".to_owned(), if l.get::<_, bool>(7) { "yes" } else { "no" }.to_owned()),
+    ];
+    let fields = shown(&l.get::<_, Value>(8));
+    let deliveries = db
+        .query(
+            "SELECT integration_id, status, attempts, coalesce(reason, ''), coalesce(vendor_lead_id, ''), request, warnings,
+                    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                    coalesce(to_char(delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), '')
+               FROM leads.delivery WHERE lead_id = $1 ORDER BY integration_id",
+            &[&id],
+        )
+        .await?;
+    let attempts = db
+        .query(
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), integration_id, outcome,
+                    response_status, coalesce(response_body, ''), coalesce(error, ''), ms
+               FROM leads.delivery_attempt WHERE lead_id = $1 ORDER BY at, id",
+            &[&id],
+        )
+        .await?;
+    let audit_rows = db
+        .query(
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), actor, action, outcome
+               FROM console.audit WHERE target = $1 ORDER BY id",
+            &[&format!("lead:{id}")],
+        )
+        .await?;
+    drop(db);
+    let mut events = vec![Event { at: received, what: "received".into(), detail: String::new(), class: String::new() }];
+    for d in &deliveries {
+        events.push(Event {
+            at: d.get(7),
+            what: format!("{}: validated and queued", d.get::<_, String>(0)),
+            detail: String::new(),
+            class: String::new(),
+        });
+    }
+    for a in &attempts {
+        let status: Option<i32> = a.get(3);
+        let ms: Option<i32> = a.get(6);
+        let body: String = a.get(4);
+        let error: String = a.get(5);
+        let outcome: String = a.get(2);
+        events.push(Event {
+            at: a.get(0),
+            what: format!(
+                "{}: attempt → {outcome}{}{}",
+                a.get::<_, String>(1),
+                status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+                ms.map(|m| format!(" in {m} ms")).unwrap_or_default()
+            ),
+            detail: if error.is_empty() { redact::text(&body) } else { redact::text(&error) },
+            class: outcome,
+        });
+    }
+    for a in &audit_rows {
+        events.push(Event {
+            at: a.get(0),
+            what: format!("{} by {}", a.get::<_, String>(2), a.get::<_, String>(1)),
+            detail: a.get(3),
+            class: "operator".into(),
+        });
+    }
+    events.sort_by(|a, b| a.at.cmp(&b.at));
+    let deliveries = deliveries
+        .iter()
+        .map(|d| {
+            let status: String = d.get(1);
+            DeliveryLine {
+                integration: d.get(0),
+                reopenable: delivery_row::REOPENED.contains(&status.as_str()),
+                status,
+                attempts: d.get(2),
+                reason: d.get(3),
+                vendor_lead_id: d.get(4),
+                request: d.get::<_, Option<Value>>(5).as_ref().map(shown).unwrap_or_default(),
+                warnings: d.get(6),
+            }
+        })
+        .collect();
+    Ok(render(&LeadPage {
+        chrome: Chrome::new(format!("Lead {id}"), &person, "leads"),
+        notice: n.notice,
+        id,
+        header,
+        fields,
+        deliveries,
+        events,
+    }))
+}
+
+/// Which delivery to redeliver.
+#[derive(Debug, Deserialize)]
+pub struct RedeliverOne {
+    /// The integration.
+    pub integration: String,
+}
+
+/// `POST /leads/{id}/redeliver`: this lead sent again through one integration now; the answer
+/// is on its timeline.
+pub async fn redeliver_one(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<i64>,
+    Form(form): Form<RedeliverOne>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let result = app.leads.redeliver_lead(id, &form.integration).await;
+    let outcome = match &result {
+        Ok(Some(o)) => serde_json::to_string(o).unwrap_or_default(),
+        Ok(None) => "not redelivered: it is not rejected, invalid or of unknown outcome".to_owned(),
+        Err(e) => format!("failed: {e}"),
+    };
+    let conn = app.warehouse.conn().await?;
+    let parameters = json!({"integration": form.integration});
+    audit::record(&**conn, &person.email, "lead redeliver", &format!("lead:{id}"), &parameters, None, None, &outcome)
+        .await?;
+    result.map_err(lead_error)?;
+    Ok(done(&format!("/leads/{id}"), &format!("{}: {outcome}", form.integration)))
+}
