@@ -94,6 +94,24 @@ pub enum Outcome {
     },
 }
 
+impl std::fmt::Display for Outcome {
+    /// The outcome as an operator reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Delivered { vendor_lead_id: Some(id) } => write!(f, "delivered (the vendor's lead id {id})"),
+            Outcome::Delivered { vendor_lead_id: None } => write!(f, "delivered"),
+            Outcome::AlreadyDelivered => write!(f, "delivered before: nothing sent"),
+            Outcome::Waiting { missing } => write!(f, "waiting for the integration: {}", missing.join(", ")),
+            Outcome::Invalid { reason } => write!(f, "invalid, not sent: {reason}"),
+            Outcome::Rejected { reason } => write!(f, "rejected by the vendor: {reason}"),
+            Outcome::Retrying { reason } => write!(f, "retrying: {reason}"),
+            Outcome::Busy => write!(f, "another attempt holds it now"),
+            Outcome::UnknownOutcome => write!(f, "an earlier attempt's answer was lost: not sent again"),
+            Outcome::Held { status } => write!(f, "held ({status}) until an operator redelivers it"),
+        }
+    }
+}
+
 impl Outcome {
     /// Whether the queue should bring the lead back.
     pub fn retry(&self) -> bool {

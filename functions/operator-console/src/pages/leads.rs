@@ -622,7 +622,7 @@ pub async fn test_lead(
     person.require(Role::Operator)?;
     let sent = app.leads.test_lead(&id).await;
     let outcome = match &sent {
-        Ok(t) => format!("lead {}: {}", t.lead, serde_json::to_value(&t.outcome).unwrap_or_default()),
+        Ok(t) => format!("lead {}: {}", t.lead, t.outcome),
         Err(e) => format!("failed: {e}"),
     };
     let conn = app.warehouse.conn().await?;
@@ -643,7 +643,7 @@ pub async fn test_lead(
         chrome: Chrome::new(format!("Test lead through {id}"), &person, "leads"),
         notice: None,
         lead: t.lead,
-        outcome: serde_json::to_string(&t.outcome).unwrap_or_default(),
+        outcome: t.outcome.to_string(),
         status: t.response_status.map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}")),
         reason: t.reason.unwrap_or_default(),
         body: t.response_body.unwrap_or_default(),
@@ -913,7 +913,7 @@ pub async fn redeliver_one(
     person.require(Role::Operator)?;
     let result = app.leads.redeliver_lead(id, &form.integration).await;
     let outcome = match &result {
-        Ok(Some(o)) => serde_json::to_string(o).unwrap_or_default(),
+        Ok(Some(o)) => o.to_string(),
         Ok(None) => "not redelivered: it is not rejected, invalid or of unknown outcome".to_owned(),
         Err(e) => format!("failed: {e}"),
     };

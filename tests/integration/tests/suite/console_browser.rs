@@ -102,3 +102,136 @@ async fn a_viewer_sees_no_buttons() {
     assert!(page.contains("Changes made to it") && !page.contains("Keep out of MeetMax"), "{page}");
     browser.quit().await;
 }
+
+/// The page ran under its policy: the browser logged no refusal.
+async fn no_refusals(browser: &Browser) {
+    let errors = browser.console_errors().await;
+    let refusals: Vec<&String> =
+        errors.iter().filter(|e| e.contains("Content Security Policy") || e.contains("Refused to")).collect();
+    assert!(refusals.is_empty(), "the pages ran under their policy without refusals: {refusals:?}");
+}
+
+#[tokio::test]
+async fn an_operator_enters_a_connections_credentials_and_previews_what_a_pull_would_read() {
+    let h = ConsoleHarness::start().await;
+    let browser = signed_in(&h, "operator@example.com").await;
+    browser.click("a[href='/connectors']").await;
+    browser.click("a[href='/connectors/demo-aventri']").await;
+    browser.wait_for_text("#credentials-state", "not set").await;
+    browser.type_into("#cred-endPoint", &format!("{}/", h.sandbox.aventri_endpoint())).await;
+    browser.type_into("#cred-accountid", vendor_sandbox::fixtures::AVENTRI_ACCOUNT).await;
+    browser.type_into("#cred-key", vendor_sandbox::fixtures::AVENTRI_KEY).await;
+    browser.type_into("#cred-eventid", vendor_sandbox::fixtures::AVENTRI_EVENT).await;
+    browser.click("#save-credentials").await;
+    browser.wait_for_text("#notice", "credentials written: accountid, endPoint, eventid, key").await;
+    browser.wait_for_text("#credentials-state", "set, last changed").await;
+    assert!(!browser.text("main").await.contains(vendor_sandbox::fixtures::AVENTRI_KEY));
+    let secret_id: String = h.db.scalar("SELECT secret_id FROM connector.connection WHERE name = 'demo-aventri'").await;
+    let stored =
+        aws_sdk_secretsmanager::Client::new(&h.sdk).get_secret_value().secret_id(&secret_id).send().await.unwrap();
+    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(stored["key"], vendor_sandbox::fixtures::AVENTRI_KEY);
+
+    browser.click("#preview").await;
+    browser.wait_for_text("#preview-result", "The provider accepted the credentials").await;
+    let participants = browser.text("#sample-participants").await;
+    assert!(participants.contains("records read"), "{participants}");
+    let calls = h.sandbox.requests().await;
+    assert!(calls.iter().any(|r| r.path.ends_with("authorize.json")), "the preview signed in at the provider");
+    let written: i64 = h.db.scalar("SELECT count(*) FROM connector.participant").await;
+    assert_eq!(written, 0, "a preview writes no record");
+    no_refusals(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_confirms_a_removal_the_guard_held_back_by_typing_its_name() {
+    let h = ConsoleHarness::start().await;
+    h.db.exec(
+        "INSERT INTO connector.participant (connection, fp_ext_id, fp_status, raw, last_seen, changed_by_run)
+         SELECT 'demo-aventri', 'gone-' || n, 'active', '{}', now() - interval '2 days', gen_random_uuid() FROM generate_series(1, 3) n;
+         INSERT INTO connector.participant (connection, fp_ext_id, fp_status, raw, last_seen, changed_by_run)
+         VALUES ('demo-aventri', 'kept', 'active', '{}', now(), gen_random_uuid());
+         INSERT INTO connector.stream_run (run_id, connection, stream, mode, trigger, status)
+         VALUES ('00000000-0000-7000-8000-000000000002', 'demo-aventri', 'participants', 'full', 'sqs', 'succeeded');
+         INSERT INTO connector.pending_removal (connection, stream, run_id, pull_started_at, would_remove, of_rows)
+         VALUES ('demo-aventri', 'participants', '00000000-0000-7000-8000-000000000002', now() - interval '1 hour', 3, 4);",
+    )
+    .await;
+    let browser = signed_in(&h, "operator@example.com").await;
+    browser.goto(&format!("{}/connectors/demo-aventri", h.url)).await;
+    browser.click("#removal-participants").await;
+    browser.wait_for_text("#removal-summary", "did not see 3 of the 4 live rows").await;
+    browser.type_into("#removal-typed", "demo-aventri/participants").await;
+    browser.click("#confirm-removal").await;
+    browser.wait_for_text("#notice", "3 rows marked removed").await;
+    let removed: i64 = h.db.scalar("SELECT count(*) FROM connector.participant WHERE removed_at IS NOT NULL").await;
+    assert_eq!(removed, 3);
+    let decided: String = h.db.scalar("SELECT decision FROM connector.pending_removal").await;
+    assert_eq!(decided, "confirmed: 3 removed");
+    no_refusals(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_sends_a_test_lead_and_reads_the_vendors_answer() {
+    let h = ConsoleHarness::start().await;
+    let browser = signed_in(&h, "operator@example.com").await;
+    browser.click("a[href='/leads']").await;
+    browser.click("a[href='/leads/integrations/demo-captorra']").await;
+    browser.click("#send-test-lead").await;
+    browser.wait_for_text("#test-status", "HTTP 200").await;
+    let answer = browser.text("#test-answer").await;
+    assert!(answer.contains("success"), "the vendor's raw answer: {answer}");
+    let received = h.sandbox.received_leads().await;
+    assert!(received.iter().any(|l| l.route == "captorra" && l.body.contains("TEST LEAD")), "{received:?}");
+    let test_leads: i64 = h.db.scalar("SELECT count(*) FROM leads.lead WHERE is_test").await;
+    assert_eq!(test_leads, 1);
+    no_refusals(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_finds_a_rejected_lead_and_redelivers_it() {
+    let h = ConsoleHarness::start().await;
+    h.db.exec(
+        "INSERT INTO leads.lead (id, lander_id, source, source_id, first_name, last_name, email, phone, fields)
+         VALUES (910001, 'demo-accident-lp', 'endpoint', 'b-1', 'Dana', 'Ruiz', 'dana.ruiz@example.org', '5550103344',
+                 '{\"first_name\": \"Dana\", \"last_name\": \"Ruiz\", \"phone\": \"5550103344\"}');
+         INSERT INTO leads.delivery (lead_id, integration_id, status, attempts, response_status, reason)
+         VALUES (910001, 'demo-captorra', 'rejected', 1, 400, 'HTTP 400: Referrer unknown');",
+    )
+    .await;
+    let browser = signed_in(&h, "operator@example.com").await;
+    browser.click("a[href='/leads']").await;
+    browser.type_into("#lead-q", "dana.ruiz@example.org\u{E007}").await;
+    browser.click("#lead-results a[href='/leads/910001']").await;
+    browser.wait_for_text("#delivery-demo-captorra", "rejected").await;
+    browser.click("#redeliver-demo-captorra").await;
+    browser.wait_for_text("#notice", "demo-captorra: delivered").await;
+    browser.wait_for_text("#delivery-demo-captorra", "delivered").await;
+    let status: String = h.db.scalar("SELECT status FROM leads.delivery WHERE lead_id = 910001").await;
+    assert_eq!(status, "delivered");
+    let received = h.sandbox.received_leads().await;
+    assert!(received.iter().any(|l| l.fields["Last"] == "Ruiz"), "{received:?}");
+    no_refusals(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_reruns_todays_export() {
+    let h = ConsoleHarness::start().await;
+    let browser = signed_in(&h, "operator@example.com").await;
+    browser.click("a[href='/exports']").await;
+    browser.click("a[href='/exports/demo-slip-generic']").await;
+    browser.click("#rerun").await;
+    browser.wait_for_text("#notice", "done").await;
+    browser.wait_for_text("#today-state", "done").await;
+    let key: String =
+        h.db.scalar("SELECT s3_key FROM leads.export WHERE subscription_id = 'demo-slip-generic' AND status = 'done'")
+            .await;
+    let s3 = platform_aws::s3::client(&h.sdk, true);
+    assert!(s3.head_object().bucket(&h.bucket).key(&key).send().await.is_ok(), "the workbook is in S3");
+    no_refusals(&browser).await;
+    browser.quit().await;
+}

@@ -289,7 +289,11 @@ async fn a_test_registration_shows_lenos_answer_and_is_recorded_like_the_apps() 
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(answer.body.contains("HTTP 200") && answer.body.contains("&#34;answer&#34;: &#34;confirmed&#34;"), "{}", answer.body);
+    assert!(
+        answer.body.contains("HTTP 200") && answer.body.contains("&#34;answer&#34;: &#34;confirmed&#34;"),
+        "{}",
+        answer.body
+    );
     let asked =
         h.sandbox.requests().await.iter().filter(|r| r.method == "POST" && r.path.starts_with("/lenos/")).count();
     assert!(asked >= 1, "Lenos was asked");
@@ -503,4 +507,3 @@ async fn an_export_is_rerun_for_a_date_its_email_resent_and_its_template_preview
             .collect();
     assert_eq!(actions, ["export rerun", "export resend", "export resend", "export template"]);
 }
-
