@@ -35,11 +35,22 @@ impl Exporter {
     /// Planning a date again sends its jobs again: each overwrites its own object and e-mails
     /// no one twice.
     pub async fn plan(&self, date: NaiveDate) -> Result<Plan, ExportError> {
+        self.plan_for(date, None).await
+    }
+
+    /// Plans the report of `date` of one subscription (an operator's rerun), or of all: as
+    /// [`plan`](Self::plan) does. An unknown or disabled subscription is refused.
+    pub async fn plan_for(&self, date: NaiveDate, only: Option<&str>) -> Result<Plan, ExportError> {
         let (Some(sqs), Some(queue)) = (&self.sqs, &self.settings.queue_url) else {
             return Err(ExportError::Config("EXPORT_QUEUE_URL is required to plan exports".into()));
         };
         let db = self.warehouse.conn().await?;
-        let subs = subscriptions(&**db, None).await?;
+        let subs = subscriptions(&**db, only).await?;
+        if let Some(id) = only
+            && subs.is_empty()
+        {
+            return Err(ExportError::Config(format!("no enabled export subscription {id:?}")));
+        }
         let mut planned = Vec::new();
         let mut refused = Vec::new();
         for sub in &subs {

@@ -82,15 +82,19 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.session));
+        self.try_call(method.clone(), path, body)
+            .await
+            .unwrap_or_else(|error| panic!("WebDriver {method} {path}: {error}"))
+    }
+
+    /// A WebDriver command; `Err` carries WebDriver's error.
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let answer: Value = req.send().await.expect("ChromeDriver answers").json().await.expect("JSON");
-        if answer["value"].get("error").is_some() {
-            panic!("WebDriver {method} {path}: {}", answer["value"]);
-        }
-        answer["value"].clone()
+        if answer["value"].get("error").is_some() { Err(answer["value"].clone()) } else { Ok(answer["value"].clone()) }
     }
 
     /// Loads `url` and waits for it.
@@ -150,10 +154,17 @@ impl Browser {
     }
 
     /// Waits up to 5 s for the element matching `css` to contain `text`; returns its text.
+    /// A part the page replaces meanwhile (htmx) is looked up again.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
         let mut last = String::new();
         for _ in 0..50 {
-            last = self.text(css).await;
+            let id = self.find(css).await;
+            match self.try_call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await {
+                Ok(shown) => last = shown.as_str().unwrap_or("").to_owned(),
+                // Replaced between the look-up and the read: look it up again.
+                Err(e) if e["error"] == "stale element reference" => continue,
+                Err(e) => panic!("WebDriver GET /element/{id}/text: {e}"),
+            }
             if last.contains(text) {
                 return last;
             }

@@ -35,6 +35,8 @@ pub struct ConsoleHarness {
     pub connector_queue: String,
     /// The lead-delivery queue redeliveries are announced to.
     pub lead_queue: String,
+    /// The spreadsheet-export queue reruns are planned to.
+    pub export_queue: String,
 }
 
 /// The sender of the exports' e-mails (a verified identity in moto's SES).
@@ -78,6 +80,7 @@ impl ConsoleHarness {
         let meetmax_queue = new_queue(&sdk, "console-meetmax").await;
         let connector_queue = new_queue(&sdk, "console-connector").await;
         let lead_queue = new_queue(&sdk, "console-leads").await;
+        let export_queue = new_queue(&sdk, "console-export").await;
         let ses = platform_aws::ses::Client::new(&sdk);
         ses.create_email_identity().email_identity(EXPORT_FROM).send().await.expect("an SES identity");
         let bucket = format!("console-{}", uuid::Uuid::new_v4().simple());
@@ -112,20 +115,7 @@ impl ConsoleHarness {
         let warehouse = dedupe.warehouse.clone();
         let sender = || Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk)));
         let s3 = platform_aws::s3::client(&sdk, true);
-        let connectors = platform_connectors::Connectors::new(
-            warehouse.clone(),
-            secrets.clone(),
-            sender(),
-            Some(s3.clone()),
-            platform_connectors::Settings {
-                queue_url: Some(connector_queue.clone()),
-                bucket: Some(bucket.clone()),
-                link_ttl: std::time::Duration::from_secs(3600),
-                timeout: std::time::Duration::from_secs(5),
-                max_pages: None,
-            },
-        )
-        .expect("connectors");
+        let connectors = connector_service(warehouse.clone(), secrets.clone(), &sdk, &bucket, &connector_queue);
         let registrar =
             platform_connectors::register::Registrar::new(warehouse.clone(), secrets.clone(), String::new())
                 .expect("registrar");
@@ -149,23 +139,7 @@ impl ConsoleHarness {
         .expect("leads");
         // The integrations' states, as lead-delivery's schedule keeps them.
         leads.refresh_states().await.expect("the integrations' states");
-        let exports = platform_export::Exporter::new(
-            warehouse.clone(),
-            sender(),
-            s3.clone(),
-            Some(ses.clone()),
-            platform_export::Settings {
-                queue_url: None,
-                bucket: bucket.clone(),
-                link: std::time::Duration::from_secs(3600),
-                email_from: Some(EXPORT_FROM.into()),
-                scratch: std::env::temp_dir(),
-                claim: std::time::Duration::from_secs(60),
-                fetch_rows: 500,
-                part_bytes: 5 * 1024 * 1024,
-                link_signer_secret: None,
-            },
-        );
+        let exports = export_service(warehouse.clone(), &sdk, &bucket, &export_queue);
         let services = operator_console::Services {
             dedupe,
             intake,
@@ -180,7 +154,51 @@ impl ConsoleHarness {
         tokio::spawn(async move {
             axum_serve(listener, operator_console::router(console)).await;
         });
-        ConsoleHarness { db, sandbox, sdk, url, queue, meetmax_queue, bucket, connector_queue, lead_queue }
+        ConsoleHarness {
+            db,
+            sandbox,
+            sdk,
+            url,
+            queue,
+            meetmax_queue,
+            bucket,
+            connector_queue,
+            lead_queue,
+            export_queue,
+        }
+    }
+
+    /// spreadsheet-export as deployed beside the console: the jobs the console plans are its.
+    pub fn exporter(&self) -> platform_export::Exporter {
+        export_service(self.db.warehouse.clone(), &self.sdk, &self.bucket, &self.export_queue)
+    }
+
+    /// connector-pull's handler run on the pulls waiting in its queue, until none is left.
+    pub async fn run_connector_jobs(&self) {
+        let secrets =
+            SecretsCache::new(platform_aws::secrets::Client::new(&self.sdk), std::time::Duration::from_secs(1));
+        let service =
+            connector_service(self.db.warehouse.clone(), secrets, &self.sdk, &self.bucket, &self.connector_queue);
+        let mut ran = 0;
+        loop {
+            let bodies = crate::drain_bodies(&self.sdk, &self.connector_queue).await;
+            if bodies.is_empty() {
+                break;
+            }
+            let deadline = platform_runtime::Deadline::none();
+            let answer = connector_pull::handle_batch(&service, crate::sqs_event(&bodies), deadline).await;
+            assert!(answer.batch_item_failures.is_empty(), "every pull ran");
+            ran += bodies.len();
+        }
+        assert!(ran > 0, "a pull waited for connector-pull");
+    }
+
+    /// spreadsheet-export's handler run on every job waiting in its queue.
+    pub async fn run_export_jobs(&self) {
+        let bodies = crate::drain_bodies(&self.sdk, &self.export_queue).await;
+        assert!(!bodies.is_empty(), "a job waits for spreadsheet-export");
+        let answer = spreadsheet_export::handle_batch(&self.exporter(), crate::sqs_event(&bodies)).await;
+        assert!(answer.batch_item_failures.is_empty(), "every job ran");
     }
 
     /// A browser-like client signed in as `email` (whose groups the sandbox issuer decides).
@@ -190,6 +208,51 @@ impl ConsoleHarness {
         assert_eq!(answer.status, 303, "{email} signs in: {}", answer.body);
         v
     }
+}
+
+/// connector-pull's service over `warehouse`: the harness's bucket and queue.
+fn connector_service(
+    warehouse: Warehouse,
+    secrets: SecretsCache,
+    sdk: &SdkConfig,
+    bucket: &str,
+    queue: &str,
+) -> platform_connectors::Connectors {
+    platform_connectors::Connectors::new(
+        warehouse,
+        secrets,
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(sdk))),
+        Some(platform_aws::s3::client(sdk, true)),
+        platform_connectors::Settings {
+            queue_url: Some(queue.to_owned()),
+            bucket: Some(bucket.to_owned()),
+            link_ttl: std::time::Duration::from_secs(3600),
+            timeout: std::time::Duration::from_secs(5),
+            max_pages: None,
+        },
+    )
+    .expect("connectors")
+}
+
+/// spreadsheet-export's service over `warehouse`: the harness's bucket, queue and sender.
+fn export_service(warehouse: Warehouse, sdk: &SdkConfig, bucket: &str, queue: &str) -> platform_export::Exporter {
+    platform_export::Exporter::new(
+        warehouse,
+        Some(SqsSender::new(aws_sdk_sqs::Client::new(sdk))),
+        platform_aws::s3::client(sdk, true),
+        Some(platform_aws::ses::Client::new(sdk)),
+        platform_export::Settings {
+            queue_url: Some(queue.to_owned()),
+            bucket: bucket.to_owned(),
+            link: std::time::Duration::from_secs(3600),
+            email_from: Some(EXPORT_FROM.into()),
+            scratch: std::env::temp_dir(),
+            claim: std::time::Duration::from_secs(60),
+            fetch_rows: 500,
+            part_bytes: 5 * 1024 * 1024,
+            link_signer_secret: None,
+        },
+    )
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {

@@ -157,6 +157,8 @@ struct SubscriptionPage {
     today: String,
     s: SubscriptionLine,
     history: Vec<ReportLine>,
+    /// A report is planned or being written: the page follows it.
+    busy: bool,
     template_id: Option<String>,
     definition: String,
     preview: Option<Result<TemplatePreview, String>>,
@@ -177,7 +179,7 @@ async fn subscription_page(
         .pop()
         .ok_or_else(|| ConsoleError::NotFound(format!("no export subscription {id:?}")))?;
     let db = app.warehouse.conn().await?;
-    let history = db
+    let history: Vec<ReportLine> = db
         .query(
             &format!(
                 "SELECT {REPORT_COLUMNS} FROM leads.export e WHERE e.subscription_id = $1
@@ -214,6 +216,7 @@ async fn subscription_page(
         chrome: Chrome::new(format!("Export {id}"), person, "exports"),
         notice,
         today: today(),
+        busy: history.iter().any(|r| r.status == "planned" || r.status == "running"),
         s,
         history,
         template_id,
@@ -244,8 +247,9 @@ fn date(s: &str) -> Result<NaiveDate, ConsoleError> {
         .map_err(|_| ConsoleError::BadRequest(format!("{s:?} is not a date (YYYY-MM-DD): nothing was done")))
 }
 
-/// `POST /exports/{id}/rerun`: the report of that date written again now (its object
-/// overwritten; its recipients are not e-mailed twice).
+/// `POST /exports/{id}/rerun`: the report of that date planned again for spreadsheet-export
+/// (which has the memory and disk a large report needs): its object is overwritten, its
+/// recipients are not e-mailed twice. The page follows its state.
 pub async fn rerun(
     State(app): State<App>,
     Extension(person): Extension<Person>,
@@ -254,11 +258,11 @@ pub async fn rerun(
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
     let day = date(&form.date)?;
-    let result = app.exports.export(&id, day).await;
+    let result = app.exports.plan_for(day, Some(&id)).await;
     let outcome = match &result {
-        Ok(o) => match &o.reason {
-            Some(why) => format!("{}: {why}", o.status),
-            None => format!("{}: {} rows", o.status, o.rows),
+        Ok(p) => match p.refused.first() {
+            Some(r) => format!("refused: {}", r.error),
+            None => "queued for spreadsheet-export".to_owned(),
         },
         Err(e) => format!("failed: {e}"),
     };

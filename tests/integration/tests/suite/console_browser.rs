@@ -225,7 +225,10 @@ async fn an_operator_reruns_todays_export() {
     browser.click("a[href='/exports']").await;
     browser.click("a[href='/exports/demo-slip-generic']").await;
     browser.click("#rerun").await;
-    browser.wait_for_text("#notice", "done").await;
+    browser.wait_for_text("#notice", "queued for spreadsheet-export").await;
+    browser.wait_for_text("#today-state", "planned").await;
+    // spreadsheet-export takes the job; the page follows it to its end.
+    h.run_export_jobs().await;
     browser.wait_for_text("#today-state", "done").await;
     let key: String =
         h.db.scalar("SELECT s3_key FROM leads.export WHERE subscription_id = 'demo-slip-generic' AND status = 'done'")

@@ -266,6 +266,25 @@ async fn a_pull_is_queued_for_connector_pull_and_the_page_follows_it() {
         op.post("/connectors/demo-aventri/pull", &[("csrf", &csrf), ("stream", "sponsors"), ("mode", "changes")]).await;
     assert_eq!(fed.status, 400);
     assert!(fed.body.contains("fed by another stream"), "{}", fed.body);
+
+    // With its credentials entered, connector-pull takes the queued pull; the page shows its end.
+    assert_eq!(post_owned(&mut op, "/connectors/demo-aventri/credentials", &aventri_form(&h, &csrf)).await.status, 303);
+    let queued =
+        op.post("/connectors/demo-aventri/pull", &[("csrf", &csrf), ("stream", "sessions"), ("mode", "full")]).await;
+    assert_eq!(queued.status, 303);
+    h.run_connector_jobs().await;
+    let progress = op.get("/connectors/demo-aventri/progress").await;
+    let row = progress
+        .body
+        .split("data-stream=\"sessions\"")
+        .nth(1)
+        .expect("the sessions row")
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(row.contains("succeeded") && row.contains("full"), "{row}");
+    let sessions: i64 = h.db.scalar("SELECT count(*) FROM connector.session WHERE connection = 'demo-aventri'").await;
+    assert!(sessions > 0);
 }
 
 #[tokio::test]
@@ -454,6 +473,12 @@ async fn an_export_is_rerun_for_a_date_its_email_resent_and_its_template_preview
     let csrf = Visitor::csrf_of(&page);
     let rerun = op.post("/exports/demo-accident-custom/rerun", &[("csrf", &csrf), ("date", "2026-12-01")]).await;
     assert_eq!(rerun.status, 303, "{}", rerun.body);
+    let planned: String =
+        h.db.scalar("SELECT status FROM leads.export WHERE subscription_id = 'demo-accident-custom'").await;
+    assert_eq!(planned, "planned");
+    let page = op.get("/exports/demo-accident-custom").await;
+    assert!(page.body.contains("hx-trigger=\"every 3s\""), "the page follows a planned report");
+    h.run_export_jobs().await;
     let row = h
         .db
         .rows("SELECT status, row_count, s3_key, emailed_at IS NOT NULL FROM leads.export WHERE subscription_id = 'demo-accident-custom' AND report_date = '2026-12-01'")
