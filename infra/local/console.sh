@@ -28,9 +28,14 @@ SANDBOX_URL=$(sed -n 's/^listening //p' "$WORK/sandbox.out")
 SANDBOX_URL="$SANDBOX_URL" "$VENV/bin/python" infra/local/aws_setup.py >"$WORK/aws.env"
 # shellcheck disable=SC1091
 . "$WORK/aws.env"
-export MEETMAX_QUEUE_URL REVIEW_BUCKET CONSOLE_QUEUES FORMSTACK_SECRET_ID DEDUPE_QUEUE_URL LEAD_QUEUE_URL
+export MEETMAX_QUEUE_URL REVIEW_BUCKET CONSOLE_QUEUES FORMSTACK_SECRET_ID DEDUPE_QUEUE_URL LEAD_QUEUE_URL \
+  CONNECTOR_QUEUE_URL CONNECTOR_BUCKET EXPORT_QUEUE_URL EXPORT_BUCKET EXPORT_EMAIL_FROM
 target/debug/warehouse-migrate
 psql_q -f infra/local/seed-demo.sql -f infra/local/seed-demo-lander-form.sql
+# The lead integrations deliver to this sandbox.
+psql_q -v url="$SANDBOX_URL" <<'SQL'
+UPDATE leads.integration SET endpoint = regexp_replace(endpoint, '^https?://[^/]+', :'url') WHERE id LIKE 'demo-%' AND endpoint IS NOT NULL;
+SQL
 registrations=$(psql_q -tA -c "SELECT count(*) FROM conferences_events.exchange_registration")
 # A dead message to look at and redrive (moto starts empty with every run).
 "$VENV/bin/python" - <<'PY'

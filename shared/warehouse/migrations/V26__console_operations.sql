@@ -7,6 +7,9 @@
 CREATE INDEX IF NOT EXISTS lead_email ON leads.lead (lower(email));
 CREATE INDEX IF NOT EXISTS lead_phone_digits ON leads.lead (regexp_replace(phone, '\D', '', 'g'));
 CREATE INDEX IF NOT EXISTS lead_received ON leads.lead (received_at DESC, id DESC);
+-- An integration's recent deliveries and its last one, whatever the number of leads.
+CREATE INDEX IF NOT EXISTS delivery_delivered ON leads.delivery (integration_id, delivered_at)
+    WHERE status = 'delivered';
 
 DO $$
 BEGIN

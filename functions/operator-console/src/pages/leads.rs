@@ -63,8 +63,10 @@ pub struct IntegrationLine {
     pub missing: Vec<String>,
     /// Not paused.
     pub enabled: bool,
-    /// Delivered / waiting / failed.
-    pub delivered: i64,
+    /// Delivered in the last 24 hours.
+    pub delivered_24h: i64,
+    /// When it last delivered a lead (UTC), or `never`.
+    pub last_delivery: String,
     /// Waiting, sending or retrying.
     pub waiting: i64,
     /// Rejected, invalid or unknown outcome.
@@ -82,6 +84,16 @@ struct LeadsPage {
     leads: Vec<LeadLine>,
     searched: bool,
 }
+
+/// An integration's figures, each read through an index whatever the number of leads:
+/// delivered in the last 24 hours, the last delivery, waiting, failed.
+const FIGURES: &str = "(SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id AND d.status = 'delivered'
+                          AND d.delivered_at > now() - interval '24 hours'),
+    coalesce((SELECT to_char(max(d.delivered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM leads.delivery d
+               WHERE d.integration_id = i.id AND d.status = 'delivered'), 'never'),
+    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id AND d.status IN ('waiting', 'sending', 'retrying')),
+    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id
+        AND d.status IN ('rejected', 'invalid', 'unknown_outcome'))";
 
 /// The lead search.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -198,37 +210,19 @@ pub async fn list(
     let db = app.warehouse.conn().await?;
     let rows = db
         .query(
-            "SELECT i.id, c.name || ' (' || c.id || ')',
-                    NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
-                    l.name, i.parser, i.state, i.missing, i.enabled,
-                    count(*) FILTER (WHERE d.status = 'delivered'),
-                    count(*) FILTER (WHERE d.status IN ('waiting', 'sending', 'retrying')),
-                    count(*) FILTER (WHERE d.status IN ('rejected', 'invalid', 'unknown_outcome'))
-               FROM leads.integration i
-               JOIN leads.client c ON c.id = i.client_id
-               JOIN leads.lander l ON l.id = i.lander_id
-               LEFT JOIN leads.delivery d ON d.integration_id = i.id
-              GROUP BY i.id, c.id, c.name, l.name
-              ORDER BY i.state <> 'awaiting_information', i.id",
+            &format!(
+                "SELECT i.id, c.name || ' (' || c.id || ')',
+                        NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
+                        l.name, i.parser, i.state, i.missing, i.enabled, {FIGURES}
+                   FROM leads.integration i
+                   JOIN leads.client c ON c.id = i.client_id
+                   JOIN leads.lander l ON l.id = i.lander_id
+                  ORDER BY i.state <> 'awaiting_information', i.id"
+            ),
             &[],
         )
         .await?;
-    let integrations = rows
-        .iter()
-        .map(|r| IntegrationLine {
-            id: r.get(0),
-            client: r.get(1),
-            new_client: r.get(2),
-            lander: r.get(3),
-            parser: r.get(4),
-            state: r.get(5),
-            missing: r.get(6),
-            enabled: r.get(7),
-            delivered: r.get(8),
-            waiting: r.get(9),
-            failed: r.get(10),
-        })
-        .collect();
+    let integrations = rows.iter().map(integration_of).collect();
     let landers = db
         .query("SELECT id, name FROM leads.lander ORDER BY name", &[])
         .await?
@@ -292,26 +286,39 @@ async fn integration_line(app: &App, id: &str) -> Result<(IntegrationLine, Integ
     let db = app.warehouse.conn().await?;
     let r = db
         .query_opt(
-            "SELECT i.id, c.name || ' (' || c.id || ')',
-                    NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
-                    l.name, i.parser, i.state, i.missing, i.enabled,
-                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id AND d.status = 'delivered'),
-                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id
-                        AND d.status IN ('waiting', 'sending', 'retrying')),
-                    (SELECT count(*) FROM leads.delivery d WHERE d.integration_id = i.id
-                        AND d.status IN ('rejected', 'invalid', 'unknown_outcome')),
-                    coalesce(i.endpoint, ''), coalesce(i.secret_id, ''), i.mapping, i.constants, i.rules, i.options,
-                    coalesce(i.contact_email, '')
-               FROM leads.integration i
-               JOIN leads.client c ON c.id = i.client_id
-               JOIN leads.lander l ON l.id = i.lander_id
-              WHERE i.id = $1",
+            &format!(
+                "SELECT i.id, c.name || ' (' || c.id || ')',
+                        NOT EXISTS (SELECT 1 FROM leads.integration o WHERE o.client_id = c.id AND o.live_at IS NOT NULL),
+                        l.name, i.parser, i.state, i.missing, i.enabled, {FIGURES},
+                        coalesce(i.endpoint, ''), coalesce(i.secret_id, ''), i.mapping, i.constants, i.rules, i.options,
+                        coalesce(i.contact_email, '')
+                   FROM leads.integration i
+                   JOIN leads.client c ON c.id = i.client_id
+                   JOIN leads.lander l ON l.id = i.lander_id
+                  WHERE i.id = $1"
+            ),
             &[&id],
         )
         .await?
         .ok_or_else(|| ConsoleError::NotFound(format!("no integration {id:?}")))?;
     let pretty = |i: usize| serde_json::to_string_pretty(&r.get::<_, Value>(i)).unwrap_or_default();
-    let line = IntegrationLine {
+    let line = integration_of(&r);
+    let form = IntegrationForm {
+        endpoint: r.get(12),
+        secret_id: r.get(13),
+        mapping: pretty(14),
+        constants: pretty(15),
+        rules: pretty(16),
+        // Options may name header values: shown redacted, and a redacted value is kept on save.
+        options: shown(&r.get::<_, Value>(17)),
+        contact_email: r.get(18),
+    };
+    Ok((line, form))
+}
+
+/// An integration's line from a row selecting its columns and then [`FIGURES`].
+fn integration_of(r: &platform_warehouse::tokio_postgres::Row) -> IntegrationLine {
+    IntegrationLine {
         id: r.get(0),
         client: r.get(1),
         new_client: r.get(2),
@@ -320,21 +327,11 @@ async fn integration_line(app: &App, id: &str) -> Result<(IntegrationLine, Integ
         state: r.get(5),
         missing: r.get(6),
         enabled: r.get(7),
-        delivered: r.get(8),
-        waiting: r.get(9),
-        failed: r.get(10),
-    };
-    let form = IntegrationForm {
-        endpoint: r.get(11),
-        secret_id: r.get(12),
-        mapping: pretty(13),
-        constants: pretty(14),
-        rules: pretty(15),
-        // Options may name header values: shown redacted, and a redacted value is kept on save.
-        options: shown(&r.get::<_, Value>(16)),
-        contact_email: r.get(17),
-    };
-    Ok((line, form))
+        delivered_24h: r.get(8),
+        last_delivery: r.get(9),
+        waiting: r.get(10),
+        failed: r.get(11),
+    }
 }
 
 /// Failed deliveries a redelivery preview lists.

@@ -37,10 +37,32 @@ async fn main() -> anyhow::Result<()> {
          INSERT INTO integration.meetmax_release (registration_id) SELECT 'R-' || g FROM generate_series(1, {registrations}, 3) g;
          INSERT INTO integration.meetmax_sync (registration_id, state, meetmax_id)
          SELECT 'R-' || g, CASE WHEN g % 30 = 1 THEN 'failed' ELSE 'synced' END, 'M' || g FROM generate_series(1, {registrations}, 3) g;
-         INSERT INTO leads.lead (lander_id, source, source_id, received_at, first_name, last_name, email, fields)
+         INSERT INTO leads.lead (lander_id, source, source_id, received_at, first_name, last_name, email, phone, fields)
          SELECT 'demo-accident-lp', 'endpoint', 'L-' || g, now() - (g || ' seconds')::interval, 'Lead', 'Person' || g,
-                'lead' || g || '@example.com', '{{\"case\": \"auto\"}}'
+                'lead' || g || '@example.com', '(555) ' || lpad(g::text, 7, '0'), '{{\"case\": \"auto\"}}'
            FROM generate_series(1, {leads}) g;
+         INSERT INTO leads.delivery (lead_id, integration_id, status, attempts, response_status, reason, delivered_at)
+         SELECT id, 'demo-captorra', CASE WHEN id % 100 = 0 THEN 'rejected' ELSE 'delivered' END, 1,
+                CASE WHEN id % 100 = 0 THEN 400 ELSE 200 END, CASE WHEN id % 100 = 0 THEN 'HTTP 400: Referrer unknown' END,
+                CASE WHEN id % 100 <> 0 THEN received_at END
+           FROM leads.lead WHERE lander_id = 'demo-accident-lp';
+         INSERT INTO leads.delivery_attempt (lead_id, integration_id, at, response_status, outcome, response_body, ms)
+         SELECT lead_id, integration_id, updated_at, response_status, status, '{{\"success\": true}}', 150
+           FROM leads.delivery;
+         INSERT INTO connector.participant (connection, fp_ext_id, fp_status, raw, fields, last_seen, changed_by_run)
+         SELECT 'demo-aventri', 'P-' || g, 'active', '{{}}', jsonb_build_object('first_name', 'First' || g),
+                now() - CASE WHEN g % 2 = 0 THEN interval '2 days' ELSE interval '0' END, gen_random_uuid()
+           FROM generate_series(1, {organisations}) g;
+         INSERT INTO connector.stream_run (run_id, connection, stream, mode, trigger, status, started_at, finished_at, read_count)
+         SELECT gen_random_uuid(), 'demo-aventri', (ARRAY['participants', 'sessions', 'presenters'])[g % 3 + 1],
+                CASE WHEN g % 10 = 0 THEN 'full' ELSE 'incremental' END, 'sqs', 'succeeded',
+                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '20 seconds', 100
+           FROM generate_series(1, 20000) g;
+         INSERT INTO connector.pending_removal (connection, stream, run_id, pull_started_at, would_remove, of_rows)
+         VALUES ('demo-aventri', 'participants', gen_random_uuid(), now() - interval '1 hour', {organisations} / 2, {organisations});
+         INSERT INTO leads.export (subscription_id, report_date, status, cutoff, row_count, completed_at, emailed_at)
+         SELECT s, current_date - g, 'done', now() - (g || ' days')::interval, 1000, now(), now()
+           FROM unnest(ARRAY['demo-slip-generic', 'demo-accident-custom']) s, generate_series(1, 365) g;
          INSERT INTO integration.run (run_id, function_name, trigger, status, started_at, finished_at, notes)
          SELECT gen_random_uuid(), 'formstack-intake', 'schedule', CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
                 now() - (g || ' minutes')::interval, now(), '[\"a note\"]'
@@ -50,6 +72,8 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let seed_seconds = started.elapsed().as_secs_f64();
     let mut operator = h.sign_in("operator@example.com").await;
+    let today = chrono::Utc::now().date_naive();
+    let middle_lead: i64 = h.db.scalar(&format!("SELECT id FROM leads.lead WHERE source_id = 'L-{}'", leads / 2)).await;
     let middle = registrations / 2;
     let pages = [
         ("today", "/".to_owned()),
@@ -64,6 +88,20 @@ async fn main() -> anyhow::Result<()> {
         ("queues", "/queues".to_owned()),
         ("runs", "/runs".to_owned()),
         ("audit", "/audit".to_owned()),
+        ("connectors", "/connectors".to_owned()),
+        ("connection", "/connectors/demo-aventri".to_owned()),
+        ("connection_progress", "/connectors/demo-aventri/progress".to_owned()),
+        ("removal_preview", "/connectors/demo-aventri/streams/participants/removal".to_owned()),
+        ("leads", "/leads".to_owned()),
+        ("lead_search_email", format!("/leads?q=lead{}%40example.com", leads / 2)),
+        ("lead_search_phone", format!("/leads?q=555-{:07}", leads / 2)),
+        ("lead_search_day", format!("/leads?lander=demo-accident-lp&from={today}&to={today}")),
+        ("lead_timeline", format!("/leads/{middle_lead}")),
+        ("integration", "/leads/integrations/demo-captorra".to_owned()),
+        ("redeliver_preview", "/leads/integrations/demo-captorra/redeliver".to_owned()),
+        ("exports", "/exports".to_owned()),
+        ("subscription_custom", "/exports/demo-accident-custom".to_owned()),
+        ("subscription_generic", "/exports/demo-slip-generic".to_owned()),
     ];
     let mut report = BenchReport::new("console");
     report
