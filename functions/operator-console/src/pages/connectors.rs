@@ -531,11 +531,16 @@ pub async fn preview(
     .await?;
     drop(conn);
     let p = answer.map_err(connector_error)?;
+    let mapped = mapped_fields(&app, &name).await?;
     let samples = p
         .streams
         .iter()
         .map(|(stream, sample)| {
-            let columns: Vec<String> = sample.fields.iter().take(SAMPLE_COLUMNS).cloned().collect();
+            // The fields a pull maps come first: they are the ones to check.
+            let used = mapped.get(stream).cloned().unwrap_or_default();
+            let mut columns: Vec<String> = sample.fields.iter().filter(|f| used.contains(*f)).cloned().collect();
+            columns.extend(sample.fields.iter().filter(|f| !used.contains(*f)).cloned());
+            columns.truncate(SAMPLE_COLUMNS);
             let rows = p
                 .samples
                 .get(stream)
@@ -555,6 +560,25 @@ pub async fn preview(
         p,
         samples,
     }))
+}
+
+/// Per stream, the provider fields its effective mapping reads (each alternative of `a|b`).
+async fn mapped_fields(
+    app: &App,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ConsoleError> {
+    let (provider, _) = provider_and_secret(app, name).await?;
+    let db = app.warehouse.conn().await?;
+    let rows = db.query("SELECT stream, mapping FROM connector.stream WHERE connection = $1", &[&name]).await?;
+    let mut out = std::collections::BTreeMap::new();
+    for r in &rows {
+        let stream: String = r.get(0);
+        let Some(spec) = provider.stream(&stream) else { continue };
+        let Ok(mapping) = platform_connectors::records::mapping(spec, &r.get::<_, Value>(1)) else { continue };
+        let fields = mapping.values().flat_map(|p| p.split('|').map(|f| f.trim().to_owned())).collect();
+        out.insert(stream, fields);
+    }
+    Ok(out)
 }
 
 /// `POST /connectors/{name}/settings`: enabled, and the settings of the form; each checked as
