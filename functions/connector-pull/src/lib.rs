@@ -88,7 +88,7 @@ async fn dispatch(service: &Connectors, payload: Value, deadline: Deadline) -> R
             Ok(serde_json::to_value(service.preview(&connection).await?)?)
         }
         Event::Command(Command::ConfirmRemoval { connection, stream }) => {
-            Ok(serde_json::to_value(service.confirm_removal(&connection, &stream).await?)?)
+            Ok(serde_json::to_value(service.confirm_removal(&connection, &stream, None).await?)?)
         }
         _ => Err(event::not_taken(TAKES)),
     }

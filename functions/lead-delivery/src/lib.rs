@@ -73,7 +73,7 @@ async fn dispatch(service: &Leads, payload: Value) -> Result<Value, InvocationEr
             Ok(serde_json::to_value(service.refresh_states().await?)?)
         }
         Event::Command(Command::Redeliver { integration }) => {
-            let ids = service.redeliver(&integration).await?;
+            let ids = service.redeliver(&integration, None).await?;
             Ok(json!({"integration": integration, "queued": ids}))
         }
         Event::Command(Command::TestLead { integration }) => {

@@ -96,6 +96,84 @@ pub struct Services {
     pub secrets: SecretsCache,
 }
 
+/// The settings of the services the console calls, as their functions read them.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// connector-pull's.
+    pub connectors: platform_connectors::Settings,
+    /// lead-delivery's.
+    pub leads: platform_leads::Settings,
+    /// spreadsheet-export's.
+    pub exports: platform_export::Settings,
+    /// S3 with path-style addresses (moto locally).
+    pub s3_path_style: bool,
+}
+
+impl ServiceSettings {
+    /// From the environment: each service's own variables (`CONNECTOR_*`, `LEAD_*`,
+    /// `EXPORT_*`) and `S3_FORCE_PATH_STYLE`.
+    pub fn from_env(env: &Env) -> Result<ServiceSettings, ConsoleError> {
+        let cfg = |e: String| ConsoleError::Config(e);
+        Ok(ServiceSettings {
+            connectors: platform_connectors::Settings::from_env(env).map_err(|e| cfg(format!("connectors: {e}")))?,
+            leads: platform_leads::Settings::from_env(env).map_err(|e| cfg(format!("leads: {e}")))?,
+            exports: platform_export::Settings::from_env(env).map_err(|e| cfg(format!("exports: {e}")))?,
+            s3_path_style: env.flag("S3_FORCE_PATH_STYLE", false).map_err(|e| cfg(e.to_string()))?,
+        })
+    }
+}
+
+impl Services {
+    /// The services over one warehouse pool (the dedupe service's) and one secrets cache: a
+    /// credential written through the console is what the next call reads.
+    pub fn over(
+        dedupe: Dedupe,
+        mut intake: platform_intake::Intake,
+        secrets: SecretsCache,
+        sdk: &platform_aws::SdkConfig,
+        settings: ServiceSettings,
+    ) -> Result<Services, ConsoleError> {
+        let warehouse = dedupe.warehouse.clone();
+        intake.warehouse = warehouse.clone();
+        let sender = || Some(platform_aws::SqsSender::new(aws_sdk_sqs::Client::new(sdk)));
+        let s3 = platform_aws::s3::client(sdk, settings.s3_path_style);
+        let ses = platform_aws::ses::Client::new(sdk);
+        let connectors = platform_connectors::Connectors::new(
+            warehouse.clone(),
+            secrets.clone(),
+            sender(),
+            Some(s3.clone()),
+            settings.connectors,
+        )
+        .map_err(|e| ConsoleError::Config(format!("connectors: {e}")))?;
+        // The app keys are never read: an operator's test registration is authenticated here.
+        let registrar =
+            platform_connectors::register::Registrar::new(warehouse.clone(), secrets.clone(), String::new())
+                .map_err(|e| ConsoleError::Config(format!("registrar: {e}")))?;
+        let leads = platform_leads::Leads::new(
+            warehouse.clone(),
+            secrets.clone(),
+            sender(),
+            Some(ses.clone()),
+            Some(s3.clone()),
+            settings.leads,
+        )
+        .map_err(|e| ConsoleError::Config(format!("leads: {e}")))?;
+        let exports = platform_export::Exporter::new(warehouse, sender(), s3, Some(ses), settings.exports)
+            .with_secrets(secrets.clone());
+        Ok(Services {
+            dedupe,
+            intake,
+            connectors,
+            registrar,
+            leads,
+            exports,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            secrets,
+        })
+    }
+}
+
 /// The console's parts, built once per container.
 pub struct Console {
     /// Its settings.
@@ -145,21 +223,12 @@ impl Console {
         let settings = Settings::from_env(env)?;
         let cfg = |e: String| ConsoleError::Config(e);
         let dedupe = Dedupe::from_env(env).await?;
-        let mut intake = platform_intake::Intake::from_env(env).await.map_err(|e| cfg(e.to_string()))?;
-        // One pool for the console: the intake's operations use the dedupe service's.
-        intake.warehouse = dedupe.warehouse.clone();
-        let connectors =
-            platform_connectors::Connectors::from_env(env).await.map_err(|e| cfg(format!("connectors: {e}")))?;
-        let leads = platform_leads::Leads::from_env(env).await.map_err(|e| cfg(format!("leads: {e}")))?;
-        let exports = platform_export::Exporter::from_env(env).await.map_err(|e| cfg(format!("exports: {e}")))?;
+        let intake = platform_intake::Intake::from_env(env).await.map_err(|e| cfg(e.to_string()))?;
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(|e| cfg(e.to_string()))?;
         let sdk = platform_aws::sdk_config().await;
         let secrets = SecretsCache::new(platform_aws::secrets::Client::new(&sdk), Duration::from_secs(secret_ttl));
-        let registrar =
-            platform_connectors::register::Registrar::new(dedupe.warehouse.clone(), secrets.clone(), String::new())
-                .map_err(|e| cfg(format!("registrar: {e}")))?;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        Console::new(settings, Services { dedupe, intake, connectors, registrar, leads, exports, sqs, secrets })
+        let services = Services::over(dedupe, intake, secrets, &sdk, ServiceSettings::from_env(env)?)?;
+        Console::new(settings, services)
     }
 
     /// Builds the console from its parts (the warehouse is the dedupe service's).

@@ -123,15 +123,21 @@ impl SecretsCache {
         check: impl FnOnce(&serde_json::Value) -> Result<(), String>,
     ) -> Result<(), PutError> {
         let aws = |e: String| PutError::Aws(AwsError::Secret { id: id.to_owned(), message: e });
-        let current = match self.client.get_secret_value().secret_id(id).send().await {
-            Ok(out) => out.secret_string().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => None,
+        let (existed, mut value) = match self.client.get_secret_value().secret_id(id).send().await {
+            Ok(out) => match out.secret_string().map(serde_json::from_str::<serde_json::Value>) {
+                Some(Ok(serde_json::Value::Object(map))) => (true, map),
+                // A secret with no value yet (a placeholder) takes its first fields.
+                None => (true, serde_json::Map::new()),
+                Some(_) => {
+                    return Err(PutError::Refused(format!(
+                        "secret {id} does not hold a JSON object: change it in Secrets Manager"
+                    )));
+                }
+            },
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+                (false, serde_json::Map::new())
+            }
             Err(e) => return Err(aws(DisplayErrorContext(&e).to_string())),
-        };
-        let existed = current.is_some();
-        let mut value = match current {
-            Some(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
         };
         value.extend(fields);
         let value = serde_json::Value::Object(value);

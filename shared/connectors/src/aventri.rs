@@ -37,6 +37,7 @@ pub fn provider() -> Provider {
     Provider {
         key: "aventri",
         display: "Aventri",
+        contract: "Aventri API v2, as its public record shows it (shared/connectors/docs/aventri.md)",
         event_param: Some("eventid"),
         // `docs/aventri.md`, "Calls and authentication": the secret's fields.
         credentials: &[

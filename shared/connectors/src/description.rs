@@ -12,6 +12,9 @@ pub struct Provider {
     pub key: &'static str,
     /// Name shown to operators (e.g. `Aventri`).
     pub display: &'static str,
+    /// The contract this description follows: the public record it was written from, or the
+    /// name of a provisional contract (shown to operators beside the connection).
+    pub contract: &'static str,
     /// Parameter carrying the event id on event-scoped calls (from the credentials' `eventid`).
     pub event_param: Option<&'static str>,
     /// How errors arrive inside successful answers.

@@ -37,6 +37,7 @@ pub fn provider() -> Provider {
     Provider {
         key: "lenos",
         display: "Lenos",
+        contract: CONTRACT,
         event_param: None,
         credentials: &[
             CredentialField { name: "endPoint", required: true, help: "the API base URL (https)" },

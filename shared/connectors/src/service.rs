@@ -87,6 +87,27 @@ pub struct Settings {
     pub max_pages: Option<u32>,
 }
 
+impl Settings {
+    /// `CONNECTOR_QUEUE_URL`, `CONNECTOR_BUCKET`, `PREVIEW_LINK_SECONDS` (default and most 7
+    /// days), `CONNECTOR_TIMEOUT_SECONDS` (default 30), `CONNECTOR_MAX_PAGES`.
+    pub fn from_env(env: &platform_runtime::Env) -> Result<Settings, ConnectorError> {
+        let cfg = |e: platform_runtime::env::ConfigError| ConnectorError::Config(e.to_string());
+        Ok(Settings {
+            queue_url: env.optional("CONNECTOR_QUEUE_URL"),
+            bucket: env.optional("CONNECTOR_BUCKET"),
+            link_ttl: Duration::from_secs(
+                env.parse_or("PREVIEW_LINK_SECONDS", 7 * 24 * 3600u64).map_err(cfg)?.min(7 * 24 * 3600),
+            ),
+            timeout: Duration::from_secs(env.parse_or("CONNECTOR_TIMEOUT_SECONDS", 30u64).map_err(cfg)?),
+            max_pages: env
+                .optional("CONNECTOR_MAX_PAGES")
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|_| ConnectorError::Config("CONNECTOR_MAX_PAGES must be a whole number".into()))?,
+        })
+    }
+}
+
 /// The connector-pull service, built once per container.
 #[derive(Debug, Clone)]
 pub struct Connectors {
@@ -128,25 +149,12 @@ impl Connectors {
         Ok(Connectors { warehouse, secrets, sqs, s3, http, settings })
     }
 
-    /// Builds the service from the environment: the warehouse variables, `CONNECTOR_QUEUE_URL`,
-    /// `CONNECTOR_BUCKET`, `PREVIEW_LINK_SECONDS` (default 7 days), `CONNECTOR_TIMEOUT_SECONDS`
-    /// (default 30), `CONNECTOR_MAX_PAGES`, `SECRET_TTL_SECONDS`, `S3_FORCE_PATH_STYLE`.
+    /// Builds the service from the environment: the warehouse variables, [`Settings::from_env`],
+    /// `SECRET_TTL_SECONDS`, `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Connectors, ConnectorError> {
         let cfg = |e: platform_runtime::env::ConfigError| ConnectorError::Config(e.to_string());
+        let settings = Settings::from_env(env)?;
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
-        let settings = Settings {
-            queue_url: env.optional("CONNECTOR_QUEUE_URL"),
-            bucket: env.optional("CONNECTOR_BUCKET"),
-            link_ttl: Duration::from_secs(
-                env.parse_or("PREVIEW_LINK_SECONDS", 7 * 24 * 3600u64).map_err(cfg)?.min(7 * 24 * 3600),
-            ),
-            timeout: Duration::from_secs(env.parse_or("CONNECTOR_TIMEOUT_SECONDS", 30u64).map_err(cfg)?),
-            max_pages: env
-                .optional("CONNECTOR_MAX_PAGES")
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| ConnectorError::Config("CONNECTOR_MAX_PAGES must be a whole number".into()))?,
-        };
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
@@ -396,7 +404,14 @@ impl Connectors {
 
     /// Confirms the removal the share guard refused for a stream's latest refused pull: rows not
     /// seen since that pull started (and still not seen) are marked removed.
-    pub async fn confirm_removal(&self, connection: &str, stream: &str) -> Result<RemovalConfirmed, ConnectorError> {
+    /// With `expected`, the removal is refused (nothing removed) unless that many rows would go
+    /// now: what an operator previewed is what is removed.
+    pub async fn confirm_removal(
+        &self,
+        connection: &str,
+        stream: &str,
+        expected: Option<u64>,
+    ) -> Result<RemovalConfirmed, ConnectorError> {
         let provider_key = {
             let db = self.warehouse.conn().await?;
             store::connection(&**db, connection).await?.provider
@@ -410,6 +425,14 @@ impl Connectors {
         let (run_id, started_at) = store::pending_removal(&tx, connection, stream)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no refused removal waits for {connection}/{stream}")))?;
+        if let Some(expected) = expected {
+            let now = store::outdated_count(&tx, spec.target, connection, started_at).await?;
+            if now != expected {
+                return Err(ConnectorError::Config(format!(
+                    "{now} rows would go now, not the {expected} previewed: look again; nothing was removed"
+                )));
+            }
+        }
         let removal =
             store::remove_outdated(&tx, spec.target, connection, stream, run_id, started_at, 1.0, true).await?;
         let removed = match removal {

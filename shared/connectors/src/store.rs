@@ -411,6 +411,20 @@ pub async fn removal_preview(
     }))
 }
 
+/// Live rows of `target` not seen since `started_at`: what a removal from that pull takes.
+pub async fn outdated_count(
+    db: &impl GenericClient,
+    target: Target,
+    connection: &str,
+    started_at: DateTime<Utc>,
+) -> Result<u64, ConnectorError> {
+    let sql = format!(
+        "SELECT count(*) FROM connector.{} WHERE connection = $1 AND removed_at IS NULL AND last_seen < $2",
+        target.table()
+    );
+    Ok(db.query_one(&sql, &[&connection, &started_at]).await?.get::<_, i64>(0) as u64)
+}
+
 /// Records an operator's confirmation of a refused removal on it and on its run.
 pub async fn removal_confirmed(
     db: &impl GenericClient,
@@ -423,6 +437,13 @@ pub async fn removal_confirmed(
         "UPDATE connector.pending_removal SET decided_at = now(), decision = 'confirmed: ' || $4::bigint || ' removed'
           WHERE connection = $1 AND stream = $2 AND decided_at IS NULL AND run_id = $3",
         &[&connection, &stream, &run_id, &(removed as i64)],
+    )
+    .await?;
+    // Older refusals of the stream are settled by this one (it removed what they would have).
+    db.execute(
+        "UPDATE connector.pending_removal SET decided_at = now(), decision = 'superseded by the removal of run ' || $3::text
+          WHERE connection = $1 AND stream = $2 AND decided_at IS NULL AND run_id <> $3",
+        &[&connection, &stream, &run_id],
     )
     .await?;
     db.execute(

@@ -503,28 +503,46 @@ impl Exporter {
         Ok((per_day, through))
     }
 
-    /// An operator's resend of a written report's e-mail (to the subscription's recipients
-    /// now): the e-mail mark is cleared and the send claimed as the first one is. SES's message
-    /// id, or `None` when no e-mail can go (no sender configured, no recipients).
-    pub async fn resend(&self, subscription: &str, date: NaiveDate) -> Result<Option<String>, ExportError> {
+    /// An operator's resend of a written report's e-mail to the subscription's recipients:
+    /// refused (nothing changed) without a sender, recipients, a written report with a live
+    /// link, or while another send holds the e-mail; otherwise the e-mail mark is cleared and
+    /// the send claimed as the first one is. SES's message id.
+    pub async fn resend(&self, subscription: &str, date: NaiveDate) -> Result<String, ExportError> {
+        if self.ses.is_none() || self.settings.email_from.is_none() {
+            return Err(ExportError::Config("EXPORT_EMAIL_FROM is not set: no e-mail can be sent".into()));
+        }
         let db = self.warehouse.conn().await?;
         let Some(sub) = subscriptions(&**db, Some(subscription)).await?.pop() else {
             return Err(ExportError::Config(format!("no enabled export subscription {subscription:?}")));
         };
+        if sub.recipients.is_empty() {
+            return Err(ExportError::Config(format!("{subscription} has no recipients")));
+        }
         let reopened = db
             .execute(
-                "UPDATE leads.export SET emailed_at = NULL, email_claimed_until = NULL, email_message_id = NULL
-                  WHERE subscription_id = $1 AND report_date = $2 AND status = 'done'",
+                "UPDATE leads.export SET emailed_at = NULL, email_message_id = NULL
+                  WHERE subscription_id = $1 AND report_date = $2 AND status = 'done' AND url_expires_at > now()
+                    AND (email_claimed_until IS NULL OR email_claimed_until < now())",
                 &[&sub.id, &date],
             )
             .await?;
-        drop(db);
         if reopened == 0 {
-            return Err(ExportError::Config(format!(
-                "the {date} report of {subscription} is not written: rerun it first"
-            )));
+            let why = db
+                .query_opt(
+                    "SELECT CASE WHEN status <> 'done' THEN 'is ' || status || ', not written'
+                                 WHEN url_expires_at <= now() THEN 'has a link that expired: rerun it first'
+                                 ELSE 'is being e-mailed now' END
+                       FROM leads.export WHERE subscription_id = $1 AND report_date = $2",
+                    &[&sub.id, &date],
+                )
+                .await?
+                .map_or_else(|| "was never written: rerun it first".to_owned(), |r| r.get(0));
+            return Err(ExportError::Config(format!("the {date} report of {subscription} {why}")));
         }
-        self.email_once(&sub, date).await
+        drop(db);
+        self.email_once(&sub, date)
+            .await?
+            .ok_or_else(|| ExportError::Config(format!("the {date} report of {subscription} is being e-mailed now")))
     }
 
     /// E-mails the report's link to the subscription's recipients, once per (subscription,

@@ -95,6 +95,30 @@ pub struct Settings {
     pub link_signer_secret: Option<String>,
 }
 
+impl Settings {
+    /// `EXPORT_QUEUE_URL`, `EXPORT_BUCKET` (required), `EXPORT_LINK_SECONDS`,
+    /// `EXPORT_EMAIL_FROM`, `EXPORT_SCRATCH_DIR`, `EXPORT_CLAIM_SECONDS`, `EXPORT_FETCH_ROWS`,
+    /// `EXPORT_PART_MB`, `EXPORT_LINK_SIGNER_SECRET_ID`.
+    pub fn from_env(env: &platform_runtime::Env) -> Result<Settings, ExportError> {
+        let cfg = |e: platform_runtime::env::ConfigError| ExportError::Config(e.to_string());
+        let link = Duration::from_secs(env.parse_or("EXPORT_LINK_SECONDS", MAX_LINK.as_secs()).map_err(cfg)?);
+        if link.is_zero() || link > MAX_LINK {
+            return Err(ExportError::Config("EXPORT_LINK_SECONDS must be 1 to 604800 (S3's 7 days)".into()));
+        }
+        Ok(Settings {
+            queue_url: env.optional("EXPORT_QUEUE_URL"),
+            bucket: env.required("EXPORT_BUCKET").map_err(cfg)?,
+            link,
+            email_from: env.optional("EXPORT_EMAIL_FROM"),
+            scratch: env.optional("EXPORT_SCRATCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+            claim: Duration::from_secs(env.parse_or("EXPORT_CLAIM_SECONDS", 900u64).map_err(cfg)?),
+            fetch_rows: env.parse_or("EXPORT_FETCH_ROWS", 2000i32).map_err(cfg)?.max(1),
+            part_bytes: env.parse_or("EXPORT_PART_MB", 8usize).map_err(cfg)?.max(5) * 1024 * 1024,
+            link_signer_secret: env.optional("EXPORT_LINK_SIGNER_SECRET_ID"),
+        })
+    }
+}
+
 /// The service (one per container).
 pub struct Exporter {
     warehouse: Warehouse,
@@ -141,26 +165,12 @@ impl Exporter {
         Ok(platform_aws::s3::Client::from_conf(config))
     }
 
-    /// From the environment (see [`Settings`]) plus the warehouse variables,
+    /// From the environment ([`Settings::from_env`]) plus the warehouse variables,
     /// `SECRET_TTL_SECONDS` and `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Exporter, ExportError> {
         let cfg = |e: platform_runtime::env::ConfigError| ExportError::Config(e.to_string());
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
-        let link = Duration::from_secs(env.parse_or("EXPORT_LINK_SECONDS", MAX_LINK.as_secs()).map_err(cfg)?);
-        if link.is_zero() || link > MAX_LINK {
-            return Err(ExportError::Config("EXPORT_LINK_SECONDS must be 1 to 604800 (S3's 7 days)".into()));
-        }
-        let settings = Settings {
-            queue_url: env.optional("EXPORT_QUEUE_URL"),
-            bucket: env.required("EXPORT_BUCKET").map_err(cfg)?,
-            link,
-            email_from: env.optional("EXPORT_EMAIL_FROM"),
-            scratch: env.optional("EXPORT_SCRATCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
-            claim: Duration::from_secs(env.parse_or("EXPORT_CLAIM_SECONDS", 900u64).map_err(cfg)?),
-            fetch_rows: env.parse_or("EXPORT_FETCH_ROWS", 2000i32).map_err(cfg)?.max(1),
-            part_bytes: env.parse_or("EXPORT_PART_MB", 8usize).map_err(cfg)?.max(5) * 1024 * 1024,
-            link_signer_secret: env.optional("EXPORT_LINK_SIGNER_SECRET_ID"),
-        };
+        let settings = Settings::from_env(env)?;
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 2).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));

@@ -223,6 +223,8 @@ impl Leads {
         let sent = self.post(i, &request).await;
         let ms = started.elapsed().as_millis() as i32;
         let (end, outcome) = self.verdict(i, sent).await;
+        // An answer that echoes a secret header keeps it out of the warehouse and the pages.
+        let (end, outcome) = request.scrubbed(end, outcome);
         self.finish(lead.id, i, &end, &shaped.warnings, Some(&request.logged()), Some(ms)).await?;
         Ok(outcome)
     }
@@ -341,7 +343,10 @@ impl Leads {
             .ok_or_else(|| LeadError::Config(format!("integration {} has no endpoint", i.id)))?;
         let (body, content_type) = vendors::encode(vendors::body_format(i.parser, &i.options), fields);
         let secret = match &i.secret_id {
-            Some(id) => Some(self.secrets.get(id).await?),
+            Some(id) => {
+                self.secret_allowed(id)?;
+                Some(self.secrets.get(id).await?)
+            }
             None => None,
         };
         let mut headers = Vec::new();
@@ -389,6 +394,31 @@ pub struct Request {
 }
 
 impl Request {
+    /// `text` with every header value taken from a secret replaced by the redaction marker.
+    pub fn scrub(&self, text: &str) -> String {
+        self.headers
+            .iter()
+            .filter(|(k, v)| self.secret_headers.contains(k) && v.len() >= 4)
+            .fold(text.to_owned(), |t, (_, v)| t.replace(v.as_str(), platform_domain::signature::REDACTED))
+    }
+
+    /// An attempt's ending and outcome with [`scrub`](Self::scrub) applied to what the vendor
+    /// answered and to the reasons quoting it.
+    pub fn scrubbed(&self, mut end: Ending, outcome: Outcome) -> (Ending, Outcome) {
+        if self.secret_headers.is_empty() {
+            return (end, outcome);
+        }
+        end.body = end.body.map(|b| self.scrub(&b));
+        end.reason = end.reason.map(|r| self.scrub(&r));
+        let outcome = match outcome {
+            Outcome::Rejected { reason } => Outcome::Rejected { reason: self.scrub(&reason) },
+            Outcome::Retrying { reason } => Outcome::Retrying { reason: self.scrub(&reason) },
+            Outcome::Invalid { reason } => Outcome::Invalid { reason: self.scrub(&reason) },
+            other => other,
+        };
+        (end, outcome)
+    }
+
     /// The request as the delivery log keeps it: header values from secrets redacted.
     pub fn logged(&self) -> Value {
         let headers: Map<String, Value> = self

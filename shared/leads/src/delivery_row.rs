@@ -172,8 +172,25 @@ pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Re
 }
 
 /// An operator's redelivery: the integration's `rejected`, `invalid` and `unknown_outcome` rows go
-/// back to `waiting`; their lead ids.
-pub async fn reopen(db: &impl GenericClient, integration: &str) -> Result<Vec<i64>, LeadError> {
+/// back to `waiting`; their lead ids. With `expected` (a [`Reopenable::fingerprint`]), the rows
+/// are locked and reopened only when they are still exactly that set (else `Config`).
+pub async fn reopen(db: &impl GenericClient, integration: &str, expected: Option<&str>) -> Result<Vec<i64>, LeadError> {
+    if let Some(expected) = expected {
+        let statuses: Vec<&str> = REOPENED.to_vec();
+        let locked = db
+            .query(
+                "SELECT lead_id, updated_at FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2) FOR UPDATE",
+                &[&integration, &statuses],
+            )
+            .await?;
+        let now: Vec<(i64, chrono::DateTime<chrono::Utc>)> = locked.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if fingerprint(&now) != expected {
+            return Err(LeadError::Config(format!(
+                "the failed leads of {integration} changed since they were shown ({} now): look again; nothing was changed",
+                now.len()
+            )));
+        }
+    }
     Ok(db
         .query(
             "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
@@ -190,21 +207,40 @@ pub async fn reopen(db: &impl GenericClient, integration: &str) -> Result<Vec<i6
 /// The statuses an operator's redelivery reopens.
 pub const REOPENED: [&str; 3] = ["rejected", "invalid", "unknown_outcome"];
 
-/// What [`reopen`] would reopen now: lead id, status, reason, last change (at most `limit`,
-/// newest first), and how many in all.
-pub async fn reopenable(
-    db: &impl GenericClient,
-    integration: &str,
-    limit: i64,
-) -> Result<(Vec<(i64, String, Option<String>, chrono::DateTime<chrono::Utc>)>, i64), LeadError> {
+/// What [`reopen`] would reopen now.
+#[derive(Debug, Clone)]
+pub struct Reopenable {
+    /// The newest first, at most the limit asked for: lead id, status, reason, last change.
+    pub rows: Vec<(i64, String, Option<String>, chrono::DateTime<chrono::Utc>)>,
+    /// How many in all.
+    pub total: i64,
+    /// What identifies exactly this set (its leads and their last changes): a redelivery
+    /// confirmed against it reopens these leads or nothing.
+    pub fingerprint: String,
+}
+
+/// The fingerprint of a set of (lead, last change).
+fn fingerprint(rows: &[(i64, chrono::DateTime<chrono::Utc>)]) -> String {
+    use sha2::Digest;
+    let mut sorted: Vec<_> = rows.to_vec();
+    sorted.sort();
+    let mut hash = sha2::Sha256::new();
+    for (lead, at) in &sorted {
+        hash.update(format!("{lead}@{}\n", at.timestamp_micros()));
+    }
+    hex::encode(&hash.finalize()[..12])
+}
+
+/// What [`reopen`] would reopen now (`limit` rows listed).
+pub async fn reopenable(db: &impl GenericClient, integration: &str, limit: i64) -> Result<Reopenable, LeadError> {
     let statuses: Vec<&str> = REOPENED.to_vec();
-    let total: i64 = db
-        .query_one(
-            "SELECT count(*) FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2)",
+    let all = db
+        .query(
+            "SELECT lead_id, updated_at FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2)",
             &[&integration, &statuses],
         )
-        .await?
-        .get(0);
+        .await?;
+    let all: Vec<(i64, chrono::DateTime<chrono::Utc>)> = all.iter().map(|r| (r.get(0), r.get(1))).collect();
     let rows = db
         .query(
             "SELECT lead_id, status, reason, updated_at FROM leads.delivery
@@ -212,7 +248,11 @@ pub async fn reopenable(
             &[&integration, &statuses, &limit],
         )
         .await?;
-    Ok((rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect(), total))
+    Ok(Reopenable {
+        rows: rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect(),
+        total: all.len() as i64,
+        fingerprint: fingerprint(&all),
+    })
 }
 
 /// An operator's redelivery of one lead through one integration: its row goes back to
@@ -260,9 +300,9 @@ pub async fn record(
     )
     .await?;
     db.execute(
-        "INSERT INTO leads.delivery_attempt (lead_id, integration_id, response_status, outcome, response_body, error, ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&lead, &integration, &end.response_status, &status, &end.body, &end.reason, &ms],
+        "INSERT INTO leads.delivery_attempt (lead_id, integration_id, response_status, outcome, response_body, error, ms, request)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&lead, &integration, &end.response_status, &status, &end.body, &end.reason, &ms, &request],
     )
     .await?;
     Ok(())

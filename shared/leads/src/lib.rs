@@ -97,9 +97,33 @@ pub struct Settings {
     pub bucket: Option<String>,
     /// The development team's address (new clients, custom-script landers).
     pub team_email: Option<String>,
+    /// The only secrets an integration may name (`LEAD_SECRET_PREFIX`, e.g.
+    /// `platform/prod/leads/`; none: any): an integration's configuration, which operators edit,
+    /// can never make a delivery read another secret of the function's.
+    pub secret_prefix: Option<String>,
     /// Requests in flight at once per vendor (Captorra, ICE, call tracking; IntakeDesk and
     /// webhooks per endpoint host), per container.
     pub vendor_concurrency: usize,
+}
+
+impl Settings {
+    /// `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`, `LEAD_TIMEOUT_SECONDS` (default 15),
+    /// `LEAD_CLAIM_SECONDS` (default 120), `LEAD_EMAIL_FROM`, `LEAD_BUCKET`, `LEAD_TEAM_EMAIL`,
+    /// `LEAD_VENDOR_CONCURRENCY` (default 8), `LEAD_SECRET_PREFIX`.
+    pub fn from_env(env: &platform_runtime::Env) -> Result<Settings, LeadError> {
+        let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
+        Ok(Settings {
+            queue_url: env.optional("LEAD_QUEUE_URL"),
+            endpoint_keys_secret: env.optional("LEAD_ENDPOINT_KEYS_SECRET_ID"),
+            timeout: Duration::from_secs(env.parse_or("LEAD_TIMEOUT_SECONDS", 15u64).map_err(cfg)?),
+            claim: Duration::from_secs(env.parse_or("LEAD_CLAIM_SECONDS", 120u64).map_err(cfg)?),
+            email_from: env.optional("LEAD_EMAIL_FROM"),
+            bucket: env.optional("LEAD_BUCKET"),
+            team_email: env.optional("LEAD_TEAM_EMAIL"),
+            vendor_concurrency: env.parse_or("LEAD_VENDOR_CONCURRENCY", 8usize).map_err(cfg)?.max(1),
+            secret_prefix: env.optional("LEAD_SECRET_PREFIX"),
+        })
+    }
 }
 
 /// The service (one per container: the HTTP client and secrets cache are reused).
@@ -129,24 +153,12 @@ impl Leads {
         Ok(Leads { warehouse, secrets, sqs, ses, s3, http, settings, vendors: Default::default() })
     }
 
-    /// From the environment: `LEAD_QUEUE_URL`, `LEAD_ENDPOINT_KEYS_SECRET_ID`,
-    /// `LEAD_TIMEOUT_SECONDS` (default 15), `LEAD_CLAIM_SECONDS` (default 120),
-    /// `LEAD_EMAIL_FROM`, `LEAD_BUCKET`, `LEAD_TEAM_EMAIL`, `LEAD_VENDOR_CONCURRENCY` (default
-    /// 8), the warehouse variables,
+    /// From the environment: [`Settings::from_env`], the warehouse variables,
     /// `SECRET_TTL_SECONDS` and `S3_FORCE_PATH_STYLE`.
     pub async fn from_env(env: &platform_runtime::Env) -> Result<Leads, LeadError> {
         let cfg = |e: platform_runtime::env::ConfigError| LeadError::Config(e.to_string());
         let secret_ttl = env.parse_or("SECRET_TTL_SECONDS", 300u64).map_err(cfg)?;
-        let settings = Settings {
-            queue_url: env.optional("LEAD_QUEUE_URL"),
-            endpoint_keys_secret: env.optional("LEAD_ENDPOINT_KEYS_SECRET_ID"),
-            timeout: Duration::from_secs(env.parse_or("LEAD_TIMEOUT_SECONDS", 15u64).map_err(cfg)?),
-            claim: Duration::from_secs(env.parse_or("LEAD_CLAIM_SECONDS", 120u64).map_err(cfg)?),
-            email_from: env.optional("LEAD_EMAIL_FROM"),
-            bucket: env.optional("LEAD_BUCKET"),
-            team_email: env.optional("LEAD_TEAM_EMAIL"),
-            vendor_concurrency: env.parse_or("LEAD_VENDOR_CONCURRENCY", 8usize).map_err(cfg)?.max(1),
-        };
+        let settings = Settings::from_env(env)?;
         let foundation =
             platform_aws::Foundation::from_env(|name| env.optional(name), Duration::from_secs(secret_ttl), 4).await?;
         let sqs = Some(SqsSender::new(platform_aws::sqs::Client::new(&foundation.sdk)));
@@ -158,6 +170,17 @@ impl Leads {
     /// The warehouse.
     pub fn warehouse(&self) -> &Warehouse {
         &self.warehouse
+    }
+
+    /// Whether an integration may name secret `id` (see [`Settings::secret_prefix`]); the
+    /// refusal says why.
+    pub fn secret_allowed(&self, id: &str) -> Result<(), LeadError> {
+        match &self.settings.secret_prefix {
+            Some(prefix) if !(id.starts_with(prefix.as_str()) || id.contains(&format!(":secret:{prefix}"))) => {
+                Err(LeadError::Config(format!("an integration's secret must be named {prefix}…, not {id:?}")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The client of vendor `key`: the shared HTTP client, paced to `vendor_concurrency`

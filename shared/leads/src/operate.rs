@@ -140,10 +140,11 @@ impl Leads {
     /// Puts an integration's rejected, invalid and unknown-outcome deliveries back to waiting
     /// and queues them (after its configuration was fixed, or the client confirmed that a lost
     /// answer's lead never arrived). Returns the lead ids.
-    pub async fn redeliver(&self, integration_id: &str) -> Result<Vec<i64>, LeadError> {
+    /// With `expected` (the fingerprint an operator was shown), exactly that set or nothing.
+    pub async fn redeliver(&self, integration_id: &str, expected: Option<&str>) -> Result<Vec<i64>, LeadError> {
         let mut conn = self.warehouse.conn().await?;
         let tx = conn.transaction().await?;
-        let ids = crate::delivery_row::reopen(&*tx, integration_id).await?;
+        let ids = crate::delivery_row::reopen(&*tx, integration_id, expected).await?;
         let as_text: Vec<String> = ids.iter().map(i64::to_string).collect();
         platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &as_text, Uuid::now_v7()).await?;
         tx.commit().await?;
@@ -180,9 +181,12 @@ impl Leads {
         let (data, _) = load_lead(&**conn, lead).await?;
         drop(conn);
         let outcome = self.deliver_one(&i, &data).await?;
-        // The announcement stays for the queue: a delivered row is left alone there.
-        if self.settings.queue_url.is_some() {
-            self.publish().await?;
+        // The announcement goes to the queue (a delivered row is left alone there); a failure
+        // to send it leaves it in the outbox for the next sweep, and the delivery stands.
+        if self.settings.queue_url.is_some()
+            && let Err(e) = self.publish().await
+        {
+            tracing::warn!(lead, integration = integration_id, error = %e, "redelivery announced later: the outbox keeps it");
         }
         Ok(Some(outcome))
     }

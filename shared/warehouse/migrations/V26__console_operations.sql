@@ -11,6 +11,10 @@ CREATE INDEX IF NOT EXISTS lead_received ON leads.lead (received_at DESC, id DES
 CREATE INDEX IF NOT EXISTS delivery_delivered ON leads.delivery (integration_id, delivered_at)
     WHERE status = 'delivered';
 
+-- Each delivery attempt keeps the request it sent (secret header values redacted), for a
+-- lead's timeline; the delivery row keeps the last one as before.
+ALTER TABLE leads.delivery_attempt ADD COLUMN IF NOT EXISTS request jsonb;
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'platform_console') THEN

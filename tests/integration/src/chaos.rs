@@ -471,6 +471,7 @@ fn lander_lead_delivery(h: &Harness) -> platform_leads::Leads {
         bucket: None,
         team_email: None,
         vendor_concurrency: 2,
+        secret_prefix: None,
     };
     let secrets = platform_aws::SecretsCache::new(aws_sdk_secretsmanager::Client::new(&h.sdk), Duration::from_secs(60));
     platform_leads::Leads::new(

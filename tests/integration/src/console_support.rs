@@ -112,44 +112,26 @@ impl ConsoleHarness {
         ]))
         .expect("intake settings");
         let intake = crate::build_intake(intake_settings, dedupe.warehouse.clone(), &sdk);
-        let warehouse = dedupe.warehouse.clone();
-        let sender = || Some(SqsSender::new(aws_sdk_sqs::Client::new(&sdk)));
-        let s3 = platform_aws::s3::client(&sdk, true);
-        let connectors = connector_service(warehouse.clone(), secrets.clone(), &sdk, &bucket, &connector_queue);
-        let registrar =
-            platform_connectors::register::Registrar::new(warehouse.clone(), secrets.clone(), String::new())
-                .expect("registrar");
-        let leads = platform_leads::Leads::new(
-            warehouse.clone(),
-            secrets.clone(),
-            sender(),
-            Some(ses.clone()),
-            Some(s3.clone()),
-            platform_leads::Settings {
-                queue_url: Some(lead_queue.clone()),
-                endpoint_keys_secret: None,
-                timeout: std::time::Duration::from_secs(5),
-                claim: std::time::Duration::from_secs(30),
-                email_from: None,
-                bucket: None,
-                team_email: None,
-                vendor_concurrency: 4,
-            },
-        )
-        .expect("leads");
+        // The services built as the deployed console builds them, from its environment.
+        let env = platform_runtime::Env::from_pairs([
+            ("CONNECTOR_QUEUE_URL", connector_queue.as_str()),
+            ("CONNECTOR_BUCKET", bucket.as_str()),
+            ("CONNECTOR_TIMEOUT_SECONDS", "5"),
+            ("LEAD_QUEUE_URL", lead_queue.as_str()),
+            ("LEAD_TIMEOUT_SECONDS", "5"),
+            ("LEAD_CLAIM_SECONDS", "30"),
+            ("LEAD_SECRET_PREFIX", "test/"),
+            ("EXPORT_QUEUE_URL", export_queue.as_str()),
+            ("EXPORT_BUCKET", bucket.as_str()),
+            ("EXPORT_EMAIL_FROM", EXPORT_FROM),
+            ("EXPORT_LINK_SECONDS", "3600"),
+            ("S3_FORCE_PATH_STYLE", "true"),
+        ]);
+        let service_settings = operator_console::ServiceSettings::from_env(&env).expect("the services' settings");
+        let services = operator_console::Services::over(dedupe, intake, secrets, &sdk, service_settings)
+            .expect("the console's services");
         // The integrations' states, as lead-delivery's schedule keeps them.
-        leads.refresh_states().await.expect("the integrations' states");
-        let exports = export_service(warehouse.clone(), &sdk, &bucket, &export_queue);
-        let services = operator_console::Services {
-            dedupe,
-            intake,
-            connectors,
-            registrar,
-            leads,
-            exports,
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            secrets,
-        };
+        services.leads.refresh_states().await.expect("the integrations' states");
         let console = Console::new(settings, services).expect("console");
         tokio::spawn(async move {
             axum_serve(listener, operator_console::router(console)).await;

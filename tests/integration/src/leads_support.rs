@@ -84,6 +84,7 @@ pub async fn harness() -> H {
         bucket: Some(bucket.clone()),
         team_email: Some(team.clone()),
         vendor_concurrency: 4,
+        secret_prefix: None,
     };
     let leads = service(&db, &sdk, secrets, settings.clone());
     leads.refresh_states().await.unwrap();

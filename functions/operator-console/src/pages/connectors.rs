@@ -113,30 +113,51 @@ pub struct ConnectionLine {
     pub secret_id: String,
     /// "set, last changed …" or "not set" (never a value).
     pub credentials: String,
+    /// The provider description's contract (which public record, or which provisional
+    /// contract, it was written from).
+    pub version: String,
     /// The streams.
     pub streams: Vec<StreamLine>,
 }
 
-/// "set, last changed …", "not set", or why it could not be told.
-async fn credentials_state(app: &App, secret_id: &str) -> String {
-    match app.secrets.last_changed(secret_id).await {
+/// "set, last changed …" (with the required fields it still lacks, named, never shown),
+/// "not set", or why it could not be told.
+async fn credentials_state(app: &App, secret_id: &str, provider: Option<&Provider>) -> String {
+    let changed = match app.secrets.last_changed(secret_id).await {
         Ok(Some(at)) => {
             let at: chrono::DateTime<chrono::Utc> = at.into();
             format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
         }
-        Ok(None) => "not set".into(),
+        Ok(None) => return "not set".into(),
         Err(e) => {
             tracing::warn!(secret_id, error = %e, "a secret's metadata could not be read");
-            "unknown (Secrets Manager did not answer)".into()
+            return "unknown (Secrets Manager did not answer)".into();
         }
-    }
+    };
+    let Some(provider) = provider else { return changed };
+    let missing: Vec<&str> = match app.secrets.get(secret_id).await {
+        Ok(secret) => provider
+            .credentials
+            .iter()
+            .filter(|f| f.required && platform_connectors::credentials::field(secret.json(), f.name).is_none())
+            .map(|f| f.name)
+            .collect(),
+        Err(_) => return changed,
+    };
+    if missing.is_empty() { changed } else { format!("{changed}; still missing: {}", missing.join(", ")) }
 }
 
 fn provider_of(key: &str) -> Option<Provider> {
     platform_connectors::providers().into_iter().find(|p| p.key == key)
 }
 
-async fn connection_lines(app: &App, only: Option<&str>) -> Result<Vec<ConnectionLine>, ConsoleError> {
+/// The connections (one, or all); `credentials`: with their credentials' state (Secrets
+/// Manager's metadata), which the progress fragment leaves out.
+async fn connection_lines(
+    app: &App,
+    only: Option<&str>,
+    credentials: bool,
+) -> Result<Vec<ConnectionLine>, ConsoleError> {
     let db = app.warehouse.conn().await?;
     let connections = db
         .query(
@@ -214,7 +235,12 @@ async fn connection_lines(app: &App, only: Option<&str>) -> Result<Vec<Connectio
             });
         }
         out.push(ConnectionLine {
-            credentials: credentials_state(app, &secret_id).await,
+            credentials: if credentials {
+                credentials_state(app, &secret_id, spec.as_ref()).await
+            } else {
+                String::new()
+            },
+            version: spec.as_ref().map(|p| p.contract.to_owned()).unwrap_or_default(),
             display: spec.map_or_else(|| format!("unknown provider {provider:?}"), |p| p.display.to_owned()),
             name,
             provider,
@@ -240,7 +266,7 @@ pub async fn list(
     Extension(person): Extension<Person>,
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
-    let connections = connection_lines(&app, None).await?;
+    let connections = connection_lines(&app, None, true).await?;
     Ok(render(&ConnectorsPage {
         chrome: Chrome::new("Connectors", &person, "connectors"),
         notice: n.notice,
@@ -302,6 +328,12 @@ fn setting_fields(provider: &Provider, settings: &Value) -> Vec<SettingField> {
             .into(),
     });
     out.push(SettingField {
+        key: "look_back_minutes".into(),
+        label: "Look-back (minutes)".into(),
+        value: current("look_back_minutes"),
+        help: "the same in minutes; when set, it wins over the hours".into(),
+    });
+    out.push(SettingField {
         key: "event_time_zone".into(),
         label: "Event time zone".into(),
         value: current("event_time_zone"),
@@ -339,8 +371,8 @@ struct ConnectionPage {
     register_apps: Vec<String>,
 }
 
-async fn connection_line(app: &App, name: &str) -> Result<ConnectionLine, ConsoleError> {
-    connection_lines(app, Some(name))
+async fn connection_line(app: &App, name: &str, credentials: bool) -> Result<ConnectionLine, ConsoleError> {
+    connection_lines(app, Some(name), credentials)
         .await?
         .pop()
         .ok_or_else(|| ConsoleError::NotFound(format!("no connection named {name:?}")))
@@ -353,7 +385,7 @@ pub async fn page(
     Path(name): Path<String>,
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
-    let c = connection_line(&app, &name).await?;
+    let c = connection_line(&app, &name, true).await?;
     let db = app.warehouse.conn().await?;
     let row =
         db.query_one("SELECT settings, first_contact FROM connector.connection WHERE name = $1", &[&name]).await?;
@@ -404,7 +436,7 @@ struct ProgressFragment {
 
 /// `GET /connectors/{name}/progress`: the streams' pulls, refreshed by the page every few seconds.
 pub async fn progress(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ConsoleError> {
-    Ok(render(&ProgressFragment { c: connection_line(&app, &name).await? }))
+    Ok(render(&ProgressFragment { c: connection_line(&app, &name, false).await? }))
 }
 
 fn connector_error(e: platform_connectors::ConnectorError) -> ConsoleError {
@@ -563,10 +595,7 @@ pub async fn preview(
 }
 
 /// Per stream, the provider fields its effective mapping reads (each alternative of `a|b`).
-async fn mapped_fields(
-    app: &App,
-    name: &str,
-) -> Result<std::collections::BTreeMap<String, Vec<String>>, ConsoleError> {
+async fn mapped_fields(app: &App, name: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, ConsoleError> {
     let (provider, _) = provider_and_secret(app, name).await?;
     let db = app.warehouse.conn().await?;
     let rows = db.query("SELECT stream, mapping FROM connector.stream WHERE connection = $1", &[&name]).await?;
@@ -798,22 +827,9 @@ pub async fn confirm_removal(
             "type {expected_text} to confirm the removal: nothing was removed"
         )));
     }
-    let now = app.connectors.removal_preview(&name, &stream, 0).await.map_err(connector_error)?;
-    match now {
-        None => {
-            return Err(ConsoleError::BadRequest(
-                "no refused removal waits for this stream: nothing was removed".into(),
-            ));
-        }
-        Some(p) if p.would_remove != form.expected => {
-            return Err(ConsoleError::BadRequest(format!(
-                "{} rows would go now, not the {} previewed: look again before confirming; nothing was removed",
-                p.would_remove, form.expected
-            )));
-        }
-        Some(_) => {}
-    }
-    let confirmed = app.connectors.confirm_removal(&name, &stream).await;
+    let expected = u64::try_from(form.expected)
+        .map_err(|_| ConsoleError::BadRequest("the previewed count is not a count: nothing was removed".into()))?;
+    let confirmed = app.connectors.confirm_removal(&name, &stream, Some(expected)).await;
     let outcome = match &confirmed {
         Ok(c) => format!("{} rows marked removed (run {})", c.removed, c.run_id),
         Err(e) => format!("failed: {e}"),

@@ -160,6 +160,8 @@ struct SubscriptionPage {
     /// A report is planned or being written: the page follows it.
     busy: bool,
     template_id: Option<String>,
+    /// Subscriptions that use the template (a save changes each one's report).
+    shared_by: i64,
     definition: String,
     preview: Option<Result<TemplatePreview, String>>,
 }
@@ -200,6 +202,16 @@ async fn subscription_page(
         .await?;
     drop(db);
     let template_id: Option<String> = template.as_ref().map(|t| t.get(0));
+    let shared_by: i64 = match &template_id {
+        Some(t) => app
+            .warehouse
+            .conn()
+            .await?
+            .query_one("SELECT count(*) FROM leads.export_subscription WHERE template_id = $1", &[t])
+            .await?
+            .get(0),
+        None => 0,
+    };
     let stored = template.map(|t| serde_json::to_string_pretty(&t.get::<_, Value>(1)).unwrap_or_default());
     let (definition, preview) = match draft {
         Some((text, preview)) => (text, preview),
@@ -220,6 +232,7 @@ async fn subscription_page(
         s,
         history,
         template_id,
+        shared_by,
         definition,
         preview,
     }))
@@ -294,8 +307,7 @@ pub async fn resend(
     let day = date(&form.date)?;
     let result = app.exports.resend(&id, day).await;
     let outcome = match &result {
-        Ok(Some(message)) => format!("e-mailed (message {message})"),
-        Ok(None) => "not e-mailed: no sender is configured or the subscription has no recipients".to_owned(),
+        Ok(message) => format!("e-mailed (message {message})"),
         Err(e) => format!("failed: {e}"),
     };
     let conn = app.warehouse.conn().await?;

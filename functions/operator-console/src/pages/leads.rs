@@ -175,9 +175,9 @@ async fn search(
                     coalesce((SELECT string_agg(d.integration_id || ': ' || d.status, ', ' ORDER BY d.integration_id)
                                 FROM leads.delivery d WHERE d.lead_id = l.id), '')
                FROM leads.lead l
-              WHERE ($1::bigint IS NULL OR l.id = $1)
+              WHERE ($1::bigint IS NULL AND $3::text IS NULL OR l.id = $1
+                     OR regexp_replace(l.phone, '\\D', '', 'g') = $3)
                 AND ($2::text IS NULL OR lower(l.email) = $2)
-                AND ($3::text IS NULL OR regexp_replace(l.phone, '\\D', '', 'g') = $3)
                 AND ($4::text IS NULL OR l.lander_id = $4)
                 AND ($5::date IS NULL OR l.received_at >= $5::date::timestamp AT TIME ZONE 'UTC')
                 AND ($6::date IS NULL OR l.received_at < ($6::date + 1)::timestamp AT TIME ZONE 'UTC')
@@ -358,10 +358,11 @@ pub async fn integration(
         }
     };
     let confirmation = app.leads.confirmation_preview(&id).await.map_err(lead_error)?;
-    let (failed, failed_total) = {
+    let reopenable = {
         let db = app.warehouse.conn().await?;
         delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?
     };
+    let (failed, failed_total) = (reopenable.rows, reopenable.total);
     let parser = platform_leads::vendors::Parser::parse(&i.parser);
     let page = IntegrationPage {
         chrome: Chrome::new(format!("Integration {id}"), &person, "leads"),
@@ -394,21 +395,36 @@ fn object(text: &str, what: &str) -> Result<Value, ConsoleError> {
     }
 }
 
-/// Values the page showed redacted, put back from the stored ones (a redacted value is never
-/// saved over the real one).
-fn unredacted(mut edited: Value, stored: &Value) -> Value {
-    match (&mut edited, stored) {
-        (Value::Object(e), Value::Object(s)) => {
-            for (k, v) in e.iter_mut() {
-                if let Some(old) = s.get(k) {
-                    *v = unredacted(std::mem::take(v), old);
-                }
-            }
+/// Values the page showed redacted, put back from the stored ones at the same place (objects
+/// by key, arrays by position). `Err` names a redacted value that has no stored value to come
+/// from (a renamed key, a new entry, a value edited around the marker): a redaction marker is
+/// never saved over a real value.
+fn unredacted(edited: Value, stored: &Value) -> Result<Value, String> {
+    let marker = platform_domain::signature::REDACTED;
+    match (edited, stored) {
+        (Value::String(e), stored) if e == marker => match stored {
+            Value::Null => Err("a [redacted] value has no stored value to keep: enter the value itself".into()),
+            s => Ok(s.clone()),
+        },
+        (Value::String(e), _) if e.contains(marker) => {
+            Err(format!("{e:?} still holds a [redacted] part: enter the whole value"))
         }
-        (Value::String(e), stored) if e == platform_domain::signature::REDACTED => return stored.clone(),
-        _ => {}
+        (Value::Object(e), stored) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in e {
+                let old = stored.get(&k).unwrap_or(&Value::Null);
+                out.insert(k, unredacted(v, old)?);
+            }
+            Ok(Value::Object(out))
+        }
+        (Value::Array(e), stored) => e
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| unredacted(v, stored.get(i).unwrap_or(&Value::Null)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        (other, _) => Ok(other),
     }
-    edited
 }
 
 /// `POST /leads/integrations/{id}`: the configuration, read as a delivery reads it (an unknown
@@ -450,7 +466,11 @@ pub async fn save_integration(
         )
         .await?
         .ok_or_else(|| ConsoleError::NotFound(format!("no integration {id:?}")))?;
-    let options = unredacted(options, &stored.get::<_, Value>(4));
+    let options = unredacted(options, &stored.get::<_, Value>(4))
+        .map_err(|why| ConsoleError::BadRequest(format!("options: {why}: nothing was changed")))?;
+    if let Some(id) = &secret_id {
+        app.leads.secret_allowed(id).map_err(|e| ConsoleError::BadRequest(format!("{e}: nothing was changed")))?;
+    }
     let parser: String = stored.get(2);
     Integration::from_parts(
         id.clone(),
@@ -513,6 +533,9 @@ pub async fn credentials(
             "the integration names no secret: save a secret id in its configuration first".into(),
         ));
     }
+    app.leads
+        .secret_allowed(&current.secret_id)
+        .map_err(|e| ConsoleError::BadRequest(format!("{e}: nothing was written")))?;
     let mut fields = Map::new();
     for line in form.get("fields").map(String::as_str).unwrap_or("").lines() {
         let line = line.trim();
@@ -657,6 +680,7 @@ struct RedeliverPage {
     id: String,
     failed: Vec<(i64, String, String, String)>,
     total: i64,
+    fingerprint: String,
 }
 
 /// `GET /leads/integrations/{id}/redeliver`: which leads a redelivery would send again.
@@ -666,8 +690,10 @@ pub async fn redeliver_preview(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let db = app.warehouse.conn().await?;
-    let (failed, total) = delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?;
+    let r = delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?;
+    let (failed, total, fingerprint) = (r.rows, r.total, r.fingerprint);
     Ok(render(&RedeliverPage {
+        fingerprint,
         chrome: Chrome::new(format!("Redeliver the failed leads of {id}"), &person, "leads"),
         notice: None,
         failed: failed
@@ -681,11 +707,13 @@ pub async fn redeliver_preview(
     }))
 }
 
-/// The redelivery's confirmation: how many the preview showed.
+/// The redelivery's confirmation: the set the preview showed.
 #[derive(Debug, Deserialize)]
 pub struct RedeliverForm {
-    /// The count previewed (a different count now asks for another look).
+    /// How many were shown.
     pub expected: i64,
+    /// Which (a different set now asks for another look).
+    pub fingerprint: String,
 }
 
 /// `POST /leads/integrations/{id}/redeliver`: the failed leads previewed go back to waiting and
@@ -697,19 +725,13 @@ pub async fn redeliver_all(
     Form(form): Form<RedeliverForm>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let (_, now) = {
-        let db = app.warehouse.conn().await?;
-        delivery_row::reopenable(&**db, &id, 0).await.map_err(lead_error)?
-    };
-    if now != form.expected {
-        return Err(ConsoleError::BadRequest(format!(
-            "{now} leads would be redelivered now, not the {} previewed: look again; nothing was changed",
-            form.expected
-        )));
-    }
-    let reopened = app.leads.redeliver(&id).await;
+    let reopened = app.leads.redeliver(&id, Some(&form.fingerprint)).await;
     let outcome = match &reopened {
-        Ok(ids) => format!("{} leads queued again", ids.len()),
+        Ok(ids) => {
+            let shown: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
+            let more = if ids.len() > 20 { ", …" } else { "" };
+            format!("{} leads queued again: {}{more}", ids.len(), shown.join(", "))
+        }
         Err(e) => format!("failed: {e}"),
     };
     let conn = app.warehouse.conn().await?;
@@ -759,6 +781,8 @@ pub struct Event {
     pub what: String,
     /// The answer or the error.
     pub detail: String,
+    /// The request an attempt sent (secrets redacted), if kept.
+    pub request: String,
     /// Status class.
     pub class: String,
 }
@@ -816,7 +840,7 @@ pub async fn lead(
     let attempts = db
         .query(
             "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), integration_id, outcome,
-                    response_status, coalesce(response_body, ''), coalesce(error, ''), ms
+                    response_status, coalesce(response_body, ''), coalesce(error, ''), ms, request
                FROM leads.delivery_attempt WHERE lead_id = $1 ORDER BY at, id",
             &[&id],
         )
@@ -829,12 +853,19 @@ pub async fn lead(
         )
         .await?;
     drop(db);
-    let mut events = vec![Event { at: received, what: "received".into(), detail: String::new(), class: String::new() }];
+    let mut events = vec![Event {
+        at: received,
+        what: "received".into(),
+        detail: String::new(),
+        request: String::new(),
+        class: String::new(),
+    }];
     for d in &deliveries {
         events.push(Event {
             at: d.get(7),
             what: format!("{}: validated and queued", d.get::<_, String>(0)),
             detail: String::new(),
+            request: String::new(),
             class: String::new(),
         });
     }
@@ -853,6 +884,7 @@ pub async fn lead(
                 ms.map(|m| format!(" in {m} ms")).unwrap_or_default()
             ),
             detail: if error.is_empty() { redact::text(&body) } else { redact::text(&error) },
+            request: a.get::<_, Option<Value>>(7).as_ref().map(shown).unwrap_or_default(),
             class: outcome,
         });
     }
@@ -861,6 +893,7 @@ pub async fn lead(
             at: a.get(0),
             what: format!("{} by {}", a.get::<_, String>(2), a.get::<_, String>(1)),
             detail: a.get(3),
+            request: String::new(),
             class: "operator".into(),
         });
     }
@@ -920,4 +953,30 @@ pub async fn redeliver_one(
         .await?;
     result.map_err(lead_error)?;
     Ok(done(&format!("/leads/{id}"), &format!("{}: {outcome}", form.integration)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redacted_value_is_put_back_from_where_it_was_and_never_saved() {
+        let stored = json!({"headers": {"Authorization": "secret:token", "X-Key": "k-123"},
+                            "signature": {"header": "X-Sig"}, "list": ["a-secret", "b"]});
+        let edited = json!({"headers": {"Authorization": "secret:token", "X-Key": "[redacted]"},
+                            "signature": "[redacted]", "list": ["[redacted]", "c"], "body": "form"});
+        let back = unredacted(edited, &stored).unwrap();
+        assert_eq!(back["headers"]["X-Key"], "k-123");
+        assert_eq!(back["signature"], json!({"header": "X-Sig"}));
+        assert_eq!(back["list"], json!(["a-secret", "c"]));
+        assert_eq!(back["body"], "form");
+        // A renamed key or a new entry carrying the marker has nothing to come from.
+        let renamed = json!({"headers": {"X-KEY": "[redacted]"}});
+        assert!(unredacted(renamed, &stored).unwrap_err().contains("no stored value"));
+        let longer = json!({"list": ["[redacted]", "b", "[redacted]"]});
+        assert!(unredacted(longer, &stored).is_err());
+        // Nor is a value edited around the marker.
+        let around = json!({"headers": {"X-Key": "Bearer [redacted]"}});
+        assert!(unredacted(around, &stored).unwrap_err().contains("[redacted] part"));
+    }
 }

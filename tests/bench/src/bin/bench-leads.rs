@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             bucket: None,
             team_email: None,
             vendor_concurrency: PER_VENDOR,
+            secret_prefix: None,
         },
     )?;
     let ids: Vec<i64> = db.rows("SELECT id FROM leads.lead ORDER BY id").await.iter().map(|r| r.get(0)).collect();

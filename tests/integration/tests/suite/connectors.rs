@@ -465,12 +465,12 @@ async fn removal_waits_for_a_complete_full_pull_and_the_share_guard() {
     assert_eq!(live, 7);
 
     // The operator confirms: the row is marked removed, not deleted.
-    let confirmed = h.service.confirm_removal(CONNECTION, "participants").await.unwrap();
+    let confirmed = h.service.confirm_removal(CONNECTION, "participants", None).await.unwrap();
     assert_eq!(confirmed.removed, 1);
     let removed: Option<chrono::DateTime<chrono::Utc>> =
         h.db.scalar("SELECT removed_at FROM connector.participant WHERE fp_ext_id = '1005'").await;
     assert!(removed.is_some());
-    assert!(h.service.confirm_removal(CONNECTION, "participants").await.is_err(), "nothing waits any more");
+    assert!(h.service.confirm_removal(CONNECTION, "participants", None).await.is_err(), "nothing waits any more");
 
     // Within the share, a full pull removes at once; a record that comes back is live again.
     h.db.exec("UPDATE connector.stream SET removal_max_share = 0.5 WHERE stream = 'participants'").await;

@@ -70,6 +70,14 @@ async fn credentials_are_checked_written_and_never_shown_and_the_preview_reads_t
     assert!(page.body.contains("set, last changed"), "{}", page.body);
     assert!(!page.body.contains(fixtures::AVENTRI_KEY), "a credential is never read back into a page");
 
+    // A wrong key: the provider refuses it in the preview; the right one is used at once after.
+    let wrong = vec![("csrf".to_owned(), csrf.clone()), ("cred.key".to_owned(), "not-the-key".to_owned())];
+    assert_eq!(post_owned(&mut op, "/connectors/demo-aventri/credentials", &wrong).await.status, 303);
+    let refused = op.post("/connectors/demo-aventri/preview", &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("refused the credentials"), "{}", refused.body);
+    assert_eq!(post_owned(&mut op, "/connectors/demo-aventri/credentials", &aventri_form(&h, &csrf)).await.status, 303);
+
     // The preview: the report in the page, nothing written to the warehouse.
     let preview = op.post("/connectors/demo-aventri/preview", &[("csrf", &csrf)]).await;
     assert_eq!(preview.status, 200, "{}", preview.body);
@@ -87,9 +95,10 @@ async fn credentials_are_checked_written_and_never_shown_and_the_preview_reads_t
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(audit.iter().filter(|a| a.starts_with("connector credentials written")).count(), 3, "{audit:?}");
+    assert_eq!(audit.iter().filter(|a| a.starts_with("connector credentials written")).count(), 5, "{audit:?}");
     assert!(audit.iter().any(|a| a.starts_with("connector preview ") && a.contains("streams read")), "{audit:?}");
-    assert!(audit.iter().all(|a| !a.contains(fixtures::AVENTRI_KEY)));
+    let whole_audit: String = h.db.scalar("SELECT coalesce(string_agg(a::text, ' '), '') FROM console.audit a").await;
+    assert!(!whole_audit.contains(fixtures::AVENTRI_KEY), "no credential in any audit row");
 
     // A viewer changes nothing.
     let mut viewer = h.sign_in("viewer@example.com").await;
@@ -342,7 +351,7 @@ async fn a_lead_is_found_its_timeline_read_and_it_is_redelivered_now() {
     let h = ConsoleHarness::start().await;
     h.db.exec(REJECTED_LEAD).await;
     let mut op = h.sign_in("operator@example.com").await;
-    for q in ["dana.ruiz%40example.org", "555-010-3344", "900001"] {
+    for q in ["dana.ruiz%40example.org", "555-010-3344", "5550103344", "900001"] {
         let found = op.get(&format!("/leads?q={q}")).await;
         assert!(found.body.contains("href=\"/leads/900001\""), "{q} finds the lead: {}", found.body);
     }
@@ -389,9 +398,27 @@ async fn an_integrations_failed_leads_are_redelivered_after_a_preview_of_which()
     let preview = op.get("/leads/integrations/demo-captorra/redeliver").await;
     assert!(preview.body.contains("These <strong>2</strong> leads"), "{}", preview.body);
     let csrf = Visitor::csrf_of(&preview);
-    let stale = op.post("/leads/integrations/demo-captorra/redeliver", &[("csrf", &csrf), ("expected", "3")]).await;
-    assert_eq!(stale.status, 400);
-    let done = op.post("/leads/integrations/demo-captorra/redeliver", &[("csrf", &csrf), ("expected", "2")]).await;
+    let marker = r#"name="fingerprint" value=""#;
+    let at = preview.body.find(marker).expect("the preview's fingerprint") + marker.len();
+    let fingerprint = preview.body[at..].split('"').next().unwrap().to_owned();
+    // Another lead failed since the preview: the confirmation is refused, nothing reopened.
+    h.db.exec(
+        "INSERT INTO leads.lead (id, lander_id, source, source_id, first_name, fields)
+         VALUES (900003, 'demo-accident-lp', 'endpoint', 'x-3', 'Kim', '{}');
+         INSERT INTO leads.delivery (lead_id, integration_id, status, reason) VALUES (900003, 'demo-captorra', 'invalid', 'no phone');",
+    )
+    .await;
+    let path = "/leads/integrations/demo-captorra/redeliver";
+    let stale = op.post(path, &[("csrf", &csrf), ("expected", "2"), ("fingerprint", &fingerprint)]).await;
+    assert_eq!(stale.status, 400, "{}", stale.body);
+    assert!(stale.body.contains("changed since they were shown"), "{}", stale.body);
+    let waiting: i64 = h
+        .db
+        .scalar("SELECT count(*) FROM leads.delivery WHERE integration_id = 'demo-captorra' AND status = 'waiting'")
+        .await;
+    assert_eq!(waiting, 0, "nothing was reopened");
+    h.db.exec("DELETE FROM leads.delivery WHERE lead_id = 900003").await;
+    let done = op.post(path, &[("csrf", &csrf), ("expected", "2"), ("fingerprint", &fingerprint)]).await;
     assert_eq!(done.status, 303, "{}", done.body);
     let waiting: i64 = h
         .db
@@ -531,4 +558,86 @@ async fn an_export_is_rerun_for_a_date_its_email_resent_and_its_template_preview
             .map(|r| r.get(0))
             .collect();
     assert_eq!(actions, ["export rerun", "export resend", "export resend", "export template"]);
+}
+
+#[tokio::test]
+async fn an_integrations_secrets_stay_where_they_are_and_a_viewer_changes_nothing() {
+    let h = ConsoleHarness::start().await;
+    h.db.exec(
+        "UPDATE leads.integration SET options = '{\"body\": \"form\", \"headers\": {\"X-Api-Key\": \"k-live-123456\"}}'
+          WHERE id = 'demo-intakedesk'",
+    )
+    .await;
+    let mut op = h.sign_in("operator@example.com").await;
+    let page = op.get("/leads/integrations/demo-intakedesk").await;
+    assert!(!page.body.contains("k-live-123456"), "a header value is never shown");
+    assert!(page.body.contains("[redacted]"));
+    let csrf = Visitor::csrf_of(&page);
+    // The options as the page showed them, saved back: the stored value stays.
+    let shown = r#"{"body": "form", "headers": {"X-Api-Key": "[redacted]"}}"#;
+    let path = "/leads/integrations/demo-intakedesk";
+    let mapping = r#"{"first": "first_name", "last": "last_name", "phone": "phone", "email": "email"}"#;
+    let form = |options: &'static str, secret: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("endpoint", format!("{}/intakedesk/meso-2026", h.sandbox.url)),
+            ("mapping", mapping.to_owned()),
+            ("constants", r#"{"campaign": "meso-2026"}"#.to_owned()),
+            ("options", options.to_owned()),
+            ("secret_id", secret.to_owned()),
+            ("contact_email", "intake@baker-legal.example".to_owned()),
+        ]
+    };
+    let pairs = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>();
+    assert_eq!(post_owned(&mut op, path, &pairs(&form(shown, ""))).await.status, 303);
+    let options: serde_json::Value =
+        h.db.scalar("SELECT options FROM leads.integration WHERE id = 'demo-intakedesk'").await;
+    assert_eq!(options["headers"]["X-Api-Key"], "k-live-123456");
+    // A renamed header carrying the marker has nothing to come from: refused, nothing saved.
+    let renamed = r#"{"body": "form", "headers": {"X-API-KEY": "[redacted]"}}"#;
+    let refused = post_owned(&mut op, path, &pairs(&form(renamed, ""))).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    // An integration may name only the secrets under the lead prefix.
+    let outside = post_owned(&mut op, path, &pairs(&form(shown, "platform/prod/database"))).await;
+    assert_eq!(outside.status, 400, "{}", outside.body);
+    assert!(outside.body.contains("must be named test/"), "{}", outside.body);
+    let secret: Option<String> =
+        h.db.scalar("SELECT secret_id FROM leads.integration WHERE id = 'demo-intakedesk'").await;
+    assert_eq!(secret, None);
+
+    // A viewer reads the pages and changes nothing.
+    let mut viewer = h.sign_in("viewer@example.com").await;
+    let seen = viewer.get("/leads/integrations/demo-captorra").await;
+    assert_eq!(seen.status, 200);
+    assert!(!seen.body.contains("id=\"send-test-lead\""), "a viewer gets no buttons");
+    let vcsrf = Visitor::csrf_of(&seen);
+    for (path, form) in [
+        ("/leads/integrations/demo-captorra/test", vec![("csrf", vcsrf.as_str())]),
+        ("/leads/integrations/demo-captorra/pause", vec![("csrf", vcsrf.as_str())]),
+        ("/leads/integrations/demo-captorra", vec![("csrf", vcsrf.as_str()), ("mapping", "{}")]),
+        (
+            "/leads/integrations/demo-captorra/redeliver",
+            vec![("csrf", vcsrf.as_str()), ("expected", "0"), ("fingerprint", "x")],
+        ),
+        ("/leads/1/redeliver", vec![("csrf", vcsrf.as_str()), ("integration", "demo-captorra")]),
+        ("/exports/demo-accident-custom/rerun", vec![("csrf", vcsrf.as_str()), ("date", "2026-12-01")]),
+        ("/exports/demo-accident-custom/resend", vec![("csrf", vcsrf.as_str()), ("date", "2026-12-01")]),
+        ("/connectors/demo-aventri/pull", vec![("csrf", vcsrf.as_str()), ("mode", "full")]),
+        (
+            "/connectors/demo-aventri/streams/participants/removal",
+            vec![("csrf", vcsrf.as_str()), ("typed", "x"), ("expected", "0")],
+        ),
+    ] {
+        assert_eq!(viewer.post(path, &form).await.status, 403, "{path} is refused to a viewer");
+    }
+    let template_save = viewer
+        .post(
+            "/exports/demo-accident-custom/template",
+            &[("csrf", &vcsrf), ("definition", "{\"columns\": []}"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(template_save.status, 403);
+    let test_leads: i64 = h.db.scalar("SELECT count(*) FROM leads.lead WHERE is_test").await;
+    let exports: i64 = h.db.scalar("SELECT count(*) FROM leads.export").await;
+    assert_eq!((test_leads, exports), (0, 0), "nothing was done");
 }

@@ -232,6 +232,7 @@ async fn a_formstack_lead_is_delivered_by_lead_delivery_even_when_intake_could_n
             bucket: None,
             team_email: None,
             vendor_concurrency: 2,
+            secret_prefix: None,
         },
     )
     .unwrap();

@@ -208,7 +208,7 @@ async fn transient_failures_are_retried_and_refusals_are_permanent() {
         "UPDATE leads.integration SET constants = '{{\"Referrer\": \"{ICE_REFERRER}\"}}' WHERE id = 'smith-ice'"
     ))
     .await;
-    assert_eq!(h.leads.redeliver("smith-ice").await.unwrap(), [lead]);
+    assert_eq!(h.leads.redeliver("smith-ice", None).await.unwrap(), [lead]);
     h.deliver_queue().await;
     assert_eq!(h.status(lead, "smith-ice").await.0, "delivered");
     let attempts: i64 =
@@ -294,7 +294,7 @@ async fn a_lost_answer_is_held_not_reposted() {
             ..Default::default()
         })
         .await;
-    h.leads.redeliver("smith-captorra").await.unwrap();
+    h.leads.redeliver("smith-captorra", None).await.unwrap();
     h.deliver_queue().await;
     let (status, _) = h.status(lead, "smith-captorra").await;
     assert_eq!(status, "delivered");
