@@ -53,7 +53,7 @@ if ! target/debug/warehouse-migrate 2>"$WORK/migrate.err"; then
   if grep -q "different than filesystem" "$WORK/migrate.err"; then
     # The demo warehouse predates a change to a migration (development only): start it afresh.
     echo "the demo warehouse predates a migration change; recreating it"
-    psql_q -c "DROP SCHEMA IF EXISTS integration CASCADE; DROP SCHEMA IF EXISTS conferences_events CASCADE; DROP SCHEMA IF EXISTS console CASCADE; DROP TABLE IF EXISTS integration_schema_history"
+    psql_q -c "DROP SCHEMA IF EXISTS integration, conferences_events, console, connector, leads CASCADE; DROP TABLE IF EXISTS integration_schema_history"
     target/debug/warehouse-migrate
   else
     cat "$WORK/migrate.err" >&2

@@ -177,17 +177,19 @@ pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Re
 pub async fn reopen(db: &impl GenericClient, integration: &str, expected: Option<&str>) -> Result<Vec<i64>, LeadError> {
     if let Some(expected) = expected {
         let statuses: Vec<&str> = REOPENED.to_vec();
-        let locked = db
-            .query(
-                "SELECT lead_id, updated_at FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2) FOR UPDATE",
+        let now = db
+            .query_one(
+                &format!(
+                    "WITH rows AS (SELECT lead_id, updated_at FROM leads.delivery
+                                    WHERE integration_id = $1 AND status = ANY($2) FOR UPDATE) {FINGERPRINT}"
+                ),
                 &[&integration, &statuses],
             )
             .await?;
-        let now: Vec<(i64, chrono::DateTime<chrono::Utc>)> = locked.iter().map(|r| (r.get(0), r.get(1))).collect();
-        if fingerprint(&now) != expected {
+        if now.get::<_, String>(1) != expected {
             return Err(LeadError::Config(format!(
                 "the failed leads of {integration} changed since they were shown ({} now): look again; nothing was changed",
-                now.len()
+                now.get::<_, i64>(0)
             )));
         }
     }
@@ -219,28 +221,23 @@ pub struct Reopenable {
     pub fingerprint: String,
 }
 
-/// The fingerprint of a set of (lead, last change).
-fn fingerprint(rows: &[(i64, chrono::DateTime<chrono::Utc>)]) -> String {
-    use sha2::Digest;
-    let mut sorted: Vec<_> = rows.to_vec();
-    sorted.sort();
-    let mut hash = sha2::Sha256::new();
-    for (lead, at) in &sorted {
-        hash.update(format!("{lead}@{}\n", at.timestamp_micros()));
-    }
-    hex::encode(&hash.finalize()[..12])
-}
+/// The SQL of a set's count and fingerprint over `rows` (`lead_id`, `updated_at`): an md5 of its
+/// leads and their last changes, in lead order.
+const FINGERPRINT: &str = "SELECT count(*), md5(coalesce(string_agg(lead_id::text || '@' ||
+    to_char(updated_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS'), ',' ORDER BY lead_id), '')) FROM rows";
 
 /// What [`reopen`] would reopen now (`limit` rows listed).
 pub async fn reopenable(db: &impl GenericClient, integration: &str, limit: i64) -> Result<Reopenable, LeadError> {
     let statuses: Vec<&str> = REOPENED.to_vec();
-    let all = db
-        .query(
-            "SELECT lead_id, updated_at FROM leads.delivery WHERE integration_id = $1 AND status = ANY($2)",
+    let set = db
+        .query_one(
+            &format!(
+                "WITH rows AS (SELECT lead_id, updated_at FROM leads.delivery
+                                WHERE integration_id = $1 AND status = ANY($2)) {FINGERPRINT}"
+            ),
             &[&integration, &statuses],
         )
         .await?;
-    let all: Vec<(i64, chrono::DateTime<chrono::Utc>)> = all.iter().map(|r| (r.get(0), r.get(1))).collect();
     let rows = db
         .query(
             "SELECT lead_id, status, reason, updated_at FROM leads.delivery
@@ -250,8 +247,8 @@ pub async fn reopenable(db: &impl GenericClient, integration: &str, limit: i64) 
         .await?;
     Ok(Reopenable {
         rows: rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect(),
-        total: all.len() as i64,
-        fingerprint: fingerprint(&all),
+        total: set.get(0),
+        fingerprint: set.get(1),
     })
 }
 

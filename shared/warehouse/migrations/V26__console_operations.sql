@@ -7,6 +7,10 @@
 CREATE INDEX IF NOT EXISTS lead_email ON leads.lead (lower(email));
 CREATE INDEX IF NOT EXISTS lead_phone_digits ON leads.lead (regexp_replace(phone, '\D', '', 'g'));
 CREATE INDEX IF NOT EXISTS lead_received ON leads.lead (received_at DESC, id DESC);
+-- The review queue counts the approved, active registrations each name holds back: read from
+-- this index alone (the registrations' rows are wide).
+CREATE INDEX IF NOT EXISTS registration_approved_organization ON conferences_events.exchange_registration (organization)
+    WHERE approval_status = 'Approved' AND registration_status = 'Active';
 -- An integration's recent deliveries and its last one, whatever the number of leads.
 CREATE INDEX IF NOT EXISTS delivery_delivered ON leads.delivery (integration_id, delivered_at)
     WHERE status = 'delivered';
