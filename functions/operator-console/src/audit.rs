@@ -43,6 +43,20 @@ pub async fn record(
     Ok(())
 }
 
+/// Records an action taken outside a warehouse transaction (a vendor's call, a queued message,
+/// a secret or a file written), right after it, with its outcome.
+pub async fn record_after(
+    warehouse: &platform_warehouse::Warehouse,
+    actor: &str,
+    action: &str,
+    target: &str,
+    parameters: &Value,
+    outcome: &str,
+) -> Result<(), ConsoleError> {
+    let conn = warehouse.conn().await?;
+    record(&**conn, actor, action, target, parameters, None, None, outcome).await
+}
+
 /// One audit row, as the audit page lists it.
 #[derive(Debug, Clone)]
 pub struct Entry {

@@ -178,24 +178,10 @@ impl Services {
 pub struct Console {
     /// Its settings.
     pub settings: Settings,
-    /// The warehouse (as the console's role when `DATABASE_ROLE` is set).
+    /// The warehouse (as the console's role when `DATABASE_ROLE` is set): the services' pool.
     pub warehouse: Warehouse,
-    /// The company-dedupe service: review decisions and the pass that releases them.
-    pub dedupe: Dedupe,
-    /// The formstack-intake service: stored submissions mapped again (its `remap` command).
-    pub intake: platform_intake::Intake,
-    /// The connector-pull service.
-    pub connectors: platform_connectors::Connectors,
-    /// The session-register service.
-    pub registrar: platform_connectors::register::Registrar,
-    /// The lead-delivery service.
-    pub leads: platform_leads::Leads,
-    /// The spreadsheet-export service.
-    pub exports: platform_export::Exporter,
-    /// SQS: depths, dead messages, redrive.
-    pub sqs: aws_sdk_sqs::Client,
-    /// Secrets Manager through the cache (the app client's secret).
-    pub secrets: SecretsCache,
+    /// The services its actions call.
+    pub services: Services,
     /// The OpenID Connect issuer.
     pub issuer: oidc::Issuer,
     /// Today's latest picture.
@@ -233,29 +219,15 @@ impl Console {
 
     /// Builds the console from its parts (the warehouse is the dedupe service's).
     pub fn new(settings: Settings, services: Services) -> Result<Console, ConsoleError> {
-        let Services { dedupe, intake, connectors, registrar, leads, exports, sqs, secrets } = services;
         let issuer = oidc::Issuer::new(&settings.issuer, &settings.client_id, &settings.groups_claim)?;
         let today = pages::today::Latest::default();
-        Ok(Console {
-            warehouse: dedupe.warehouse.clone(),
-            settings,
-            dedupe,
-            intake,
-            connectors,
-            registrar,
-            leads,
-            exports,
-            sqs,
-            secrets,
-            issuer,
-            today,
-        })
+        Ok(Console { warehouse: services.dedupe.warehouse.clone(), settings, services, issuer, today })
     }
 
     /// The app client's secret, when the client is confidential.
     pub async fn client_secret(&self) -> Result<Option<String>, ConsoleError> {
         let Some(id) = &self.settings.client_secret_id else { return Ok(None) };
-        let secret = self.secrets.get(id).await?;
+        let secret = self.services.secrets.get(id).await?;
         secret
             .field("client_secret")
             .map(Some)

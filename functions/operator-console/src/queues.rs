@@ -57,7 +57,8 @@ async fn counts(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<(i64, i64), Cons
 /// Depths of every configured queue, read concurrently; a queue that cannot be read says why.
 pub async fn depths(console: &Console) -> Vec<Depths> {
     let reads = console.settings.queues.iter().map(|q| async move {
-        let (main, dead) = tokio::join!(counts(&console.sqs, &q.url), counts(&console.sqs, &q.dead_letter_url));
+        let (main, dead) =
+            tokio::join!(counts(&console.services.sqs, &q.url), counts(&console.services.sqs, &q.dead_letter_url));
         match (main, dead) {
             (Ok((waiting, in_flight)), Ok((dead, dead_in_flight))) => {
                 Depths { name: q.name.clone(), waiting, in_flight, dead: dead + dead_in_flight, problem: None }
@@ -92,6 +93,7 @@ pub async fn peek(console: &Console, pair: &QueuePair) -> Result<Vec<DeadMessage
     let mut seen = std::collections::BTreeMap::new();
     for _ in 0..2 {
         let out = console
+            .services
             .sqs
             .receive_message()
             .queue_url(&pair.dead_letter_url)
@@ -194,7 +196,7 @@ pub const MOVE_LIMIT: u64 = 1_000;
 
 /// Moves `pair`'s dead messages back to its queue and records it in the audit as `actor`.
 pub async fn redrive(console: &Console, pair: &QueuePair, actor: &str) -> Result<Redriven, ConsoleError> {
-    let (dead_before, _) = counts(&console.sqs, &pair.dead_letter_url).await?;
+    let (dead_before, _) = counts(&console.services.sqs, &pair.dead_letter_url).await?;
     let outcome = match move_task(console, pair).await {
         Ok(handle) => Ok(Redriven::Task { handle }),
         Err(MoveTask::Unsupported(why)) => {
@@ -238,6 +240,7 @@ pub async fn redrive(console: &Console, pair: &QueuePair, actor: &str) -> Result
 
 async fn arn(console: &Console, url: &str) -> Result<String, ConsoleError> {
     let out = console
+        .services
         .sqs
         .get_queue_attributes()
         .queue_url(url)
@@ -262,7 +265,7 @@ enum MoveTask {
 async fn move_task(console: &Console, pair: &QueuePair) -> Result<String, MoveTask> {
     let source = arn(console, &pair.dead_letter_url).await.map_err(|e| MoveTask::Refused(e.to_string()))?;
     let destination = arn(console, &pair.url).await.map_err(|e| MoveTask::Refused(e.to_string()))?;
-    match console.sqs.start_message_move_task().source_arn(source).destination_arn(destination).send().await {
+    match console.services.sqs.start_message_move_task().source_arn(source).destination_arn(destination).send().await {
         Ok(out) => Ok(out.task_handle().unwrap_or_default().to_owned()),
         Err(e) => {
             use aws_sdk_sqs::error::ProvideErrorMetadata;
@@ -282,6 +285,7 @@ async fn move_by_hand(console: &Console, pair: &QueuePair) -> Result<u64, Consol
     let mut moved = 0u64;
     while moved < MOVE_LIMIT {
         let out = console
+            .services
             .sqs
             .receive_message()
             .queue_url(&pair.dead_letter_url)
@@ -309,6 +313,7 @@ async fn move_by_hand(console: &Console, pair: &QueuePair) -> Result<u64, Consol
             })
             .collect();
         let sent = console
+            .services
             .sqs
             .send_message_batch()
             .queue_url(&pair.url)
@@ -336,6 +341,7 @@ async fn move_by_hand(console: &Console, pair: &QueuePair) -> Result<u64, Consol
         }
         let n = deletes.len() as u64;
         console
+            .services
             .sqs
             .delete_message_batch()
             .queue_url(&pair.dead_letter_url)

@@ -247,15 +247,7 @@ impl Registrar {
     /// Answers one request; never fails (every failure is an HTTP answer, logged).
     pub async fn handle(&self, req: RequestParts) -> RegisterAnswer {
         let started = Instant::now();
-        let answer = match self.answer(&req, started).await {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::error!(error = %e, "registration request failed");
-                RegisterAnswer::try_again("the registration could not be checked; try again")
-            }
-        };
-        platform_runtime::metrics::emit(FUNCTION_NAME, "register", &answer.figures());
-        answer
+        answered(self.answer(&req, started).await)
     }
 
     async fn answer(&self, req: &RequestParts, started: Instant) -> Result<RegisterAnswer, ConnectorError> {
@@ -276,15 +268,7 @@ impl Registrar {
             (Ok(person), Ok(session), Ok(request_id)) => Ask { app: app.to_owned(), person, session, request_id },
             (Err(why), ..) | (_, Err(why), _) | (.., Err(why)) => return Answer::error(400, why).into(),
         };
-        let answer = match self.register(ask, started).await {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::error!(error = %e, "registration request failed");
-                RegisterAnswer::try_again("the registration could not be checked; try again")
-            }
-        };
-        platform_runtime::metrics::emit(FUNCTION_NAME, "register", &answer.figures());
-        answer
+        answered(self.register(ask, started).await)
     }
 
     async fn register(&self, ask: Ask, started: Instant) -> Result<RegisterAnswer, ConnectorError> {
@@ -420,6 +404,16 @@ impl Registrar {
         tokens.insert(key, (t.clone(), until));
         Ok(t)
     }
+}
+
+/// The answer of a request's handling (a failure is `try_again`, logged), counted in the metrics.
+fn answered(result: Result<RegisterAnswer, ConnectorError>) -> RegisterAnswer {
+    let answer = result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "registration request failed");
+        RegisterAnswer::try_again("the registration could not be checked; try again")
+    });
+    platform_runtime::metrics::emit(FUNCTION_NAME, "register", &answer.figures());
+    answer
 }
 
 /// The body's ask, checked: 400 for a body that is not one, 501 for an unregistration.

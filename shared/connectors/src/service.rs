@@ -426,8 +426,8 @@ impl Connectors {
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no refused removal waits for {connection}/{stream}")))?;
         if let Some(expected) = expected {
-            let now = store::outdated_count(&tx, spec.target, connection, started_at).await?;
-            if now != expected {
+            let (now, _) = store::outdated_counts(&tx, spec.target, connection, started_at).await?;
+            if now as u64 != expected {
                 return Err(ConnectorError::Config(format!(
                     "{now} rows would go now, not the {expected} previewed: look again; nothing was removed"
                 )));

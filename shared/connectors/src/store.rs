@@ -384,15 +384,7 @@ pub async fn removal_preview(
     };
     let (run_id, started_at): (Uuid, DateTime<Utc>) = (pending.get(0), pending.get(1));
     let t = target.table();
-    let counts = db
-        .query_one(
-            &format!(
-                "SELECT count(*) FILTER (WHERE last_seen < $2), count(*) FROM connector.{t}
-                  WHERE connection = $1 AND removed_at IS NULL"
-            ),
-            &[&connection, &started_at],
-        )
-        .await?;
+    let (would_remove, of_rows) = outdated_counts(db, target, connection, started_at).await?;
     let rows = db
         .query(
             &format!(
@@ -405,24 +397,26 @@ pub async fn removal_preview(
     Ok(Some(RemovalPreview {
         run_id,
         pull_started_at: started_at,
-        would_remove: counts.get(0),
-        of_rows: counts.get(1),
+        would_remove,
+        of_rows,
         rows: rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect(),
     }))
 }
 
-/// Live rows of `target` not seen since `started_at`: what a removal from that pull takes.
-pub async fn outdated_count(
+/// Live rows of `target` not seen since `started_at` (what a removal from that pull takes), and
+/// live rows in all.
+pub async fn outdated_counts(
     db: &impl GenericClient,
     target: Target,
     connection: &str,
     started_at: DateTime<Utc>,
-) -> Result<u64, ConnectorError> {
+) -> Result<(i64, i64), ConnectorError> {
     let sql = format!(
-        "SELECT count(*) FROM connector.{} WHERE connection = $1 AND removed_at IS NULL AND last_seen < $2",
+        "SELECT count(*) FILTER (WHERE last_seen < $2), count(*) FROM connector.{} WHERE connection = $1 AND removed_at IS NULL",
         target.table()
     );
-    Ok(db.query_one(&sql, &[&connection, &started_at]).await?.get::<_, i64>(0) as u64)
+    let row = db.query_one(&sql, &[&connection, &started_at]).await?;
+    Ok((row.get(0), row.get(1)))
 }
 
 /// Records an operator's confirmation of a refused removal on it and on its run.
@@ -867,16 +861,7 @@ pub async fn remove_outdated(
     confirmed: bool,
 ) -> Result<Removal, ConnectorError> {
     let t = target.table();
-    let row = tx
-        .query_one(
-            &format!(
-                "SELECT count(*) FILTER (WHERE last_seen < $2), count(*) FROM connector.{t}
-                  WHERE connection = $1 AND removed_at IS NULL"
-            ),
-            &[&connection, &started_at],
-        )
-        .await?;
-    let (would, of): (i64, i64) = (row.get(0), row.get(1));
+    let (would, of) = outdated_counts(tx, target, connection, started_at).await?;
     if would == 0 {
         return Ok(Removal::Removed(0));
     }

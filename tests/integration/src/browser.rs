@@ -27,8 +27,26 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    /// Starts ChromeDriver and a headless Chromium with a fresh profile, 1280×900.
+    /// Starts ChromeDriver and a headless Chromium with a fresh profile, 1280×900, once it has
+    /// shown a blank page: a browser whose renderer dies at start-up (it happens, rarely, on a
+    /// loaded machine) is replaced before any test step runs, at most twice.
     pub async fn start() -> Browser {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let browser = Browser::launch().await;
+            match browser.try_call(reqwest::Method::POST, "/url", Some(json!({"url": "about:blank"}))).await {
+                Ok(_) => return browser,
+                Err(e) if attempt < 3 => {
+                    eprintln!("the browser did not start ({e}); starting another");
+                    browser.quit().await;
+                }
+                Err(e) => panic!("the browser did not start three times: {e}"),
+            }
+        }
+    }
+
+    async fn launch() -> Browser {
         let port = free_port();
         let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
             .arg(format!("--port={port}"))

@@ -123,7 +123,7 @@ pub struct ConnectionLine {
 /// "set, last changed …" (with the required fields it still lacks, named, never shown),
 /// "not set", or why it could not be told.
 async fn credentials_state(app: &App, secret_id: &str, provider: Option<&Provider>) -> String {
-    let changed = match app.secrets.last_changed(secret_id).await {
+    let changed = match app.services.secrets.last_changed(secret_id).await {
         Ok(Some(at)) => {
             let at: chrono::DateTime<chrono::Utc> = at.into();
             format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
@@ -135,7 +135,7 @@ async fn credentials_state(app: &App, secret_id: &str, provider: Option<&Provide
         }
     };
     let Some(provider) = provider else { return changed };
-    let missing: Vec<&str> = match app.secrets.get(secret_id).await {
+    let missing: Vec<&str> = match app.services.secrets.get(secret_id).await {
         Ok(secret) => provider
             .credentials
             .iter()
@@ -483,7 +483,8 @@ pub async fn credentials(
     }
     let names: Vec<String> = fields.keys().cloned().collect();
     let key = provider.key;
-    app.secrets
+    app.services
+        .secrets
         .put_fields(&secret_id, fields, |whole| {
             platform_connectors::fetch::Auth::from_secret(key, whole).map(|_| ()).map_err(|e| e.to_string())
         })
@@ -494,16 +495,13 @@ pub async fn credentials(
             }
             platform_aws::secrets::PutError::Aws(e) => ConsoleError::from(e),
         })?;
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"secret_id": secret_id, "fields": names});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "connector credentials",
         &format!("connection:{name}"),
         &parameters,
-        None,
-        None,
         "written",
     )
     .await?;
@@ -544,24 +542,20 @@ pub async fn preview(
     Path(name): Path<String>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let answer = app.connectors.preview(&name).await;
+    let answer = app.services.connectors.preview(&name).await;
     let outcome = match &answer {
         Ok(p) => format!("{} streams read, {} requests, {} skipped", p.streams.len(), p.requests, p.skips),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "connector preview",
         &format!("connection:{name}"),
         &json!({}),
-        None,
-        None,
         &outcome,
     )
     .await?;
-    drop(conn);
     let p = answer.map_err(connector_error)?;
     let mapped = mapped_fields(&app, &name).await?;
     let samples = p
@@ -751,16 +745,15 @@ pub async fn pull(
     person.require(Role::Operator)?;
     let stream = Some(form.stream.trim()).filter(|s| !s.is_empty());
     let full = form.mode == "full";
-    let queued = app.connectors.queue_pull(&name, stream, full).await;
+    let queued = app.services.connectors.queue_pull(&name, stream, full).await;
     let outcome = match &queued {
         Ok(ids) if ids.is_empty() => "nothing to pull: no enabled stream starts pulls".to_owned(),
         Ok(ids) => format!("queued: {}", ids.join(", ")),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let action = if full { "connector full pull" } else { "connector pull" };
     let target = stream.map_or_else(|| format!("connection:{name}"), |s| format!("stream:{name}/{s}"));
-    audit::record(&**conn, &person.email, action, &target, &json!({"full": full}), None, None, &outcome).await?;
+    audit::record_after(&app.warehouse, &person.email, action, &target, &json!({"full": full}), &outcome).await?;
     queued.map_err(connector_error)?;
     let what = if full { "full pull" } else { "pull" };
     Ok(done(&format!("/connectors/{}", enc(&name)), &format!("{what} {outcome}")))
@@ -790,7 +783,8 @@ pub async fn removal(
     Path((name, stream)): Path<(String, String)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
-    let removal = app.connectors.removal_preview(&name, &stream, REMOVAL_ROWS).await.map_err(connector_error)?;
+    let removal =
+        app.services.connectors.removal_preview(&name, &stream, REMOVAL_ROWS).await.map_err(connector_error)?;
     let cut = removal.as_ref().is_some_and(|r| (r.rows.len() as i64) < r.would_remove);
     Ok(render(&RemovalPage {
         cut,
@@ -829,21 +823,18 @@ pub async fn confirm_removal(
     }
     let expected = u64::try_from(form.expected)
         .map_err(|_| ConsoleError::BadRequest("the previewed count is not a count: nothing was removed".into()))?;
-    let confirmed = app.connectors.confirm_removal(&name, &stream, Some(expected)).await;
+    let confirmed = app.services.connectors.confirm_removal(&name, &stream, Some(expected)).await;
     let outcome = match &confirmed {
         Ok(c) => format!("{} rows marked removed (run {})", c.removed, c.run_id),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"expected": form.expected});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "connector removal",
         &format!("stream:{name}/{stream}"),
         &parameters,
-        None,
-        None,
         &outcome,
     )
     .await?;
@@ -900,19 +891,17 @@ pub async fn register_test(
         )));
     }
     let request_id = format!("console-test-{}", uuid::Uuid::now_v7());
-    let answer = app.registrar.register_as(&form.app, form.person.trim(), form.session.trim(), &request_id).await;
+    let answer =
+        app.services.registrar.register_as(&form.app, form.person.trim(), form.session.trim(), &request_id).await;
     let shown = serde_json::to_string_pretty(&answer.body).unwrap_or_default();
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"app": form.app, "person": form.person, "session": form.session, "request_id": request_id});
     let outcome = format!("HTTP {}: {}", answer.status, answer.body["answer"].as_str().unwrap_or("error"));
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "connector test registration",
         &format!("connection:{name}"),
         &parameters,
-        None,
-        None,
         &outcome,
     )
     .await?;

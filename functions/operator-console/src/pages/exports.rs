@@ -217,7 +217,7 @@ async fn subscription_page(
         Some((text, preview)) => (text, preview),
         None => {
             let preview = if s.enabled {
-                Some(app.exports.template_preview(id, None, PREVIEW_ROWS).await.map_err(export_error)?)
+                Some(app.services.exports.template_preview(id, None, PREVIEW_ROWS).await.map_err(export_error)?)
             } else {
                 None
             };
@@ -271,7 +271,7 @@ pub async fn rerun(
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
     let day = date(&form.date)?;
-    let result = app.exports.plan_for(day, Some(&id)).await;
+    let result = app.services.exports.plan_for(day, Some(&id)).await;
     let outcome = match &result {
         Ok(p) => match p.refused.first() {
             Some(r) => format!("refused: {}", r.error),
@@ -279,16 +279,13 @@ pub async fn rerun(
         },
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"date": form.date.trim()});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "export rerun",
         &format!("subscription:{id}"),
         &parameters,
-        None,
-        None,
         &outcome,
     )
     .await?;
@@ -305,21 +302,18 @@ pub async fn resend(
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
     let day = date(&form.date)?;
-    let result = app.exports.resend(&id, day).await;
+    let result = app.services.exports.resend(&id, day).await;
     let outcome = match &result {
         Ok(message) => format!("e-mailed (message {message})"),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"date": form.date.trim()});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "export resend",
         &format!("subscription:{id}"),
         &parameters,
-        None,
-        None,
         &outcome,
     )
     .await?;
@@ -353,7 +347,8 @@ pub async fn template(
         }
     };
     if form.action != "save" {
-        let preview = app.exports.template_preview(&id, Some(&definition), PREVIEW_ROWS).await.map_err(export_error)?;
+        let preview =
+            app.services.exports.template_preview(&id, Some(&definition), PREVIEW_ROWS).await.map_err(export_error)?;
         return subscription_page(&app, &person, &id, None, Some((form.definition, Some(preview)))).await;
     }
     person.require(Role::Operator)?;
@@ -367,7 +362,7 @@ pub async fn template(
         .map(|r| r.get(0))
         .ok_or_else(|| ConsoleError::BadRequest(format!("{id} uses the generic template, which has nothing to edit")))?
     };
-    if let Err(why) = app.exports.check_template(&template_id, &definition).await.map_err(export_error)? {
+    if let Err(why) = app.services.exports.check_template(&template_id, &definition).await.map_err(export_error)? {
         let why = format!("{why}: nothing was saved");
         return subscription_page(&app, &person, &id, None, Some((form.definition, Some(Err(why))))).await;
     }

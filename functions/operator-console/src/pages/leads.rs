@@ -348,7 +348,7 @@ pub async fn integration(
     let credentials = if form.secret_id.is_empty() {
         "none".to_owned()
     } else {
-        match app.secrets.last_changed(&form.secret_id).await {
+        match app.services.secrets.last_changed(&form.secret_id).await {
             Ok(Some(at)) => {
                 let at: chrono::DateTime<chrono::Utc> = at.into();
                 format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
@@ -357,7 +357,7 @@ pub async fn integration(
             Err(_) => "unknown (Secrets Manager did not answer)".into(),
         }
     };
-    let confirmation = app.leads.confirmation_preview(&id).await.map_err(lead_error)?;
+    let confirmation = app.services.leads.confirmation_preview(&id).await.map_err(lead_error)?;
     let reopenable = {
         let db = app.warehouse.conn().await?;
         delivery_row::reopenable(&**db, &id, REDELIVERY_ROWS).await.map_err(lead_error)?
@@ -469,7 +469,10 @@ pub async fn save_integration(
     let options = unredacted(options, &stored.get::<_, Value>(4))
         .map_err(|why| ConsoleError::BadRequest(format!("options: {why}: nothing was changed")))?;
     if let Some(id) = &secret_id {
-        app.leads.secret_allowed(id).map_err(|e| ConsoleError::BadRequest(format!("{e}: nothing was changed")))?;
+        app.services
+            .leads
+            .secret_allowed(id)
+            .map_err(|e| ConsoleError::BadRequest(format!("{e}: nothing was changed")))?;
     }
     let parser: String = stored.get(2);
     Integration::from_parts(
@@ -507,7 +510,7 @@ pub async fn save_integration(
     .await?;
     tx.commit().await?;
     drop(conn);
-    let refreshed = app.leads.refresh_states().await.map_err(lead_error)?;
+    let refreshed = app.services.leads.refresh_states().await.map_err(lead_error)?;
     let notice = match refreshed.integrations.get(&id) {
         Some(s) if s.missing.is_empty() => {
             format!("saved: {} ({} waiting leads queued)", s.state.as_str(), s.queued)
@@ -533,7 +536,8 @@ pub async fn credentials(
             "the integration names no secret: save a secret id in its configuration first".into(),
         ));
     }
-    app.leads
+    app.services
+        .leads
         .secret_allowed(&current.secret_id)
         .map_err(|e| ConsoleError::BadRequest(format!("{e}: nothing was written")))?;
     let mut fields = Map::new();
@@ -555,20 +559,18 @@ pub async fn credentials(
         return Err(ConsoleError::BadRequest("no credential was entered: nothing was written".into()));
     }
     let names: Vec<String> = fields.keys().cloned().collect();
-    app.secrets
+    app.services
+        .secrets
         .put_fields(&current.secret_id, fields, |_| Ok(()))
         .await
         .map_err(|e| ConsoleError::Aws(e.to_string()))?;
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"secret_id": current.secret_id, "fields": names});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "integration credentials",
         &format!("integration:{id}"),
         &parameters,
-        None,
-        None,
         "written",
     )
     .await?;
@@ -640,24 +642,20 @@ pub async fn test_lead(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let sent = app.leads.test_lead(&id).await;
+    let sent = app.services.leads.test_lead(&id).await;
     let outcome = match &sent {
         Ok(t) => format!("lead {}: {}", t.lead, t.outcome),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "integration test lead",
         &format!("integration:{id}"),
         &json!({}),
-        None,
-        None,
         &outcome,
     )
     .await?;
-    drop(conn);
     let t = sent.map_err(lead_error)?;
     Ok(render(&TestLeadPage {
         chrome: Chrome::new(format!("Test lead through {id}"), &person, "leads"),
@@ -725,7 +723,7 @@ pub async fn redeliver_all(
     Form(form): Form<RedeliverForm>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let reopened = app.leads.redeliver(&id, Some(&form.fingerprint)).await;
+    let reopened = app.services.leads.redeliver(&id, Some(&form.fingerprint)).await;
     let outcome = match &reopened {
         Ok(ids) => {
             let shown: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
@@ -734,16 +732,13 @@ pub async fn redeliver_all(
         }
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"expected": form.expected});
-    audit::record(
-        &**conn,
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "integration redeliver",
         &format!("integration:{id}"),
         &parameters,
-        None,
-        None,
         &outcome,
     )
     .await?;
@@ -941,15 +936,14 @@ pub async fn redeliver_one(
     Form(form): Form<RedeliverOne>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let result = app.leads.redeliver_lead(id, &form.integration).await;
+    let result = app.services.leads.redeliver_lead(id, &form.integration).await;
     let outcome = match &result {
         Ok(Some(o)) => o.to_string(),
         Ok(None) => "not redelivered: it is not rejected, invalid or of unknown outcome".to_owned(),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let parameters = json!({"integration": form.integration});
-    audit::record(&**conn, &person.email, "lead redeliver", &format!("lead:{id}"), &parameters, None, None, &outcome)
+    audit::record_after(&app.warehouse, &person.email, "lead redeliver", &format!("lead:{id}"), &parameters, &outcome)
         .await?;
     result.map_err(lead_error)?;
     Ok(done(&format!("/leads/{id}"), &format!("{}: {outcome}", form.integration)))

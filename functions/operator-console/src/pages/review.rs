@@ -144,9 +144,11 @@ pub async fn page(
 
 /// A link to the newest review workbook, if the bucket holds one.
 async fn latest_workbook(app: &App) -> Result<Option<String>, ConsoleError> {
-    let Some(bucket) = &app.dedupe.review_bucket else { return Ok(None) };
-    let Some(key) = platform_aws::s3::newest(&app.dedupe.s3, bucket, "review/").await? else { return Ok(None) };
-    Ok(Some(platform_aws::s3::presigned_get(&app.dedupe.s3, bucket, &key, LINK_VALIDITY).await?))
+    let Some(bucket) = &app.services.dedupe.review_bucket else { return Ok(None) };
+    let Some(key) = platform_aws::s3::newest(&app.services.dedupe.s3, bucket, "review/").await? else {
+        return Ok(None);
+    };
+    Ok(Some(platform_aws::s3::presigned_get(&app.services.dedupe.s3, bucket, &key, LINK_VALIDITY).await?))
 }
 
 /// The decisions of a submitted review form: for row `i`, `name.i` is the organisation name,
@@ -200,7 +202,7 @@ pub async fn decide(
     // The decisions are committed: a failure to release now is said, not taken for "nothing
     // changed" (the next dedupe pass releases them).
     let released = if applied > 0 {
-        match app.dedupe.release_reviewed().await {
+        match app.services.dedupe.release_reviewed().await {
             Ok(n) => n.to_string(),
             Err(e) => {
                 tracing::error!(error = %e, "review decisions committed; releasing their registrations failed");
@@ -266,16 +268,13 @@ pub async fn write_workbook(
     Extension(person): Extension<Person>,
 ) -> Result<Response, ConsoleError> {
     person.require(Role::Operator)?;
-    let key = app.dedupe.export_review().await?;
-    let conn = app.warehouse.conn().await?;
-    audit::record(
-        &**conn,
+    let key = app.services.dedupe.export_review().await?;
+    audit::record_after(
+        &app.warehouse,
         &person.email,
         "review-workbook",
         &format!("s3:{key}"),
         &serde_json::json!({}),
-        None,
-        None,
         "written",
     )
     .await?;

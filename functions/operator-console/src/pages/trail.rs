@@ -527,7 +527,7 @@ pub async fn remap(app: App, person: Person, registration_id: String) -> Result<
     let Some(form_id) = form_id else {
         return Err(ConsoleError::BadRequest("no stored submission of this registration: nothing to map again".into()));
     };
-    let outcome = app.intake.remap(true, Some(&form_id)).await;
+    let outcome = app.services.intake.remap(true, Some(&form_id)).await;
     let text = match &outcome {
         Ok(r) => format!(
             "form {form_id}: {} mapped, {} refused by the mapping, {} inserted, {} updated",
@@ -535,10 +535,9 @@ pub async fn remap(app: App, person: Person, registration_id: String) -> Result<
         ),
         Err(e) => format!("failed: {e}"),
     };
-    let conn = app.warehouse.conn().await?;
     let target = format!("registration:{registration_id}");
     let parameters = serde_json::json!({"form_id": form_id, "include_errors": true});
-    audit::record(&**conn, &person.email, "remap", &target, &parameters, None, None, &text).await?;
+    audit::record_after(&app.warehouse, &person.email, "remap", &target, &parameters, &text).await?;
     outcome.map_err(|e| ConsoleError::Aws(e.to_string()))?;
     Ok(text)
 }
@@ -655,7 +654,7 @@ pub async fn perform(
     audit::record(&tx, &person.email, action, &target, &parameters, Some(&before), Some(&after), &notice).await?;
     tx.commit().await?;
     if matches!(action, "resync" | "clear" | "include") {
-        let published = app.dedupe.publish_released(&mut conn, &uuid::Uuid::now_v7().to_string()).await;
+        let published = app.services.dedupe.publish_released(&mut conn, &uuid::Uuid::now_v7().to_string()).await;
         tracing::info!(%registration_id, action, published, "registration announced to meetmax-sync");
     }
     Ok(notice)
