@@ -276,6 +276,7 @@ pub fn router(console: Console) -> Router {
         .route("/leads", get(pages::leads::list))
         .route("/leads/{id}", get(pages::leads::lead))
         .route("/leads/{id}/redeliver", post(pages::leads::redeliver_one))
+        .route("/leads/integrations", post(pages::leads::create_integration))
         .route("/leads/integrations/{id}", get(pages::leads::integration).post(pages::leads::save_integration))
         .route("/leads/integrations/{id}/credentials", post(pages::leads::credentials))
         .route("/leads/integrations/{id}/test", post(pages::leads::test_lead))

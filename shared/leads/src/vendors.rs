@@ -26,6 +26,10 @@ pub enum Parser {
 }
 
 impl Parser {
+    /// Every parser.
+    pub const ALL: [Parser; 5] =
+        [Parser::Captorra, Parser::Ice, Parser::CaptorraCalltracking, Parser::Intakedesk, Parser::Webhook];
+
     /// From `leads.integration.parser`.
     pub fn parse(s: &str) -> Option<Parser> {
         Some(match s {

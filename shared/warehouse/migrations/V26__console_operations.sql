@@ -38,6 +38,8 @@ BEGIN
     GRANT INSERT, UPDATE ON leads.delivery, leads.confirmation, leads.export TO platform_console;
     GRANT INSERT ON leads.delivery_attempt TO platform_console;
     GRANT UPDATE ON leads.integration, leads.export_template TO platform_console;
+    -- a new integration, with its new client or lander
+    GRANT INSERT ON leads.client, leads.lander, leads.integration TO platform_console;
     -- the export reads its lander's form definition for labels and fields
     GRANT SELECT ON integration.form_config, integration.form_field_map, integration.form_field_label
         TO platform_console;

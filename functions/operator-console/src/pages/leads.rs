@@ -80,6 +80,8 @@ struct LeadsPage {
     notice: Option<String>,
     integrations: Vec<IntegrationLine>,
     landers: Vec<(String, String)>,
+    clients: Vec<(String, String)>,
+    parsers: Vec<&'static str>,
     q: LeadQuery,
     leads: Vec<LeadLine>,
     searched: bool,
@@ -229,6 +231,12 @@ pub async fn list(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    let clients = db
+        .query("SELECT id, name FROM leads.client ORDER BY name", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let searched = !q.is_empty();
     let leads = if searched { search(&**db, &q).await? } else { Vec::new() };
     Ok(render(&LeadsPage {
@@ -236,10 +244,145 @@ pub async fn list(
         notice: q.notice.clone(),
         integrations,
         landers,
+        clients,
+        parsers: platform_leads::vendors::Parser::ALL.iter().map(|p| p.name()).collect(),
         q,
         leads,
         searched,
     }))
+}
+
+/// A new integration: its id and system, and its client and lander (existing ones, or new).
+#[derive(Debug, Deserialize)]
+pub struct NewIntegration {
+    /// The integration's id.
+    pub id: String,
+    /// The parser (the client's intake system).
+    pub parser: String,
+    /// An existing client's id, or empty for a new one.
+    #[serde(default)]
+    pub client: String,
+    /// A new client's id.
+    #[serde(default)]
+    pub new_client_id: String,
+    /// A new client's name.
+    #[serde(default)]
+    pub new_client_name: String,
+    /// A new client's contact e-mail.
+    #[serde(default)]
+    pub new_client_email: String,
+    /// An existing lander's id, or empty for a new one.
+    #[serde(default)]
+    pub lander: String,
+    /// A new lander's id.
+    #[serde(default)]
+    pub new_lander_id: String,
+    /// A new lander's name.
+    #[serde(default)]
+    pub new_lander_name: String,
+}
+
+/// Whether `id` can be a client, lander or integration id (the tables' own check).
+fn is_slug(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// `POST /leads/integrations`: a new integration (and, with it, a new client or lander), created
+/// awaiting information; its page says what it still needs.
+pub async fn create_integration(
+    State(app): State<App>,
+    Extension(person): Extension<Person>,
+    Form(form): Form<NewIntegration>,
+) -> Result<Response, ConsoleError> {
+    person.require(Role::Operator)?;
+    let bad = |why: String| ConsoleError::BadRequest(format!("{why}: nothing was created"));
+    let id = form.id.trim();
+    if !is_slug(id) {
+        return Err(bad(format!("{id:?} is not an id (lower-case letters, digits, - and _)")));
+    }
+    let parser = platform_leads::vendors::Parser::parse(form.parser.trim())
+        .ok_or_else(|| bad(format!("{:?} is not a system the platform delivers to", form.parser)))?;
+    let new_client = form.client.trim().is_empty();
+    let client = if new_client { form.new_client_id.trim() } else { form.client.trim() };
+    if new_client && (!is_slug(client) || form.new_client_name.trim().is_empty()) {
+        return Err(bad("a new client needs an id (lower-case letters, digits, - and _) and a name".into()));
+    }
+    let new_lander = form.lander.trim().is_empty();
+    let lander = if new_lander { form.new_lander_id.trim() } else { form.lander.trim() };
+    if new_lander && (!is_slug(lander) || form.new_lander_name.trim().is_empty()) {
+        return Err(bad("a new lander needs an id (lower-case letters, digits, - and _) and a name".into()));
+    }
+    let email = Some(form.new_client_email.trim()).filter(|e| !e.is_empty());
+    if email.is_some_and(|e| !e.contains('@')) {
+        return Err(bad(format!("{:?} is not an e-mail address", form.new_client_email)));
+    }
+    let mut conn = app.warehouse.conn().await?;
+    let tx = audit::begin(&mut conn).await?;
+    audit::acting_as(&tx, &person.email).await?;
+    let taken: bool =
+        tx.query_one("SELECT EXISTS (SELECT 1 FROM leads.integration WHERE id = $1)", &[&id]).await?.get(0);
+    if taken {
+        return Err(bad(format!("an integration {id} exists already")));
+    }
+    if new_client {
+        let inserted = tx
+            .execute(
+                "INSERT INTO leads.client (id, name, contact_email) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&client, &form.new_client_name.trim(), &email],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(bad(format!("a client {client} exists already: choose it")));
+        }
+    }
+    if new_lander {
+        let inserted = tx
+            .execute(
+                "INSERT INTO leads.lander (id, name, client_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&lander, &form.new_lander_name.trim(), &client],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(bad(format!("a lander {lander} exists already: choose it")));
+        }
+    }
+    let known: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM leads.client WHERE id = $1) AND EXISTS (SELECT 1 FROM leads.lander WHERE id = $2)",
+            &[&client, &lander],
+        )
+        .await?
+        .get(0);
+    if !known {
+        return Err(bad(format!("no client {client:?} or no lander {lander:?}")));
+    }
+    tx.execute(
+        "INSERT INTO leads.integration (id, lander_id, client_id, parser, contact_email) VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &lander, &client, &parser.name(), &email],
+    )
+    .await?;
+    let parameters = json!({"parser": parser.name(), "client": client, "new_client": new_client,
+                            "lander": lander, "new_lander": new_lander});
+    audit::record(
+        &tx,
+        &person.email,
+        "integration created",
+        &format!("integration:{id}"),
+        &parameters,
+        None,
+        None,
+        "created",
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    app.services.leads.refresh_states().await.map_err(lead_error)?;
+    Ok(done(
+        &format!("/leads/integrations/{}", enc(id)),
+        &format!("integration {id} created: fill in what it still needs"),
+    ))
 }
 
 /// An integration's configuration, as its form edits it.

@@ -641,3 +641,58 @@ async fn an_integrations_secrets_stay_where_they_are_and_a_viewer_changes_nothin
     let exports: i64 = h.db.scalar("SELECT count(*) FROM leads.export").await;
     assert_eq!((test_leads, exports), (0, 0), "nothing was done");
 }
+
+#[tokio::test]
+async fn a_new_client_is_onboarded_from_the_console_and_its_integration_says_what_it_needs() {
+    let h = ConsoleHarness::start().await;
+    let mut op = h.sign_in("operator@example.com").await;
+    let page = op.get("/leads").await;
+    assert!(page.body.contains("id=\"new-integration\""));
+    let csrf = Visitor::csrf_of(&page);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("id", "rivera-captorra"),
+        ("parser", "captorra"),
+        ("client", ""),
+        ("new_client_id", "rivera-law"),
+        ("new_client_name", "Rivera Law"),
+        ("new_client_email", "intake@rivera-law.example"),
+        ("lander", ""),
+        ("new_lander_id", "rivera-dog-bite-lp"),
+        ("new_lander_name", "Dog bite lander"),
+    ];
+    let created = op.post("/leads/integrations", &form).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    assert_eq!(created.header("location").map(|l| l.starts_with("/leads/integrations/rivera-captorra")), Some(true));
+    let row =
+        h.db.rows(
+            "SELECT i.state, i.missing, c.name, l.client_id FROM leads.integration i
+               JOIN leads.client c ON c.id = i.client_id JOIN leads.lander l ON l.id = i.lander_id
+              WHERE i.id = 'rivera-captorra'",
+        )
+        .await;
+    let (state, missing, client, owner): (String, Vec<String>, String, String) =
+        (row[0].get(0), row[0].get(1), row[0].get(2), row[0].get(3));
+    assert_eq!((state.as_str(), client.as_str(), owner.as_str()), ("awaiting_information", "Rivera Law", "rivera-law"));
+    assert!(missing.iter().any(|m| m.contains("CaptorraId")), "the to-do list: {missing:?}");
+    let page = op.get("/leads").await;
+    assert!(page.body.contains("Rivera Law (rivera-law) <strong class=\"error\">new client</strong>"), "{}", page.body);
+    // The same id again, or a new client whose id exists: refused, nothing created.
+    let again = op.post("/leads/integrations", &form).await;
+    assert_eq!(again.status, 400);
+    let mut second = form;
+    second[1] = ("id", "rivera-ice");
+    let clash = op.post("/leads/integrations", &second).await;
+    assert_eq!(clash.status, 400);
+    assert!(clash.body.contains("a client rivera-law exists already"), "{}", clash.body);
+    let integrations: i64 = h.db.scalar("SELECT count(*) FROM leads.integration WHERE client_id = 'rivera-law'").await;
+    assert_eq!(integrations, 1);
+    let by: String = h.db.scalar("SELECT actor FROM console.audit WHERE action = 'integration created'").await;
+    assert_eq!(by, "operator@example.com");
+    let mut viewer = h.sign_in("viewer@example.com").await;
+    let vcsrf = Visitor::csrf_of(&viewer.get("/leads").await);
+    let mut as_viewer = form;
+    as_viewer[0] = ("csrf", vcsrf.as_str());
+    as_viewer[1] = ("id", "viewer-made");
+    assert_eq!(viewer.post("/leads/integrations", &as_viewer).await.status, 403);
+}
