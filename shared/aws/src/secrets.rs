@@ -126,9 +126,7 @@ impl SecretsCache {
         let (existed, mut value) = match self.client.get_secret_value().secret_id(id).send().await {
             Ok(out) => match out.secret_string().map(serde_json::from_str::<serde_json::Value>) {
                 Some(Ok(serde_json::Value::Object(map))) => (true, map),
-                // A secret with no value yet (a placeholder) takes its first fields.
-                None => (true, serde_json::Map::new()),
-                Some(_) => {
+                _ => {
                     return Err(PutError::Refused(format!(
                         "secret {id} does not hold a JSON object: change it in Secrets Manager"
                     )));
@@ -143,15 +141,19 @@ impl SecretsCache {
         let value = serde_json::Value::Object(value);
         check(&value).map_err(PutError::Refused)?;
         let text = value.to_string();
-        let written = if existed {
-            self.client.put_secret_value().secret_id(id).secret_string(text).send().await.map(|_| ())
+        let put = |text: String| self.client.put_secret_value().secret_id(id).secret_string(text).send();
+        if existed {
+            put(text).await.map_err(|e| aws(DisplayErrorContext(&e).to_string()))?;
         } else {
             match self.client.create_secret().name(id).secret_string(text.clone()).send().await {
-                Ok(_) => Ok(()),
+                Ok(_) => {}
+                // It exists without a value yet (a placeholder made by the stack): its first value.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => {
+                    put(text).await.map_err(|e| aws(DisplayErrorContext(&e).to_string()))?;
+                }
                 Err(e) => return Err(aws(DisplayErrorContext(&e).to_string())),
             }
-        };
-        written.map_err(|e| aws(DisplayErrorContext(&e).to_string()))?;
+        }
         self.invalidate(id).await;
         Ok(())
     }

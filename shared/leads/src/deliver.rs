@@ -187,8 +187,10 @@ impl Leads {
     pub async fn deliver_one(&self, i: &Integration, lead: &LeadData) -> Result<Outcome, LeadError> {
         let db = self.warehouse.conn().await?;
         row::ensure(&**db, lead.id, &i.id).await?;
-        if i.state == State::AwaitingInformation && !lead.is_test {
-            let missing = i.missing();
+        // A secret it may not name holds every lead, test leads too, before anything is claimed.
+        let refused = i.secret_id.as_deref().is_some_and(|id| self.secret_allowed(id).is_err());
+        if (i.state == State::AwaitingInformation && !lead.is_test) || refused {
+            let missing = self.missing(i);
             let reason = format!("waiting for the integration: {}", missing.join(", "));
             row::note_waiting(&**db, lead.id, &i.id, &reason).await?;
             return Ok(Outcome::Waiting { missing });
@@ -395,11 +397,24 @@ pub struct Request {
 
 impl Request {
     /// `text` with every header value taken from a secret replaced by the redaction marker.
+    /// A text cut short (an error keeps the start of an answer) loses a value's cut-off start too.
     pub fn scrub(&self, text: &str) -> String {
-        self.headers
+        let marker = platform_domain::signature::REDACTED;
+        let secrets: Vec<&str> = self
+            .headers
             .iter()
             .filter(|(k, v)| self.secret_headers.contains(k) && v.len() >= 4)
-            .fold(text.to_owned(), |t, (_, v)| t.replace(v.as_str(), platform_domain::signature::REDACTED))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let mut out = secrets.iter().fold(text.to_owned(), |t, v| t.replace(v, marker));
+        for v in &secrets {
+            let cut = (4..v.len()).rev().filter(|k| v.is_char_boundary(*k)).find(|k| out.ends_with(&v[..*k]));
+            if let Some(k) = cut {
+                out.truncate(out.len() - k);
+                out.push_str(marker);
+            }
+        }
+        out
     }
 
     /// An attempt's ending and outcome with [`scrub`](Self::scrub) applied to what the vendor
@@ -431,5 +446,44 @@ impl Request {
             .collect();
         json!({"url": platform_vendors::http::without_url_queries(&self.url), "content_type": self.content_type,
                "headers": headers, "fields": self.fields})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_echoing_a_secret_header_keeps_it_out_whole_or_cut() {
+        let request = Request {
+            url: "https://vendor.example/leads".into(),
+            body: Vec::new(),
+            content_type: "application/json",
+            headers: vec![
+                ("Authorization".into(), "Bearer tok-abcdef123".into()),
+                ("X-Source".into(), "platform".into()),
+            ],
+            secret_headers: vec!["Authorization".into()],
+            fields: Map::new(),
+        };
+        assert_eq!(
+            request.scrub("you sent Bearer tok-abcdef123 from platform"),
+            "you sent [redacted] from platform",
+            "a value not taken from the secret stays"
+        );
+        assert_eq!(request.scrub("…header was Bearer tok-ab"), "…header was [redacted]", "a value cut short");
+        assert_eq!(request.scrub("nothing here"), "nothing here");
+        let end = Ending {
+            status: crate::delivery_row::Status::Rejected,
+            response_status: Some(401),
+            body: Some("bad token Bearer tok-abcdef123".into()),
+            vendor_lead_id: None,
+            reason: Some("HTTP 401: bad token Bearer tok-abcdef123".into()),
+        };
+        let (end, outcome) =
+            request.scrubbed(end, Outcome::Rejected { reason: "HTTP 401: bad token Bearer tok-abcdef123".into() });
+        assert_eq!(end.body.as_deref(), Some("bad token [redacted]"));
+        assert!(!end.reason.unwrap().contains("tok-abc"));
+        assert_eq!(outcome, Outcome::Rejected { reason: "HTTP 401: bad token [redacted]".into() });
     }
 }

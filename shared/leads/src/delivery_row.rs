@@ -175,13 +175,16 @@ pub async fn settle(db: &impl GenericClient, lead: i64, integration: &str) -> Re
 /// back to `waiting`; their lead ids. With `expected` (a [`Reopenable::fingerprint`]), the rows
 /// are locked and reopened only when they are still exactly that set (else `Config`).
 pub async fn reopen(db: &impl GenericClient, integration: &str, expected: Option<&str>) -> Result<Vec<i64>, LeadError> {
+    // With a fingerprint, exactly the locked set is reopened (a lead failing meanwhile is not).
+    let mut only: Option<Vec<i64>> = None;
     if let Some(expected) = expected {
         let statuses: Vec<&str> = REOPENED.to_vec();
         let now = db
             .query_one(
                 &format!(
                     "WITH rows AS (SELECT lead_id, updated_at FROM leads.delivery
-                                    WHERE integration_id = $1 AND status = ANY($2) FOR UPDATE) {FINGERPRINT}"
+                                    WHERE integration_id = $1 AND status = ANY($2) FOR UPDATE)
+                     SELECT f.*, (SELECT coalesce(array_agg(lead_id), '{{}}') FROM rows) FROM ({FINGERPRINT}) f"
                 ),
                 &[&integration, &statuses],
             )
@@ -192,13 +195,14 @@ pub async fn reopen(db: &impl GenericClient, integration: &str, expected: Option
                 now.get::<_, i64>(0)
             )));
         }
+        only = Some(now.get(2));
     }
     Ok(db
         .query(
             "UPDATE leads.delivery SET status = 'waiting', reason = 'redelivery asked by an operator', updated_at = now()
-              WHERE integration_id = $1 AND status = ANY($2)
+              WHERE integration_id = $1 AND status = ANY($2) AND ($3::bigint[] IS NULL OR lead_id = ANY($3))
              RETURNING lead_id",
-            &[&integration, &REOPENED.to_vec()],
+            &[&integration, &REOPENED.to_vec(), &only],
         )
         .await?
         .iter()

@@ -172,6 +172,18 @@ impl Leads {
         &self.warehouse
     }
 
+    /// What `i` still needs: its configuration's to-do list ([`config::Integration::missing`]),
+    /// and a secret it may not name.
+    pub fn missing(&self, i: &config::Integration) -> Vec<String> {
+        let mut missing = i.missing();
+        if let Some(id) = &i.secret_id
+            && let Err(e) = self.secret_allowed(id)
+        {
+            missing.push(e.to_string().trim_start_matches("configuration: ").to_owned());
+        }
+        missing
+    }
+
     /// Whether an integration may name secret `id` (see [`Settings::secret_prefix`]); the
     /// refusal says why.
     pub fn secret_allowed(&self, id: &str) -> Result<(), LeadError> {

@@ -87,7 +87,7 @@ impl Leads {
         let mut missings = Vec::new();
         for row in &rows {
             let i = integration(row)?;
-            let missing = i.missing();
+            let missing = self.missing(&i);
             let state = i.state.refreshed(missing.is_empty());
             ids.push(i.id);
             states.push(state);
@@ -149,8 +149,11 @@ impl Leads {
         platform_warehouse::outbox::enqueue(&*tx, KIND_LEADS_RECEIVED, &as_text, Uuid::now_v7()).await?;
         tx.commit().await?;
         drop(conn);
-        if !ids.is_empty() {
-            self.publish().await?;
+        // A failure to announce them leaves them in the outbox for the next sweep.
+        if !ids.is_empty()
+            && let Err(e) = self.publish().await
+        {
+            tracing::warn!(integration = integration_id, error = %e, "redelivery announced later: the outbox keeps it");
         }
         Ok(ids)
     }

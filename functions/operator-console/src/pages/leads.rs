@@ -358,11 +358,16 @@ pub async fn create_integration(
     if !known {
         return Err(bad(format!("no client {client:?} or no lander {lander:?}")));
     }
-    tx.execute(
-        "INSERT INTO leads.integration (id, lander_id, client_id, parser, contact_email) VALUES ($1, $2, $3, $4, $5)",
-        &[&id, &lander, &client, &parser.name(), &email],
-    )
-    .await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO leads.integration (id, lander_id, client_id, parser, contact_email) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &lander, &client, &parser.name(), &email],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(bad(format!("an integration {id} exists already")));
+    }
     let parameters = json!({"parser": parser.name(), "client": client, "new_client": new_client,
                             "lander": lander, "new_lander": new_lander});
     audit::record(
@@ -538,6 +543,41 @@ fn object(text: &str, what: &str) -> Result<Value, ConsoleError> {
     }
 }
 
+/// The options as edited, with the values the page showed redacted put back ([`unredacted`]),
+/// refused when a value put back would now be shown (its label or key no longer reads as a
+/// secret) or when a list holding one changed its length (positions no longer match).
+fn restored(edited: Value, stored: &Value) -> Result<Value, String> {
+    fn still_hidden(edited: &Value, shown: &Value, stored: &Value) -> Result<(), String> {
+        let marker = platform_domain::signature::REDACTED;
+        match (edited, shown) {
+            (Value::String(e), _) if e == marker => {
+                if shown.as_str() == Some(marker) {
+                    Ok(())
+                } else {
+                    Err("a value shown [redacted] would now be shown: enter it again where it was".into())
+                }
+            }
+            (Value::Object(e), Value::Object(s)) => e.iter().try_for_each(|(k, v)| {
+                still_hidden(v, s.get(k).unwrap_or(&Value::Null), stored.get(k).unwrap_or(&Value::Null))
+            }),
+            (Value::Array(e), Value::Array(s)) => {
+                let marked = e.iter().any(|v| v.to_string().contains(marker));
+                if marked && stored.as_array().map(Vec::len) != Some(e.len()) {
+                    return Err("a list holding [redacted] values changed its length: enter its values again".into());
+                }
+                e.iter()
+                    .zip(s)
+                    .enumerate()
+                    .try_for_each(|(i, (v, sv))| still_hidden(v, sv, stored.get(i).unwrap_or(&Value::Null)))
+            }
+            _ => Ok(()),
+        }
+    }
+    let out = unredacted(edited.clone(), stored)?;
+    still_hidden(&edited, &redact::json(&out), stored)?;
+    Ok(out)
+}
+
 /// Values the page showed redacted, put back from the stored ones at the same place (objects
 /// by key, arrays by position). `Err` names a redacted value that has no stored value to come
 /// from (a renamed key, a new entry, a value edited around the marker): a redaction marker is
@@ -609,7 +649,7 @@ pub async fn save_integration(
         )
         .await?
         .ok_or_else(|| ConsoleError::NotFound(format!("no integration {id:?}")))?;
-    let options = unredacted(options, &stored.get::<_, Value>(4))
+    let options = restored(options, &stored.get::<_, Value>(4))
         .map_err(|why| ConsoleError::BadRequest(format!("options: {why}: nothing was changed")))?;
     if let Some(id) = &secret_id {
         app.services
@@ -1112,6 +1152,15 @@ mod tests {
         assert!(unredacted(renamed, &stored).unwrap_err().contains("no stored value"));
         let longer = json!({"list": ["[redacted]", "b", "[redacted]"]});
         assert!(unredacted(longer, &stored).is_err());
+        // A list holding a marker that changed its length is refused.
+        let shorter = json!({"list": ["[redacted]"]});
+        assert!(restored(shorter, &stored).unwrap_err().contains("changed its length"));
+        // A value whose label no longer reads as a secret would be shown: refused.
+        let labelled = json!({"fields": [{"label": "API key", "value": "k-9"}]});
+        let relabelled = json!({"fields": [{"label": "Colour", "value": "[redacted]"}]});
+        assert!(restored(relabelled, &labelled).unwrap_err().contains("would now be shown"));
+        let kept = json!({"fields": [{"label": "API key", "value": "[redacted]"}]});
+        assert_eq!(restored(kept, &labelled).unwrap(), labelled);
         // Nor is a value edited around the marker.
         let around = json!({"headers": {"X-Key": "Bearer [redacted]"}});
         assert!(unredacted(around, &stored).unwrap_err().contains("[redacted] part"));

@@ -604,6 +604,17 @@ async fn an_integrations_secrets_stay_where_they_are_and_a_viewer_changes_nothin
     let secret: Option<String> =
         h.db.scalar("SELECT secret_id FROM leads.integration WHERE id = 'demo-intakedesk'").await;
     assert_eq!(secret, None);
+    // Named by SQL, such a secret is never read: the integration waits, nothing is sent.
+    h.db.exec("UPDATE leads.integration SET secret_id = 'platform/prod/database' WHERE id = 'demo-intakedesk'").await;
+    let before = h.sandbox.received_leads().await.len();
+    let test = op.post("/leads/integrations/demo-intakedesk/test", &[("csrf", &csrf)]).await;
+    assert_eq!(test.status, 200, "{}", test.body);
+    assert!(test.body.contains("an integration&#39;s secret must be named test/"), "{}", test.body);
+    assert_eq!(h.sandbox.received_leads().await.len(), before, "nothing was sent");
+    let status: String =
+        h.db.scalar("SELECT d.status FROM leads.delivery d JOIN leads.lead l ON l.id = d.lead_id WHERE l.is_test")
+            .await;
+    assert_eq!(status, "waiting");
 
     // A viewer reads the pages and changes nothing.
     let mut viewer = h.sign_in("viewer@example.com").await;
@@ -639,7 +650,7 @@ async fn an_integrations_secrets_stay_where_they_are_and_a_viewer_changes_nothin
     assert_eq!(template_save.status, 403);
     let test_leads: i64 = h.db.scalar("SELECT count(*) FROM leads.lead WHERE is_test").await;
     let exports: i64 = h.db.scalar("SELECT count(*) FROM leads.export").await;
-    assert_eq!((test_leads, exports), (0, 0), "nothing was done");
+    assert_eq!((test_leads, exports), (1, 0), "the viewer did nothing (the one test lead is the operator's)");
 }
 
 #[tokio::test]
