@@ -40,6 +40,27 @@ pub fn render(template: &impl Template) -> Response {
     }
 }
 
+/// `s` as one URL path segment or query value (percent-encoded).
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// "set, last changed … UTC" or "not set" for secret `id`, from its metadata only (never its
+/// value), or why it could not be told.
+pub async fn secret_state(secrets: &platform_aws::SecretsCache, id: &str) -> Result<String, String> {
+    match secrets.last_changed(id).await {
+        Ok(Some(at)) => {
+            let at: chrono::DateTime<chrono::Utc> = at.into();
+            Ok(format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M")))
+        }
+        Ok(None) => Err("not set".into()),
+        Err(e) => {
+            tracing::warn!(secret_id = id, error = %e, "a secret's metadata could not be read");
+            Err("unknown (Secrets Manager did not answer)".into())
+        }
+    }
+}
+
 /// After a state change: back to `to` (303, so a reload does not repeat the POST), with a notice.
 pub fn done(to: &str, notice: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };

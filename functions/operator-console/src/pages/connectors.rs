@@ -20,7 +20,7 @@ use crate::{
     App, ConsoleError, audit,
     pages::Notice,
     session::{Person, Role},
-    web::{Chrome, done, render},
+    web::{Chrome, done, enc, render},
 };
 
 /// One pull's record, as the pages list it.
@@ -123,16 +123,9 @@ pub struct ConnectionLine {
 /// "set, last changed …" (with the required fields it still lacks, named, never shown),
 /// "not set", or why it could not be told.
 async fn credentials_state(app: &App, secret_id: &str, provider: Option<&Provider>) -> String {
-    let changed = match app.services.secrets.last_changed(secret_id).await {
-        Ok(Some(at)) => {
-            let at: chrono::DateTime<chrono::Utc> = at.into();
-            format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
-        }
-        Ok(None) => return "not set".into(),
-        Err(e) => {
-            tracing::warn!(secret_id, error = %e, "a secret's metadata could not be read");
-            return "unknown (Secrets Manager did not answer)".into();
-        }
+    let changed = match crate::web::secret_state(&app.services.secrets, secret_id).await {
+        Ok(set) => set,
+        Err(state) => return state,
     };
     let Some(provider) = provider else { return changed };
     let missing: Vec<&str> = match app.services.secrets.get(secret_id).await {
@@ -914,8 +907,4 @@ pub async fn register_test(
         answer: shown,
         lenos_ms: answer.lenos.map_or_else(|| "not asked".into(), |d| format!("{} ms", d.as_millis())),
     }))
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

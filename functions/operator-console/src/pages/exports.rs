@@ -19,7 +19,7 @@ use crate::{
     App, ConsoleError, audit,
     pages::Notice,
     session::{Person, Role},
-    web::{Chrome, done, render},
+    web::{Chrome, done, enc, render},
 };
 
 fn export_error(e: ExportError) -> ConsoleError {
@@ -28,10 +28,6 @@ fn export_error(e: ExportError) -> ConsoleError {
         ExportError::Warehouse(w) => ConsoleError::Warehouse(w),
         other => ConsoleError::Aws(other.to_string()),
     }
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// One report (a subscription's export of one date).

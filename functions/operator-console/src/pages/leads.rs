@@ -23,7 +23,7 @@ use crate::{
     pages::Notice,
     redact,
     session::{Person, Role},
-    web::{Chrome, PAGE_SIZE, done, render},
+    web::{Chrome, PAGE_SIZE, done, enc, render},
 };
 
 fn lead_error(e: LeadError) -> ConsoleError {
@@ -33,10 +33,6 @@ fn lead_error(e: LeadError) -> ConsoleError {
         LeadError::Warehouse(w) => ConsoleError::Warehouse(w),
         other => ConsoleError::Aws(other.to_string()),
     }
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// JSON as the pages show it: secrets redacted, pretty.
@@ -496,14 +492,7 @@ pub async fn integration(
     let credentials = if form.secret_id.is_empty() {
         "none".to_owned()
     } else {
-        match app.services.secrets.last_changed(&form.secret_id).await {
-            Ok(Some(at)) => {
-                let at: chrono::DateTime<chrono::Utc> = at.into();
-                format!("set, last changed {} UTC", at.format("%Y-%m-%d %H:%M"))
-            }
-            Ok(None) => "not set".into(),
-            Err(_) => "unknown (Secrets Manager did not answer)".into(),
-        }
+        crate::web::secret_state(&app.services.secrets, &form.secret_id).await.unwrap_or_else(|state| state)
     };
     let confirmation = app.services.leads.confirmation_preview(&id).await.map_err(lead_error)?;
     let reopenable = {

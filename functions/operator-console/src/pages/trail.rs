@@ -507,7 +507,7 @@ pub async fn act(
     } else {
         perform(app, person, registration_id.clone(), action, form.reason).await?
     };
-    Ok(done(&format!("/trail/{}", urlencode(&registration_id)), &notice))
+    Ok(done(&format!("/trail/{}", crate::web::enc(&registration_id)), &notice))
 }
 
 /// The `remap` command of formstack-intake for the registration's form: its stored submissions
@@ -550,10 +550,6 @@ async fn announce(
     let ids = [registration_id.to_owned()];
     platform_warehouse::outbox::enqueue(tx, KIND_REGISTRATIONS_RELEASED, &ids, uuid::Uuid::now_v7()).await?;
     Ok(())
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Performs a trail action in one transaction with its audit row; returns what it did.
