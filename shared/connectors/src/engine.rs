@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     ConnectorError,
     description::{Detail, ModifiedSince, Paging, Provider, Source, StreamSpec},
-    fetch::Fetcher,
+    fetch::{self, Fetcher},
     records::{self, Outcome, Row},
     store::{self, Connection, PageCounts, PullState, Removal, Stream},
 };
@@ -74,28 +74,25 @@ impl Pull<'_> {
     }
 
     fn mapping(&self, spec: &StreamSpec) -> Result<BTreeMap<String, String>, ConnectorError> {
-        let configured = self.row_of(spec.name).map(|s| s.mapping.clone()).unwrap_or(Value::Object(Map::new()));
+        let configured = self.row_of(&spec.name).map(|s| s.mapping.clone()).unwrap_or(Value::Object(Map::new()));
         records::mapping(spec, &configured)
     }
 
     fn look_back(&self, spec: &StreamSpec) -> Option<Duration> {
         let Source::List { modified_since: Some(m), .. } = &spec.source else { return None };
-        Some(self.connection.settings.look_back(m.look_back))
+        Some(self.connection.settings.look_back(m.look_back()))
     }
 
     fn children(&self, parent: &str) -> Vec<&StreamSpec> {
         self.provider
             .streams
             .iter()
-            .filter(|s| matches!(s.source, Source::InDetail { parent: p, .. } if p == parent) && self.enabled(s.name))
+            .filter(|s| matches!(&s.source, Source::InDetail { parent: p, .. } if p == parent) && self.enabled(&s.name))
             .collect()
     }
 
     fn event_params(&self) -> Vec<(String, String)> {
-        match (self.connection.settings.event_param(self.provider), self.fetcher.auth.event_id()) {
-            (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
-            _ => Vec::new(),
-        }
+        crate::fetch::event_params(self.provider, &self.connection.settings, self.fetcher.auth)
     }
 
     /// Pulls `stream` until it completes or `deadline` comes; `run_id` is the pull the message
@@ -142,11 +139,12 @@ impl Pull<'_> {
 
     /// The list call of a root stream, as this connection makes it.
     fn list_call<'s>(&'s self, spec: &'s StreamSpec) -> ListCall<'s> {
-        let Source::List { call, paging, records_at, modified_since, detail } = &spec.source else {
+        let Source::List { call, params, paging, records_at, modified_since, detail } = &spec.source else {
             unreachable!("only root streams are pulled on their own")
         };
         ListCall {
-            path: self.connection.settings.call_path(spec.name, call),
+            path: self.connection.settings.call_path(&spec.name, call),
+            params,
             paging: paging.as_ref(),
             records_at,
             modified_since: modified_since.as_ref(),
@@ -174,12 +172,14 @@ impl Pull<'_> {
             None if row.last_run_id == Some(run_id) => return Ok(Progress::AlreadyDone),
             None => {
                 let full = row.full_requested || row.cursor_at.is_none() || list.modified_since.is_none();
-                let limit = self.connection.settings.page_limit(list.paging.map_or(0, |p| p.default_limit));
+                let limit = self.connection.settings.page_limit(list.paging.map_or(0, Paging::default_limit));
                 let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
-                let open = store::OpenPull { run_id, full, look_back_secs: look_back, trigger, limit };
+                let manifest = self.provider.manifest_version();
+                let open =
+                    store::OpenPull { run_id, full, look_back_secs: look_back, trigger, limit, manifest: &manifest };
                 let mut db = self.warehouse.conn().await?;
                 let tx = crate::store::client(&mut db).transaction().await?;
-                let state = store::open_pull(&tx, name, spec.name, &open).await?;
+                let state = store::open_pull(&tx, name, &spec.name, &open).await?;
                 tx.commit().await?;
                 state
             }
@@ -194,22 +194,36 @@ impl Pull<'_> {
             }
             pages += 1;
             let before = self.fetcher.requests();
+            if state.last_page_done {
+                // The provider said the last page was the last: nothing more to ask.
+                self.complete(spec, &map, &state, 0).await?;
+                return Ok(Progress::Complete);
+            }
             let mut params = self.event_params();
+            params.extend(crate::fetch::list_params(list.params, self.fetcher.auth));
             let since_param = match (state.full, state.since, list.modified_since) {
                 (false, Some(since), Some(m)) => {
-                    let format = self.connection.settings.modified_since_format.as_deref().unwrap_or(m.format);
+                    let format = self.connection.settings.modified_since_format.as_deref().unwrap_or(&m.format);
                     let mut value = String::new();
                     std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
                         ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
                     })?;
-                    params.push((m.param.to_owned(), value));
-                    Some(m.param)
+                    params.push((m.param.clone(), value));
+                    Some(m.param.as_str())
                 }
                 _ => None,
             };
             let page = match self
                 .fetcher
-                .page(list.path, list.paging, list.records_at, &params, state.offset, &mut state.limit)
+                .page(
+                    list.path,
+                    list.paging,
+                    list.records_at,
+                    &params,
+                    state.offset,
+                    state.token.as_deref(),
+                    &mut state.limit,
+                )
                 .await
             {
                 // A provider that refuses the modified-since parameter before anything of the
@@ -227,7 +241,7 @@ impl Pull<'_> {
                     state.full = true;
                     state.since = None;
                     let db = self.warehouse.conn().await?;
-                    store::switch_to_full(&**db, name, spec.name, &state).await?;
+                    store::switch_to_full(&**db, name, &spec.name, &state).await?;
                     continue;
                 }
                 other => other?,
@@ -235,18 +249,19 @@ impl Pull<'_> {
             if let Some(note) = refused_since.take() {
                 self.fetcher.observe(format!("modified since {}", spec.name), note);
             }
-            let Some(records) = page.filter(|r| !r.is_empty()) else {
+            let page = page.filter(|p| !p.records.is_empty() || p.more);
+            let Some(fetch::Page { records, next, more }) = page else {
                 self.complete(spec, &map, &state, self.fetcher.requests() - before).await?;
                 return Ok(Progress::Complete);
             };
             let n = records.len() as u64;
             let mut rest: Vec<Value> = records.into_iter().skip(state.page_done as usize).collect();
             if rest.is_empty() {
-                // The page shrank below the position saved in it: on to the next page.
-                state.offset += n;
-                state.page_done = 0;
+                // An empty page that says more follow, or a page that shrank below the position
+                // saved in it: on to the next page.
+                turn_page(&mut state, list.paging, n, next, more);
                 let db = self.warehouse.conn().await?;
-                store::save_state(&**db, name, spec.name, Some(&state)).await?;
+                store::save_state(&**db, name, &spec.name, Some(&state)).await?;
                 continue;
             }
             let mut counts = PageCounts {
@@ -272,8 +287,7 @@ impl Pull<'_> {
                 state.page_done += taken;
                 state.detail_failures += chunk.failed_details;
                 if state.page_done >= n {
-                    state.offset += n;
-                    state.page_done = 0;
+                    turn_page(&mut state, list.paging, n, next.clone(), more);
                 }
                 counts.requests += self.fetcher.requests() - before;
                 let changed = self.write_page(spec, &map, &state, chunk, &mut counts).await?;
@@ -303,7 +317,7 @@ impl Pull<'_> {
     ) -> Result<Chunk, ConnectorError> {
         let id_of = |r: &Value| {
             let id = records::fields(spec, &platform_domain::storable::json(r.clone()))
-                .get(spec.id_field)?
+                .get(&spec.id_field)?
                 .trim()
                 .to_owned();
             (!id.is_empty()).then_some(id)
@@ -312,7 +326,7 @@ impl Pull<'_> {
         let ids: Vec<String> = keyed.iter().filter_map(|(id, _)| id.clone()).collect();
         let mut targets = vec![spec.target];
         if let Some(r) = &spec.reroute
-            && let Some(to) = self.provider.stream(r.to)
+            && let Some(to) = self.provider.stream(&r.to)
         {
             targets.push(to.target);
         }
@@ -382,18 +396,18 @@ impl Pull<'_> {
         let Chunk { records, fresh, mut rejected, .. } = chunk;
         let rules = &self.connection.settings;
         let mut own: Vec<Row> = Vec::new();
-        let mut rerouted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
+        let mut rerouted: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         if let Some(first) = records.first() {
             let clean = platform_domain::storable::json(first.clone());
             for (key, note) in records::observe(spec, map, &clean, &records::fields(spec, &clean)) {
                 self.fetcher.observe(key, note);
             }
         }
-        let children = self.children(spec.name);
+        let children = self.children(&spec.name);
         let mut found_children: Vec<(&StreamSpec, String, Vec<Row>)> = Vec::new();
         for record in records {
             if !children.is_empty()
-                && let Some(id) = records::fields(spec, &record).get(spec.id_field).filter(|id| fresh.contains(*id))
+                && let Some(id) = records::fields(spec, &record).get(&spec.id_field).filter(|id| fresh.contains(*id))
             {
                 for child in &children {
                     match child_rows(child, id, &record) {
@@ -414,12 +428,13 @@ impl Pull<'_> {
             match records::transform(spec, map, rules, record) {
                 Outcome::Row(r) => own.push(r),
                 Outcome::Rerouted { to, raw, ext_id } => {
-                    let reason = format!("imported as {to} ({} rule)", spec.reroute.as_ref().map_or("", |r| r.field));
+                    let reason =
+                        format!("imported as {to} ({} rule)", spec.reroute.as_ref().map_or("", |r| r.field.as_str()));
                     *counts.skipped.entry(reason).or_default() += 1;
-                    if !self.enabled(to) {
+                    if !self.enabled(&to) {
                         continue;
                     }
-                    let to_spec = self.provider.stream(to).expect("reroute names a stream");
+                    let to_spec = self.provider.stream(&to).expect("reroute names a stream");
                     let to_map = self.mapping(to_spec)?;
                     let flat = records::fields(to_spec, &raw);
                     if let Outcome::Row(r) = records::row(to_spec, &to_map, rules, raw, &flat, ext_id) {
@@ -447,14 +462,14 @@ impl Pull<'_> {
             changed = w.changed_ids;
             rejected.extend(refused);
             // A record back from another stream leaves it.
-            if let Some(to) = spec.reroute.as_ref().and_then(|r| self.provider.stream(r.to)) {
+            if let Some(to) = spec.reroute.as_ref().and_then(|r| self.provider.stream(&r.to)) {
                 store::mark_removed(&tx, to.target, name, state.run_id, &ids).await?;
             }
             let read: Vec<String> = ids.into_iter().filter(|id| fresh.contains(id)).collect();
             store::detail_read(&tx, spec.target, name, &read).await?;
         }
         for (to, rows) in rerouted {
-            let to_spec = self.provider.stream(to).expect("stream");
+            let to_spec = self.provider.stream(&to).expect("stream");
             let ids: Vec<String> = rows.iter().map(|r| r.ext_id.clone()).collect();
             let (w, refused) = upsert_isolating(&mut tx, to_spec, name, state.run_id, rows).await?;
             rejected.extend(refused);
@@ -462,7 +477,7 @@ impl Pull<'_> {
             store::mark_removed(&tx, spec.target, name, state.run_id, &ids).await?;
             let read: Vec<String> = ids.into_iter().filter(|id| fresh.contains(id)).collect();
             store::detail_read(&tx, to_spec.target, name, &read).await?;
-            let e = counts.by_target.entry(to.to_owned()).or_default();
+            let e = counts.by_target.entry(to).or_default();
             *e = (e.0 + w.created, e.1 + w.updated, e.2 + w.unchanged);
         }
         for (child, parent, rows) in found_children {
@@ -472,7 +487,7 @@ impl Pull<'_> {
             } else {
                 store::upsert(&tx, child.target, name, state.run_id, &rows).await?
             };
-            if self.row_of(child.name).is_some_and(|s| s.remove_outdated) {
+            if self.row_of(&child.name).is_some_and(|s| s.remove_outdated) {
                 store::remove_other_children(&tx, child.target, name, state.run_id, &parent, &keep).await?;
             }
             let e = counts.by_target.entry(child.name.to_owned()).or_default();
@@ -484,12 +499,12 @@ impl Pull<'_> {
                 counts.notes.push(format!("{} rejected: {reason}", spec.name));
             }
         }
-        store::reject(&tx, state.run_id, name, spec.name, &rejected).await?;
+        store::reject(&tx, state.run_id, name, &spec.name, &rejected).await?;
         let observed = self.fetcher.take_observed();
         counts.notes.extend(observed.values().cloned());
         store::note_first_contact(&tx, name, state.run_id, &observed).await?;
         store::add_counts(&tx, state.run_id, &std::mem::take(counts)).await?;
-        store::save_state(&tx, name, spec.name, Some(state)).await?;
+        store::save_state(&tx, name, &spec.name, Some(state)).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -512,12 +527,13 @@ impl Pull<'_> {
         }
         let name = &self.connection.name;
         let rows = store::photo_candidates(&**self.warehouse.conn().await?, spec, name, ids).await?;
-        let endpoint = self.fetcher.auth.credential(rule.endpoint_credential);
+        let endpoint = rule.endpoint_credential.as_deref().and_then(|c| self.fetcher.auth.credential(c));
         let account = self.fetcher.auth.credential("accountid").unwrap_or_default();
         let (mut stored, mut no_image, mut not_found) = (0u64, 0u64, 0u64);
         for store::PhotoCandidate { id, mapped, old_sha, raw } in rows {
             let flat = records::fields(spec, &raw);
-            let image = records::first_of(&flat, rule.image_field).map(|(_, v)| v.trim().to_owned());
+            let image =
+                rule.image_field.as_deref().and_then(|f| records::first_of(&flat, f)).map(|(_, v)| v.trim().to_owned());
             let url = match (mapped.filter(|u| u.starts_with("http://") || u.starts_with("https://")), endpoint, &image)
             {
                 (Some(u), _, _) => u,
@@ -595,11 +611,11 @@ impl Pull<'_> {
                 self.provider
                     .streams
                     .iter()
-                    .filter(|s| matches!(s.source, Source::Rerouted { from } if from == spec.name)),
+                    .filter(|s| matches!(&s.source, Source::Rerouted { from } if *from == spec.name)),
             )
             .collect();
         for s in &fed {
-            let Some(row) = self.row_of(s.name).filter(|r| r.enabled || s.name == spec.name) else { continue };
+            let Some(row) = self.row_of(&s.name).filter(|r| r.enabled || s.name == spec.name) else { continue };
             let removal = if !row.remove_outdated {
                 Removal::Off
             } else if !state.full {
@@ -609,7 +625,7 @@ impl Pull<'_> {
                     &tx,
                     s.target,
                     name,
-                    s.name,
+                    &s.name,
                     state.run_id,
                     state.started_at,
                     row.removal_max_share,
@@ -638,12 +654,12 @@ impl Pull<'_> {
         }
         // Derived streams of what this pull wrote.
         for d in &self.provider.streams {
-            if let Source::Derived { from, field } = d.source
-                && fed.iter().any(|f| f.name == from)
-                && self.enabled(d.name)
+            if let Source::Derived { from, field } = &d.source
+                && fed.iter().any(|f| f.name == *from)
+                && self.enabled(&d.name)
             {
                 let from_target = self.provider.stream(from).expect("derived from a stream").target;
-                let remove = self.row_of(d.name).is_some_and(|r| r.remove_outdated);
+                let remove = self.row_of(&d.name).is_some_and(|r| r.remove_outdated);
                 let w = store::derive(&tx, from_target, field, d.target, name, state.run_id, remove).await?;
                 let mut c = PageCounts::default();
                 c.by_target.insert(d.name.to_owned(), (w.created, w.updated, w.unchanged));
@@ -666,7 +682,7 @@ impl Pull<'_> {
         // Details that could not be read keep the cursor where it was: the next pull reads their
         // records again.
         let cursor = (state.detail_failures == 0).then_some(state.started_at);
-        store::close_pull(&tx, name, spec.name, cursor, state.full).await?;
+        store::close_pull(&tx, name, &spec.name, cursor, state.full).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -676,6 +692,8 @@ impl Pull<'_> {
 struct ListCall<'s> {
     /// Its path (the connection's `paths` setting, else the description's).
     path: &'s str,
+    /// Its own query parameters (`{event}`: the event id).
+    params: &'s BTreeMap<String, String>,
     /// Its paging rule.
     paging: Option<&'s Paging>,
     /// Where the records sit in a page.
@@ -684,6 +702,18 @@ struct ListCall<'s> {
     modified_since: Option<&'s ModifiedSince>,
     /// The detail call completing each new or changed record.
     detail: Option<&'s Detail>,
+}
+
+/// Moves a pull past a page of `n` records: offsets count records, page numbers pages, token
+/// paging keeps the next page's token; a page that says none follows ends the list.
+fn turn_page(state: &mut PullState, paging: Option<&Paging>, n: u64, next: Option<String>, more: bool) {
+    state.offset += match paging {
+        Some(Paging::PageNumber { .. } | Paging::Token { .. }) => 1,
+        _ => n,
+    };
+    state.page_done = 0;
+    state.token = next;
+    state.last_page_done = !more;
 }
 
 /// A record a pull could not take: its id (when known), the reason, the record.
@@ -707,8 +737,8 @@ struct Chunk {
 const DETAIL_CHUNK: usize = 25;
 
 /// The JSON pointer of a child stream's records in its parent's detail.
-fn child_pointer(child: &StreamSpec) -> &'static str {
-    match child.source {
+fn child_pointer(child: &StreamSpec) -> &str {
+    match &child.source {
         Source::InDetail { records_at, .. } => records_at,
         _ => "",
     }
@@ -716,8 +746,8 @@ fn child_pointer(child: &StreamSpec) -> &'static str {
 
 /// The child rows a parent's detail record holds, or `None` when it has no such member.
 fn child_rows(child: &StreamSpec, parent: &str, record: &Value) -> Option<Vec<Row>> {
-    let Source::InDetail { records_at, child_field, parent_field, .. } = child.source else { return None };
-    let rows = records::children(records_at, child.id_field, record)?
+    let Source::InDetail { records_at, child_field, parent_field, .. } = &child.source else { return None };
+    let rows = records::children(records_at, &child.id_field, record)?
         .into_iter()
         .map(|(child_id, item)| {
             let mut fields = Map::new();

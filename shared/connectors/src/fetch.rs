@@ -1,4 +1,4 @@
-//! Calls to a provider: authentication (the provider's thin client), the account's pacing budget
+//! Calls to a provider: authentication (`auth`), the account's pacing budget
 //! shared by every invocation through the warehouse, errors inside HTTP 200 classified by the
 //! description's rule (end of list, invalid token → authorise again once, throttled → wait),
 //! truncated answers retried, and page sizes halved when the provider fails on large answers.
@@ -11,156 +11,48 @@ use std::{
 use platform_vendors::{VendorClient, VendorError, http::read_body};
 use platform_warehouse::Warehouse;
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 use crate::{
     ConnectorError,
-    aventri::Credentials as AventriCredentials,
+    auth::Auth,
     description::{Paging, Provider},
-    lenos::{self, AuthMode, Credentials as LenosCredentials},
     records::is_one_of,
 };
 
-/// A provider's authentication: the only provider-specific code outside the descriptions.
+/// The event parameter of a connection's calls: the `event_param` setting, else the manifest's.
+pub fn event_params(
+    provider: &Provider,
+    settings: &crate::settings::ConnectionSettings,
+    auth: &Auth,
+) -> Vec<(String, String)> {
+    match (settings.event_param(provider), auth.event_id()) {
+        (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
+        _ => Vec::new(),
+    }
+}
+
+/// A list's own query parameters, `{event}` standing for the event id.
+pub fn list_params(params: &std::collections::BTreeMap<String, String>, auth: &Auth) -> Vec<(String, String)> {
+    let event = auth.event_id().unwrap_or_default();
+    params.iter().map(|(k, v)| (k.clone(), v.replace("{event}", event))).collect()
+}
+
+/// `id` as one path segment (percent-encoded).
+fn path_segment(id: &str) -> String {
+    let mut url = reqwest::Url::parse("http://x/").expect("a fixed URL");
+    url.path_segments_mut().expect("an http URL has segments").push(id);
+    url.path()[1..].to_owned()
+}
+
+/// One page of a list.
 #[derive(Debug)]
-pub enum Auth {
-    /// Aventri: `global/authorize.json` (POST form `accountid`, `key`) → `accesstoken`, sent as
-    /// a query parameter on every call.
-    Aventri {
-        /// Checked credentials.
-        creds: AventriCredentials,
-        /// The current token.
-        token: Mutex<Option<String>>,
-    },
-    /// Lenos (the provisional contract `lenos-provisional-v1`): HTTP Basic on every call, or a
-    /// bearer token from `POST /login` renewed before it expires and once after a 401.
-    Lenos {
-        /// Checked credentials.
-        creds: LenosCredentials,
-        /// The current token and when it expires (token mode).
-        token: Mutex<Option<(String, std::time::Instant)>>,
-    },
-}
-
-/// How a call carries its authentication.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    /// Query parameters.
-    Query(Vec<(String, String)>),
-    /// An `Authorization` header value.
-    Header(String),
-}
-
-impl Credential {
-    /// `builder` with this credential attached.
-    pub fn apply(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self {
-            Credential::Query(q) => builder.query(q),
-            Credential::Header(h) => builder.header(reqwest::header::AUTHORIZATION, h),
-        }
-    }
-}
-
-impl Auth {
-    /// The authentication of `provider` from its secret (checked before any call).
-    pub fn from_secret(provider: &str, secret: &Value) -> Result<Auth, ConnectorError> {
-        match provider {
-            "aventri" => Ok(Auth::Aventri { creds: AventriCredentials::from_secret(secret)?, token: Mutex::new(None) }),
-            "lenos" => Ok(Auth::Lenos { creds: LenosCredentials::from_secret(secret)?, token: Mutex::new(None) }),
-            other => Err(ConnectorError::Config(format!("unknown provider {other:?}"))),
-        }
-    }
-
-    /// Base URL of calls.
-    pub fn endpoint(&self) -> &str {
-        match self {
-            Auth::Aventri { creds, .. } => &creds.endpoint,
-            Auth::Lenos { creds, .. } => &creds.endpoint,
-        }
-    }
-
-    /// The event id of event-scoped calls.
-    pub fn event_id(&self) -> Option<&str> {
-        match self {
-            Auth::Aventri { creds, .. } => Some(&creds.eventid),
-            Auth::Lenos { creds, .. } => Some(&creds.event_id),
-        }
-    }
-
-    /// A non-secret credential (photo endpoints, the account id).
-    pub fn credential(&self, name: &str) -> Option<&str> {
-        match self {
-            Auth::Aventri { creds, .. } if name == "accountid" => Some(&creds.accountid),
-            Auth::Aventri { creds, .. } => creds.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
-            Auth::Lenos { .. } => None,
-        }
-    }
-
-    /// The pacing account.
-    pub fn account_key(&self) -> String {
-        match self {
-            Auth::Aventri { creds, .. } => creds.account_key(),
-            Auth::Lenos { creds, .. } => creds.account_key(),
-        }
-    }
-
-    /// What an operator reads when the provider refuses the credentials.
-    pub fn refused(&self) -> String {
-        match self {
-            Auth::Aventri { .. } => "Aventri refused the account id / key".into(),
-            Auth::Lenos { .. } => "Lenos refused the username / password".into(),
-        }
-    }
-
-    async fn forget(&self) {
-        match self {
-            Auth::Aventri { token, .. } => *token.lock().await = None,
-            Auth::Lenos { token, .. } => *token.lock().await = None,
-        }
-    }
-
-    /// What authenticates a call, authorising first when needed.
-    pub async fn authenticate(&self, f: &Fetcher<'_>) -> Result<Credential, ConnectorError> {
-        match self {
-            Auth::Aventri { creds, token } => {
-                let mut held = token.lock().await;
-                if held.is_none() {
-                    *held = Some(aventri_authorize(f, creds).await?);
-                }
-                Ok(Credential::Query(vec![("accesstoken".into(), held.clone().unwrap_or_default())]))
-            }
-            Auth::Lenos { creds, token } => match creds.mode {
-                AuthMode::Basic => Ok(Credential::Header(creds.basic_header())),
-                AuthMode::Token => {
-                    let mut held = token.lock().await;
-                    let fresh = held.as_ref().is_some_and(|(_, until)| *until > std::time::Instant::now());
-                    if !fresh {
-                        f.pace().await?;
-                        f.requests.fetch_add(1, Ordering::Relaxed);
-                        *held = Some(lenos::login(f.http, creds).await?);
-                    }
-                    Ok(Credential::Header(format!("Bearer {}", held.as_ref().map(|(t, _)| t.as_str()).unwrap_or(""))))
-                }
-            },
-        }
-    }
-}
-
-async fn aventri_authorize(f: &Fetcher<'_>, creds: &AventriCredentials) -> Result<String, ConnectorError> {
-    let refused = || ConnectorError::Credentials(f.auth.refused());
-    let url = format!("{}/global/authorize.json", creds.endpoint);
-    f.pace().await?;
-    f.requests.fetch_add(1, Ordering::Relaxed);
-    let resp = match f.http.send_write(|c| c.post(&url).form(&creds.authorize_form())).await {
-        Ok(r) => r,
-        Err(VendorError::Status { status: 401 | 403, .. }) => return Err(refused()),
-        Err(e) => return Err(e.into()),
-    };
-    let body = read_body(f.http.vendor(), resp).await?;
-    let v: Value = serde_json::from_slice(&body).map_err(|_| {
-        ConnectorError::Provider(format!("{}: the authorisation answer is not JSON", f.provider.display))
-    })?;
-    crate::aventri::access_token(&v).map(str::to_owned).ok_or_else(refused)
+pub struct Page {
+    /// Its records.
+    pub records: Vec<Value>,
+    /// The token or link of the next page (token paging).
+    pub next: Option<String>,
+    /// Whether a next page may follow (else the list ends with this page).
+    pub more: bool,
 }
 
 /// What a call answered.
@@ -175,7 +67,7 @@ pub enum Answer {
 /// Calls one provider for one connection, counting every request.
 pub struct Fetcher<'a> {
     /// The description.
-    pub provider: &'a crate::description::Provider,
+    pub provider: &'a Provider,
     /// The HTTP client (shared per container).
     pub http: &'a VendorClient,
     /// Authentication.
@@ -274,14 +166,33 @@ impl<'a> Fetcher<'a> {
         too_large: &[u16],
     ) -> Result<Answer, ConnectorError> {
         let rule = &self.provider.errors;
-        let shown = self.provider.display;
-        let path = call.replace("{event}", self.auth.event_id().unwrap_or_default());
-        let url = format!("{}/{}", self.auth.endpoint(), path);
+        let shown = self.provider.display.as_str();
+        let endpoint = self.auth.endpoint();
+        let (url, path) = if call.starts_with("https://") || call.starts_with("http://") {
+            // A next link: followed only under the endpoint, where the credentials may go.
+            let Some(path) = call.strip_prefix(endpoint).filter(|rest| rest.starts_with(['/', '?'])) else {
+                let shown_link = platform_vendors::http::without_url_queries(call);
+                return Err(ConnectorError::Provider(format!(
+                    "{shown}: the next page's link {shown_link} lies outside the endpoint {endpoint}"
+                )));
+            };
+            (call.to_owned(), path.trim_start_matches('/').to_owned())
+        } else {
+            let path = call.replace("{event}", self.auth.event_id().unwrap_or_default());
+            (format!("{endpoint}/{}", path.trim_start_matches('/')), path)
+        };
         let mut reauthorised = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let auth = self.auth.authenticate(self).await?;
+            let auth = self
+                .auth
+                .authenticate(self.http, || async {
+                    self.pace().await?;
+                    self.requests.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                })
+                .await?;
             self.pace().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent = self.http.send_write(|c| auth.apply(c.get(&url).query(params))).await;
@@ -333,17 +244,19 @@ impl<'a> Fetcher<'a> {
                     )));
                 }
             };
-            if let Some(marker) = value.pointer(rule.marker) {
-                let message = value
-                    .pointer(rule.message)
+            if let Some(marker) = rule.marker.as_deref().and_then(|m| value.pointer(m)) {
+                let message = rule
+                    .message
+                    .as_deref()
+                    .and_then(|m| value.pointer(m))
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| marker.to_string());
-                if is_one_of(rule.end_of_list, &message) {
+                if is_one_of(&rule.end_of_list, &message) {
                     self.observe(format!("end of list {path}"), format!("{path}: the end of the list was {message:?}"));
                     return Ok(Answer::End);
                 }
-                if is_one_of(rule.throttled, &message) && attempt < MAX_ATTEMPTS {
+                if is_one_of(&rule.throttled, &message) && attempt < MAX_ATTEMPTS {
                     tracing::warn!(provider = %shown, attempt, "throttled (error in 200); waiting");
                     tokio::time::sleep(backoff(attempt + 2)).await;
                     continue;
@@ -351,14 +264,14 @@ impl<'a> Fetcher<'a> {
                 // An expired token's wording is not on the public record: public clients authorise
                 // again on any error, once, and so does this one.
                 if !reauthorised {
-                    if !is_one_of(rule.invalid_token, &message) {
+                    if !is_one_of(&rule.invalid_token, &message) {
                         tracing::info!(provider = %shown, call, "error answer; authorising again once");
                     }
                     reauthorised = true;
                     self.auth.forget().await;
                     continue;
                 }
-                if is_one_of(rule.invalid_token, &message) {
+                if is_one_of(&rule.invalid_token, &message) {
                     return Err(ConnectorError::Credentials(format!(
                         "{shown} refused a fresh access token: {message}"
                     )));
@@ -383,8 +296,15 @@ impl<'a> Fetcher<'a> {
         id: &str,
     ) -> Result<Result<Value, String>, ConnectorError> {
         let mut params = event.to_vec();
-        params.push((detail.id_param.to_owned(), id.to_owned()));
-        Ok(match self.call(detail.call, &params, &[]).await {
+        let call = if detail.call.contains("{id}") {
+            detail.call.replace("{id}", &path_segment(id))
+        } else {
+            detail.call.clone()
+        };
+        if let Some(p) = &detail.id_param {
+            params.push((p.clone(), id.to_owned()));
+        }
+        Ok(match self.call(&call, &params, &[]).await {
             Ok(Answer::Data(v)) if v.is_object() => Ok(v),
             Ok(Answer::Data(_)) => Err(format!("{} answered something other than a record", detail.call)),
             Ok(Answer::End) => Err(format!("{} found no such record", detail.call)),
@@ -393,9 +313,11 @@ impl<'a> Fetcher<'a> {
         })
     }
 
-    /// One page at `offset`, halving `limit` (down to the paging rule's minimum) while the
-    /// provider fails on the answer's size. Returns the records, or `None` past the end. Without
-    /// a paging rule the first call answers every record and any later offset is past the end.
+    /// The page of a list at `offset` (records for offset paging, pages for page numbers) or at
+    /// `token` (token paging: the token or link the previous page gave; none for the first),
+    /// halving `limit` (down to the paging rule's minimum) while the provider fails on the
+    /// answer's size. `None` past the end. Without a paging rule the first call answers every
+    /// record and any later offset is past the end.
     #[allow(clippy::too_many_arguments)]
     pub async fn page(
         &self,
@@ -404,39 +326,106 @@ impl<'a> Fetcher<'a> {
         records_at: &str,
         base: &[(String, String)],
         offset: u64,
+        token: Option<&str>,
         limit: &mut u32,
-    ) -> Result<Option<Vec<Value>>, ConnectorError> {
-        let Some(paging) = paging else {
-            if offset > 0 {
-                return Ok(None);
-            }
-            return match self.call(call, base, &[]).await? {
-                Answer::End => Ok(None),
-                Answer::Data(v) => Ok(Some(self.records(call, records_at, v)?).filter(|r| !r.is_empty())),
-            };
-        };
-        loop {
-            let mut params = base.to_vec();
-            params.push((paging.limit_param.into(), limit.to_string()));
-            params.push((paging.offset_param.into(), offset.to_string()));
-            let too_large = if *limit > paging.min_limit { paging.too_large_statuses } else { &[] };
-            match self.call(call, &params, too_large).await {
-                Err(ConnectorError::TooLarge(status)) => {
-                    let halved = (*limit / 2).max(paging.min_limit);
-                    tracing::warn!(
-                        provider = self.provider.display,
-                        status,
-                        from = *limit,
-                        to = halved,
-                        "answer too large; halving the page size"
-                    );
-                    *limit = halved;
+    ) -> Result<Option<Page>, ConnectorError> {
+        let last = |records: Vec<Value>| Page { records, next: None, more: false };
+        let flag = |v: &Value, at: &Option<String>| at.as_deref().and_then(|p| v.pointer(p)).and_then(Value::as_bool);
+        match paging {
+            None => {
+                if offset > 0 {
+                    return Ok(None);
                 }
-                Err(e) => return Err(e),
-                Ok(Answer::End) => return Ok(None),
-                Ok(Answer::Data(v)) => return self.records(call, records_at, v).map(Some),
+                match self.call(call, base, &[]).await? {
+                    Answer::End => Ok(None),
+                    Answer::Data(v) => Ok(Some(last(self.records(call, records_at, v)?))),
+                }
+            }
+            Some(Paging::Offset { limit_param, offset_param, min_limit, too_large_statuses, .. }) => loop {
+                let mut params = base.to_vec();
+                params.push((limit_param.clone(), limit.to_string()));
+                params.push((offset_param.clone(), offset.to_string()));
+                let too_large: &[u16] = if *limit > *min_limit { too_large_statuses } else { &[] };
+                match self.call(call, &params, too_large).await {
+                    Err(ConnectorError::TooLarge(status)) => {
+                        let halved = (*limit / 2).max(*min_limit);
+                        tracing::warn!(
+                            provider = %self.provider.display,
+                            status,
+                            from = *limit,
+                            to = halved,
+                            "answer too large; halving the page size"
+                        );
+                        *limit = halved;
+                    }
+                    Err(e) => return Err(e),
+                    Ok(Answer::End) => return Ok(None),
+                    Ok(Answer::Data(v)) => {
+                        return Ok(Some(Page { records: self.records(call, records_at, v)?, next: None, more: true }));
+                    }
+                }
+            },
+            Some(Paging::PageNumber { page_param, first_page, size_param, has_more_at, .. }) => {
+                let mut params = base.to_vec();
+                params.push((page_param.clone(), (first_page + offset).to_string()));
+                if let Some(size) = size_param {
+                    params.push((size.clone(), limit.to_string()));
+                }
+                match self.call(call, &params, &[]).await? {
+                    Answer::End => Ok(None),
+                    Answer::Data(v) => {
+                        let more = flag(&v, has_more_at).unwrap_or(true);
+                        Ok(Some(Page { records: self.records(call, records_at, v)?, next: None, more }))
+                    }
+                }
+            }
+            Some(Paging::Token { token_param, next_token_at, next_link_at, size_param, has_more_at, .. }) => {
+                let (url, params) = match (token, token_param) {
+                    // A next link carries every parameter of the next page.
+                    (Some(link), _) if next_token_at.is_none() => (self.link(call, link)?, Vec::new()),
+                    (token, token_param) => {
+                        let mut params = base.to_vec();
+                        if let Some(size) = size_param {
+                            params.push((size.clone(), limit.to_string()));
+                        }
+                        if let (Some(t), Some(p)) = (token, token_param) {
+                            params.push((p.clone(), t.to_owned()));
+                        }
+                        (call.to_owned(), params)
+                    }
+                };
+                match self.call(&url, &params, &[]).await? {
+                    Answer::End => Ok(None),
+                    Answer::Data(v) => {
+                        let text = |at: &Option<String>| {
+                            at.as_deref()
+                                .and_then(|p| v.pointer(p))
+                                .and_then(Value::as_str)
+                                .filter(|t| !t.trim().is_empty())
+                                .map(str::to_owned)
+                        };
+                        let next = text(next_token_at).or_else(|| text(next_link_at));
+                        let more = next.is_some() && flag(&v, has_more_at).unwrap_or(true);
+                        let records = self.records(call, records_at, v)?;
+                        Ok(Some(Page { records, next: next.filter(|_| more), more }))
+                    }
+                }
             }
         }
+    }
+
+    /// A next link as an absolute URL (a relative one is read against the list call's URL).
+    fn link(&self, call: &str, link: &str) -> Result<String, ConnectorError> {
+        if link.starts_with("https://") || link.starts_with("http://") {
+            return Ok(link.to_owned());
+        }
+        let path = call.replace("{event}", self.auth.event_id().unwrap_or_default());
+        reqwest::Url::parse(&format!("{}/{}", self.auth.endpoint(), path.trim_start_matches('/')))
+            .and_then(|base| base.join(link))
+            .map(String::from)
+            .map_err(|e| {
+                ConnectorError::Provider(format!("{}: the next page's link is not a URL: {e}", self.provider.display))
+            })
     }
 
     fn records(&self, call: &str, records_at: &str, v: Value) -> Result<Vec<Value>, ConnectorError> {

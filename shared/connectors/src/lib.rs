@@ -1,9 +1,10 @@
 //! connector-pull's and session-register's service: a declarative connector engine, its
 //! providers and the two-way registration.
 //!
-//! - `description`: what a provider is, as data; `aventri` and `lenos`: the providers'
-//!   descriptions and credentials (`credentials`: reading a secret's fields); `settings`: a
-//!   connection's settings, typed.
+//! - `description`: the manifest format, what a provider is as data; `manifests`: the
+//!   providers' manifests (`providers/<key>.toml`), embedded and checked; `auth`: credentials
+//!   and authentication as a manifest describes them (`credentials`: reading a secret's
+//!   fields); `settings`: a connection's settings, typed.
 //! - `records`: pure record rules; `store`: the warehouse side; `register`: two-way
 //!   registration.
 //! - With the `pull` feature (connector-pull): `fetch`: calls, authentication, shared pacing,
@@ -12,14 +13,14 @@
 //!   triggers (a plan, a pull, an operator's full re-pull, a preview, the confirmation of a
 //!   removal the share guard refused).
 
-pub mod aventri;
+pub mod auth;
 pub mod credentials;
 pub mod description;
 #[cfg(feature = "pull")]
 pub mod engine;
 #[cfg(feature = "pull")]
 pub mod fetch;
-pub mod lenos;
+pub mod manifests;
 #[cfg(feature = "pull")]
 pub mod preview;
 pub mod records;
@@ -98,7 +99,4 @@ impl platform_runtime::ServiceError for ConnectorError {
     }
 }
 
-/// Every provider the engine knows.
-pub fn providers() -> Vec<Provider> {
-    vec![aventri::provider(), lenos::provider()]
-}
+pub use manifests::{provider, providers};

@@ -29,6 +29,10 @@ pub type Sample = (Vec<BTreeMap<String, String>>, Vec<String>);
 /// What a preview read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Preview {
+    /// The manifest that read it ([`Provider::manifest_version`]).
+    pub manifest: String,
+    /// What the manifest tells operators about the provider (assumptions in force, limits).
+    pub notes: Vec<String>,
     /// Per stream: the records read and the field names seen, in order of first appearance.
     pub streams: BTreeMap<String, Sample>,
     /// What a pull would skip or divert: stream, record, what, why.
@@ -82,34 +86,37 @@ pub async fn read(
     mappings: &BTreeMap<String, Value>,
     rules: &ConnectionSettings,
 ) -> Result<Preview, ConnectorError> {
-    let mut out = Preview::default();
-    let event: Vec<(String, String)> = match (rules.event_param(provider), fetcher.auth.event_id()) {
-        (Some(p), Some(id)) => vec![(p.to_owned(), id.to_owned())],
-        _ => Vec::new(),
-    };
+    let mut out =
+        Preview { manifest: provider.manifest_version(), notes: provider.preview_notes.clone(), ..Default::default() };
+    let event = crate::fetch::event_params(provider, rules, fetcher.auth);
     // Detail answers of the first records, by stream: their children come from them.
     let mut details: BTreeMap<&str, Vec<(String, Value)>> = BTreeMap::new();
     for spec in &provider.streams {
         let records: Vec<Value> = match &spec.source {
-            Source::List { call, paging, records_at, detail, .. } => {
-                let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit));
-                let call = rules.call_path(spec.name, call);
-                let mut list =
-                    fetcher.page(call, paging.as_ref(), records_at, &event, 0, &mut limit).await?.unwrap_or_default();
+            Source::List { call, params, paging, records_at, detail, .. } => {
+                let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit()));
+                let call = rules.call_path(&spec.name, call);
+                let mut base = event.clone();
+                base.extend(crate::fetch::list_params(params, fetcher.auth));
+                let mut list = fetcher
+                    .page(call, paging.as_ref(), records_at, &base, 0, None, &mut limit)
+                    .await?
+                    .map(|p| p.records)
+                    .unwrap_or_default();
                 if let Some(d) = detail {
                     // The first records with their details (paced: a preview reads a few).
                     list.truncate(PREVIEW_DETAILS);
                     let mut completed = Vec::new();
                     for record in list {
-                        let Some(id) = records::fields(spec, &record).get(spec.id_field).cloned() else { continue };
+                        let Some(id) = records::fields(spec, &record).get(&spec.id_field).cloned() else { continue };
                         let merged = match fetcher.detail(d, &event, &id).await? {
                             Ok(detail) => records::completed(&detail, &record),
                             Err(why) => {
-                                out.skips.push([spec.name.into(), id.clone(), "detail not read".into(), why]);
+                                out.skips.push([spec.name.clone(), id.clone(), "detail not read".into(), why]);
                                 record
                             }
                         };
-                        details.entry(spec.name).or_default().push((id, merged.clone()));
+                        details.entry(&spec.name).or_default().push((id, merged.clone()));
                         completed.push(merged);
                     }
                     completed
@@ -120,17 +127,17 @@ pub async fn read(
             Source::InDetail { parent, records_at, .. } => {
                 let mut items = Vec::new();
                 let mut carried = false;
-                for (id, detail) in details.get(parent).into_iter().flatten() {
-                    let Some(children) = records::children(records_at, spec.id_field, detail) else { continue };
+                for (id, detail) in details.get(parent.as_str()).into_iter().flatten() {
+                    let Some(children) = records::children(records_at, &spec.id_field, detail) else { continue };
                     carried = true;
                     for (child_id, item) in children {
                         items.push(match item {
                             Value::Object(_) => item,
-                            _ => serde_json::json!({spec.id_field: child_id, "parent": id}),
+                            _ => serde_json::json!({spec.id_field.as_str(): child_id, "parent": id}),
                         });
                     }
                 }
-                if !carried && details.get(parent).is_some_and(|d| !d.is_empty()) {
+                if !carried && details.get(parent.as_str()).is_some_and(|d| !d.is_empty()) {
                     fetcher.observe(
                         format!("{} in detail", spec.name),
                         format!(
@@ -143,7 +150,7 @@ pub async fn read(
             }
             Source::Rerouted { .. } | Source::Derived { .. } => continue,
         };
-        let configured = mappings.get(spec.name).cloned().unwrap_or_else(|| serde_json::json!({}));
+        let configured = mappings.get(&spec.name).cloned().unwrap_or_else(|| serde_json::json!({}));
         let map = records::mapping(spec, &configured)?;
         let mut columns: Vec<String> = Vec::new();
         let mut flats = Vec::new();
@@ -160,35 +167,35 @@ pub async fn read(
                     columns.push(k.clone());
                 }
             }
-            let label = flat.get(spec.id_field).cloned().unwrap_or_else(|| "(no id)".into());
+            let label = flat.get(&spec.id_field).cloned().unwrap_or_else(|| "(no id)".into());
             match records::transform(spec, &map, rules, record) {
                 Outcome::Row(r) if r.status == records::Status::Cancelled => out.skips.push([
-                    spec.name.into(),
+                    spec.name.clone(),
                     label,
                     "imported as cancelled".into(),
                     format!("status {:?} is not an active status", r.raw_status.unwrap_or_default()),
                 ]),
                 Outcome::Row(_) => {}
                 Outcome::Rerouted { to, .. } => {
-                    out.skips.push([spec.name.into(), label, format!("imported as {to}"), "reroute rule".into()])
+                    out.skips.push([spec.name.clone(), label, format!("imported as {to}"), "reroute rule".into()])
                 }
                 Outcome::Skipped { reason, label } => {
-                    out.skips.push([spec.name.into(), label, "skipped".into(), reason])
+                    out.skips.push([spec.name.clone(), label, "skipped".into(), reason])
                 }
                 Outcome::Rejected { reason, .. } => {
-                    out.skips.push([spec.name.into(), label, "rejected".into(), reason])
+                    out.skips.push([spec.name.clone(), label, "rejected".into(), reason])
                 }
             }
             flats.push(flat);
         }
         for (target, source) in &map {
             if !flats.is_empty() && !source.split('|').any(|s| columns.iter().any(|c| c == s.trim())) {
-                out.unmatched_mappings.push([spec.name.into(), target.clone(), source.clone()]);
+                out.unmatched_mappings.push([spec.name.clone(), target.clone(), source.clone()]);
             }
         }
         let sample = (flats, columns);
-        out.photo_candidates.extend(photo_candidates(spec.name, &sample));
-        out.streams.insert(spec.name.to_owned(), sample);
+        out.photo_candidates.extend(photo_candidates(&spec.name, &sample));
+        out.streams.insert(spec.name.clone(), sample);
     }
     out.observed = fetcher.take_observed();
     Ok(out)
@@ -207,7 +214,11 @@ pub fn workbook(provider: &Provider, connection: &str, p: &Preview) -> Result<Ve
     add_table(
         &mut book,
         "summary",
-        &[format!("{} connection {connection}: stream", provider.display), "records read".into(), "fields seen".into()],
+        &[
+            format!("{} connection {connection}, manifest {}: stream", provider.display, p.manifest),
+            "records read".into(),
+            "fields seen".into(),
+        ],
         summary,
         &[50.0, 14.0, 14.0],
     )?;
@@ -238,7 +249,10 @@ pub fn workbook(provider: &Provider, connection: &str, p: &Preview) -> Result<Ve
     for (k, n) in &p.observed {
         notes.entry(k).or_insert((n, "this preview"));
     }
-    let rows = notes.iter().map(|(k, (n, when))| vec![Cell::from(*k), Cell::from(*n), Cell::from(*when)]);
+    let manifest =
+        p.notes.iter().map(|n| vec![Cell::from("manifest"), Cell::from(n.as_str()), Cell::from(p.manifest.as_str())]);
+    let rows =
+        manifest.chain(notes.iter().map(|(k, (n, when))| vec![Cell::from(*k), Cell::from(*n), Cell::from(*when)]));
     add_table(
         &mut book,
         "first contact",

@@ -31,7 +31,7 @@ pub fn flatten(record: &Value) -> BTreeMap<String, String> {
 pub fn fields(spec: &StreamSpec, record: &Value) -> BTreeMap<String, String> {
     let mut flat = flatten(record);
     if let Some(split) = &spec.split_name
-        && let Some(full) = flat.get(split.field).map(|v| v.trim().to_owned())
+        && let Some(full) = flat.get(&split.field).map(|v| v.trim().to_owned())
         && !full.is_empty()
     {
         let (first, last) = full.split_once(char::is_whitespace).map_or((full.as_str(), ""), |(f, l)| (f, l.trim()));
@@ -140,7 +140,7 @@ pub fn observe(
         choice(target, source);
     }
     if let Some(rule) = &spec.status {
-        choice("status", rule.field);
+        choice("status", &rule.field);
     }
     if let Value::Object(o) = record {
         for (k, v) in o {
@@ -156,8 +156,7 @@ pub fn observe(
 /// defaults, then the configured mapping (a configured empty string removes a default). A
 /// mapping naming `fp_ext_id` or `fp_status`, or with a non-text value, is refused.
 pub fn mapping(spec: &StreamSpec, configured: &Value) -> Result<BTreeMap<String, String>, ConnectorError> {
-    let mut out: BTreeMap<String, String> =
-        spec.default_mapping.iter().map(|(t, p)| ((*t).to_owned(), (*p).to_owned())).collect();
+    let mut out: BTreeMap<String, String> = spec.default_mapping.clone();
     let Some(obj) = configured.as_object() else {
         return Err(ConnectorError::Config(format!("stream {}: the mapping must be a JSON object", spec.name)));
     };
@@ -230,7 +229,7 @@ pub enum Outcome {
     /// A row for another stream (by the reroute rule), with the reason.
     Rerouted {
         /// The receiving stream.
-        to: &'static str,
+        to: String,
         /// The row (mapped with the receiving stream's mapping by the caller).
         raw: Value,
         /// Its id.
@@ -261,19 +260,19 @@ pub fn transform(
 ) -> Outcome {
     let record = platform_domain::storable::json(record);
     let flat = fields(spec, &record);
-    let Some(ext_id) = record_id(spec.id_field, &flat) else {
+    let Some(ext_id) = record_id(&spec.id_field, &flat) else {
         return Outcome::Rejected { reason: format!("no {} (the record id)", spec.id_field), raw: record };
     };
     if let Some(r) = &spec.reroute
-        && first_of(&flat, r.field).is_some_and(|(_, v)| v.trim().eq_ignore_ascii_case(r.equals))
+        && first_of(&flat, &r.field).is_some_and(|(_, v)| v.trim().eq_ignore_ascii_case(&r.equals))
     {
-        return Outcome::Rerouted { to: r.to, raw: record, ext_id };
+        return Outcome::Rerouted { to: r.to.clone(), raw: record, ext_id };
     }
     if let Some(req) = &spec.require
         && !req.import_flagged
         && lacks_required(req, &flat)
     {
-        let label = match flat.get(req.label) {
+        let label = match flat.get(&req.label) {
             Some(l) => format!("{ext_id} {l:?}"),
             None => ext_id.clone(),
         };
@@ -309,8 +308,8 @@ pub fn row(
     }
     let (status, raw_status) = match &spec.status {
         Some(rule) => {
-            let raw = first_of(flat, rule.field).map(|(_, v)| v.clone());
-            let active = rules.active_statuses(rule.setting, rule.default_active);
+            let raw = first_of(flat, &rule.field).map(|(_, v)| v.clone());
+            let active = rules.active_statuses(&rule.setting, &rule.default_active);
             let is_active = raw.as_deref().is_some_and(|s| active.contains(&s.trim().to_lowercase()));
             (if is_active { Status::Active } else { Status::Cancelled }, raw)
         }
@@ -351,7 +350,7 @@ fn times(t: &Times, rules: &ConnectionSettings, flat: &BTreeMap<String, String>)
     let at = |field: &str| -> Option<String> {
         match t {
             Times::LocalDate { date, .. } => {
-                let date = NaiveDate::parse_from_str(flat.get(*date)?.trim(), "%Y-%m-%d").ok()?;
+                let date = NaiveDate::parse_from_str(flat.get(date)?.trim(), "%Y-%m-%d").ok()?;
                 let raw = flat.get(field)?.trim().to_owned();
                 let time = NaiveTime::parse_from_str(&raw, "%H:%M:%S")
                     .or_else(|_| NaiveTime::parse_from_str(&raw, "%H:%M"))
@@ -368,7 +367,7 @@ fn times(t: &Times, rules: &ConnectionSettings, flat: &BTreeMap<String, String>)
         }
     };
     let (start, end) = match t {
-        Times::LocalDate { start, end, .. } | Times::Instants { start, end } => (*start, *end),
+        Times::LocalDate { start, end, .. } | Times::Instants { start, end } => (start.as_str(), end.as_str()),
     };
     match (at(start), at(end)) {
         (Some(s), Some(e)) => Ok((s, e)),
@@ -439,7 +438,7 @@ pub fn records_of(mut answer: Value, records_at: &str) -> Option<Vec<Value>> {
 }
 
 /// Whether an error message of the provider matches one of `patterns`.
-pub fn is_one_of(patterns: &[&str], message: &str) -> bool {
+pub fn is_one_of(patterns: &[String], message: &str) -> bool {
     patterns.iter().any(|p| matches_pattern(p, message))
 }
 
@@ -448,10 +447,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::aventri;
 
     fn spec(name: &str) -> StreamSpec {
-        aventri::provider().stream(name).unwrap().clone()
+        crate::provider("aventri").unwrap().stream(name).unwrap().clone()
     }
 
     #[test]
@@ -508,7 +506,7 @@ mod tests {
         let rules = ConnectionSettings::default();
         let sponsor = json!({"attendeeid": 5, "category": {"name": "sponsor"}});
         assert!(
-            matches!(transform(&p, &m, &rules, sponsor), Outcome::Rerouted { to: "sponsors", ext_id, .. } if ext_id == "5")
+            matches!(transform(&p, &m, &rules, sponsor), Outcome::Rerouted { to, ext_id, .. } if to == "sponsors" && ext_id == "5")
         );
         assert!(matches!(transform(&p, &m, &rules, json!({"fname": "x"})), Outcome::Rejected { .. }));
         let s = spec("sessions");
@@ -574,7 +572,7 @@ mod tests {
         merged["category"]["name"] = json!("Sponsor");
         assert!(matches!(
             transform(&p, &m, &ConnectionSettings::default(), merged),
-            Outcome::Rerouted { to: "sponsors", .. }
+            Outcome::Rerouted { to, .. } if to == "sponsors"
         ));
     }
 

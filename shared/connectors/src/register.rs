@@ -12,13 +12,14 @@
 
 use std::{
     collections::HashMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use platform_aws::SecretsCache;
 use platform_domain::storable;
 use platform_runtime::function_url::{Answer, RequestParts, Signed};
-use platform_vendors::{RetryPolicy, VendorClient};
+use platform_vendors::{RetryPolicy, VendorClient, VendorError, http::read_body};
 use platform_warehouse::Warehouse;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -27,8 +28,8 @@ use uuid::Uuid;
 
 use crate::{
     ConnectorError,
-    description::Target,
-    lenos::{self, AuthMode, Credentials, RegisterReply},
+    auth::Auth,
+    description::{Provider, Registration, Target},
     records::{Row, Status},
     settings::ConnectionSettings,
     store,
@@ -188,6 +189,8 @@ struct Ask {
 /// The app's connection, and what of the request it has not synced.
 struct AppConnection {
     name: String,
+    provider: &'static Provider,
+    registration: &'static Registration,
     secret_id: String,
     timeout: Duration,
     unknown: Vec<&'static str>,
@@ -220,7 +223,9 @@ pub struct Registrar {
     secrets: SecretsCache,
     keys_secret: String,
     http: VendorClient,
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// Authentications by connection secret (tokens are reused across requests; a changed
+    /// secret gets a new one).
+    auths: Mutex<HashMap<String, Arc<Auth>>>,
 }
 
 impl Registrar {
@@ -229,7 +234,7 @@ impl Registrar {
         // No retry: a retry could outlive the app's request (a 429 is answered `try_again`).
         let policy = RetryPolicy { max_retries: 0, ..RetryPolicy::default() };
         let http = VendorClient::new("lenos", Duration::from_secs(4), policy)?;
-        Ok(Registrar { warehouse, secrets, keys_secret, http, tokens: Mutex::new(HashMap::new()) })
+        Ok(Registrar { warehouse, secrets, keys_secret, http, auths: Mutex::new(HashMap::new()) })
     }
 
     /// From the environment: `REGISTER_APP_KEYS_SECRET_ID` (required), `SECRET_TTL_SECONDS`
@@ -280,7 +285,7 @@ impl Registrar {
                 format!("app {app:?} may not register attendees (connector.register_app)"),
             ));
         };
-        let creds = Credentials::from_secret(self.secrets.get(&target.secret_id).await?.json())?;
+        let auth = self.auth(&target).await?;
         let record = conn
             .prepare_cached(
                 "WITH request AS (
@@ -308,7 +313,7 @@ impl Registrar {
             }
             Claim::Open => {}
         }
-        let (decision, lenos_time) = self.decide(&ask, &target, &creds).await;
+        let (decision, lenos_time) = self.decide(&ask, &target, &auth).await;
         if let Decision::Confirmed(_) = decision {
             // The registrations table agrees at once; the next pull finds the same row.
             store::upsert(&tx, Target::Schedule, &target.name, Uuid::now_v7(), &[registered(&ask)]).await?;
@@ -356,53 +361,124 @@ impl Registrar {
         Ok(ask(app, req.method.eq_ignore_ascii_case("DELETE"), &req.body))
     }
 
+    /// The connection's authentication, reused while its secret stays the same.
+    async fn auth(&self, target: &AppConnection) -> Result<Arc<Auth>, ConnectorError> {
+        let secret = self.secrets.get(&target.secret_id).await?;
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret.json().to_string().as_bytes()));
+        let key = format!("{}:{}:{digest}", target.provider.key, target.secret_id);
+        let mut auths = self.auths.lock().await;
+        if let Some(a) = auths.get(&key) {
+            return Ok(a.clone());
+        }
+        let auth = Arc::new(Auth::from_secret(target.provider, secret.json())?);
+        auths.retain(|k, _| !k.starts_with(&format!("{}:{}:", target.provider.key, target.secret_id)));
+        auths.insert(key, auth.clone());
+        Ok(auth)
+    }
+
     /// Lenos's decision, unless the person or the session is not synced here (then Lenos is not
     /// asked); with how long Lenos took.
-    async fn decide(&self, ask: &Ask, target: &AppConnection, creds: &Credentials) -> (Decision, Option<Duration>) {
+    async fn decide(&self, ask: &Ask, target: &AppConnection, auth: &Auth) -> (Decision, Option<Duration>) {
         if !target.unknown.is_empty() {
             let reason = format!("not synced for connection {}: {}", target.name, target.unknown.join(" and "));
             return (Decision::Unknown(reason), None);
         }
         let t = Instant::now();
-        let reply = self.ask_lenos(creds, &ask.person, &ask.session, target.timeout).await;
+        let reply = self.ask_provider(target, auth, &ask.person, &ask.session).await;
         (Decision::from_reply(reply, &target.name), Some(t.elapsed()))
     }
 
-    /// One register call, logging in first in token mode (and once more after a 401).
-    async fn ask_lenos(&self, creds: &Credentials, person: &str, session: &str, timeout: Duration) -> RegisterReply {
-        let deadline = Instant::now() + timeout;
+    /// One register call, authorising first when the method holds a token (and once more after
+    /// a refusal).
+    async fn ask_provider(&self, target: &AppConnection, auth: &Auth, person: &str, session: &str) -> RegisterReply {
+        let deadline = Instant::now() + target.timeout;
         let mut renewed = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left < Duration::from_millis(100) {
-                return RegisterReply::NoAnswer("no time left for Lenos".into());
+                return RegisterReply::NoAnswer(format!("no time left for {}", target.provider.display));
             }
-            let header = match creds.mode {
-                AuthMode::Basic => creds.basic_header(),
-                AuthMode::Token => match self.token(creds, renewed).await {
-                    Ok(t) => format!("Bearer {t}"),
-                    Err(ConnectorError::Credentials(_)) => return RegisterReply::Unauthorised,
-                    Err(e) => return RegisterReply::NoAnswer(e.to_string()),
-                },
+            let credential = match auth.authenticate(&self.http, || async { Ok(()) }).await {
+                Ok(c) => c,
+                Err(ConnectorError::Credentials(_)) => return RegisterReply::Unauthorised,
+                Err(e) => return RegisterReply::NoAnswer(e.to_string()),
             };
             let left = deadline.saturating_duration_since(Instant::now());
-            match lenos::register(&self.http, &header, creds, person, session, left).await {
-                RegisterReply::Unauthorised if creds.mode == AuthMode::Token && !renewed => renewed = true,
+            match register(&self.http, &credential, auth, target.registration, person, session, left).await {
+                RegisterReply::Unauthorised if auth.renews() && !renewed => {
+                    renewed = true;
+                    auth.forget().await;
+                }
                 other => return other,
             }
         }
     }
+}
 
-    async fn token(&self, creds: &Credentials, renew: bool) -> Result<String, ConnectorError> {
-        let key = creds.account_key();
-        let mut tokens = self.tokens.lock().await;
-        if !renew && let Some((t, until)) = tokens.get(&key).filter(|(_, until)| *until > Instant::now()) {
-            let _ = until;
-            return Ok(t.clone());
+/// What the provider answered a register request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterReply {
+    /// Registered, with the provider's registration id.
+    Confirmed(Option<String>),
+    /// Not registered, with the provider's reason (`Full`, `Conflict`, `Closed`, `NotEligible`, …).
+    Refused(String),
+    /// The provider does not know the person or the session.
+    Unknown,
+    /// The provider refused the credentials (401/403): nothing was registered.
+    Unauthorised,
+    /// No answer that says either: timeout, connection error, 429, 5xx, an unreadable body.
+    NoAnswer(String),
+}
+
+/// The registration call once within `timeout` (`http` must not retry), read by the manifest's
+/// rule: only a confirmed status confirms; a refusal arrives as a refusal status or as a 2xx with
+/// the refusal body.
+async fn register(
+    http: &VendorClient,
+    credential: &crate::auth::Credential,
+    auth: &Auth,
+    rule: &Registration,
+    person: &str,
+    session: &str,
+    timeout: Duration,
+) -> RegisterReply {
+    let call = rule.call.replace("{event}", auth.event_id().unwrap_or_default());
+    let url = format!("{}/{}", auth.endpoint(), call.trim_start_matches('/'));
+    let body: Map<String, Value> = rule
+        .body
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.replace("{person}", person).replace("{session}", session))))
+        .collect();
+    let sent = http.send_write(|c| credential.apply(c.post(&url).timeout(timeout)).json(&body)).await;
+    let text = match sent {
+        Ok(resp) => match read_body(http.vendor(), resp).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => return RegisterReply::NoAnswer(e.to_string()),
+        },
+        Err(VendorError::Status { status, body, .. }) if rule.refusal_statuses.contains(&status) => body,
+        Err(VendorError::Status { status, .. }) if rule.unknown_statuses.contains(&status) => {
+            return RegisterReply::Unknown;
         }
-        let (t, until) = lenos::login(&self.http, creds).await?;
-        tokens.insert(key, (t.clone(), until));
-        Ok(t)
+        Err(VendorError::Status { status: 401 | 403, .. }) => return RegisterReply::Unauthorised,
+        Err(e) => return RegisterReply::NoAnswer(e.to_string()),
+    };
+    classify_reply(rule, &text)
+}
+
+/// Reads a register answer's body (a 2xx or a refusal status) by the manifest's rule.
+pub fn classify_reply(rule: &Registration, text: &str) -> RegisterReply {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return RegisterReply::NoAnswer("the registration answer is a body that is not JSON".into());
+    };
+    let text_at = |p: &Option<String>| {
+        p.as_deref().and_then(|p| v.pointer(p)).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned)
+    };
+    match v.pointer(&rule.status_at).and_then(Value::as_str) {
+        Some(s) if rule.confirmed.iter().any(|c| c.eq_ignore_ascii_case(s)) => {
+            RegisterReply::Confirmed(text_at(&rule.registration_id_at))
+        }
+        Some(_) => RegisterReply::Refused(text_at(&rule.reason_at).unwrap_or_else(|| "Refused".into())),
+        None => RegisterReply::NoAnswer("the registration answer has no status".into()),
     }
 }
 
@@ -432,8 +508,7 @@ fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
             return Err(Answer::error(
                 501,
                 format!(
-                    "unregistering is not offered: the Lenos contract this platform speaks ({}) has no unregister call",
-                    lenos::CONTRACT
+                    "unregistering is not offered: the registration contract this platform speaks has no unregister call",
                 ),
             ));
         }
@@ -464,19 +539,20 @@ async fn app_connection(
     };
     let (name, provider, secret_id, settings): (String, String, String, Value) =
         (found.get(0), found.get(1), found.get(2), found.get(3));
-    if provider != "lenos" {
+    let manifest = crate::provider(&provider);
+    let Some((provider, registration)) = manifest.and_then(|p| Some((p, p.registration.as_ref()?))) else {
         return Err(ConnectorError::Config(format!(
-            "register_app {:?} points at connection {name:?}, which is not a Lenos connection",
+            "register_app {:?} points at connection {name:?}, whose provider {provider:?} offers no two-way registration",
             ask.app
         )));
-    }
+    };
     let timeout = ConnectionSettings::from_value(&settings).register_timeout();
     let unknown = [("person", found.get::<_, bool>(4)), ("session", found.get::<_, bool>(5))]
         .into_iter()
         .filter(|(_, synced)| !synced)
         .map(|(what, _)| what)
         .collect();
-    Ok(Some(AppConnection { name, secret_id, timeout, unknown }))
+    Ok(Some(AppConnection { name, provider, registration, secret_id, timeout, unknown }))
 }
 
 /// The request's row, created or found and locked in one statement (a twin waits for it, at
@@ -515,5 +591,26 @@ fn registered(ask: &Ask) -> Row {
         fields,
         raw: json!({"PersonId": person, "SessionId": session, "Status": "Registered"}),
         parent: Some(person.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_confirmed_status_confirms() {
+        let rule = crate::provider("lenos").unwrap().registration.as_ref().unwrap();
+        assert_eq!(
+            classify_reply(rule, r#"{"status":"Confirmed","registrationId":"r1"}"#),
+            RegisterReply::Confirmed(Some("r1".into()))
+        );
+        assert_eq!(
+            classify_reply(rule, r#"{"status":"Refused","reason":"Full"}"#),
+            RegisterReply::Refused("Full".into())
+        );
+        assert_eq!(classify_reply(rule, r#"{"status":"Pending"}"#), RegisterReply::Refused("Refused".into()));
+        assert!(matches!(classify_reply(rule, r#"{"ok":true}"#), RegisterReply::NoAnswer(_)));
+        assert!(matches!(classify_reply(rule, "<html>"), RegisterReply::NoAnswer(_)));
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{ConnectorError, KIND_CONNECTOR_PULL, Progress, Provider, engine, fetch, preview, providers, store};
+use crate::{ConnectorError, KIND_CONNECTOR_PULL, Progress, Provider, auth::Auth, engine, fetch, preview, store};
 
 /// What an operator's confirmation of a refused removal did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,22 +170,22 @@ impl Connectors {
     async fn open(
         &self,
         name: &str,
-    ) -> Result<(store::Connection, Vec<store::Stream>, Provider, fetch::Auth), ConnectorError> {
+    ) -> Result<(store::Connection, Vec<store::Stream>, &'static Provider, Auth), ConnectorError> {
         let db = self.warehouse.conn().await?;
         let connection = store::connection(&**db, name).await?;
         let streams = store::streams(&**db, name).await?;
         drop(db);
-        let provider = providers().into_iter().find(|p| p.key == connection.provider).ok_or_else(|| {
+        let provider = crate::provider(&connection.provider).ok_or_else(|| {
             ConnectorError::Config(format!("connection {name}: unknown provider {:?}", connection.provider))
         })?;
         let secret = self.secrets.get(&connection.secret_id).await?;
-        let auth = fetch::Auth::from_secret(&connection.provider, secret.json())
+        let auth = Auth::from_secret(provider, secret.json())
             .map_err(|e| ConnectorError::Config(format!("connection {name}: {e}")))?;
         Ok((connection, streams, provider, auth))
     }
 
     fn rate(provider: &Provider, connection: &store::Connection) -> f64 {
-        connection.settings.rate_per_minute(provider.rate_per_minute)
+        connection.settings.rate_per_minute(provider.pacing_rate())
     }
 
     /// Plans a pull of every enabled root stream of every enabled connection (or of `only`): one
@@ -200,7 +200,7 @@ impl Connectors {
         let mut envelopes = Vec::new();
         for name in names {
             let connection = store::connection(&**db, &name).await?;
-            let Some(provider) = providers().into_iter().find(|p| p.key == connection.provider) else { continue };
+            let Some(provider) = crate::provider(&connection.provider) else { continue };
             for s in store::streams(&**db, &name).await? {
                 if !s.enabled || !provider.stream(&s.stream).is_some_and(|spec| spec.is_root()) {
                     continue;
@@ -343,7 +343,7 @@ impl Connectors {
         if !conn.enabled {
             return Err(ConnectorError::Config(format!("connection {connection} is disabled")));
         }
-        let provider = providers().into_iter().find(|p| p.key == conn.provider).ok_or_else(|| {
+        let provider = crate::provider(&conn.provider).ok_or_else(|| {
             ConnectorError::Config(format!("connection {connection}: unknown provider {:?}", conn.provider))
         })?;
         let rows = store::streams(&**db, connection).await?;
@@ -393,7 +393,7 @@ impl Connectors {
     ) -> Result<Option<store::RemovalPreview>, ConnectorError> {
         let db = self.warehouse.conn().await?;
         let conn = store::connection(&**db, connection).await?;
-        let provider = providers().into_iter().find(|p| p.key == conn.provider).ok_or_else(|| {
+        let provider = crate::provider(&conn.provider).ok_or_else(|| {
             ConnectorError::Config(format!("connection {connection}: unknown provider {:?}", conn.provider))
         })?;
         let spec = provider
@@ -416,7 +416,9 @@ impl Connectors {
             let db = self.warehouse.conn().await?;
             store::connection(&**db, connection).await?.provider
         };
-        let provider = providers().into_iter().find(|p| p.key == provider_key).expect("known provider");
+        let provider = crate::provider(&provider_key).ok_or_else(|| {
+            ConnectorError::Config(format!("connection {connection}: unknown provider {provider_key:?}"))
+        })?;
         let spec = provider
             .stream(stream)
             .ok_or_else(|| ConnectorError::NotFound(format!("{} has no stream {stream:?}", provider.display)))?;

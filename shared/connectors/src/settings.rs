@@ -153,7 +153,7 @@ impl ConnectionSettings {
     }
 
     /// The active statuses: the comma-separated rule setting (trimmed, lower-cased) or `default`.
-    pub fn active_statuses(&self, setting: &str, default: &[&str]) -> Vec<String> {
+    pub fn active_statuses(&self, setting: &str, default: &[String]) -> Vec<String> {
         match self.text(setting) {
             Some(list) => list.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
             None => default.iter().map(|s| s.to_lowercase()).collect(),
@@ -194,7 +194,7 @@ impl ConnectionSettings {
 
     /// The query parameter carrying the event id: `event_param`, else the description's.
     pub fn event_param<'a>(&'a self, provider: &'a Provider) -> Option<&'a str> {
-        self.event_param.as_deref().or(provider.event_param)
+        self.event_param.as_deref().or(provider.event_param.as_deref())
     }
 
     /// The event's time zone name (UTC when none is set).
@@ -219,7 +219,7 @@ mod tests {
         assert_eq!((s.rate_per_minute(400.0), s.page_limit(500)), (600.0, 1));
         assert_eq!(s.look_back(Duration::from_secs(86_400)), Duration::from_secs(600));
         assert_eq!((s.call_path("persons", "/p"), s.call_path("sessions", "/s")), ("/x/{event}", "/s"));
-        assert_eq!(s.active_statuses("active_statuses", &["x"]), ["confirmed", "attended"]);
+        assert_eq!(s.active_statuses("active_statuses", &["x".to_owned()]), ["confirmed", "attended"]);
         assert_eq!(s.concurrent_sessions_title.as_deref(), Some("Concurrent"));
         assert_eq!(s.register_timeout(), Duration::from_secs_f64(3.5));
         assert_eq!((s.event_time_zone(), s.detail_max_age()), ("Europe/Paris", chrono::Duration::hours(24)));

@@ -81,6 +81,13 @@ pub struct PullState {
     /// pull reads them again.
     #[serde(default)]
     pub detail_failures: u64,
+    /// Token paging: the token or link of the page at `offset` (none for the first page).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The provider said the last page written was the last: the pull completes without
+    /// another call.
+    #[serde(default)]
+    pub last_page_done: bool,
 }
 
 /// Loads one connection.
@@ -171,6 +178,8 @@ pub struct OpenPull<'a> {
     pub trigger: &'a str,
     /// Records asked for per page.
     pub limit: u32,
+    /// The manifest version pulling it ([`crate::Provider::manifest_version`]).
+    pub manifest: &'a str,
 }
 
 /// Opens a pull: its run record and its state, and the stream's `full_requested` taken and
@@ -181,15 +190,15 @@ pub async fn open_pull(
     stream: &str,
     open: &OpenPull<'_>,
 ) -> Result<PullState, ConnectorError> {
-    let OpenPull { run_id, full, look_back_secs, trigger, limit } = *open;
+    let OpenPull { run_id, full, look_back_secs, trigger, limit, manifest } = *open;
     let row = db
         .query_one(
-            "INSERT INTO connector.stream_run (run_id, connection, stream, mode, trigger, since)
+            "INSERT INTO connector.stream_run (run_id, connection, stream, mode, trigger, since, manifest)
              SELECT $1, $2, $3, CASE WHEN $4 THEN 'full' ELSE 'incremental' END, $5,
-                    CASE WHEN NOT $4 THEN s.cursor_at - make_interval(secs => $6) END
+                    CASE WHEN NOT $4 THEN s.cursor_at - make_interval(secs => $6) END, $7
                FROM connector.stream s WHERE s.connection = $2 AND s.stream = $3
              RETURNING started_at, since",
-            &[&run_id, &connection, &stream, &full, &trigger, &look_back_secs.unwrap_or(0.0)],
+            &[&run_id, &connection, &stream, &full, &trigger, &look_back_secs.unwrap_or(0.0), &manifest],
         )
         .await?;
     let state = PullState {
@@ -201,6 +210,8 @@ pub async fn open_pull(
         limit,
         page_done: 0,
         detail_failures: 0,
+        token: None,
+        last_page_done: false,
     };
     db.execute(
         "UPDATE connector.stream SET pull = $4, full_requested = false, last_run_id = $3 WHERE connection = $1 AND stream = $2",

@@ -132,16 +132,16 @@ async fn credentials_state(app: &App, secret_id: &str, provider: Option<&Provide
         Ok(secret) => provider
             .credentials
             .iter()
-            .filter(|f| f.required && platform_connectors::credentials::field(secret.json(), f.name).is_none())
-            .map(|f| f.name)
+            .filter(|f| f.required && platform_connectors::credentials::field(secret.json(), &f.name).is_none())
+            .map(|f| f.name.as_str())
             .collect(),
         Err(_) => return changed,
     };
     if missing.is_empty() { changed } else { format!("{changed}; still missing: {}", missing.join(", ")) }
 }
 
-fn provider_of(key: &str) -> Option<Provider> {
-    platform_connectors::providers().into_iter().find(|p| p.key == key)
+fn provider_of(key: &str) -> Option<&'static Provider> {
+    platform_connectors::provider(key)
 }
 
 /// The connections (one, or all); `credentials`: with their credentials' state (Secrets
@@ -228,11 +228,7 @@ async fn connection_lines(
             });
         }
         out.push(ConnectionLine {
-            credentials: if credentials {
-                credentials_state(app, &secret_id, spec.as_ref()).await
-            } else {
-                String::new()
-            },
+            credentials: if credentials { credentials_state(app, &secret_id, spec).await } else { String::new() },
             version: spec.as_ref().map(|p| p.contract.to_owned()).unwrap_or_default(),
             display: spec.map_or_else(|| format!("unknown provider {provider:?}"), |p| p.display.to_owned()),
             name,
@@ -293,11 +289,11 @@ fn setting_fields(provider: &Provider, settings: &Value) -> Vec<SettingField> {
         if let Some(rule) = &spec.status
             && !seen.contains(&rule.setting)
         {
-            seen.push(rule.setting);
+            seen.push(rule.setting.clone());
             out.push(SettingField {
-                key: rule.setting.into(),
+                key: rule.setting.clone(),
                 label: format!("Active statuses ({})", spec.name),
-                value: current(rule.setting),
+                value: current(&rule.setting),
                 help: format!(
                     "comma-separated; others are imported as cancelled (default: {})",
                     rule.default_active.join(", ")
@@ -347,7 +343,10 @@ pub struct CredentialInput {
 }
 
 fn credential_inputs(fields: &[CredentialField]) -> Vec<CredentialInput> {
-    fields.iter().map(|f| CredentialInput { name: f.name.into(), required: f.required, help: f.help.into() }).collect()
+    fields
+        .iter()
+        .map(|f| CredentialInput { name: f.name.clone(), required: f.required, help: f.help.clone() })
+        .collect()
 }
 
 #[derive(Template)]
@@ -407,7 +406,7 @@ pub async fn page(
         notice: n.notice,
         settings: provider.as_ref().map(|p| setting_fields(p, &settings)).unwrap_or_default(),
         problems: ConnectionSettings::from_value(&settings).check(),
-        credentials: provider.as_ref().map(|p| credential_inputs(p.credentials)).unwrap_or_default(),
+        credentials: provider.as_ref().map(|p| credential_inputs(&p.credentials)).unwrap_or_default(),
         first_contact: first_contact
             .as_object()
             .into_iter()
@@ -443,7 +442,7 @@ fn connector_error(e: platform_connectors::ConnectorError) -> ConsoleError {
     }
 }
 
-async fn provider_and_secret(app: &App, name: &str) -> Result<(Provider, String), ConsoleError> {
+async fn provider_and_secret(app: &App, name: &str) -> Result<(&'static Provider, String), ConsoleError> {
     let db = app.warehouse.conn().await?;
     let row = db
         .query_opt("SELECT provider, secret_id FROM connector.connection WHERE name = $1", &[&name])
@@ -466,7 +465,7 @@ pub async fn credentials(
     person.require(Role::Operator)?;
     let (provider, secret_id) = provider_and_secret(&app, &name).await?;
     let mut fields = Map::new();
-    for f in provider.credentials {
+    for f in &provider.credentials {
         if let Some(v) = form.get(&format!("cred.{}", f.name)).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             fields.insert(f.name.to_owned(), json!(v));
         }
@@ -475,11 +474,10 @@ pub async fn credentials(
         return Err(ConsoleError::BadRequest("no credential was entered: nothing was written".into()));
     }
     let names: Vec<String> = fields.keys().cloned().collect();
-    let key = provider.key;
     app.services
         .secrets
         .put_fields(&secret_id, fields, |whole| {
-            platform_connectors::fetch::Auth::from_secret(key, whole).map(|_| ()).map_err(|e| e.to_string())
+            platform_connectors::auth::Auth::from_secret(provider, whole).map(|_| ()).map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| match e {

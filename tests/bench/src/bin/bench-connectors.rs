@@ -18,7 +18,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use integration_tests::bench_report::{self, BenchReport, Goal};
 use integration_tests::connector_support::{CONNECTION, ConnectorHarness, count};
-use platform_connectors::{aventri, store};
+use platform_connectors::store;
 use platform_connectors::{
     records::{self, Outcome, Row},
     settings::ConnectionSettings,
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let n = bench_report::size(50_000);
     let changed_n = n / 100;
     let looked_back_n = n / 200;
-    let provider = aventri::provider();
+    let provider = platform_connectors::provider("aventri").expect("the aventri manifest");
     let mut fixture = fixtures::aventri_many(n);
     fixture.rate_per_minute = LIMIT_PER_MINUTE as usize;
     // Records modified within the day before the first pull: the look-back reads them again.
@@ -146,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
         .figure("incremental_seconds", inc_secs, "s", None)
         .figure("full_pull_requests", full_requests, "requests", None)
         .figure("full_pull_seconds", full_secs, "s", None)
-        .figure("full_pull_minutes_at_aventri_rate", full_requests / aventri::RATE_PER_MINUTE, "min", None)
+        .figure("full_pull_minutes_at_aventri_rate", full_requests / provider.rate_per_minute, "min", None)
         .figure("full_pull_requests_per_minute", per_minute, "requests/min", None)
         .figure("full_pull_rate_share", per_minute / LIMIT_PER_MINUTE, "of the limit", Some(Goal::AtLeast(0.9)))
         .figure("full_pull_429s", throttled as f64, "responses", Some(Goal::AtMost(0.0)))
