@@ -75,7 +75,7 @@ impl Credentials {
             ))
         };
         let base = match credentials::base_url(&raw) {
-            Some((base, url)) if rule.path.as_deref().is_none_or(|p| url.path() == p) => base,
+            Some((base, url)) if rule.path.as_deref().is_none_or(|p| url.path().ends_with(p)) => base,
             _ => return Err(refuse()),
         };
         values.insert(rule.credential.clone(), base);

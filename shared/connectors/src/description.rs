@@ -455,6 +455,10 @@ pub struct ModifiedSince {
     /// How far before the last successful pull the next one starts, in minutes (the settings
     /// `look_back_hours` / `look_back_minutes` override it).
     pub look_back_minutes: u64,
+    /// When the list's own parameters already hold `param` (e.g. a `filter` expression), the
+    /// value is appended to it after this text (e.g. ` and `) instead of sent beside it.
+    #[serde(default)]
+    pub join_with: Option<String>,
 }
 
 impl ModifiedSince {

@@ -208,7 +208,14 @@ impl Pull<'_> {
                     std::fmt::Write::write_fmt(&mut value, format_args!("{}", since.format(format))).map_err(|_| {
                         ConnectorError::Config(format!("modified_since_format {format:?} is not a valid date format"))
                     })?;
-                    params.push((m.param.clone(), value));
+                    if let Some(join) = &m.join_with
+                        && let Some((_, held)) = params.iter_mut().find(|(k, _)| *k == m.param)
+                    {
+                        held.push_str(join);
+                        held.push_str(&value);
+                    } else {
+                        params.push((m.param.clone(), value));
+                    }
                     Some(m.param.as_str())
                 }
                 _ => None,
@@ -229,9 +236,13 @@ impl Pull<'_> {
                 // A provider that refuses the modified-since parameter before anything of the
                 // pull is written gets a full pull instead; the connection is told once the
                 // call without it answers.
-                Err(ConnectorError::Provider(message))
-                    if since_param.is_some() && state.offset == 0 && state.page_done == 0 =>
+                Err(e)
+                    if since_param.is_some()
+                        && state.offset == 0
+                        && state.page_done == 0
+                        && refuses_the_request(&e) =>
                 {
+                    let message = e.to_string();
                     refused_since = Some(format!(
                         "{} answered an error to `{}` ({message}) and not without it: pulls of {} read every record",
                         self.provider.display,
@@ -702,6 +713,16 @@ struct ListCall<'s> {
     modified_since: Option<&'s ModifiedSince>,
     /// The detail call completing each new or changed record.
     detail: Option<&'s Detail>,
+}
+
+/// Whether `e` is the provider refusing a request as asked: an error answer inside a 200, or
+/// HTTP 400 / 422.
+fn refuses_the_request(e: &ConnectorError) -> bool {
+    matches!(
+        e,
+        ConnectorError::Provider(_)
+            | ConnectorError::Vendor(platform_vendors::VendorError::Status { status: 400 | 422, .. })
+    )
 }
 
 /// Moves a pull past a page of `n` records: offsets count records, page numbers pages, token

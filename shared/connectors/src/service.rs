@@ -35,6 +35,10 @@ pub struct PreviewAnswer {
     pub connection: String,
     /// The provider accepted the credentials (a refusal is an error instead).
     pub credentials: &'static str,
+    /// The manifest that read it ([`Provider::manifest_version`]).
+    pub manifest: String,
+    /// What the manifest tells operators about the provider.
+    pub notes: Vec<String>,
     /// The report's S3 key.
     pub key: String,
     /// A presigned link to the report.
@@ -477,6 +481,8 @@ impl Connectors {
         Ok(PreviewAnswer {
             connection: connection.to_owned(),
             credentials: "accepted",
+            manifest: read.manifest,
+            notes: read.notes,
             key,
             url,
             streams,

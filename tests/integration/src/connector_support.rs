@@ -1,4 +1,4 @@
-//! connector-pull test support: the sandbox's Aventri demo event (at a test-friendly rate), its
+//! connector-pull test support: the sandbox's Aventri, Lenos or Cvent demo event (at a test-friendly rate), its
 //! credentials in moto's Secrets Manager, a bucket and a queue, a connection with every stream,
 //! and the service wired to all of them.
 
@@ -17,6 +17,8 @@ use crate::{TestDb, aws, new_queue, new_secret};
 pub const CONNECTION: &str = "test-aventri";
 /// The Lenos connection's name in tests.
 pub const LENOS_CONNECTION: &str = "test-lenos";
+/// The Cvent connection's name in tests.
+pub const CVENT_CONNECTION: &str = "test-cvent";
 
 /// Everything a connector test needs.
 pub struct ConnectorHarness {
@@ -91,6 +93,29 @@ impl ConnectorHarness {
         ConnectorHarness::wire(db, sandbox, sdk, queue_url, bucket, s3, LENOS_CONNECTION)
     }
 
+    /// A harness over Cvent's demo event (its pictures at this sandbox), with the connection
+    /// [`CVENT_CONNECTION`] and every Cvent stream; `change` adjusts the fixture first.
+    pub async fn cvent(change: impl FnOnce(&mut vendor_sandbox::CventFixture), settings: Value) -> ConnectorHarness {
+        let db = TestDb::new().await;
+        let sandbox = Sandbox::start_local().await.unwrap();
+        let mut fixture = fixtures::cvent_demo_fixture(&sandbox.url);
+        change(&mut fixture);
+        sandbox.load_cvent(fixture).await;
+        let sdk = aws().await;
+        let queue_url = new_queue(&sdk, "connector").await;
+        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
+        let s3 = platform_aws::s3::client(&sdk, true);
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let secret = new_secret(
+            &sdk,
+            &json!({"endPoint": sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
+                    "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT}),
+        )
+        .await;
+        add_connection(&db, CVENT_CONNECTION, "cvent", &secret, settings).await;
+        ConnectorHarness::wire(db, sandbox, sdk, queue_url, bucket, s3, CVENT_CONNECTION)
+    }
+
     fn wire(
         db: TestDb,
         sandbox: Sandbox,
@@ -152,9 +177,7 @@ pub async fn add_connection(db: &TestDb, name: &str, provider: &str, secret: &st
     if settings.get("rate_per_minute").is_none() {
         settings["rate_per_minute"] = json!(6000);
     }
-    let streams: Vec<String> = platform_connectors::providers()
-        .into_iter()
-        .find(|p| p.key == provider)
+    let streams: Vec<String> = platform_connectors::provider(provider)
         .expect("provider")
         .streams
         .iter()

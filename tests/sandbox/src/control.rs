@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    AventriFixture, FaultRule, FormstackFixture, LenosFixture, MeetmaxFixture, Shared,
+    AventriFixture, CventFixture, FaultRule, FormstackFixture, LenosFixture, MeetmaxFixture, Shared,
     aventri::{AventriState, AventriSwitches},
+    cvent::{CventState, CventSwitches},
     formstack::{FormstackState, StoredSubmission},
     lenos::{LenosState, LenosSwitches},
     meetmax::{MeetmaxState, Switches},
@@ -35,6 +36,8 @@ pub fn router() -> Router<Shared> {
         .route("/__sandbox/aventri/events/{id}/{list}", post(upsert_aventri))
         .route("/__sandbox/lenos/fixture", post(load_lenos))
         .route("/__sandbox/lenos/switches", post(set_lenos_switches))
+        .route("/__sandbox/cvent/fixture", post(load_cvent))
+        .route("/__sandbox/cvent/switches", post(set_cvent_switches))
         .route("/__sandbox/faults", post(set_faults))
         .route("/__sandbox/clock", post(set_clock))
         .route("/__sandbox/requests", get(requests))
@@ -46,6 +49,7 @@ async fn reset(State(state): State<Shared>) -> StatusCode {
     *state.meetmax.lock().await = MeetmaxState::default();
     *state.aventri.lock().await = AventriState::default();
     *state.lenos.lock().await = LenosState::default();
+    *state.cvent.lock().await = CventState::default();
     *state.oidc.lock().await = crate::oidc::OidcState::default();
     state.faults.lock().await.set(Vec::new());
     state.requests.lock().await.clear();
@@ -110,6 +114,21 @@ async fn set_lenos_switches(State(state): State<Shared>, Json(switches): Json<Le
             StatusCode::NO_CONTENT.into_response()
         }
         None => (StatusCode::CONFLICT, Json(json!({"error": "no Lenos fixture loaded"}))).into_response(),
+    }
+}
+
+async fn load_cvent(State(state): State<Shared>, Json(fixture): Json<CventFixture>) -> StatusCode {
+    *state.cvent.lock().await = CventState::from_fixture(fixture);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_cvent_switches(State(state): State<Shared>, Json(switches): Json<CventSwitches>) -> Response {
+    match state.cvent.lock().await.fixture.as_mut() {
+        Some(f) => {
+            f.switches = switches;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => (StatusCode::CONFLICT, Json(json!({"error": "no Cvent fixture loaded"}))).into_response(),
     }
 }
 

@@ -374,6 +374,89 @@ pub fn lenos_many(n: usize) -> crate::lenos::LenosFixture {
     fixture
 }
 
+/// The Cvent demo event id.
+pub const CVENT_EVENT: &str = "3db28cfc-db22-11eb-8d19-0242ac130003";
+/// The Cvent demo client id.
+pub const CVENT_CLIENT_ID: &str = "platform-sync-client";
+/// Its secret.
+pub const CVENT_CLIENT_SECRET: &str = "cvent-demo-client-secret";
+
+/// A Cvent attendee in the contract's shape (`contact.*`, `status`, `lastModified`).
+pub fn cvent_attendee(id: &str, first: &str, last: &str, status: &str, modified: &str) -> Value {
+    json!({"id": id, "event": {"id": CVENT_EVENT}, "confirmationNumber": format!("C{id}"), "status": status,
+           "lastModified": modified, "registeredAt": "2026-10-01T09:00:00Z",
+           "contact": {"id": format!("contact-{id}"), "firstName": first, "lastName": last,
+                       "email": format!("{}@example.org", first.to_lowercase()), "company": "Example Co",
+                       "title": "Engineer"}})
+}
+
+/// The Cvent demo (the contract's shapes): attendees with each kind of status, sessions (one
+/// cancelled, one without times), speakers, exhibitors (one deleted) at two sponsorship levels;
+/// profile pictures at `base`'s `/cvent-photos/` (the sandbox's URL), a2's missing there.
+pub fn cvent_demo_fixture(base: &str) -> crate::cvent::CventFixture {
+    use crate::cvent::{CventEvent, CventFixture, CventSwitches};
+    let modified = "2026-11-01T09:00:00Z";
+    let picture = |id: &str| json!({"profilePicture": {"href": format!("{base}/cvent-photos/{id}.jpg")}});
+    let mut attendees = vec![
+        cvent_attendee("a1", "Ada", "Lovelace", "Accepted", modified),
+        cvent_attendee("a2", "Grace", "Hopper", "Accepted", modified),
+        cvent_attendee("a3", "Alan", "Turing", "Cancelled", "2026-11-02T10:00:00Z"),
+        cvent_attendee("a4", "Edsger", "Dijkstra", "Declined", "2026-11-02T10:00:00Z"),
+        cvent_attendee("a5", "Barbara", "Liskov", "Waitlisted", "2026-11-03T11:00:00Z"),
+        cvent_attendee("a6", "Zoë", "Ångström", "Accepted", "2026-11-03T11:00:00Z"),
+    ];
+    attendees[0]["contact"]["_links"] = picture("a1");
+    attendees[1]["contact"]["_links"] = picture("missing-a2");
+    let session = |id: &str, title: &str, start: &str, end: &str, status: &str| {
+        let mut s = json!({"id": id, "event": {"id": CVENT_EVENT}, "title": title, "code": id.to_uppercase(),
+            "description": format!("<p>{title}.</p>"), "status": status, "capacity": 150, "lastModified": modified,
+            "location": {"id": "loc-a", "code": "ConfA", "name": "Conference Room A"}});
+        if !start.is_empty() {
+            s["start"] = json!(start);
+            s["end"] = json!(end);
+        }
+        s
+    };
+    let speaker = |id: &str, first: &str, last: &str| {
+        json!({"id": id, "event": {"id": CVENT_EVENT}, "firstName": first, "lastName": last, "company": "Cvent",
+               "title": "Lead Engineer", "email": format!("{}@example.org", first.to_lowercase()),
+               "biography": format!("{first} {last} speaks."), "lastModified": modified,
+               "links": picture(id)})
+    };
+    let exhibitor = |id: &str, name: &str, level: &str, deleted: bool| {
+        json!({"id": id, "event": {"id": CVENT_EVENT}, "name": name, "description": format!("{name}."),
+               "sponsorshipLevel": {"id": level}, "deleted": deleted, "hidden": false, "location": "Booth 1",
+               "profileLogoUrl": format!("https://photos.example.org/{id}.png"), "lastModified": modified})
+    };
+    CventFixture {
+        client_id: CVENT_CLIENT_ID.into(),
+        client_secret: CVENT_CLIENT_SECRET.into(),
+        switches: CventSwitches::default(),
+        events: vec![CventEvent {
+            id: CVENT_EVENT.into(),
+            attendees,
+            sessions: vec![
+                session(
+                    "cs1",
+                    "Day 1 Keynote Session",
+                    "2027-04-12T13:00:00.000Z",
+                    "2027-04-12T14:00:00.000Z",
+                    "Active",
+                ),
+                session("cs2", "Workshop", "2027-04-12T15:00:00.000Z", "2027-04-12T16:30:00.000Z", "Closed"),
+                session("cs3", "Cancelled panel", "2027-04-13T09:00:00.000Z", "2027-04-13T10:00:00.000Z", "Cancelled"),
+                session("cs4", "Networking (time to be announced)", "", "", "Active"),
+            ],
+            speakers: vec![speaker("sp1", "Barbra", "Smith"), speaker("sp2", "Katherine", "Johnson")],
+            exhibitors: vec![
+                exhibitor("ex1", "Happy Hotdogs", "level-gold", false),
+                exhibitor("ex2", "Acme Booths", "level-silver", false),
+                exhibitor("ex3", "Gone Ltd", "level-silver", true),
+            ],
+        }],
+    }
+}
+
 /// The demo Captorra organisation and referrer, and the demo ICE referrer (the lead intake
 /// systems accept only seeded identities).
 pub const DEMO_CAPTORRA: (&str, &str) = ("123456", "6F9619FF-8B86-D011-B42D-00C04FC964FF");

@@ -1,7 +1,7 @@
 //! The vendor sandbox: the project's local fake of every external service, over real HTTP.
 //!
 //! One axum server on loopback; each vendor has its own router under its own prefix (Formstack:
-//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`, Lenos: `/lenos/…`, an OpenID Connect issuer: `/oidc/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
+//! `/api/v2/form|submission/…`, Aventri: `/api/v2/global|ereg/…` and `/aventri-photos/…`, MeetMax: `/sched/service/…`, Lenos: `/lenos/…`, Cvent: `/cvent/ea/…`, an OpenID Connect issuer: `/oidc/…`); the control surface lives under `/__sandbox/`. Every request is recorded (method,
 //! path, query, headers with secrets redacted, body, response status), and a fault schedule can
 //! answer a chosen request of a route with a 429, a 5xx, a malformed body or a delay.
 //!
@@ -12,6 +12,7 @@
 
 pub mod aventri;
 pub mod control;
+pub mod cvent;
 pub mod faults;
 pub mod fixtures;
 pub mod formstack;
@@ -28,6 +29,7 @@ use axum::Router;
 use tokio::{net::TcpListener, sync::Mutex};
 
 pub use aventri::AventriFixture;
+pub use cvent::CventFixture;
 pub use faults::{Fault, FaultRule};
 pub use formstack::FormstackFixture;
 pub use lenos::LenosFixture;
@@ -45,6 +47,8 @@ pub struct State {
     pub leads: Mutex<leads::LeadIntakeState>,
     /// Lenos's events, tokens and switches (the provisional contract).
     pub lenos: Mutex<lenos::LenosState>,
+    /// Cvent's events, tokens, page cursors and switches.
+    pub cvent: Mutex<cvent::CventState>,
     /// MeetMax's events, records, consumers and switches.
     pub meetmax: Mutex<meetmax::MeetmaxState>,
     /// The OpenID Connect issuer's people and codes.
@@ -74,6 +78,7 @@ pub fn router(state: Shared) -> Router {
         .merge(meetmax::router())
         .merge(aventri::router())
         .merge(lenos::router())
+        .merge(cvent::router())
         .merge(leads::router())
         .merge(oidc::router())
         .merge(control::router())
@@ -152,6 +157,16 @@ impl Sandbox {
     /// Replaces Lenos's state with a fixture.
     pub async fn load_lenos(&self, fixture: LenosFixture) {
         *self.state.lenos.lock().await = lenos::LenosState::from_fixture(fixture);
+    }
+
+    /// Cvent's base URL on this sandbox (the `endPoint` credential).
+    pub fn cvent_endpoint(&self) -> String {
+        format!("{}/cvent/ea", self.url)
+    }
+
+    /// Replaces Cvent's state with a fixture.
+    pub async fn load_cvent(&self, fixture: CventFixture) {
+        *self.state.cvent.lock().await = cvent::CventState::from_fixture(fixture);
     }
 
     /// Replaces Aventri's state with a fixture.

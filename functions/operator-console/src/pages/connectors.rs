@@ -44,6 +44,8 @@ pub struct RunLine {
     pub requests: i64,
     /// Removal, error and notes.
     pub detail: String,
+    /// The manifest that pulled it (provider, version and digest).
+    pub manifest: String,
 }
 
 const RUN_COLUMNS: &str = "run_id::text, stream, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
@@ -51,7 +53,7 @@ const RUN_COLUMNS: &str = "run_id::text, stream, to_char(started_at AT TIME ZONE
     format('%s read · %s new · %s changed · %s unchanged · %s skipped · %s removed · %s failed', read_count,
            created_count, updated_count, unchanged_count, skipped_count, removed_count, failed_count),
     requests, concat_ws(' · ', nullif(removal, ''), nullif(error, ''),
-                        CASE WHEN notes <> '[]'::jsonb THEN notes::text END)";
+                        CASE WHEN notes <> '[]'::jsonb THEN notes::text END), coalesce(manifest, '')";
 
 fn run_line(r: &platform_warehouse::tokio_postgres::Row) -> RunLine {
     RunLine {
@@ -64,6 +66,7 @@ fn run_line(r: &platform_warehouse::tokio_postgres::Row) -> RunLine {
         counts: r.get(6),
         requests: r.get(7),
         detail: r.get(8),
+        manifest: r.get(9),
     }
 }
 
@@ -113,8 +116,8 @@ pub struct ConnectionLine {
     pub secret_id: String,
     /// "set, last changed …" or "not set" (never a value).
     pub credentials: String,
-    /// The provider description's contract (which public record, or which provisional
-    /// contract, it was written from).
+    /// The provider manifest's contract (which public record, or which provisional contract, it
+    /// was written from) and the manifest's version.
     pub version: String,
     /// The streams.
     pub streams: Vec<StreamLine>,
@@ -200,6 +203,7 @@ async fn connection_lines(
                 counts: s.get(17),
                 requests: s.get(18),
                 detail: s.get(19),
+                manifest: s.get(20),
             });
             let pending: Option<Vec<i64>> = s.get(10);
             lines.push(StreamLine {
@@ -229,7 +233,7 @@ async fn connection_lines(
         }
         out.push(ConnectionLine {
             credentials: if credentials { credentials_state(app, &secret_id, spec).await } else { String::new() },
-            version: spec.as_ref().map(|p| p.contract.to_owned()).unwrap_or_default(),
+            version: spec.map(|p| format!("{} · manifest {}", p.contract, p.manifest_version())).unwrap_or_default(),
             display: spec.map_or_else(|| format!("unknown provider {provider:?}"), |p| p.display.to_owned()),
             name,
             provider,

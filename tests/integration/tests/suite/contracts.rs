@@ -117,6 +117,16 @@ const READ_HERE: &[&str] = &[
     "aventri/ds-v1.sessionlist.json",
     "aventri/ds-v1.regsessionlist.json",
     "aventri/ds-v1.empty.json",
+    "cvent/oauth2-token.json",
+    "cvent/oauth2-token.error.from-evidence.json",
+    "cvent/attendees.json",
+    "cvent/attendees.last-page.from-evidence.json",
+    "cvent/attendees.empty-page.json",
+    "cvent/sessions.from-evidence.json",
+    "cvent/speakers.json",
+    "cvent/exhibitors.json",
+    "cvent/error.401.json",
+    "cvent/error.429.json",
     "formstack/webhook.signed.headers.txt",
     "leads/captorra-create.request.from-evidence.json",
     "leads/captorra-calltracking.request.from-evidence.json",
@@ -241,4 +251,101 @@ fn lenos_samples() {
     };
     assert!(shape.contains(&format!("&{}=", m.param)), "the one public hint names the parameter");
     assert!(read("lenos/spotme-lenos-integration.excerpt.txt").contains("utcModifiedDate"));
+}
+
+/// Cvent's contract examples read through its manifest: the token, paging, records, fields,
+/// statuses and times every stream relies on.
+#[test]
+fn cvent_samples() {
+    use platform_connectors::{
+        description::{AuthMethod, Paging, Source},
+        records::{Outcome, mapping, records_of, transform},
+        settings::ConnectionSettings,
+    };
+    let provider = platform_connectors::provider("cvent").unwrap();
+    assert!(matches!(provider.auth.modes.get("client_credentials"), Some(AuthMethod::ClientCredentials(_))));
+    let token = json("cvent/oauth2-token.json");
+    assert_eq!(auth::token_in(&token, &["/access_token"]), Some("eyJz9sdfsdfsdfsd"));
+    assert_eq!((token["token_type"].as_str(), token["expires_in"].as_u64()), (Some("Bearer"), Some(3600)));
+    let refusal = json("cvent/oauth2-token.error.from-evidence.json");
+    assert!(auth::token_in(&refusal, &["/access_token"]).is_none(), "a refusal holds no token");
+    for error in ["cvent/error.401.json", "cvent/error.429.json"] {
+        let v = json(error);
+        assert!(v["code"].is_u64() && v["message"].is_string(), "{error}: {{code, message}}, as the sandbox answers");
+    }
+
+    let list = |stream: &str| {
+        let spec = provider.stream(stream).unwrap().clone();
+        let Source::List { records_at, paging: Some(Paging::Token { next_token_at: Some(next), .. }), .. } =
+            spec.source.clone()
+        else {
+            panic!("{stream}: a token-paged list")
+        };
+        (spec, records_at, next)
+    };
+    let rules = ConnectionSettings::default();
+    let row = |stream: &str, record: Value| {
+        let spec = provider.stream(stream).unwrap();
+        match transform(spec, &mapping(spec, &serde_json::json!({})).unwrap(), &rules, record) {
+            Outcome::Row(r) => r,
+            other => panic!("{stream}: {other:?}"),
+        }
+    };
+
+    // Attendees: records at /data, the next page's token, the last page without one, an empty
+    // page that still has one (paging goes on).
+    let (spec, at, next) = list("participants");
+    let page = json("cvent/attendees.json");
+    assert!(page.pointer(&next).and_then(Value::as_str).is_some_and(|t| !t.is_empty()));
+    let records = records_of(page, &at).unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(json("cvent/attendees.last-page.from-evidence.json").pointer(&next).is_none());
+    let empty = json("cvent/attendees.empty-page.json");
+    assert!(empty.pointer(&next).is_some() && records_of(empty, &at).unwrap().is_empty());
+    // The example has no `id` (the generator leaves out fields without an example): such a
+    // record is rejected with the reason, never taken without an id.
+    let m = mapping(&spec, &serde_json::json!({})).unwrap();
+    assert!(matches!(transform(&spec, &m, &rules, records[0].clone()), Outcome::Rejected { .. }));
+    let mut attendee = records[0].clone();
+    attendee["id"] = serde_json::json!("a-1");
+    let r = row("participants", attendee);
+    let field = |r: &platform_connectors::records::Row, k: &str| r.fields[k].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        (field(&r, "first_name"), field(&r, "last_name"), field(&r, "email"), field(&r, "company")),
+        ("Henry".into(), "Potterfield".into(), "h.potterfield@test.com".into(), "Cvent Inc.".into())
+    );
+    assert_eq!(field(&r, "photo"), "https://cvent.com/picture123");
+    assert_eq!((r.status, r.raw_status.as_deref()), (platform_connectors::records::Status::Active, Some("Accepted")));
+
+    // Sessions: UTC instants with milliseconds, status Active.
+    let (_, at, _) = list("sessions");
+    let session = records_of(json("cvent/sessions.from-evidence.json"), &at).unwrap().remove(0);
+    let r = row("sessions", session);
+    assert_eq!(
+        (field(&r, "starts_at"), field(&r, "ends_at")),
+        ("2020-02-03T13:00:00Z".into(), "2020-02-07T17:00:00Z".into())
+    );
+    assert_eq!(
+        (field(&r, "title"), field(&r, "location")),
+        ("Day 1 Keynote Session".into(), "Conference Room A".into())
+    );
+
+    // Speakers: names, biography and picture (`links`, not `_links`); the example has no id.
+    let (_, at, _) = list("presenters");
+    let mut speaker = records_of(json("cvent/speakers.json"), &at).unwrap().remove(0);
+    speaker["id"] = serde_json::json!("sp-1");
+    let r = row("presenters", speaker);
+    assert_eq!((field(&r, "first_name"), field(&r, "last_name")), ("Barbra".into(), "Smith".into()));
+    assert!(field(&r, "bio").starts_with("Presentation and Speaking voice expert"));
+    assert_eq!(field(&r, "photo"), "https://cvent.com/picture123");
+
+    // Exhibitors: an id, a name, a level, live while not deleted.
+    let (_, at, _) = list("sponsors");
+    let r = row("sponsors", records_of(json("cvent/exhibitors.json"), &at).unwrap().remove(0));
+    assert_eq!(r.ext_id, "4888db54-db22-11eb-8d19-0242ac130003");
+    assert_eq!(
+        (field(&r, "name"), field(&r, "level")),
+        ("Potterfield Harry".into(), "3db28cfc-db22-11eb-8d19-0242ac130003".into())
+    );
+    assert_eq!(r.status, platform_connectors::records::Status::Active);
 }

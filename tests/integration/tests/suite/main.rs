@@ -12,6 +12,7 @@ mod console;
 mod console_browser;
 mod console_operations;
 mod contracts;
+mod cvent;
 mod dedupe;
 mod events;
 mod export;

@@ -1,6 +1,6 @@
 //! `vendor-sandbox [--port N] [--demo | --fixture FILE] [--meetmax-fixture FILE]`: serves the
 //! sandbox on 127.0.0.1 until killed; `--demo` loads `tests/sandbox/fixtures/formstack-demo.json`
-//! and `meetmax-demo.json` and the Aventri demo event, `--fixture` any Formstack fixture file of that shape,
+//! and `meetmax-demo.json` and the Aventri, Lenos and Cvent demo events, `--fixture` any Formstack fixture file of that shape,
 //! `--meetmax-fixture` any MeetMax fixture. Prints `listening <url>` once ready.
 
 use std::net::SocketAddr;
@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
         sandbox.load_meetmax(fixtures::meetmax_demo_fixture()).await;
         sandbox.load_aventri(fixtures::aventri_demo_fixture()).await;
         sandbox.load_lenos(fixtures::lenos_demo_fixture()).await;
+        sandbox.load_cvent(fixtures::cvent_demo_fixture(&sandbox.url)).await;
         sandbox.load_leads(fixtures::leads_demo_fixture()).await;
     }
     if let Some(fixture) = fixture_arg(&args, "--fixture")? {
