@@ -63,6 +63,15 @@ secret(
         "authMode": "basic",
     },
 )
+secret(
+    "platform/local/cvent",
+    {
+        "endPoint": f"{sandbox}/cvent/ea",
+        "clientId": "platform-sync-client",
+        "clientSecret": "cvent-demo-client-secret",
+        "eventId": "3db28cfc-db22-11eb-8d19-0242ac130003",
+    },
+)
 # Two-way registration: the demo event app's HMAC key.
 secret("platform/local/register-app-keys", {"demo-event-app": "local-demo-app-key"})
 connector = queue_with_dlq("platform-local-connector-pull")

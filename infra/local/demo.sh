@@ -223,23 +223,23 @@ dups=$(psql_q -tA -c "SELECT count(*) - count(DISTINCT registration_id) FROM con
 if [ "$dups" != 0 ]; then echo "DUPLICATE registrations: $dups" >&2; exit 1; fi
 echo "no duplicate registrations"
 
-say "connector-pull: the sandbox's demo Aventri event (plan, then the queue forwarded to connector-pull)"
+say "connector-pull: the sandbox's demo Aventri, Lenos and Cvent events (plan, then the queue forwarded to connector-pull)"
 # Every make run starts the demo connection afresh (demo warehouse only), so the first pull is full.
 psql_q <<'SQL'
 DELETE FROM connector.schedule WHERE connection IN ('demo-aventri', 'demo-lenos');
-DELETE FROM connector.participant WHERE connection IN ('demo-aventri', 'demo-lenos');
-DELETE FROM connector.session WHERE connection IN ('demo-aventri', 'demo-lenos');
-DELETE FROM connector.presenter WHERE connection = 'demo-aventri';
-DELETE FROM connector.sponsor WHERE connection = 'demo-aventri';
-DELETE FROM connector.sponsor_level WHERE connection = 'demo-aventri';
-DELETE FROM connector.photo WHERE connection = 'demo-aventri';
+DELETE FROM connector.participant WHERE connection IN ('demo-aventri', 'demo-lenos', 'demo-cvent');
+DELETE FROM connector.session WHERE connection IN ('demo-aventri', 'demo-lenos', 'demo-cvent');
+DELETE FROM connector.presenter WHERE connection IN ('demo-aventri', 'demo-cvent');
+DELETE FROM connector.sponsor WHERE connection IN ('demo-aventri', 'demo-cvent');
+DELETE FROM connector.sponsor_level WHERE connection IN ('demo-aventri', 'demo-cvent');
+DELETE FROM connector.photo WHERE connection IN ('demo-aventri', 'demo-cvent');
 DELETE FROM connector.location WHERE connection = 'demo-lenos';
 DELETE FROM connector.session_tag WHERE connection = 'demo-lenos';
 DELETE FROM connector.register_request WHERE connection = 'demo-lenos';
 DELETE FROM connector.register_attempt WHERE connection = 'demo-lenos';
 DELETE FROM connector.pacing;
 UPDATE connector.stream SET cursor_at = NULL, last_full_pull_at = NULL, pull = NULL, lease_until = NULL, last_run_id = NULL
- WHERE connection IN ('demo-aventri', 'demo-lenos');
+ WHERE connection IN ('demo-aventri', 'demo-lenos', 'demo-cvent');
 SQL
 connector_invoke() {
   cargo lambda invoke connector-pull -A 127.0.0.1 -P "$WATCH_PORT" --data-file "events/connector-pull/$1" -o json 2>>"$WORK/invoke.err" \
@@ -266,11 +266,11 @@ echo "first pull (full):"
 pull_round
 psql_q <<'SQL'
 SELECT connection, fp_ext_id, title, starts_at, master_ext_id FROM connector.sessions ORDER BY connection, starts_at, fp_ext_id;
-SELECT fp_ext_id, s3_key, bytes FROM connector.photo WHERE connection = 'demo-aventri' ORDER BY 1;
+SELECT connection, fp_ext_id, s3_key, bytes FROM connector.photo ORDER BY 1, 2;
 SELECT connection, fp_status, raw_status, count(*) AS participants FROM connector.participants
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SQL
-echo "second pull (Aventri participants incremental from the last pull minus one day, Lenos persons minus 10 minutes; the others in full):"
+echo "second pull (Aventri participants incremental from the last pull minus one day, Lenos persons minus 10 minutes, Cvent attendees, sessions and exhibitors after the last pull minus an hour; the others in full):"
 pull_round
 echo "preview report:"
 connector_invoke preview.json | "$PY" -c 'import json,sys; a=json.load(sys.stdin); print("  s3://platform-local-connectors/" + a["key"]); print("  " + a["url"]); print("  fields seen per stream: " + ", ".join(k + ": " + str(len(v["fields"])) for k, v in a["streams"].items()))'
@@ -281,6 +281,9 @@ SELECT name AS connection, key AS what, value ->> 'note' AS note
 SQL
 live=$(psql_q -tA -c "SELECT count(*) FROM connector.participants WHERE connection = 'demo-aventri'")
 [ "$live" = 7 ] || { echo "expected 7 demo participants, found $live" >&2; exit 1; }
+cvent=$(psql_q -tA -c "SELECT (SELECT count(*) FROM connector.participant WHERE connection = 'demo-cvent' AND fp_status = 'active') || '/' || (SELECT count(*) FROM connector.sponsor_level WHERE connection = 'demo-cvent' AND removed_at IS NULL) || '/' || (SELECT manifest FROM connector.stream_run WHERE connection = 'demo-cvent' ORDER BY started_at DESC LIMIT 1)")
+case "$cvent" in 3/2/cvent\ v*) echo "Cvent (a manifest only): 3 active attendees, 2 sponsorship levels, pulled by ${cvent#3/2/}" ;;
+  *) echo "expected 3 active Cvent attendees and 2 levels, found $cvent" >&2; exit 1 ;; esac
 echo "messages waiting on the connector queue: $("$PY" infra/local/queue_depth.py "$CONNECTOR_QUEUE_URL")"
 
 say "two-way session registration: the demo event app asks session-register (its Function URL) to register attendees with Lenos"

@@ -97,6 +97,16 @@ ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;
 INSERT INTO connector.register_app (app, connection) VALUES ('demo-event-app', 'demo-lenos')
 ON CONFLICT (app) DO UPDATE SET connection = excluded.connection, enabled = true;
 
+-- connector-pull: the sandbox's demo Cvent event (credentials in platform/local/cvent; the
+-- provider is a manifest only). Two records a page, so that the demo pages by token.
+INSERT INTO connector.connection (name, provider, secret_id, settings)
+VALUES ('demo-cvent', 'cvent', 'platform/local/cvent', '{"event_time_zone": "America/New_York", "page_limit": 2}')
+ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, secret_id = excluded.secret_id, settings = excluded.settings;
+INSERT INTO connector.stream (connection, stream, mapping)
+VALUES ('demo-cvent', 'participants', '{}'), ('demo-cvent', 'sessions', '{}'), ('demo-cvent', 'presenters', '{}'),
+       ('demo-cvent', 'sponsors', '{}'), ('demo-cvent', 'sponsor_levels', '{}')
+ON CONFLICT (connection, stream) DO UPDATE SET mapping = excluded.mapping;
+
 -- lead-delivery: three demo clients and landers, each delivered to its intake system in the
 -- sandbox (demo.sh points the endpoints at it), and one webhook integration still awaiting
 -- its endpoint.
