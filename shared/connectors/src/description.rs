@@ -300,6 +300,8 @@ impl Target {
 }
 
 /// Where a stream's records come from.
+// Parsed once per process, a few per provider: the list's size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {

@@ -507,9 +507,8 @@ fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
         Some("unregister") | None => {
             return Err(Answer::error(
                 501,
-                format!(
-                    "unregistering is not offered: the registration contract this platform speaks has no unregister call",
-                ),
+                "unregistering is not offered: the registration contract this platform speaks has no unregister call"
+                    .to_owned(),
             ));
         }
         Some(other) => return Err(Answer::error(400, format!("unknown action {other:?}"))),

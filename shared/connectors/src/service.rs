@@ -267,13 +267,13 @@ impl Connectors {
         if !conn.enabled {
             return Err(ConnectorError::Config(format!("connection {connection} is disabled")));
         }
-        let fetcher = fetch::Fetcher::new(&provider, &self.http, &auth, &self.warehouse, Self::rate(&provider, &conn));
+        let fetcher = fetch::Fetcher::new(provider, &self.http, &auth, &self.warehouse, Self::rate(provider, &conn));
         let photos = match (&self.s3, &self.settings.bucket) {
             (Some(s3), Some(bucket)) => Some(engine::PhotoStore { s3, bucket }),
             _ => None,
         };
         let pull = engine::Pull {
-            provider: &provider,
+            provider,
             connection: &conn,
             streams: &streams,
             fetcher: &fetcher,
@@ -454,12 +454,12 @@ impl Connectors {
     /// touching the target tables, writes the report to S3 and answers with a presigned link.
     pub async fn preview(&self, connection: &str) -> Result<PreviewAnswer, ConnectorError> {
         let (conn, streams, provider, auth) = self.open(connection).await?;
-        let fetcher = fetch::Fetcher::new(&provider, &self.http, &auth, &self.warehouse, Self::rate(&provider, &conn));
+        let fetcher = fetch::Fetcher::new(provider, &self.http, &auth, &self.warehouse, Self::rate(provider, &conn));
         let mappings: BTreeMap<String, Value> = streams.iter().map(|s| (s.stream.clone(), s.mapping.clone())).collect();
-        let mut read = preview::read(&provider, &fetcher, &mappings, &conn.settings).await?;
+        let mut read = preview::read(provider, &fetcher, &mappings, &conn.settings).await?;
         read.first_contact = store::first_contact(&**self.warehouse.conn().await?, connection).await?;
         let bytes =
-            preview::workbook(&provider, connection, &read).map_err(|e| ConnectorError::Workbook(e.to_string()))?;
+            preview::workbook(provider, connection, &read).map_err(|e| ConnectorError::Workbook(e.to_string()))?;
         let (Some(s3), Some(bucket)) = (&self.s3, &self.settings.bucket) else {
             return Err(ConnectorError::Config(
                 "CONNECTOR_BUCKET is not set: the preview report has nowhere to go".into(),

@@ -83,7 +83,7 @@ struct Cursor {
     list: String,
     event: String,
     after: Option<DateTime<Utc>>,
-    modified: Option<(String, DateTime<Utc>)>,
+    modified: Option<Modified>,
     offset: usize,
     limit: usize,
     empty_end: bool,
@@ -242,8 +242,11 @@ fn authorised(c: &CventState, headers: &HeaderMap) -> Result<(), Response> {
     if ok { Ok(()) } else { Err(error(StatusCode::UNAUTHORIZED, "Unauthorized")) }
 }
 
+/// A `lastModified` clause: its operator (`gt`, `ge`) and instant.
+type Modified = (String, DateTime<Utc>);
+
 /// The clauses of a `filter`: `event.id eq '…'` and `lastModified gt|ge '…'`, joined by ` and `.
-fn parse_filter(filter: &str) -> Result<(Option<String>, Option<(String, DateTime<Utc>)>), String> {
+fn parse_filter(filter: &str) -> Result<(Option<String>, Option<Modified>), String> {
     let (mut event, mut modified) = (None, None);
     for clause in filter.split(" and ") {
         let mut parts = clause.trim().splitn(3, ' ');

@@ -615,7 +615,7 @@ pub async fn settings(
     let current: Value =
         tx.query_one("SELECT settings FROM connector.connection WHERE name = $1 FOR UPDATE", &[&name]).await?.get(0);
     let mut next = current.as_object().cloned().unwrap_or_default();
-    for field in setting_fields(&provider, &current) {
+    for field in setting_fields(provider, &current) {
         let value = form.get(&format!("setting.{}", field.key)).map(|v| v.trim()).unwrap_or("");
         if value.is_empty() {
             next.remove(&field.key);

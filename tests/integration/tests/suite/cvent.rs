@@ -20,6 +20,9 @@ async fn harness() -> ConnectorHarness {
     ConnectorHarness::cvent(|_| {}, settings()).await
 }
 
+/// A session row: id, status, start, import flag, location.
+type SessionLine = (String, String, Option<String>, Option<String>, String);
+
 fn event_filter() -> String {
     format!("event.id eq '{}'", fixtures::CVENT_EVENT)
 }
@@ -89,8 +92,7 @@ async fn every_cvent_stream_is_pulled_with_its_rules() {
         .db
         .rows("SELECT fp_ext_id, fp_status, fields ->> 'starts_at', fields ->> 'import_flag', fields ->> 'location' FROM connector.session ORDER BY 1")
         .await;
-    let sessions: Vec<(String, String, Option<String>, Option<String>, String)> =
-        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect();
+    let sessions: Vec<SessionLine> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect();
     assert_eq!(
         sessions[0],
         ("cs1".into(), "active".into(), Some("2027-04-12T13:00:00Z".into()), None, "Conference Room A".into())
