@@ -270,7 +270,7 @@ SELECT connection, fp_ext_id, s3_key, bytes FROM connector.photo ORDER BY 1, 2;
 SELECT connection, fp_status, raw_status, count(*) AS participants FROM connector.participants
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SQL
-echo "second pull (Aventri participants incremental from the last pull minus one day, Lenos persons minus 10 minutes, Cvent attendees, sessions and exhibitors after the last pull minus an hour; the others in full):"
+echo "second pull (Aventri participants incremental from the last pull minus one day, Lenos persons minus 10 minutes, Cvent every stream after the last pull minus an hour (speakers through their filter); the others in full):"
 pull_round
 echo "preview report:"
 connector_invoke preview.json | "$PY" -c 'import json,sys; a=json.load(sys.stdin); print("  s3://platform-local-connectors/" + a["key"]); print("  " + a["url"]); print("  fields seen per stream: " + ", ".join(k + ": " + str(len(v["fields"])) for k, v in a["streams"].items()))'

@@ -86,6 +86,8 @@ async fn credentials_are_checked_written_and_never_shown_and_the_preview_reads_t
         assert!(preview.body.contains(section), "the preview shows {section}");
     }
     assert!(!preview.body.contains(fixtures::AVENTRI_KEY));
+    let manifest = platform_connectors::provider("aventri").unwrap().manifest_version();
+    assert!(preview.body.contains(&format!("Read by the manifest {manifest}")), "the preview names its manifest");
     let written: i64 = h.db.scalar("SELECT count(*) FROM connector.participant").await;
     assert_eq!(written, 0, "a preview writes no record");
     let audit: Vec<String> = h
@@ -294,6 +296,10 @@ async fn a_pull_is_queued_for_connector_pull_and_the_page_follows_it() {
     assert!(row.contains("succeeded") && row.contains("full"), "{row}");
     let sessions: i64 = h.db.scalar("SELECT count(*) FROM connector.session WHERE connection = 'demo-aventri'").await;
     assert!(sessions > 0);
+    // The connection's history names the manifest that pulled each run.
+    let manifest = platform_connectors::provider("aventri").unwrap().manifest_version();
+    let page = op.get("/connectors/demo-aventri").await;
+    assert!(page.body.contains(&format!("<td class=\"manifest\">{manifest}</td>")), "{}", page.body);
 }
 
 #[tokio::test]
