@@ -75,7 +75,7 @@ impl Credentials {
             ))
         };
         let base = match credentials::base_url(&raw) {
-            Some((base, url)) if rule.path.as_deref().is_none_or(|p| url.path().ends_with(p)) => base,
+            Some((base, url)) if rule.path.as_deref().is_none_or(|p| path_fits(&url, p)) => base,
             _ => return Err(refuse()),
         };
         values.insert(rule.credential.clone(), base);
@@ -94,8 +94,14 @@ impl Credentials {
     }
 }
 
-/// A provider's authentication for one connection.
-#[derive(Debug)]
+/// Whether `url`'s path is the manifest's `path`; on loopback (the local sandbox, which serves
+/// several providers) a prefix before it is allowed.
+fn path_fits(url: &reqwest::Url, path: &str) -> bool {
+    url.path() == path || (credentials::is_loopback(url) && url.path().ends_with(path))
+}
+
+/// A provider's authentication for one connection. `Debug` shows neither the secret
+/// credentials nor the token.
 pub struct Auth {
     /// The provider's display name.
     display: String,
@@ -115,13 +121,36 @@ pub struct Auth {
     token: Mutex<Option<(String, Option<Instant>)>>,
 }
 
-/// How a call carries its authentication.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("display", &self.display)
+            .field("creds", &self.creds)
+            .field("endpoint", &self.endpoint)
+            .field("event", &self.event)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a call carries its authentication. `Debug` shows no value.
+#[derive(Clone)]
 pub enum Credential {
     /// Query parameters.
     Query(Vec<(String, String)>),
     /// An `Authorization` header value.
     Header(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Query(q) => {
+                f.debug_tuple("Query").field(&q.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()).finish()
+            }
+            Credential::Header(_) => f.write_str("Header([redacted])"),
+        }
+    }
 }
 
 impl Credential {
@@ -266,9 +295,15 @@ impl Auth {
                 }
             })
             .await;
+        // A login refuses with 401/403; a token endpoint also with 400 (RFC 6749 §5.2:
+        // `invalid_client`, `invalid_grant`).
+        let refusal = |status: u16| match grant {
+            Grant::Login(_) => matches!(status, 401 | 403),
+            Grant::Client(_) => matches!(status, 400 | 401 | 403),
+        };
         let resp = match sent {
             Ok(r) => r,
-            Err(VendorError::Status { status: 400 | 401 | 403, .. }) => return Err(refused()),
+            Err(VendorError::Status { status, .. }) if refusal(status) => return Err(refused()),
             Err(e) => return Err(e.into()),
         };
         let v: Value = serde_json::from_slice(&read_body(http.vendor(), resp).await?)
@@ -276,7 +311,7 @@ impl Auth {
         let token = token_in(&v, &token_at).ok_or_else(refused)?.to_owned();
         let ttl = expires_at.and_then(|p| v.pointer(p)).and_then(ttl_of).or(default_ttl);
         // Renewed at 90 % of its life so that no call leaves with a token about to expire.
-        let until = ttl.map(|t| Instant::now() + Duration::from_secs(t.saturating_mul(9) / 10));
+        let until = ttl.map(|t| Instant::now() + Duration::from_millis(t.saturating_mul(900)));
         Ok((token, until))
     }
 }

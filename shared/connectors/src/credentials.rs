@@ -30,7 +30,11 @@ pub fn required(secret: &Value, provider: &str, name: &str) -> Result<String, Co
 pub fn base_url(raw: &str) -> Option<(String, reqwest::Url)> {
     let trimmed = raw.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(trimmed).ok()?;
-    let loopback = matches!(url.host_str()?, "127.0.0.1" | "localhost" | "[::1]");
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
     (scheme_ok && url.query().is_none() && url.fragment().is_none()).then(|| (trimmed.to_owned(), url))
+}
+
+/// Whether `url`'s host is the loopback interface (the local sandbox).
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
 }

@@ -165,7 +165,7 @@ pub struct Login {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentials {
-    /// The token endpoint: a path under the endpoint (e.g. `ea/oauth2/token`).
+    /// The token endpoint: a path under the endpoint (e.g. `oauth2/token`).
     pub token_call: String,
     /// The credential holding the client id.
     pub client_id: String,
@@ -217,7 +217,7 @@ pub enum TokenUse {
 }
 
 /// How a provider reports errors in an HTTP 2xx answer.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorRule {
     /// JSON pointer whose presence marks an error (e.g. `/error`); none: a 2xx is never an error.
@@ -238,6 +238,28 @@ pub struct ErrorRule {
     /// Messages meaning "over the rate limit": wait and retry.
     #[serde(default)]
     pub throttled: Vec<String>,
+    /// HTTP statuses meaning "the credentials are refused" (authorise again once, then stop the
+    /// pull as a credentials error); 401 and 403 unless the manifest says otherwise.
+    #[serde(default = "refused_statuses")]
+    pub refused_statuses: Vec<u16>,
+}
+
+fn refused_statuses() -> Vec<u16> {
+    vec![401, 403]
+}
+
+impl Default for ErrorRule {
+    fn default() -> ErrorRule {
+        ErrorRule {
+            marker: None,
+            message: None,
+            end_of_list: Vec::new(),
+            empty_array_ends: false,
+            invalid_token: Vec::new(),
+            throttled: Vec::new(),
+            refused_statuses: refused_statuses(),
+        }
+    }
 }
 
 /// Whether `message` matches `pattern`, where `*` stands for any text (case-insensitive).
@@ -383,6 +405,9 @@ pub enum Paging {
         /// Smallest page size the engine halves down to when the provider fails on large
         /// answers.
         min_limit: u32,
+        /// Largest page size the provider accepts (caps the `page_limit` setting).
+        #[serde(default)]
+        max_limit: Option<u32>,
         /// Statuses answered to an answer too large (the engine halves the page size).
         #[serde(default)]
         too_large_statuses: Vec<u16>,
@@ -398,6 +423,9 @@ pub enum Paging {
         size_param: Option<String>,
         /// Page size asked for (the `page_limit` setting overrides it).
         default_limit: u32,
+        /// Largest page size the provider accepts (caps the `page_limit` setting).
+        #[serde(default)]
+        max_limit: Option<u32>,
         /// JSON pointer of a boolean saying whether more pages follow.
         #[serde(default)]
         has_more_at: Option<String>,
@@ -420,6 +448,9 @@ pub enum Paging {
         size_param: Option<String>,
         /// Page size asked for (the `page_limit` setting overrides it).
         default_limit: u32,
+        /// Largest page size the provider accepts (caps the `page_limit` setting).
+        #[serde(default)]
+        max_limit: Option<u32>,
         /// JSON pointer of a boolean saying whether more pages follow.
         #[serde(default)]
         has_more_at: Option<String>,
@@ -436,12 +467,27 @@ impl Paging {
         }
     }
 
-    /// The smallest page size (only offset paging lowers it).
+    /// The smallest page size (only offset paging lowers it: 1 for the others).
     pub fn min_limit(&self) -> u32 {
         match self {
             Paging::Offset { min_limit, .. } => *min_limit,
-            other => other.default_limit(),
+            _ => 1,
         }
+    }
+
+    /// The largest page size the provider accepts, when it says.
+    pub fn max_limit(&self) -> Option<u32> {
+        match self {
+            Paging::Offset { max_limit, .. }
+            | Paging::PageNumber { max_limit, .. }
+            | Paging::Token { max_limit, .. } => *max_limit,
+        }
+    }
+
+    /// `asked` (a connection's page size) within the provider's bounds.
+    pub fn bounded(&self, asked: u32) -> u32 {
+        let asked = asked.max(self.min_limit());
+        self.max_limit().map_or(asked, |m| asked.min(m))
     }
 }
 
@@ -731,9 +777,9 @@ impl Provider {
                     match paging {
                         Some(Paging::Token { token_param, next_token_at, next_link_at, has_more_at, .. }) => {
                             match (next_token_at, token_param, next_link_at) {
-                                (Some(_), Some(_), _) | (None, None, Some(_)) => {}
+                                (Some(_), Some(_), None) | (None, None, Some(_)) => {}
                                 _ => errs.push(format!(
-                                    "{here}: token paging needs next_token_at with token_param, or next_link_at"
+                                    "{here}: token paging needs next_token_at with token_param, or next_link_at (one of them)"
                                 )),
                             }
                             for p in [next_token_at, next_link_at, has_more_at].into_iter().flatten() {
@@ -789,6 +835,57 @@ impl Provider {
                 errs.push(format!("{here}: id_field is empty"));
             }
             seen.push(&s.name);
+        }
+        let event_named = self.event_param.is_some()
+            || self.registration.as_ref().is_some_and(|r| r.call.contains("{event}"))
+            || self.streams.iter().any(|s| match &s.source {
+                Source::List { call, params, .. } => {
+                    call.contains("{event}") || params.values().any(|v| v.contains("{event}"))
+                }
+                _ => false,
+            });
+        if event_named && self.event_credential.is_none() {
+            errs.push("calls name the event ({event} or event_param) but no event_credential holds it".into());
+        }
+        if let Some(mode) = &self.auth.mode_credential
+            && let Some(field) = self.credential(mode)
+            && !field.one_of.is_empty()
+        {
+            let choices: Vec<String> = field.one_of.iter().map(|c| c.to_ascii_lowercase()).collect();
+            let modes: Vec<String> = self.auth.modes.keys().cloned().collect();
+            if choices != modes {
+                errs.push(format!("credential {mode:?} offers {choices:?}, auth.modes are {modes:?}"));
+            }
+        }
+        if self.endpoint.path.as_deref().is_some_and(|p| !p.starts_with('/')) {
+            errs.push("endpoint.path must start with /".into());
+        }
+        if let Some(r) = &self.registration {
+            let body: String = r.body.values().cloned().collect();
+            if !body.contains("{person}") || !body.contains("{session}") || r.confirmed.is_empty() {
+                errs.push("registration needs {person} and {session} in its body and a confirmed status".into());
+            }
+        }
+        for s in &self.streams {
+            if let Source::List { paging: Some(p), .. } = &s.source
+                && (p.default_limit() == 0 || p.min_limit() == 0)
+            {
+                errs.push(format!("stream {}: page sizes must be at least 1", s.name));
+            }
+            if let Source::Derived { from, field } = &s.source
+                && self.stream(from).is_some_and(|f| !f.default_mapping.contains_key(field))
+            {
+                errs.push(format!("stream {}: {from} maps no {field:?} to derive from", s.name));
+            }
+            if let Some(photo) = &s.photo
+                && photo.endpoint_credential.is_none()
+                && !s.default_mapping.contains_key("photo")
+            {
+                errs.push(format!(
+                    "stream {}: a photo rule needs an endpoint credential or a mapped photo URL",
+                    s.name
+                ));
+            }
         }
         for (what, p) in pointers {
             if !p.is_empty() && !p.starts_with('/') {

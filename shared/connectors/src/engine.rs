@@ -167,14 +167,35 @@ impl Pull<'_> {
         for s in &self.provider.streams {
             self.mapping(s)?;
         }
+        let manifest = self.provider.manifest_version();
         let mut state = match &row.pull {
+            // A pull opened by another manifest (a deploy in between) may have paged otherwise:
+            // its position means nothing now, so it reads from the first page again (pages
+            // written stay; a record read twice is unchanged).
+            Some(p) if p.manifest.as_ref().is_some_and(|m| *m != manifest) => {
+                let mut p = p.clone();
+                self.fetcher.observe(
+                    format!("manifest changed {}", spec.name),
+                    format!(
+                        "{}: the pull opened by {} continues under {manifest} from the first page",
+                        spec.name,
+                        p.manifest.as_deref().unwrap_or_default()
+                    ),
+                );
+                p.offset = 0;
+                p.page_done = 0;
+                p.token = None;
+                p.last_page_done = false;
+                p.manifest = Some(manifest.clone());
+                p
+            }
             Some(p) => p.clone(),
             None if row.last_run_id == Some(run_id) => return Ok(Progress::AlreadyDone),
             None => {
                 let full = row.full_requested || row.cursor_at.is_none() || list.modified_since.is_none();
-                let limit = self.connection.settings.page_limit(list.paging.map_or(0, Paging::default_limit));
+                let limit =
+                    list.paging.map_or(0, |p| p.bounded(self.connection.settings.page_limit(p.default_limit())));
                 let look_back = self.look_back(spec).map(|d| d.as_secs_f64());
-                let manifest = self.provider.manifest_version();
                 let open =
                     store::OpenPull { run_id, full, look_back_secs: look_back, trigger, limit, manifest: &manifest };
                 let mut db = self.warehouse.conn().await?;
@@ -189,16 +210,16 @@ impl Pull<'_> {
         let mut pages = 0u32;
         let mut refused_since: Option<String> = None;
         loop {
-            if !deadline.allows(PAGE_BUDGET) || self.max_pages.is_some_and(|m| pages >= m) {
-                return Ok(Progress::Continue);
-            }
-            pages += 1;
-            let before = self.fetcher.requests();
             if state.last_page_done {
                 // The provider said the last page was the last: nothing more to ask.
                 self.complete(spec, &map, &state, 0).await?;
                 return Ok(Progress::Complete);
             }
+            if !deadline.allows(PAGE_BUDGET) || self.max_pages.is_some_and(|m| pages >= m) {
+                return Ok(Progress::Continue);
+            }
+            pages += 1;
+            let before = self.fetcher.requests();
             let mut params = self.event_params();
             params.extend(crate::fetch::list_params(list.params, self.fetcher.auth));
             let since_param = match (state.full, state.since, list.modified_since) {
@@ -539,7 +560,8 @@ impl Pull<'_> {
         let name = &self.connection.name;
         let rows = store::photo_candidates(&**self.warehouse.conn().await?, spec, name, ids).await?;
         let endpoint = rule.endpoint_credential.as_deref().and_then(|c| self.fetcher.auth.credential(c));
-        let account = self.fetcher.auth.credential("accountid").unwrap_or_default();
+        let account_name = self.provider.account_credential.as_str();
+        let account = (account_name, self.fetcher.auth.credential(account_name).unwrap_or_default());
         let (mut stored, mut no_image, mut not_found) = (0u64, 0u64, 0u64);
         for store::PhotoCandidate { id, mapped, old_sha, raw } in rows {
             let flat = records::fields(spec, &raw);

@@ -51,7 +51,8 @@ pub struct Page {
     pub records: Vec<Value>,
     /// The token or link of the next page (token paging).
     pub next: Option<String>,
-    /// Whether a next page may follow (else the list ends with this page).
+    /// Whether a next page may follow (else the list ends with this page). Only token paging
+    /// goes on past an empty page, when it carries a next token or link.
     pub more: bool,
 }
 
@@ -201,12 +202,12 @@ impl<'a> Fetcher<'a> {
                 Err(VendorError::Status { status, .. }) if too_large.contains(&status) => {
                     return Err(ConnectorError::TooLarge(status));
                 }
-                Err(VendorError::Status { status: 401 | 403, .. }) if !reauthorised => {
+                Err(VendorError::Status { status, .. }) if rule.refused_statuses.contains(&status) && !reauthorised => {
                     reauthorised = true;
                     self.auth.forget().await;
                     continue;
                 }
-                Err(VendorError::Status { status: 401 | 403, .. }) => {
+                Err(VendorError::Status { status, .. }) if rule.refused_statuses.contains(&status) => {
                     return Err(ConnectorError::Credentials(self.auth.refused()));
                 }
                 Err(VendorError::Status { status: 404, .. }) => {
@@ -361,7 +362,10 @@ impl<'a> Fetcher<'a> {
                     Err(e) => return Err(e),
                     Ok(Answer::End) => return Ok(None),
                     Ok(Answer::Data(v)) => {
-                        return Ok(Some(Page { records: self.records(call, records_at, v)?, next: None, more: true }));
+                        // An empty page ends an offset-paged list.
+                        let records = self.records(call, records_at, v)?;
+                        let more = !records.is_empty();
+                        return Ok(Some(Page { records, next: None, more }));
                     }
                 }
             },
@@ -374,8 +378,11 @@ impl<'a> Fetcher<'a> {
                 match self.call(call, &params, &[]).await? {
                     Answer::End => Ok(None),
                     Answer::Data(v) => {
-                        let more = flag(&v, has_more_at).unwrap_or(true);
-                        Ok(Some(Page { records: self.records(call, records_at, v)?, next: None, more }))
+                        // An empty page, or one that says no more follow, ends the list.
+                        let has_more = flag(&v, has_more_at).unwrap_or(true);
+                        let records = self.records(call, records_at, v)?;
+                        let more = has_more && !records.is_empty();
+                        Ok(Some(Page { records, next: None, more }))
                     }
                 }
             }

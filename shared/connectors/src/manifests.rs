@@ -74,6 +74,36 @@ mod tests {
         }
     }
 
+    fn manifest(file: &str) -> String {
+        MANIFESTS.iter().find(|(f, _)| *f == file).unwrap_or_else(|| panic!("{file}")).1.to_owned()
+    }
+
+    #[test]
+    fn every_rule_of_the_check_refuses_its_case() {
+        let token = r#"next_token_at = "/paging/nextToken""#;
+        for (file, from, to, says) in [
+            ("cvent.toml", token, &*format!(r#"{token}, next_link_at = "/paging/_links/next/href""#), "one of them"),
+            ("cvent.toml", r#"token_param = "token", "#, "", "token_param"),
+            ("cvent.toml", "default_limit = 200", "default_limit = 0", "at least 1"),
+            ("cvent.toml", r#"default = "client_credentials""#, r#"default = "oauth""#, "auth.default"),
+            ("cvent.toml", r#"field = "level" }"#, r#"field = "tier" }"#, "maps no \"tier\""),
+            ("cvent.toml", r#"event_credential = "eventId""#, "", "event_credential"),
+            ("cvent.toml", r#"path = "/ea""#, r#"path = "ea""#, "must start with /"),
+            ("cvent.toml", r#"photo = "contact._links.profilePicture.href""#, "", "mapped photo URL"),
+            ("aventri.toml", r#", id_param = "attendeeid""#, "", "needs {id} in its path or an id_param"),
+            ("aventri.toml", r#"to = "sponsors""#, r#"to = "presenters""#, "reroutes to \"presenters\""),
+            ("aventri.toml", "rate_margin = 0.98", "rate_margin = 1.5", "rate_margin"),
+            ("aventri.toml", r#"name = "sessions""#, r#"name = "participants""#, "described twice"),
+            ("lenos.toml", r#"one_of = ["basic", "token"]"#, r#"one_of = ["basic", "oauth"]"#, "auth.modes are"),
+            ("lenos.toml", r#"personId = "{person}", "#, "", "{person} and {session}"),
+        ] {
+            let text = manifest(file).replacen(from, to, 1);
+            assert_ne!(text, manifest(file), "{file}: {from} is in the manifest");
+            let err = parse(file, &text).unwrap_err();
+            assert!(err.contains(says), "{file}: {from} → {to}: {err}");
+        }
+    }
+
     #[test]
     fn parts_that_do_not_fit_are_refused() {
         for (from, to, says) in [

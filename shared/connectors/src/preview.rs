@@ -94,7 +94,7 @@ pub async fn read(
     for spec in &provider.streams {
         let records: Vec<Value> = match &spec.source {
             Source::List { call, params, paging, records_at, detail, .. } => {
-                let mut limit = PREVIEW_LIMIT.max(paging.as_ref().map_or(0, |p| p.min_limit()));
+                let mut limit = paging.as_ref().map_or(PREVIEW_LIMIT, |p| p.bounded(PREVIEW_LIMIT));
                 let call = rules.call_path(&spec.name, call);
                 let mut base = event.clone();
                 base.extend(crate::fetch::list_params(params, fetcher.auth));

@@ -413,11 +413,12 @@ pub fn children(records_at: &str, id_field: &str, record: &Value) -> Option<Vec<
     )
 }
 
-/// The photo URL of an image id: `{id}` (or `{image}`) and `{accountid}` replaced in the
-/// endpoint, else the id appended (after `/` unless the endpoint ends with `=`, as
-/// `image.php?acc=…&id=` does).
-pub fn photo_url(endpoint: &str, image: &str, account: &str) -> String {
-    let endpoint = endpoint.replace("{accountid}", account).replace("{image}", "{id}");
+/// The photo URL of an image id: `{id}` (or `{image}`) and `{<account credential>}` (e.g.
+/// `{accountid}`) replaced in the endpoint, else the id appended (after `/` unless the endpoint
+/// ends with `=`, as `image.php?acc=…&id=` does). `account` is the account credential's name and
+/// value.
+pub fn photo_url(endpoint: &str, image: &str, account: (&str, &str)) -> String {
+    let endpoint = endpoint.replace(&format!("{{{}}}", account.0), account.1).replace("{image}", "{id}");
     if endpoint.contains("{id}") {
         endpoint.replace("{id}", image)
     } else if endpoint.ends_with('=') {

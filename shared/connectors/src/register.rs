@@ -150,14 +150,18 @@ impl Decision {
         }
     }
 
-    fn from_reply(reply: RegisterReply, connection: &str) -> Decision {
+    fn from_reply(reply: RegisterReply, connection: &str, provider: &str) -> Decision {
         match reply {
             RegisterReply::Confirmed(id) => Decision::Confirmed(id),
             RegisterReply::Refused(r) => Decision::Refused(r),
-            RegisterReply::Unknown => Decision::Unknown("Lenos does not know the person or the session".into()),
+            RegisterReply::Unknown => Decision::Unknown(format!("{provider} does not know the person or the session")),
             RegisterReply::Unauthorised => {
-                tracing::error!(connection, "Lenos refused the username / password on a registration");
-                Decision::TryAgain("Lenos refused the platform's credentials".into())
+                tracing::error!(
+                    connection,
+                    provider,
+                    "the provider refused the platform's credentials on a registration"
+                );
+                Decision::TryAgain(format!("{provider} refused the platform's credentials"))
             }
             RegisterReply::NoAnswer(why) => Decision::TryAgain(why),
         }
@@ -233,7 +237,7 @@ impl Registrar {
     pub fn new(warehouse: Warehouse, secrets: SecretsCache, keys_secret: String) -> Result<Registrar, ConnectorError> {
         // No retry: a retry could outlive the app's request (a 429 is answered `try_again`).
         let policy = RetryPolicy { max_retries: 0, ..RetryPolicy::default() };
-        let http = VendorClient::new("lenos", Duration::from_secs(4), policy)?;
+        let http = VendorClient::new("registration", Duration::from_secs(4), policy)?;
         Ok(Registrar { warehouse, secrets, keys_secret, http, auths: Mutex::new(HashMap::new()) })
     }
 
@@ -385,7 +389,7 @@ impl Registrar {
         }
         let t = Instant::now();
         let reply = self.ask_provider(target, auth, &ask.person, &ask.session).await;
-        (Decision::from_reply(reply, &target.name), Some(t.elapsed()))
+        (Decision::from_reply(reply, &target.name, &target.provider.display), Some(t.elapsed()))
     }
 
     /// One register call, authorising first when the method holds a token (and once more after
@@ -507,8 +511,15 @@ fn ask(app: &str, unregister_method: bool, body: &[u8]) -> Result<Ask, Answer> {
         Some("unregister") | None => {
             return Err(Answer::error(
                 501,
-                "unregistering is not offered: the registration contract this platform speaks has no unregister call"
-                    .to_owned(),
+                format!(
+                    "unregistering is not offered: the registration contracts this platform speaks ({}) have no unregister call",
+                    crate::providers()
+                        .iter()
+                        .filter(|p| p.registration.is_some())
+                        .map(|p| p.contract.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
         Some(other) => return Err(Answer::error(400, format!("unknown action {other:?}"))),

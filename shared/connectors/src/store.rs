@@ -88,6 +88,9 @@ pub struct PullState {
     /// another call.
     #[serde(default)]
     pub last_page_done: bool,
+    /// The manifest that opened the pull (its position means something only to it).
+    #[serde(default)]
+    pub manifest: Option<String>,
 }
 
 /// Loads one connection.
@@ -212,6 +215,7 @@ pub async fn open_pull(
         detail_failures: 0,
         token: None,
         last_page_done: false,
+        manifest: Some(manifest.to_owned()),
     };
     db.execute(
         "UPDATE connector.stream SET pull = $4, full_requested = false, last_run_id = $3 WHERE connection = $1 AND stream = $2",

@@ -6,7 +6,7 @@
 //! in `data`), `filter` with `event.id eq '…'` and `lastModified gt|ge '…'` clauses joined by
 //! ` and `, `after` on attendees, sessions and exhibitors (not on speakers), and errors as
 //! `{code, message}` with their statuses. Switches: token lifetime, an empty page that still
-//! carries a token before the end, refusing the speakers' `lastModified` filter, a latency, and a
+//! carries a token after the first, refusing the speakers' `lastModified` filter, a latency, and a
 //! status (401/429/5xx) answered by every call. Profile pictures are served under
 //! `/cvent-photos/`.
 
@@ -35,9 +35,9 @@ use crate::Shared;
 pub struct CventSwitches {
     /// Token lifetime in seconds (default 3600, the contract's).
     pub token_ttl_secs: Option<u64>,
-    /// The last page of a list is an empty `data` that still carries a `nextToken` (the contract
-    /// warns it happens), followed by an empty page without one.
-    pub empty_page_before_end: bool,
+    /// After a list's first page comes an empty `data` that still carries a `nextToken` (the
+    /// contract warns of empty pages with a token), then the list's next records.
+    pub empty_page_with_token: bool,
     /// `GET /speakers` refuses a `lastModified` filter clause (400).
     pub refuse_speaker_modified_filter: bool,
     /// Every answer waits this long first.
@@ -86,7 +86,8 @@ struct Cursor {
     modified: Option<Modified>,
     offset: usize,
     limit: usize,
-    empty_end: bool,
+    /// This page is the empty one the switch inserts.
+    empty: bool,
 }
 
 /// Cvent's live state.
@@ -331,15 +332,7 @@ async fn page(
                 // Account-wide lists: the sandbox serves one account's events and asks for one.
                 return error(StatusCode::BAD_REQUEST, "the sandbox needs filter=event.id eq '…'");
             };
-            Cursor {
-                list: list.clone(),
-                event,
-                after,
-                modified,
-                offset: 0,
-                limit,
-                empty_end: switches.empty_page_before_end,
-            }
+            Cursor { list: list.clone(), event, after, modified, offset: 0, limit, empty: false }
         }
     };
     let Some(event) = c.fixture.as_ref().and_then(|f| f.events.iter().find(|e| e.id == cursor.event)) else {
@@ -359,13 +352,16 @@ async fn page(
         })
         .cloned()
         .collect();
-    let data: Vec<Value> = items.iter().skip(cursor.offset).take(cursor.limit).cloned().collect();
+    let empty_next =
+        cursor.offset == 0 && !cursor.empty && c.fixture.as_ref().is_some_and(|f| f.switches.empty_page_with_token);
+    let data: Vec<Value> =
+        if cursor.empty { Vec::new() } else { items.iter().skip(cursor.offset).take(cursor.limit).cloned().collect() };
     let end = cursor.offset + data.len();
-    let next = if end < items.len() {
-        Some(Cursor { offset: end, ..cursor.clone() })
-    } else if cursor.empty_end && !data.is_empty() {
-        // An empty page that still carries a token, then the end.
-        Some(Cursor { offset: items.len(), empty_end: false, ..cursor.clone() })
+    let next = if cursor.empty {
+        // The inserted empty page: its token leads to the records after the first page.
+        Some(Cursor { empty: false, ..cursor.clone() })
+    } else if end < items.len() {
+        Some(Cursor { offset: end, empty: empty_next, ..cursor.clone() })
     } else {
         None
     };

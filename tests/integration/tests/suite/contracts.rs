@@ -184,7 +184,7 @@ fn aventri_samples() {
     }
     let template = read("aventri/photo-url.from-evidence.txt");
     assert_eq!(
-        records::photo_url(template.trim(), "83558", "1234"),
+        records::photo_url(template.trim(), "83558", ("accountid", "1234")),
         "https://www.eiseverywhere.com/image.php?acc=1234&id=83558"
     );
 }

@@ -175,10 +175,10 @@ async fn a_refused_speaker_filter_falls_back_to_full_and_says_so() {
 
 #[tokio::test]
 async fn an_empty_page_that_carries_a_token_does_not_end_the_list() {
-    let h = ConnectorHarness::cvent(|f| f.switches.empty_page_before_end = true, settings()).await;
+    let h = ConnectorHarness::cvent(|f| f.switches.empty_page_with_token = true, settings()).await;
     let p = h.pull("participants").await;
     assert_eq!((p.progress.clone(), count(&p, "created_count")), (Progress::Complete, 6), "{}", p.run);
-    assert_eq!(h.requests_to("/cvent/ea/attendees").await.len(), 4, "three pages, then the empty one");
+    assert_eq!(h.requests_to("/cvent/ea/attendees").await.len(), 4, "a page, the empty one, two pages");
 }
 
 #[tokio::test]
@@ -208,17 +208,28 @@ async fn removal_waits_for_a_complete_full_pull_and_the_share_guard() {
 
 #[tokio::test]
 async fn the_token_is_renewed_before_expiry_and_after_a_refusal_and_errors_are_clear() {
-    // Every answer takes 400 ms and a token lives one second: within one pull the token passes
-    // 90 % of its life and is renewed before a call could leave with it expired.
+    // A token lives four seconds and every answer takes 100 ms; one record a page over 40
+    // attendees makes a pull of 4+ seconds: past 90 % of the token's life it is renewed before a
+    // call could leave with it expired.
     let h = ConnectorHarness::cvent(
         |f| {
-            f.switches.token_ttl_secs = Some(1);
-            f.switches.latency_ms = 400;
+            f.switches.token_ttl_secs = Some(4);
+            f.switches.latency_ms = 100;
+            f.events[0].attendees.extend((7..=40).map(|i| {
+                fixtures::cvent_attendee(
+                    &format!("a{i}"),
+                    "Many",
+                    &format!("Person{i}"),
+                    "Accepted",
+                    "2026-11-04T00:00:00Z",
+                )
+            }));
         },
-        settings(),
+        json!({"page_limit": 1}),
     )
     .await;
-    h.pull("participants").await;
+    let p = h.pull("participants").await;
+    assert_eq!(count(&p, "created_count"), 40, "{}", p.run);
     let tokens = |h: &ConnectorHarness| {
         let h = h.sandbox.clone();
         async move { h.requests().await.iter().filter(|r| r.path.ends_with("/oauth2/token")).count() }
@@ -227,23 +238,30 @@ async fn the_token_is_renewed_before_expiry_and_after_a_refusal_and_errors_are_c
     let refused = h.sandbox.requests().await.iter().filter(|r| r.status == 401).count();
     assert_eq!(refused, 0, "no call left with an expired token");
     h.sandbox.state.cvent.lock().await.fixture.as_mut().unwrap().switches = Default::default();
-    // A token the provider forgot: one 401, one new token, the pull completes.
-    h.pull("presenters").await;
-    let issued = tokens(&h).await;
-    h.sandbox.state.cvent.lock().await.expire_tokens();
-    let s = h.pull("sponsors").await;
-    assert_eq!(s.progress, Progress::Complete);
-    assert_eq!(tokens(&h).await, issued + 1, "authorised again once after the 401");
-
-    // A 429 and a 503 are retried; the pull completes.
+    // A token the provider refuses in the middle of a pull: one 401, one new token, the pull
+    // completes.
     h.sandbox
         .set_faults(vec![FaultRule {
             path_prefix: "/cvent/ea/sessions".into(),
+            on_requests: vec![2],
+            fault: Fault::ServerError { status: 401 },
+        }])
+        .await;
+    let issued = tokens(&h).await;
+    let s = h.pull("sessions").await;
+    assert_eq!((s.progress.clone(), count(&s, "created_count")), (Progress::Complete, 4), "{}", s.run);
+    assert_eq!(tokens(&h).await, issued + 2, "the pull's token, and one more after the 401");
+    assert_eq!(h.sandbox.requests().await.iter().filter(|r| r.status == 401).count(), 1);
+
+    // Two 429s are retried; the pull completes.
+    h.sandbox
+        .set_faults(vec![FaultRule {
+            path_prefix: "/cvent/ea/speakers".into(),
             on_requests: vec![1, 2],
             fault: Fault::RateLimit { retry_after: 1 },
         }])
         .await;
-    assert_eq!(h.pull("sessions").await.progress, Progress::Complete);
+    assert_eq!(h.pull("presenters").await.progress, Progress::Complete);
 
     // A wrong secret: Cvent's 400 invalid_client is the credentials' refusal.
     h.sandbox.state.cvent.lock().await.fixture.as_mut().unwrap().client_secret = "changed".into();

@@ -22,6 +22,7 @@ mod lander_forms;
 mod leads;
 mod lenos;
 mod linking;
+mod manifest_components;
 mod mapping_errors;
 mod meetmax;
 mod meetmax_fidelity;
