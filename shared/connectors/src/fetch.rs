@@ -77,6 +77,10 @@ pub struct Fetcher<'a> {
     pub warehouse: &'a Warehouse,
     /// Seconds between two requests of the account.
     pub spacing: f64,
+    /// Seconds of requests a pull that fell behind (a page's write) may send without waiting:
+    /// half the margin the manifest keeps under the published limit, so that no minute goes
+    /// over the limit (GCRA: at most `1 + (60 + burst) / spacing` requests in any minute).
+    pub burst: f64,
     /// Requests made (authorisation included).
     pub requests: AtomicU64,
     /// What the provider's answers showed of its shapes (first-contact notes), by key, not yet
@@ -109,6 +113,7 @@ impl<'a> Fetcher<'a> {
             auth,
             warehouse,
             spacing: 60.0 / rate_per_minute.max(1.0),
+            burst: 30.0 * (1.0 / provider.rate_margin - 1.0).max(0.0),
             requests: AtomicU64::new(0),
             observed: Default::default(),
         }
@@ -137,7 +142,8 @@ impl<'a> Fetcher<'a> {
     }
 
     /// Waits for the account's next request slot (one budget in the warehouse for every
-    /// invocation of every container: a GCRA over `connector.pacing`).
+    /// invocation of every container: a GCRA over `connector.pacing`, whose slots may run up
+    /// to `burst` seconds behind the clock).
     async fn pace(&self) -> Result<(), ConnectorError> {
         let conn = self.warehouse.conn().await?;
         let wait: f64 = conn
@@ -145,9 +151,10 @@ impl<'a> Fetcher<'a> {
                 "INSERT INTO connector.pacing AS p (account, next_at)
                       VALUES ($1, clock_timestamp() + make_interval(secs => $2))
                  ON CONFLICT (account) DO UPDATE
-                      SET next_at = greatest(p.next_at, clock_timestamp()) + make_interval(secs => $2)
+                      SET next_at = greatest(p.next_at, clock_timestamp() - make_interval(secs => $3))
+                                    + make_interval(secs => $2)
                  RETURNING greatest(0, extract(epoch FROM (p.next_at - make_interval(secs => $2) - clock_timestamp())))::float8",
-                &[&self.auth.account_key(), &self.spacing],
+                &[&self.auth.account_key(), &self.spacing, &self.burst],
             )
             .await?
             .get(0);

@@ -53,11 +53,7 @@ impl ConnectorHarness {
         let db = TestDb::new().await;
         let sandbox = Sandbox::start_local().await.unwrap();
         sandbox.load_aventri(fixture).await;
-        let sdk = aws().await;
-        let queue_url = new_queue(&sdk, "connector").await;
-        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
-        let s3 = platform_aws::s3::client(&sdk, true);
-        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let (sdk, queue_url, bucket, s3) = aws_parts().await;
         let secret = new_secret(
             &sdk,
             &json!({"endPoint": format!("{}/", sandbox.aventri_endpoint()), "accountid": fixtures::AVENTRI_ACCOUNT,
@@ -77,11 +73,7 @@ impl ConnectorHarness {
         let sandbox = Sandbox::start_local().await.unwrap();
         let token = fixture.switches.token_auth;
         sandbox.load_lenos(fixture).await;
-        let sdk = aws().await;
-        let queue_url = new_queue(&sdk, "connector").await;
-        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
-        let s3 = platform_aws::s3::client(&sdk, true);
-        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let (sdk, queue_url, bucket, s3) = aws_parts().await;
         let secret = new_secret(
             &sdk,
             &json!({"endPoint": format!("{}/", sandbox.lenos_endpoint()), "username": fixtures::LENOS_USER,
@@ -101,11 +93,7 @@ impl ConnectorHarness {
         let mut fixture = fixtures::cvent_demo_fixture(&sandbox.url);
         change(&mut fixture);
         sandbox.load_cvent(fixture).await;
-        let sdk = aws().await;
-        let queue_url = new_queue(&sdk, "connector").await;
-        let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
-        let s3 = platform_aws::s3::client(&sdk, true);
-        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let (sdk, queue_url, bucket, s3) = aws_parts().await;
         let secret = new_secret(
             &sdk,
             &json!({"endPoint": sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
@@ -163,6 +151,16 @@ impl ConnectorHarness {
     pub async fn requests_to(&self, suffix: &str) -> Vec<vendor_sandbox::RecordedRequest> {
         self.sandbox.requests().await.into_iter().filter(|r| r.path.ends_with(suffix)).collect()
     }
+}
+
+/// moto, a connector queue and a bucket for a harness.
+async fn aws_parts() -> (SdkConfig, String, String, aws_sdk_s3::Client) {
+    let sdk = aws().await;
+    let queue_url = new_queue(&sdk, "connector").await;
+    let bucket = format!("connector-{}", uuid::Uuid::new_v4().simple());
+    let s3 = platform_aws::s3::client(&sdk, true);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    (sdk, queue_url, bucket, s3)
 }
 
 /// A run record's counter.
