@@ -379,7 +379,10 @@ mod tests {
         let base = |ep: &str| Auth::from_secret(aventri, &secret(ep)).map(|a| a.endpoint().to_owned());
         assert_eq!(base("https://api-na.eventscloud.com/api/v2/").unwrap(), "https://api-na.eventscloud.com/api/v2");
         assert_eq!(base("http://127.0.0.1:8080/api/v2").unwrap(), "http://127.0.0.1:8080/api/v2");
+        // The local sandbox serves several providers under prefixes; a real host may not.
+        assert_eq!(base("http://127.0.0.1:8080/aventri/api/v2").unwrap(), "http://127.0.0.1:8080/aventri/api/v2");
         for bad in [
+            "https://api-na.eventscloud.com/x/api/v2",
             "https://api-na.eventscloud.com",
             "https://api-na.eventscloud.com/api/v1",
             "http://api-na.eventscloud.com/api/v2",
@@ -427,6 +430,9 @@ mod tests {
         let http = VendorClient::new("test", Duration::from_secs(1), platform_vendors::RetryPolicy::default()).unwrap();
         let c = a.authenticate(&http, || async { panic!("no login for basic") }).await.unwrap();
         assert_eq!(c.header(), Some("Basic dTpwLXNlY3JldA=="));
+        assert!(!format!("{c:?}").contains("dTpw"), "{c:?}");
+        let q = Credential::Query(vec![("accesstoken".into(), "t-secret".into())]);
+        assert_eq!(format!("{q:?}"), r#"Query(["accesstoken"])"#);
     }
 
     #[test]

@@ -42,12 +42,18 @@ pub struct Provider {
     /// How errors arrive inside successful answers.
     #[serde(default)]
     pub errors: ErrorRule,
-    /// The account's published request budget per minute (the `rate_per_minute` setting
-    /// overrides it).
+    /// The account's published request limit per minute (the `rate_per_minute` setting, an
+    /// account's own limit, overrides it).
     pub rate_per_minute: f64,
-    /// Share of the budget the pacing uses (a margin under a sliding-window limit); 1 by default.
+    /// Share of the limit the pacing uses (a margin under a sliding-window limit); 1 by default.
     #[serde(default = "one")]
     pub rate_margin: f64,
+    /// Seconds the pacing's slots may run behind the clock: a pull that fell behind (while it
+    /// wrote a page) sends that many seconds of requests without waiting. At most half the
+    /// margin's share of a minute (so that no minute goes over the limit), and 0 for a provider
+    /// that limits bursts (per second); 0 by default.
+    #[serde(default)]
+    pub catch_up_secs: f64,
     /// Two-way registration, when the provider offers it.
     #[serde(default)]
     pub registration: Option<Registration>,
@@ -687,9 +693,10 @@ impl Provider {
         self.streams.iter().find(|s| s.name == name)
     }
 
-    /// The request rate the pacing keeps to by default (the published rate times the margin).
-    pub fn pacing_rate(&self) -> f64 {
-        self.rate_per_minute * self.rate_margin
+    /// The request rate the pacing keeps to: the account's limit (`limit`, else the published
+    /// one) times the margin.
+    pub fn pacing_rate(&self, limit: Option<f64>) -> f64 {
+        limit.unwrap_or(self.rate_per_minute) * self.rate_margin
     }
 
     /// Version and digest, as runs and previews show them (e.g. `aventri v3 (1a2b3c4d)`).
@@ -748,6 +755,15 @@ impl Provider {
         }
         if !(self.rate_per_minute > 0.0 && self.rate_margin > 0.0 && self.rate_margin <= 1.0) {
             errs.push("rate_per_minute must be above 0 and rate_margin in (0, 1]".into());
+        }
+        let half_margin = 30.0 * (1.0 / self.rate_margin - 1.0);
+        if !(0.0..=half_margin + 1e-9).contains(&self.catch_up_secs) {
+            errs.push(format!(
+                "catch_up_secs must be between 0 and half the margin's share of a minute ({half_margin:.2} s)"
+            ));
+        }
+        if self.credential(&self.account_credential).is_some_and(|c| c.secret) {
+            errs.push("account_credential names a secret field (the account is shown and logged)".into());
         }
         let mut pointers: Vec<(String, &str)> = Vec::new();
         pointers.extend(self.errors.marker.iter().map(|p| ("errors.marker".to_owned(), p.as_str())));
@@ -851,8 +867,9 @@ impl Provider {
             && let Some(field) = self.credential(mode)
             && !field.one_of.is_empty()
         {
-            let choices: Vec<String> = field.one_of.iter().map(|c| c.to_ascii_lowercase()).collect();
-            let modes: Vec<String> = self.auth.modes.keys().cloned().collect();
+            let choices: std::collections::BTreeSet<String> =
+                field.one_of.iter().map(|c| c.to_ascii_lowercase()).collect();
+            let modes: std::collections::BTreeSet<String> = self.auth.modes.keys().cloned().collect();
             if choices != modes {
                 errs.push(format!("credential {mode:?} offers {choices:?}, auth.modes are {modes:?}"));
             }
@@ -867,10 +884,13 @@ impl Provider {
             }
         }
         for s in &self.streams {
-            if let Source::List { paging: Some(p), .. } = &s.source
-                && (p.default_limit() == 0 || p.min_limit() == 0)
-            {
-                errs.push(format!("stream {}: page sizes must be at least 1", s.name));
+            if let Source::List { paging: Some(p), .. } = &s.source {
+                if p.default_limit() == 0 || p.min_limit() == 0 {
+                    errs.push(format!("stream {}: page sizes must be at least 1", s.name));
+                }
+                if p.max_limit().is_some_and(|m| m < p.default_limit() || m < p.min_limit()) {
+                    errs.push(format!("stream {}: max_limit is below the default or the minimum", s.name));
+                }
             }
             if let Source::Derived { from, field } = &s.source
                 && self.stream(from).is_some_and(|f| !f.default_mapping.contains_key(field))

@@ -169,17 +169,17 @@ impl Pull<'_> {
         }
         let manifest = self.provider.manifest_version();
         let mut state = match &row.pull {
-            // A pull opened by another manifest (a deploy in between) may have paged otherwise:
-            // its position means nothing now, so it reads from the first page again (pages
-            // written stay; a record read twice is unchanged).
-            Some(p) if p.manifest.as_ref().is_some_and(|m| *m != manifest) => {
+            // A pull opened by another manifest (a deploy in between, or before pulls recorded
+            // theirs) may have paged otherwise: its position means nothing now, so it reads from
+            // the first page again (pages written stay; a record read twice is unchanged).
+            Some(p) if p.manifest.as_ref() != Some(&manifest) => {
                 let mut p = p.clone();
                 self.fetcher.observe(
                     format!("manifest changed {}", spec.name),
                     format!(
                         "{}: the pull opened by {} continues under {manifest} from the first page",
                         spec.name,
-                        p.manifest.as_deref().unwrap_or_default()
+                        p.manifest.as_deref().unwrap_or("an earlier manifest")
                     ),
                 );
                 p.offset = 0;
@@ -205,6 +205,10 @@ impl Pull<'_> {
                 state
             }
         };
+        if let Some(paging) = list.paging {
+            // Within the bounds of the manifest in force (it may have lowered them).
+            state.limit = paging.bounded(state.limit);
+        }
         store::count_invocation(&**self.warehouse.conn().await?, state.run_id).await?;
         let detail = list.detail;
         let mut pages = 0u32;

@@ -77,9 +77,9 @@ pub struct Fetcher<'a> {
     pub warehouse: &'a Warehouse,
     /// Seconds between two requests of the account.
     pub spacing: f64,
-    /// Seconds of requests a pull that fell behind (a page's write) may send without waiting:
-    /// half the margin the manifest keeps under the published limit, so that no minute goes
-    /// over the limit (GCRA: at most `1 + (60 + burst) / spacing` requests in any minute).
+    /// Seconds the slots may run behind the clock (the manifest's `catch_up_secs`): a pull that
+    /// fell behind sends that many seconds of requests without waiting (GCRA: at most
+    /// `1 + (60 + burst) / spacing` requests in any minute).
     pub burst: f64,
     /// Requests made (authorisation included).
     pub requests: AtomicU64,
@@ -113,7 +113,7 @@ impl<'a> Fetcher<'a> {
             auth,
             warehouse,
             spacing: 60.0 / rate_per_minute.max(1.0),
-            burst: 30.0 * (1.0 / provider.rate_margin - 1.0).max(0.0),
+            burst: provider.catch_up_secs,
             requests: AtomicU64::new(0),
             observed: Default::default(),
         }
@@ -193,6 +193,8 @@ impl<'a> Fetcher<'a> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The slot first, then the token: a token is judged fresh just before the call leaves.
+            self.pace().await?;
             let auth = self
                 .auth
                 .authenticate(self.http, || async {
@@ -201,7 +203,6 @@ impl<'a> Fetcher<'a> {
                     Ok(())
                 })
                 .await?;
-            self.pace().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent = self.http.send_write(|c| auth.apply(c.get(&url).query(params))).await;
             let resp = match sent {

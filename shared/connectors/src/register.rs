@@ -408,7 +408,7 @@ impl Registrar {
                 Err(e) => return RegisterReply::NoAnswer(e.to_string()),
             };
             let left = deadline.saturating_duration_since(Instant::now());
-            match register(&self.http, &credential, auth, target.registration, person, session, left).await {
+            match register(&self.http, &credential, auth, target, person, session, left).await {
                 RegisterReply::Unauthorised if auth.renews() && !renewed => {
                     renewed = true;
                     auth.forget().await;
@@ -441,11 +441,12 @@ async fn register(
     http: &VendorClient,
     credential: &crate::auth::Credential,
     auth: &Auth,
-    rule: &Registration,
+    target: &AppConnection,
     person: &str,
     session: &str,
     timeout: Duration,
 ) -> RegisterReply {
+    let (rule, refused) = (target.registration, &target.provider.errors.refused_statuses);
     let call = rule.call.replace("{event}", auth.event_id().unwrap_or_default());
     let url = format!("{}/{}", auth.endpoint(), call.trim_start_matches('/'));
     let body: Map<String, Value> = rule
@@ -463,7 +464,7 @@ async fn register(
         Err(VendorError::Status { status, .. }) if rule.unknown_statuses.contains(&status) => {
             return RegisterReply::Unknown;
         }
-        Err(VendorError::Status { status: 401 | 403, .. }) => return RegisterReply::Unauthorised,
+        Err(VendorError::Status { status, .. }) if refused.contains(&status) => return RegisterReply::Unauthorised,
         Err(e) => return RegisterReply::NoAnswer(e.to_string()),
     };
     classify_reply(rule, &text)

@@ -189,7 +189,7 @@ impl Connectors {
     }
 
     fn rate(provider: &Provider, connection: &store::Connection) -> f64 {
-        connection.settings.rate_per_minute(provider.pacing_rate())
+        provider.pacing_rate(connection.settings.rate_per_minute)
     }
 
     /// Plans a pull of every enabled root stream of every enabled connection (or of `only`): one

@@ -15,7 +15,8 @@ use crate::description::Provider;
 /// The settings of one connection.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionSettings {
-    /// Requests a minute this account may make (else the provider's documented rate).
+    /// This account's request limit a minute (else the manifest's published one); the pacing
+    /// keeps to it times the manifest's margin.
     pub rate_per_minute: Option<f64>,
     /// Records asked for per page (else the description's default; at least 1).
     pub page_limit: Option<u32>,
@@ -160,11 +161,6 @@ impl ConnectionSettings {
         }
     }
 
-    /// The requests a minute, else `default`.
-    pub fn rate_per_minute(&self, default: f64) -> f64 {
-        self.rate_per_minute.unwrap_or(default)
-    }
-
     /// Records per page, else `default`.
     pub fn page_limit(&self, default: u32) -> u32 {
         self.page_limit.map_or(default, |l| l.max(1))
@@ -216,7 +212,7 @@ mod tests {
             "register_timeout_seconds": 9, "event_time_zone": " Europe/Paris "
         }));
         assert_eq!(s.problems, Vec::<String>::new());
-        assert_eq!((s.rate_per_minute(400.0), s.page_limit(500)), (600.0, 1));
+        assert_eq!((s.rate_per_minute, s.page_limit(500)), (Some(600.0), 1));
         assert_eq!(s.look_back(Duration::from_secs(86_400)), Duration::from_secs(600));
         assert_eq!((s.call_path("persons", "/p"), s.call_path("sessions", "/s")), ("/x/{event}", "/s"));
         assert_eq!(s.active_statuses("active_statuses", &["x".to_owned()]), ["confirmed", "attended"]);

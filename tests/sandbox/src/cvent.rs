@@ -6,7 +6,8 @@
 //! in `data`), `filter` with `event.id eq '…'` and `lastModified gt|ge '…'` clauses joined by
 //! ` and `, `after` on attendees, sessions and exhibitors (not on speakers), and errors as
 //! `{code, message}` with their statuses. Switches: token lifetime, an empty page that still
-//! carries a token after the first, refusing the speakers' `lastModified` filter, a latency, and a
+//! carries a token after the first or at the end, refusing the speakers' `lastModified` filter, a
+//! latency (the token is checked on arrival, before it), and a
 //! status (401/429/5xx) answered by every call. Profile pictures are served under
 //! `/cvent-photos/`.
 
@@ -38,6 +39,9 @@ pub struct CventSwitches {
     /// After a list's first page comes an empty `data` that still carries a `nextToken` (the
     /// contract warns of empty pages with a token), then the list's next records.
     pub empty_page_with_token: bool,
+    /// The last page with records carries a `nextToken` to an empty page without one (the
+    /// contract: "an empty page at the end of results").
+    pub empty_page_at_end: bool,
     /// `GET /speakers` refuses a `lastModified` filter clause (400).
     pub refuse_speaker_modified_filter: bool,
     /// Every answer waits this long first.
@@ -293,13 +297,15 @@ async fn page(
     query: HashMap<String, String>,
     headers: HeaderMap,
 ) -> Response {
+    // The token is checked on arrival, as a server does, before the answer's latency.
+    let arrived = authorised(&*state.cvent.lock().await, &headers);
     if let Err(r) = prelude(&state).await {
         return r;
     }
-    let mut c = state.cvent.lock().await;
-    if let Err(r) = authorised(&c, &headers) {
+    if let Err(r) = arrived {
         return r;
     }
+    let mut c = state.cvent.lock().await;
     let cursor = match query.get("token") {
         // The token overrides every other parameter.
         Some(t) => match c.cursors.get(t) {
@@ -357,11 +363,15 @@ async fn page(
     let data: Vec<Value> =
         if cursor.empty { Vec::new() } else { items.iter().skip(cursor.offset).take(cursor.limit).cloned().collect() };
     let end = cursor.offset + data.len();
+    let empty_at_end = c.fixture.as_ref().is_some_and(|f| f.switches.empty_page_at_end);
     let next = if cursor.empty {
         // The inserted empty page: its token leads to the records after the first page.
         Some(Cursor { empty: false, ..cursor.clone() })
     } else if end < items.len() {
         Some(Cursor { offset: end, empty: empty_next, ..cursor.clone() })
+    } else if empty_at_end && !data.is_empty() {
+        // The last records' page points at an empty page that ends the list.
+        Some(Cursor { offset: end, ..cursor.clone() })
     } else {
         None
     };

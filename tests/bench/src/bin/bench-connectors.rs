@@ -48,8 +48,9 @@ async fn main() -> anyhow::Result<()> {
         a["lastmodified"] = json!(recent);
     }
     let attendees = fixture.events[0].attendees.clone();
-    let paced = LIMIT_PER_MINUTE * 0.98;
-    let h = ConnectorHarness::new(fixture, json!({"rate_per_minute": paced})).await;
+    // The account's limit is the sandbox's; the pacing keeps to it times the manifest's margin.
+    let paced = provider.pacing_rate(Some(LIMIT_PER_MINUTE));
+    let h = ConnectorHarness::new(fixture, json!({"rate_per_minute": LIMIT_PER_MINUTE})).await;
     // Participants alone, without the photo endpoints.
     let secret = integration_tests::new_secret(
         &h.sdk,

@@ -179,6 +179,12 @@ async fn an_empty_page_that_carries_a_token_does_not_end_the_list() {
     let p = h.pull("participants").await;
     assert_eq!((p.progress.clone(), count(&p, "created_count")), (Progress::Complete, 6), "{}", p.run);
     assert_eq!(h.requests_to("/cvent/ea/attendees").await.len(), 4, "a page, the empty one, two pages");
+
+    // An empty page at the end, after a token: read, and the list ends there.
+    let h = ConnectorHarness::cvent(|f| f.switches.empty_page_at_end = true, settings()).await;
+    let p = h.pull("participants").await;
+    assert_eq!((p.progress.clone(), count(&p, "created_count")), (Progress::Complete, 6), "{}", p.run);
+    assert_eq!(h.requests_to("/cvent/ea/attendees").await.len(), 4, "three pages, then the empty one");
 }
 
 #[tokio::test]

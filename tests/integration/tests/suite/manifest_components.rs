@@ -40,7 +40,10 @@ async fn pull_with(
         photos: None,
         max_pages,
     };
-    pull.run(stream, run_id, "test", &Deadline::none()).await
+    // A list that never ends fails the test instead of hanging it.
+    tokio::time::timeout(Duration::from_secs(60), pull.run(stream, run_id, "test", &Deadline::none()))
+        .await
+        .expect("the pull ends")
 }
 
 async fn add_connection(db: &TestDb, name: &str, provider: &str, stream: &str) {
@@ -183,4 +186,51 @@ async fn a_token_paged_pull_stopped_between_pages_continues_from_its_token() {
     assert!(pages[0].param("token").is_none() && pages[1..].iter().all(|p| p.param("token").is_some()));
     let run: Value = h.db.scalar("SELECT to_jsonb(r) FROM connector.stream_run r").await;
     assert_eq!((run["status"].as_str(), run["invocations"].as_i64()), (Some("succeeded"), Some(3)), "{run}");
+}
+
+#[tokio::test]
+async fn an_offset_list_ends_at_an_empty_page_without_an_end_of_list_rule() {
+    // Aventri's lists past their end answer `[]` (a switch of the sandbox); with no error rule
+    // and no `empty_array_ends`, the empty page alone ends the list.
+    let mut fixture = integration_tests::connector_support::fast_fixture();
+    fixture.switches.end_of_list_empty_array = true;
+    let h = ConnectorHarness::new(fixture, json!({"page_limit": 2})).await;
+    let shipped = include_str!("../../../../shared/connectors/providers/aventri.toml");
+    let rule = "empty_array_ends = true";
+    assert!(shipped.contains(rule));
+    let text = shipped.replacen(rule, "empty_array_ends = false", 1);
+    let provider = manifests::parse("aventri.toml", &text).unwrap();
+    h.db.exec("UPDATE connector.stream SET enabled = false WHERE stream <> 'sessions'").await;
+    let secret = json!({"endPoint": h.sandbox.aventri_endpoint(), "accountid": fixtures::AVENTRI_ACCOUNT,
+                        "key": fixtures::AVENTRI_KEY, "eventid": fixtures::AVENTRI_EVENT});
+    let done = pull_with(&provider, &h.db, &secret, ("test-aventri", "sessions"), None, uuid::Uuid::now_v7()).await;
+    assert_eq!(done.unwrap(), Progress::Complete);
+    let pages = h.requests_to("listSessions.json").await;
+    let sessions = vendor_sandbox::fixtures::aventri_demo_fixture().events[0].sessions.len();
+    assert_eq!(pages.len(), sessions.div_ceil(2) + 1, "every page, then the one empty page");
+}
+
+#[tokio::test]
+async fn a_pull_opened_by_another_manifest_reads_from_its_first_page_again() {
+    let h = ConnectorHarness::cvent(|_| {}, json!({"page_limit": 2})).await;
+    let shipped = platform_connectors::provider("cvent").unwrap();
+    let secret = json!({"endPoint": h.sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
+                        "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT});
+    let run = uuid::Uuid::now_v7();
+    let first = pull_with(shipped, &h.db, &secret, ("test-cvent", "participants"), Some(1), run).await;
+    assert_eq!(first.unwrap(), Progress::Continue);
+    // A deploy between two invocations: the next version of the manifest.
+    let text =
+        include_str!("../../../../shared/connectors/providers/cvent.toml").replacen("version = 1", "version = 2", 1);
+    let next = manifests::parse("cvent.toml", &text).unwrap();
+    assert_ne!(next.manifest_version(), shipped.manifest_version());
+    let done = pull_with(&next, &h.db, &secret, ("test-cvent", "participants"), None, run).await;
+    assert_eq!(done.unwrap(), Progress::Complete);
+    let pages = h.requests_to("/cvent/ea/attendees").await;
+    assert_eq!(pages.len(), 1 + 3, "a page, then from the first page again");
+    assert!(pages[1].param("token").is_none(), "the second invocation starts over");
+    let stored: i64 = h.db.scalar("SELECT count(*) FROM connector.participant").await;
+    assert_eq!(stored, 6);
+    let notes: String = h.db.scalar("SELECT notes::text FROM connector.stream_run").await;
+    assert!(notes.contains("continues under cvent v2") && notes.contains("from the first page"), "{notes}");
 }
