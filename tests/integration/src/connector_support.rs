@@ -94,12 +94,7 @@ impl ConnectorHarness {
         change(&mut fixture);
         sandbox.load_cvent(fixture).await;
         let (sdk, queue_url, bucket, s3) = aws_parts().await;
-        let secret = new_secret(
-            &sdk,
-            &json!({"endPoint": sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
-                    "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT}),
-        )
-        .await;
+        let secret = new_secret(&sdk, &cvent_secret(&sandbox)).await;
         add_connection(&db, CVENT_CONNECTION, "cvent", &secret, settings).await;
         ConnectorHarness::wire(db, sandbox, sdk, queue_url, bucket, s3, CVENT_CONNECTION)
     }
@@ -151,6 +146,12 @@ impl ConnectorHarness {
     pub async fn requests_to(&self, suffix: &str) -> Vec<vendor_sandbox::RecordedRequest> {
         self.sandbox.requests().await.into_iter().filter(|r| r.path.ends_with(suffix)).collect()
     }
+}
+
+/// The Cvent demo connection's secret at `sandbox`.
+pub fn cvent_secret(sandbox: &Sandbox) -> Value {
+    json!({"endPoint": sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
+           "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT})
 }
 
 /// moto, a connector queue and a bucket for a harness.

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use integration_tests::{TestDb, connector_support::ConnectorHarness};
+use integration_tests::{
+    TestDb,
+    connector_support::{ConnectorHarness, cvent_secret},
+};
 use platform_connectors::{
     ConnectorError, Progress, Provider, auth::Auth, engine::Pull, fetch::Fetcher, manifests, store,
 };
@@ -145,8 +148,7 @@ async fn a_relative_next_link_pages_under_the_endpoint() {
         1,
     );
     let provider = manifests::parse("cvent.toml", &text).unwrap();
-    let secret = json!({"endPoint": h.sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
-                        "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT});
+    let secret = cvent_secret(&h.sandbox);
     let done =
         pull_with(&provider, &h.db, &secret, ("test-cvent", "participants"), None, uuid::Uuid::now_v7()).await.unwrap();
     assert_eq!(done, Progress::Complete);
@@ -164,8 +166,7 @@ async fn a_relative_next_link_pages_under_the_endpoint() {
 async fn a_token_paged_pull_stopped_between_pages_continues_from_its_token() {
     let h = ConnectorHarness::cvent(|_| {}, json!({"page_limit": 2})).await;
     let provider = platform_connectors::provider("cvent").unwrap();
-    let secret = json!({"endPoint": h.sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
-                        "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT});
+    let secret = cvent_secret(&h.sandbox);
     // One page an invocation, as a deadline would stop it: each next invocation asks for the
     // token the last page gave (Cvent's tokens are assumed to stay valid: docs/cvent.md).
     let run = uuid::Uuid::now_v7();
@@ -214,8 +215,7 @@ async fn an_offset_list_ends_at_an_empty_page_without_an_end_of_list_rule() {
 async fn a_pull_opened_by_another_manifest_reads_from_its_first_page_again() {
     let h = ConnectorHarness::cvent(|_| {}, json!({"page_limit": 2})).await;
     let shipped = platform_connectors::provider("cvent").unwrap();
-    let secret = json!({"endPoint": h.sandbox.cvent_endpoint(), "clientId": fixtures::CVENT_CLIENT_ID,
-                        "clientSecret": fixtures::CVENT_CLIENT_SECRET, "eventId": fixtures::CVENT_EVENT});
+    let secret = cvent_secret(&h.sandbox);
     let run = uuid::Uuid::now_v7();
     let first = pull_with(shipped, &h.db, &secret, ("test-cvent", "participants"), Some(1), run).await;
     assert_eq!(first.unwrap(), Progress::Continue);
