@@ -531,6 +531,29 @@ async fn pacing_is_shared_through_the_warehouse_by_concurrent_pulls() {
 }
 
 #[tokio::test]
+async fn a_pull_behind_its_budget_catches_up_by_the_manifests_catch_up_and_no_more() {
+    let h = ConnectorHarness::new(
+        fast_fixture(),
+        json!({"rate_per_minute": 300, "page_limit": 3, "event_time_zone": "UTC"}),
+    )
+    .await;
+    h.pull("sessions").await;
+    // The account idle for an hour: its slots far behind the clock.
+    h.db.exec("UPDATE connector.pacing SET next_at = now() - interval '1 hour'").await;
+    let started = Instant::now();
+    let p = h.pull("participants").await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let aventri = platform_connectors::provider("aventri").unwrap();
+    let spacing = 60.0 / aventri.pacing_rate(Some(300.0));
+    let requests = count(&p, "requests") as f64;
+    // The first slot may lie `catch_up_secs` behind the clock, never further; every later one a
+    // spacing after the one before.
+    let floor = (requests - 1.0) * spacing - aventri.catch_up_secs;
+    assert!(aventri.catch_up_secs > 0.0 && floor > 1.0, "{requests} requests");
+    assert!(elapsed >= floor * 0.98, "{requests} requests in {elapsed:.2} s, floor {floor:.2} s");
+}
+
+#[tokio::test]
 async fn the_handler_plans_every_stream_and_fails_only_a_bad_message() {
     let h = ConnectorHarness::demo().await;
     let planned = h.service.plan(None).await.unwrap();
